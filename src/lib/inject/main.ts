@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseInjectArgv } from './args.js';
+import { InjectError, EXIT } from './errors.js';
+import { buildMessage } from './message.js';
+import { resolveTarget } from './target.js';
+import { readMessageText } from './stdin-text.js';
+import { renderOutboxFiles, INJECT_NAME_TRIES } from '../spool/outbox-files.js';
+import { createSpoolFile } from '../spool/atomic.js';
+import { INJECT_USAGE } from './usage.js';
+
+export interface InjectIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+const defaultIo = (): InjectIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+
+/** A fresh concatenation reference; Gammu derives it from the clock, which repeats within a second. */
+export function randomRef(bits16: boolean): number {
+  return Math.floor(Math.random() * (bits16 ? 0x10000 : 0x100));
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `smsd inject`: returns the exit code (gammu-smsd-inject's codes). */
+export async function main(argv: readonly string[], io: InjectIo = defaultIo()): Promise<number> {
+  try {
+    const inv = parseInjectArgv(argv);
+    if (inv.kind === 'help') {
+      io.stdout.write(`${INJECT_USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (inv.kind === 'version') {
+      io.stdout.write(`smsd inject (smsgate) ${packageVersion()}\n`);
+      return EXIT.ok;
+    }
+    const target = resolveTarget(inv.options.config);
+    for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
+    if (inv.kind === 'batch') {
+      const { runBatch } = await import('./batch.js');
+      return await runBatch(inv.batch, inv.options.batchFormat, target, io);
+    }
+    const request = inv.request;
+    if (request.type === 'text' && inv.textSource === 'stdin')
+      request.text = await readMessageText(io.stdin, io.stderr, inv.inputUnicode);
+    const now = new Date();
+    const ref16 = request.type === 'text' && request.ref16bit;
+    const built = buildMessage(request, { now, ref: randomRef(ref16) });
+    if (built.lengthNote) io.stdout.write(`${built.lengthNote}\n`);
+    const files = renderOutboxFiles(built, target.format, now);
+    let last = '';
+    for (const f of files) {
+      try {
+        last = createSpoolFile(target.outboxDir, f.data, f.nameFor, INJECT_NAME_TRIES);
+      } catch (err) {
+        throw new InjectError(`Failed to inject message: ${(err as Error).message}`, EXIT.inject);
+      }
+    }
+    io.stdout.write(`Written message with ID ${path.join(target.outboxDir, last)}\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof InjectError) {
+      io.stderr.write(`${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`Failed to create message: ${(err as Error).message}\n`);
+    return EXIT.createFailed;
+  }
+}

@@ -1,0 +1,188 @@
+import type { BackupEntry } from '../smsbackup/types.js';
+import { localBackupDate } from '../smsbackup/writer.js';
+import { splitText, truncateToSingle } from '../sms/split.js';
+import { buildConcatUdh } from '../sms/udh.js';
+import { classifyAddress } from '../sms/address.js';
+import { parameterError, InjectError, EXIT } from './errors.js';
+
+/** What one `smsd inject` call asks for, after its arguments are parsed. */
+export type MessageRequest =
+  | ({ type: 'text' } & TextRequest)
+  | { type: 'ussd'; number: string }
+  | { type: 'wapindicator'; number: string; url: string; title: string }
+  | { type: 'mmsindicator'; number: string; url: string; title: string; sender: string };
+
+export interface TextRequest {
+  number: string;
+  text: string;
+  coding: 'gsm7' | 'ucs2' | 'auto';
+  /** `-len`/`-autolen`: concatenated long message, text cut to this many characters. */
+  maxLength?: number;
+  ref16bit: boolean;
+  flash: boolean;
+  report: boolean;
+  /** Relative TP-VP byte from `-validity`. */
+  validity?: number;
+  smsc?: string;
+  maxSms?: number;
+  replyPath: boolean;
+  replaceMessage: number;
+}
+
+/** A built message: its parts in SMS-backup form plus what the backup format cannot carry. */
+export interface BuiltMessage {
+  number: string;
+  entries: BackupEntry[];
+  validity?: number;
+  smsc?: string;
+  /** `<limit> / <bytes read>` that Gammu prints for `-len`/`-autolen`. */
+  lengthNote?: string;
+}
+
+export interface BuildContext {
+  now: Date;
+  /** Concatenation reference for this message (8 or 16 bits used). */
+  ref: number;
+}
+
+function baseEntry(number: string, now: Date): Omit<BackupEntry, 'text' | 'coding' | 'length'> {
+  return {
+    pdu: 'Submit',
+    dateTime: localBackupDate(now),
+    state: 'Sent',
+    number,
+    name: '',
+    folder: 1,
+    messageClass: -1,
+    replySmsc: false,
+    rejectDuplicates: false,
+    replaceMessage: 0,
+    messageReference: 0,
+  };
+}
+
+export function validateRecipient(number: string): void {
+  if (number.length === 0) throw parameterError('Not enough parameters!');
+  if (classifyAddress(number) === 'invalid')
+    throw new InjectError(
+      `"${number}" is neither a phone number (digits with an optional leading +, * and #) nor an alphanumeric sender (up to 11 GSM characters)`,
+      EXIT.parameter,
+    );
+}
+
+function buildText(r: TextRequest, ctx: BuildContext): BuiltMessage {
+  const long = r.maxLength !== undefined;
+  const text = long ? r.text.slice(0, r.maxLength) : r.text;
+  const concat = long ? (r.ref16bit ? '16bit' : '8bit') : 'none';
+  const split = long
+    ? splitText(text, { coding: r.coding, concat })
+    : {
+        coding: r.coding === 'ucs2' ? ('ucs2' as const) : ('gsm7' as const),
+        parts: [truncateToSingle(text, r.coding === 'ucs2' ? 'ucs2' : 'gsm7')],
+      };
+  const parts = split.parts;
+  if (r.maxSms !== undefined && parts.length > r.maxSms)
+    throw new InjectError(
+      `There are ${parts.length} SMS messages packed and the limit is ${r.maxSms}. Exiting`,
+      EXIT.createFailed,
+    );
+  const entries = parts.map((part, i): BackupEntry => {
+    const e: BackupEntry = {
+      ...baseEntry(r.number, ctx.now),
+      pdu: r.report ? 'Status_Report' : 'Submit',
+      text: part,
+      coding: split.coding === 'ucs2' ? 'Unicode_No_Compression' : 'Default_No_Compression',
+      length: part.length,
+      messageClass: r.flash ? 0 : -1,
+      replySmsc: r.replyPath,
+      replaceMessage: r.replaceMessage,
+    };
+    if (parts.length > 1)
+      e.udh = buildConcatUdh({ ref: ctx.ref, total: parts.length, seq: i + 1, ref16bit: r.ref16bit });
+    return e;
+  });
+  const built: BuiltMessage = { number: r.number, entries };
+  if (r.validity !== undefined) built.validity = r.validity;
+  if (r.smsc !== undefined) built.smsc = r.smsc;
+  if (long) built.lengthNote = `${r.maxLength} / ${Buffer.byteLength(r.text, 'utf8')}`;
+  return built;
+}
+
+/** WAP push over SMS: 16-bit ports 2948 -> 9200 and a concatenation header on every part, as Gammu sends it. */
+function buildWapPush(number: string, payload: Buffer, ctx: BuildContext): BuiltMessage {
+  const perPart = 128;
+  const total = Math.max(1, Math.ceil(payload.length / perPart));
+  const ref = ctx.ref & 0xff;
+  const entries: BackupEntry[] = [];
+  for (let i = 0; i < total; i++) {
+    const data = payload.subarray(i * perPart, (i + 1) * perPart);
+    entries.push({
+      ...baseEntry(number, ctx.now),
+      udh: Buffer.from([0x0b, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0, 0x00, 0x03, ref, total, i + 1]),
+      text: '',
+      data: Buffer.from(data),
+      coding: '8bit',
+      length: data.length,
+      messageClass: 1,
+    });
+  }
+  return { number, entries };
+}
+
+const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+
+/** Service Indication (WAP-167) in WBXML, byte for byte what Gammu emits. */
+export function serviceIndication(url: string, title: string): Buffer {
+  return Buffer.concat([
+    Buffer.from([0x01, 0x06, 0x01, 0xae, 0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0b, 0x03]),
+    cstr(url),
+    Buffer.from([0x01, 0x03]),
+    cstr(title),
+    Buffer.from([0x01, 0x01]),
+  ]);
+}
+
+/** MMS m-notification.ind (OMA MMS encapsulation 1.2) wrapped in a WAP push, as Gammu emits it. */
+export function mmsNotification(url: string, title: string, sender: string): Buffer {
+  const from = cstr(`${sender}/TYPE=PLMN`);
+  const transactionId = url.slice(url.lastIndexOf('/') + 1);
+  return Buffer.concat([
+    Buffer.from([0xe6, 0x06, 0x22]),
+    cstr('application/vnd.wap.mms-message'),
+    Buffer.from([0xaf, 0x84, 0x8c, 0x82, 0x98]),
+    cstr(transactionId),
+    Buffer.from([0x8d, 0x92, 0x8a, 0x83, 0x89, from.length + 1, 0x80]),
+    from,
+    Buffer.from([0x96]),
+    cstr(title),
+    Buffer.from([0x88, 0x05, 0x81, 0x03, 0x02, 0xa3, 0xa3, 0x83]),
+    cstr(url),
+  ]);
+}
+
+export function buildMessage(req: MessageRequest, ctx: BuildContext): BuiltMessage {
+  switch (req.type) {
+    case 'text':
+      validateRecipient(req.number);
+      return buildText(req, ctx);
+    case 'ussd': {
+      if (!/^[0-9*#+]+$/.test(req.number))
+        throw parameterError(`"${req.number}" is not a USSD code (digits, * and #, e.g. *101#)`);
+      const e: BackupEntry = {
+        ...baseEntry(req.number, ctx.now),
+        text: '',
+        data: Buffer.alloc(0),
+        coding: '8bit',
+        length: 0,
+        messageClass: 127,
+      };
+      return { number: req.number, entries: [e] };
+    }
+    case 'wapindicator':
+      validateRecipient(req.number);
+      return buildWapPush(req.number, serviceIndication(req.url, req.title), ctx);
+    case 'mmsindicator':
+      validateRecipient(req.number);
+      return buildWapPush(req.number, mmsNotification(req.url, req.title, req.sender), ctx);
+  }
+}

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Errors of the spool that a command reports as-is (they name the path and what is wrong). */
+export class SpoolError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'SpoolError';
+  }
+}
+
+let tmpCounter = 0;
+
+/** A hidden name in `dir`: Gammu and our readers skip names that start with a dot. */
+export function tempName(dir: string): string {
+  tmpCounter++;
+  return path.join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter}`);
+}
+
+export function describeFsError(err: unknown, dir: string, what: string): SpoolError {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOENT':
+      return new SpoolError(`${what} ${dir} does not exist`, e.code);
+    case 'ENOTDIR':
+      return new SpoolError(`${what} ${dir} is not a directory`, e.code);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new SpoolError(`${what} ${dir} is not writable (${e.code})`, e.code);
+    case 'ENOSPC':
+      return new SpoolError(`no space left on the device of ${what} ${dir}`, e.code);
+    default:
+      return new SpoolError(`${what} ${dir}: ${e.message}`, e.code);
+  }
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to a fresh hidden file in `dir`; with `durable` its data is on disk when this returns. */
+export function writeTemp(dir: string, data: Buffer, durable: boolean): string {
+  const tmp = tempName(dir);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, data);
+    if (durable) fs.fdatasyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return tmp;
+}
+
+/**
+ * Publishes a complete temporary file under the first free name `nameFor(0..max-1)`.
+ * link(2) fails with EEXIST instead of replacing, which gives the O_EXCL semantics
+ * gammu-smsd-inject relies on for its serial number, while readers never see a partial file.
+ * Returns the chosen name and its index, or undefined when all names are taken. The temporary file is removed.
+ */
+export function publishUnique(
+  tmp: string,
+  dir: string,
+  nameFor: (j: number) => string,
+  max: number,
+  first = 0,
+): { name: string; index: number } | undefined {
+  try {
+    for (let j = first; j < first + max; j++) {
+      const name = nameFor(j);
+      try {
+        fs.linkSync(tmp, path.join(dir, name));
+        return { name, index: j };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    return undefined;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Durable, atomic, no-clobber creation of one spool file (the single `smsd inject` path). */
+export function createSpoolFile(
+  dir: string,
+  data: Buffer,
+  nameFor: (j: number) => string,
+  max: number,
+  what = 'outbox',
+): string {
+  let tmp: string;
+  try {
+    tmp = writeTemp(dir, data, true);
+  } catch (err) {
+    throw describeFsError(err, dir, what);
+  }
+  const published = publishUnique(tmp, dir, nameFor, max);
+  if (published === undefined) throw new SpoolError(`no free file name in ${what} ${dir} (tried ${max})`, 'EEXIST');
+  fsyncDir(dir);
+  return published.name;
+}
+
+/** Atomic replace of `file` (write hidden temp, fsync, rename over, fsync the directory). */
+export function replaceFileDurable(file: string, data: Buffer): void {
+  const dir = path.dirname(file);
+  const tmp = writeTemp(dir, data, true);
+  fs.renameSync(tmp, file);
+  fsyncDir(dir);
+}
