@@ -1,0 +1,841 @@
+/**
+ * The SMSD configuration: Gammu's `gammu-smsdrc` read as-is into a typed object with Gammu's defaults
+ * (smsd/core.c SMSD_ReadConfig, smsd/services/files.c and sql.c ReadConfiguration, libgammu
+ * GSM_ReadConfig), stricter than Gammu about values and loud about keys it does not know.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ConfigError, type ConfigWarning, listWords, makeWarning, quote } from './errors.js';
+import { type IniDocument, type IniSection, parseIni } from './ini.js';
+import {
+  BUILTIN_SOURCE,
+  builtinConfigText,
+  type ConfigEnv,
+  findConfig,
+  type FindConfigOptions,
+} from './locate.js';
+import { suggest } from './suggest.js';
+import {
+  type ConfigPath,
+  type IntegerOptions,
+  parseBool,
+  parseEnum,
+  parseInteger,
+  resolveConfigPath,
+  type ValueSource,
+} from './values.js';
+
+export const SMSD_SERVICES = ['files', 'null', 'sql'] as const;
+export type SmsdService = (typeof SMSD_SERVICES)[number];
+
+export const DELIVERY_REPORT_MODES = ['no', 'log', 'sms'] as const;
+export type DeliveryReportMode = (typeof DELIVERY_REPORT_MODES)[number];
+
+export const INBOX_FORMATS = ['standard', 'unicode', 'detail'] as const;
+export type InboxFormat = (typeof INBOX_FORMATS)[number];
+
+export const OUTBOX_FORMATS = ['detail', 'unicode', 'standard'] as const;
+export type OutboxFormat = (typeof OUTBOX_FORMATS)[number];
+
+export const TRANSMIT_FORMATS = ['auto', 'unicode', '7bit'] as const;
+export type TransmitFormat = (typeof TRANSMIT_FORMATS)[number];
+
+export const LOG_FACILITIES = [
+  'DAEMON',
+  'USER',
+  'LOCAL0',
+  'LOCAL1',
+  'LOCAL2',
+  'LOCAL3',
+  'LOCAL4',
+  'LOCAL5',
+  'LOCAL6',
+  'LOCAL7',
+] as const;
+export type LogFacility = (typeof LOG_FACILITIES)[number];
+
+/** libgammu debug formats ([gammu] LogFormat). */
+export const GAMMU_LOG_FORMATS = [
+  'nothing',
+  'text',
+  'textall',
+  'textdate',
+  'textalldate',
+  'errors',
+  'errorsdate',
+  'binary',
+] as const;
+export type GammuLogFormat = (typeof GAMMU_LOG_FORMATS)[number];
+
+/** Gammu's SQL drivers: its native ones, ODBC, and the libdbi driver names. */
+export const SQL_DRIVERS = [
+  'native_mysql',
+  'native_pgsql',
+  'odbc',
+  'db2',
+  'firebird',
+  'freetds',
+  'ingres',
+  'msql',
+  'mysql',
+  'oracle',
+  'pgsql',
+  'sqlite',
+  'sqlite3',
+] as const;
+export type SqlDriver = (typeof SQL_DRIVERS)[number];
+
+/** SQL dialects Gammu adapts its queries to ([smsd] SQL, else derived from the driver). */
+export const SQL_DIALECTS = [
+  'mysql',
+  'pgsql',
+  'sqlite',
+  'mssql',
+  'sybase',
+  'freetds',
+  'access',
+  'oracle',
+  'odbc',
+] as const;
+export type SqlDialect = (typeof SQL_DIALECTS)[number];
+
+/** Query names accepted in [sql] (Gammu 1.42 and 1.44). */
+export const SQL_QUERY_NAMES = [
+  'delete_phone',
+  'insert_phone',
+  'save_inbox_sms_select',
+  'save_inbox_sms_update_delivered',
+  'save_inbox_sms_update',
+  'save_inbox_sms_insert',
+  'save_inbox_sms_update_metadata',
+  'restore_inbox_groups',
+  'update_received',
+  'refresh_send_status',
+  'update_retries',
+  'find_outbox_sms_id',
+  'find_outbox_body',
+  'find_outbox_multipart',
+  'find_sent_item',
+  'delete_outbox',
+  'delete_outbox_multipart',
+  'create_outbox',
+  'create_outbox_multipart',
+  'update_outbox',
+  'update_outbox_multipart',
+  'update_outbox_statuscode',
+  'update_outbox_multipart_statuscode',
+  'add_sent_info',
+  'update_sent',
+  'refresh_phone_status',
+] as const;
+export type SqlQueryName = (typeof SQL_QUERY_NAMES)[number];
+
+/** Tables that [tables] may rename. */
+export const SQL_TABLE_NAMES = [
+  'gammu',
+  'inbox',
+  'sentitems',
+  'outbox',
+  'outbox_multipart',
+  'phones',
+] as const;
+export type SqlTableName = (typeof SQL_TABLE_NAMES)[number];
+
+/** [gammu]: the phone connection (same keys as ~/.gammurc). */
+export interface GammuConfig {
+  /** Device (alias Port); Gammu's default /dev/ttyUSB0. */
+  device: string;
+  /** Protocol, lower-cased: `at`, `at115200`, `fbus`, ...; default `at`. */
+  connection: string;
+  /** Forced model; '' = auto-detect (also for `Model = auto`). */
+  model: string;
+  /** Use_Locking: UUCP lock files on the serial device. */
+  useLocking: boolean;
+  synchronizeTime: boolean;
+  startInfo: boolean;
+  /** libgammu debug log (SMSD itself uses [smsd] LogFile). */
+  logFile: string | undefined;
+  logFormat: GammuLogFormat | undefined;
+  /** Feature flag names, as written. */
+  features: string[];
+  gammuCoding: string | undefined;
+  gammuLoc: string | undefined;
+  dataPath: string | undefined;
+  /** atgen_setCNMI: AT+CNMI override, e.g. `1,2,,2`. */
+  atgenSetCnmi: string | undefined;
+}
+
+/** [smsd]: daemon, FILES and SQL keys, with Gammu's defaults. */
+export interface SmsdSettings {
+  service: SmsdService;
+  /** Service as written (e.g. `MYSQL` for a deprecated alias); '' when unset. */
+  serviceName: string;
+
+  /** `syslog`, `stderr`, `stdout`, `eventlog` or a file path; undefined = no log. */
+  logFile: string | undefined;
+  logFacility: LogFacility;
+  /** Bitmask: 1 basic, 2 SQL, 4 libgammu. */
+  debugLevel: number;
+
+  pin: string | undefined;
+  networkCode: string | undefined;
+  phoneCode: string | undefined;
+
+  /** Seconds. */
+  commTimeout: number;
+  sendTimeout: number;
+  receiveFrequency: number;
+  statusFrequency: number;
+  loopSleep: number;
+  multipartTimeout: number;
+  resetFrequency: number;
+  hardResetFrequency: number;
+  retryTimeout: number;
+  deliveryReportDelay: number;
+
+  checkSecurity: boolean;
+  checkBattery: boolean;
+  checkSignal: boolean;
+  checkNetwork: boolean;
+  hangupCalls: boolean;
+  send: boolean;
+  receive: boolean;
+
+  maxRetries: number;
+  /** At least 1 (Gammu forces lower values to 1). */
+  backendRetries: number;
+
+  deliveryReport: DeliveryReportMode;
+  phoneId: string;
+  smsc: string | undefined;
+  skipSmscNumber: string;
+
+  runOnReceive: string | undefined;
+  runOnFailure: string | undefined;
+  runOnSent: string | undefined;
+  runOnIncomingCall: string | undefined;
+
+  includeNumbersFile: ConfigPath | undefined;
+  excludeNumbersFile: ConfigPath | undefined;
+  includeSmscFile: ConfigPath | undefined;
+  excludeSmscFile: ConfigPath | undefined;
+
+  // FILES backend. Unset paths mean the current directory, as in Gammu.
+  inboxPath: ConfigPath;
+  outboxPath: ConfigPath;
+  /** Defaults to outboxPath (then sent files are deleted). */
+  sentSmsPath: ConfigPath;
+  /** Defaults to sentSmsPath. */
+  errorSmsPath: ConfigPath;
+  inboxFormat: InboxFormat;
+  outboxFormat: OutboxFormat;
+  /** Gammu's code default is 7bit (its docs say auto). */
+  transmitFormat: TransmitFormat;
+
+  // SQL backend.
+  /** Set for Service = sql (native_mysql / native_pgsql for the deprecated mysql / pgsql services). */
+  driver: SqlDriver | undefined;
+  /** [smsd] SQL, else derived from the driver; undefined when Gammu would use its generic SQL. */
+  sqlDialect: SqlDialect | undefined;
+  /** Host (alias PC): server, `host:port`, `host:/socket`, or the ODBC DSN. */
+  host: string;
+  user: string;
+  password: string;
+  database: string;
+  driversPath: string | undefined;
+  dbDir: string | undefined;
+}
+
+export interface SmsdConfig {
+  gammu: GammuConfig;
+  smsd: SmsdSettings;
+  /** Values of [include_numbers] etc. (keys ignored); the *File lists are merged by their consumer. */
+  includeNumbers: string[];
+  excludeNumbers: string[];
+  includeSmsc: string[];
+  excludeSmsc: string[];
+  /** [sql] query overrides. */
+  sql: Partial<Record<SqlQueryName, string>>;
+  /** [tables] renames, with the default names filled in. */
+  tables: Record<SqlTableName, string>;
+  /** [smppd] and [smppd*] sections, raw (defined by the smppd configuration). */
+  smppd: IniSection[];
+}
+
+export interface SmsdConfigResult {
+  config: SmsdConfig;
+  /** Sorted by line. */
+  warnings: ConfigWarning[];
+}
+
+export interface LoadedSmsdConfig extends SmsdConfigResult {
+  /** The file read, or `(built-in default)`. */
+  source: string;
+}
+
+export interface ParseSmsdOptions {
+  /** Base of relative paths; default process.cwd(). */
+  cwd?: string;
+}
+
+export interface LoadSmsdOptions extends ParseSmsdOptions, FindConfigOptions {
+  /** Environment for the config search; default process.env. */
+  env?: ConfigEnv;
+}
+
+const DEFAULT_DEVICE = '/dev/ttyUSB0';
+
+const LIST_SECTIONS = ['include_numbers', 'exclude_numbers', 'include_smsc', 'exclude_smsc'];
+
+function isSmppdSection(name: string): boolean {
+  return name.startsWith('smppd');
+}
+
+/** Known keys per section, canonical spelling (for suggestions), keyed by lower case. */
+function keyTable(names: readonly string[]): ReadonlyMap<string, string> {
+  return new Map(names.map((n) => [n.toLowerCase(), n]));
+}
+
+const GAMMU_KEYS = keyTable([
+  'Device',
+  'Port',
+  'Connection',
+  'Model',
+  'Use_Locking',
+  'SynchronizeTime',
+  'StartInfo',
+  'LogFile',
+  'LogFormat',
+  'Features',
+  'GammuCoding',
+  'GammuLoc',
+  'DataPath',
+  'atgen_setCNMI',
+  // Localised calendar words libgammu reads for some Nokia phones.
+  'Reminder',
+  'Meeting',
+  'Call',
+  'Birthday',
+  'Memo',
+]);
+
+const SMSD_KEYS = keyTable([
+  'Service',
+  'LogFile',
+  'LogFacility',
+  'DebugLevel',
+  'PIN',
+  'NetworkCode',
+  'PhoneCode',
+  'CommTimeout',
+  'SendTimeout',
+  'ReceiveFrequency',
+  'StatusFrequency',
+  'LoopSleep',
+  'MultipartTimeout',
+  'CheckSecurity',
+  'HangupCalls',
+  'CheckBattery',
+  'CheckSignal',
+  'CheckNetwork',
+  'ResetFrequency',
+  'HardResetFrequency',
+  'MaxRetries',
+  'RetryTimeout',
+  'BackendRetries',
+  'DeliveryReport',
+  'DeliveryReportDelay',
+  'PhoneID',
+  'SMSC',
+  'SkipSMSCNumber',
+  'RunOnReceive',
+  'RunOnFailure',
+  'RunOnSent',
+  'RunOnIncomingCall',
+  'IncludeNumbersFile',
+  'ExcludeNumbersFile',
+  'IncludeSMSCFile',
+  'ExcludeSMSCFile',
+  'Send',
+  'Receive',
+  'InboxPath',
+  'OutboxPath',
+  'SentSMSPath',
+  'ErrorSMSPath',
+  'InboxFormat',
+  'OutboxFormat',
+  'TransmitFormat',
+  'Driver',
+  'SQL',
+  'Host',
+  'PC',
+  'User',
+  'Password',
+  'Database',
+  'DriversPath',
+  'DBDir',
+]);
+
+const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
+  ['gammu', GAMMU_KEYS],
+  ['smsd', SMSD_KEYS],
+  ['sql', keyTable(SQL_QUERY_NAMES)],
+  ['tables', keyTable(SQL_TABLE_NAMES)],
+]);
+
+const KNOWN_SECTIONS = ['gammu', 'smsd', ...LIST_SECTIONS, 'sql', 'tables', 'smppd'];
+
+/** Typed reads of one section, throwing ConfigError for bad values. */
+class SectionReader {
+  constructor(
+    private readonly doc: IniDocument,
+    private readonly section: string,
+    private readonly cwd: string,
+    private readonly warnings: ConfigWarning[],
+  ) {}
+
+  src(key: string): ValueSource | undefined {
+    const e = this.doc.get(this.section, key);
+    return e && { file: this.doc.file, line: e.line, rawKey: e.rawKey, value: e.value };
+  }
+
+  str(key: string): string | undefined {
+    return this.doc.value(this.section, key);
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const s = this.src(key);
+    return s ? parseBool(s) : fallback;
+  }
+
+  int(key: string, fallback: number, options: IntegerOptions = { min: 0, unit: 'seconds' }): number {
+    const s = this.src(key);
+    return s ? parseInteger(s, options) : fallback;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const s = this.src(key);
+    return s ? parseEnum(s, allowed) : fallback;
+  }
+
+  path(key: string): ConfigPath | undefined {
+    const s = this.src(key);
+    if (!s) return undefined;
+    const warn = (text: string): void => {
+      this.warnings.push(makeWarning(s.file, s.line, text, { section: this.section, key: s.rawKey }));
+    };
+    if (s.value.length >= 2 && s.value.startsWith('"') && s.value.endsWith('"')) {
+      warn(`${s.rawKey}: the quotes are part of the path (Gammu does not strip quotes); remove them`);
+    } else if (s.value.startsWith('~')) {
+      warn(
+        `${s.rawKey}: "~" is not expanded here (nor by Gammu); the path is relative to the current directory`,
+      );
+    }
+    return resolveConfigPath(s.value, this.cwd, s.line);
+  }
+}
+
+function checkSectionsAndKeys(doc: IniDocument, warnings: ConfigWarning[]): void {
+  const reported = new Set<string>();
+  for (const section of doc.sections) {
+    const { name, rawName } = section;
+    if (isSmppdSection(name) || LIST_SECTIONS.includes(name)) continue;
+    const known = KEYED_SECTIONS.get(name);
+    if (!known) {
+      if (reported.has(name)) continue;
+      reported.add(name);
+      const trimmed = rawName.trim().toLowerCase();
+      const hint = KNOWN_SECTIONS.includes(trimmed)
+        ? `; Gammu does not trim spaces inside the brackets: write [${trimmed}]`
+        : suggestion(suggest(name, KNOWN_SECTIONS), (s) => `[${s}]`);
+      warnings.push(
+        makeWarning(doc.file, section.line, `unknown section [${rawName}] is ignored${hint}`, {
+          section: rawName,
+        }),
+      );
+      continue;
+    }
+    for (const entry of section.entries) {
+      if (known.has(entry.key)) continue;
+      let text: string;
+      if (name === 'sql') {
+        text = `unknown query name ${quote(entry.rawKey)} in [sql] is ignored`;
+      } else if (name === 'tables') {
+        text = `unknown table ${quote(entry.rawKey)} in [tables] is ignored; use ${listWords(SQL_TABLE_NAMES)}`;
+      } else {
+        text = `unknown key ${quote(entry.rawKey)} in [${rawName}] is ignored`;
+      }
+      const elsewhere = [...KEYED_SECTIONS].find(([other, keys]) => other !== name && keys.has(entry.key));
+      if (elsewhere && (name === 'gammu' || name === 'smsd')) {
+        text += `; it belongs in [${elsewhere[0]}]`;
+      } else {
+        text += suggestion(suggest(entry.key, known.values()), (s) => s);
+      }
+      warnings.push(makeWarning(doc.file, entry.line, text, { section: rawName, key: entry.rawKey }));
+    }
+  }
+}
+
+function suggestion(found: string | undefined, format: (s: string) => string): string {
+  return found === undefined ? '' : `; did you mean ${format(found)}?`;
+}
+
+function readGammu(doc: IniDocument, r: SectionReader, warnings: ConfigWarning[]): GammuConfig {
+  const device = r.src('device');
+  const port = r.src('port');
+  if (device && port) {
+    warnings.push(
+      makeWarning(
+        doc.file,
+        port.line,
+        `${port.rawKey} is ignored because Device is set (line ${device.line})`,
+        {
+          section: 'gammu',
+          key: port.rawKey,
+        },
+      ),
+    );
+  }
+  const model = r.str('model');
+  const logFormat = r.src('logformat');
+  const cnmi = r.src('atgen_setcnmi');
+  // GSM_ReadParams: up to five single digits separated by commas, blanks allowed, empty = keep.
+  if (cnmi && !/^\s*\d?\s*(,\s*\d?\s*){0,4}$/.test(cnmi.value)) {
+    const hint = 'up to 5 comma-separated digits, e.g. 1,2,,2';
+    throw new ConfigError(`${cnmi.rawKey} = ${quote(cnmi.value)} is not valid; use ${hint}`, {
+      file: cnmi.file,
+      line: cnmi.line,
+      key: cnmi.rawKey,
+      value: cnmi.value,
+      allowed: [hint],
+    });
+  }
+  return {
+    device: (device ?? port)?.value ?? DEFAULT_DEVICE,
+    connection: (r.str('connection') ?? 'at').toLowerCase(),
+    model: model === undefined || model === 'auto' ? '' : model,
+    useLocking: r.bool('use_locking', false),
+    synchronizeTime: r.bool('synchronizetime', false),
+    startInfo: r.bool('startinfo', false),
+    logFile: r.str('logfile'),
+    logFormat: logFormat ? parseEnum(logFormat, GAMMU_LOG_FORMATS) : undefined,
+    features: (r.str('features') ?? '').split(/[\s,]+/).filter((f) => f !== ''),
+    gammuCoding: r.str('gammucoding'),
+    gammuLoc: r.str('gammuloc'),
+    dataPath: r.str('datapath'),
+    atgenSetCnmi: cnmi?.value,
+  };
+}
+
+interface ServiceChoice {
+  service: SmsdService;
+  serviceName: string;
+  /** Driver implied by a deprecated service name. */
+  impliedDriver: SqlDriver | undefined;
+}
+
+function readService(doc: IniDocument, r: SectionReader, warnings: ConfigWarning[]): ServiceChoice {
+  const s = r.src('service');
+  if (!s) {
+    const smsd = doc.section('smsd');
+    if (smsd) {
+      warnings.push(
+        makeWarning(
+          doc.file,
+          smsd.line,
+          'Service is not set; using files (gammu-smsd would refuse to start: "No SMSD service configured")',
+          { section: smsd.rawName, key: 'Service' },
+        ),
+      );
+    }
+    return { service: 'files', serviceName: '', impliedDriver: undefined };
+  }
+  const word = s.value.toLowerCase();
+  const deprecated = (instead: string): void => {
+    warnings.push(
+      makeWarning(s.file, s.line, `Service = ${s.value} is deprecated; use ${instead} (same effect)`, {
+        section: 'smsd',
+        key: s.rawKey,
+      }),
+    );
+  };
+  switch (word) {
+    case 'files':
+    case 'null':
+    case 'sql':
+      return { service: word, serviceName: s.value, impliedDriver: undefined };
+    case 'mysql':
+      deprecated('Service = sql with Driver = native_mysql');
+      return { service: 'sql', serviceName: s.value, impliedDriver: 'native_mysql' };
+    case 'pgsql':
+      deprecated('Service = sql with Driver = native_pgsql');
+      return { service: 'sql', serviceName: s.value, impliedDriver: 'native_pgsql' };
+    case 'dbi':
+      deprecated('Service = sql, keeping Driver');
+      return { service: 'sql', serviceName: s.value, impliedDriver: undefined };
+    default:
+      // Gammu's own wording first, so it can be searched for; then what to write instead.
+      throw new ConfigError(
+        `Unknown SMSD service type: ${quote(s.value)}; use files, null or sql ` +
+          '(mysql, pgsql and dbi are accepted as deprecated aliases of sql)',
+        {
+          file: s.file,
+          line: s.line,
+          key: s.rawKey,
+          value: s.value,
+          allowed: [...SMSD_SERVICES, 'mysql', 'pgsql', 'dbi'],
+        },
+      );
+  }
+}
+
+/** What Gammu's SMSDSQL_SQLName gives when SQL is unset: the driver name, mapped to a dialect. */
+const DIALECT_OF_DRIVER: Partial<Record<SqlDriver, SqlDialect>> = {
+  native_mysql: 'mysql',
+  mysql: 'mysql',
+  native_pgsql: 'pgsql',
+  pgsql: 'pgsql',
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  freetds: 'freetds',
+  oracle: 'oracle',
+  odbc: 'odbc',
+};
+
+/** Spellings Gammu's dialect checks also accept for [smsd] SQL. */
+const DIALECT_ALIASES: Readonly<Record<string, SqlDialect>> = {
+  native_mysql: 'mysql',
+  native_pgsql: 'pgsql',
+  sqlite3: 'sqlite',
+};
+
+function readSmsd(doc: IniDocument, r: SectionReader, cwd: string, warnings: ConfigWarning[]): SmsdSettings {
+  const { service, serviceName, impliedDriver } = readService(doc, r, warnings);
+  const warnAt = (line: number, key: string, text: string): void => {
+    warnings.push(makeWarning(doc.file, line, text, { section: 'smsd', key }));
+  };
+
+  let driver: SqlDriver | undefined;
+  const driverSrc = r.src('driver');
+  if (impliedDriver) {
+    driver = impliedDriver;
+    if (driverSrc && driverSrc.value.toLowerCase() !== impliedDriver) {
+      warnAt(
+        driverSrc.line,
+        driverSrc.rawKey,
+        `${driverSrc.rawKey} = ${driverSrc.value} is ignored: Service = ${serviceName} always uses ${impliedDriver}`,
+      );
+    }
+  } else if (driverSrc) {
+    driver = parseEnum(driverSrc, SQL_DRIVERS);
+  }
+  if (service === 'sql' && driver === undefined) {
+    const line = r.src('service')?.line;
+    throw new ConfigError(
+      `Service = ${serviceName} needs Driver; use native_mysql, native_pgsql, odbc or a libdbi driver ` +
+        `(${listWords(SQL_DRIVERS.slice(3))})`,
+      { file: doc.file, line, key: 'Driver', allowed: SQL_DRIVERS },
+    );
+  }
+
+  const sqlSrc = r.src('sql');
+  let sqlDialect: SqlDialect | undefined;
+  if (sqlSrc) {
+    sqlDialect = DIALECT_ALIASES[sqlSrc.value.toLowerCase()] ?? parseEnum(sqlSrc, SQL_DIALECTS);
+  } else if (driver !== undefined) {
+    sqlDialect = DIALECT_OF_DRIVER[driver];
+  }
+
+  const host = r.src('host');
+  const pc = r.src('pc');
+  if (host && pc)
+    warnAt(pc.line, pc.rawKey, `${pc.rawKey} is ignored because Host is set (line ${host.line})`);
+
+  const backend = r.int('backendretries', 10, {});
+  const backendSrc = r.src('backendretries');
+  if (backendSrc && backend < 1) {
+    warnAt(
+      backendSrc.line,
+      backendSrc.rawKey,
+      `${backendSrc.rawKey} = ${backend} is too low; using 1 (as Gammu does)`,
+    );
+  }
+
+  const outboxPath = r.path('outboxpath') ?? resolveConfigPath('', cwd);
+  const sentSmsPath = r.path('sentsmspath') ?? outboxPath;
+
+  return {
+    service,
+    serviceName,
+    logFile: r.str('logfile'),
+    logFacility: r.oneOf('logfacility', LOG_FACILITIES, 'DAEMON'),
+    debugLevel: r.int('debuglevel', 0, { min: 0 }),
+    pin: r.str('pin'),
+    networkCode: r.str('networkcode'),
+    phoneCode: r.str('phonecode'),
+    commTimeout: r.int('commtimeout', 30),
+    sendTimeout: r.int('sendtimeout', 30),
+    receiveFrequency: r.int('receivefrequency', 15),
+    statusFrequency: r.int('statusfrequency', 60),
+    loopSleep: r.int('loopsleep', 1),
+    multipartTimeout: r.int('multiparttimeout', 600),
+    resetFrequency: r.int('resetfrequency', 0),
+    hardResetFrequency: r.int('hardresetfrequency', 0),
+    retryTimeout: r.int('retrytimeout', 600),
+    deliveryReportDelay: r.int('deliveryreportdelay', 600),
+    checkSecurity: r.bool('checksecurity', true),
+    checkBattery: r.bool('checkbattery', true),
+    checkSignal: r.bool('checksignal', true),
+    checkNetwork: r.bool('checknetwork', true),
+    hangupCalls: r.bool('hangupcalls', false),
+    send: r.bool('send', true),
+    receive: r.bool('receive', true),
+    maxRetries: r.int('maxretries', 1, { min: 0 }),
+    backendRetries: Math.max(1, backend),
+    deliveryReport: r.oneOf('deliveryreport', DELIVERY_REPORT_MODES, 'no'),
+    phoneId: r.str('phoneid') ?? '',
+    smsc: r.str('smsc'),
+    skipSmscNumber: r.str('skipsmscnumber') ?? '',
+    runOnReceive: r.str('runonreceive'),
+    runOnFailure: r.str('runonfailure'),
+    runOnSent: r.str('runonsent'),
+    runOnIncomingCall: r.str('runonincomingcall'),
+    includeNumbersFile: r.path('includenumbersfile'),
+    excludeNumbersFile: r.path('excludenumbersfile'),
+    includeSmscFile: r.path('includesmscfile'),
+    excludeSmscFile: r.path('excludesmscfile'),
+    inboxPath: r.path('inboxpath') ?? resolveConfigPath('', cwd),
+    outboxPath,
+    sentSmsPath,
+    errorSmsPath: r.path('errorsmspath') ?? sentSmsPath,
+    inboxFormat: r.oneOf('inboxformat', INBOX_FORMATS, 'standard'),
+    outboxFormat: r.oneOf('outboxformat', OUTBOX_FORMATS, 'detail'),
+    transmitFormat: r.oneOf('transmitformat', TRANSMIT_FORMATS, '7bit'),
+    driver,
+    sqlDialect,
+    host: (host ?? pc)?.value ?? 'localhost',
+    user: r.str('user') ?? 'root',
+    password: r.str('password') ?? '',
+    database: r.str('database') ?? 'sms',
+    driversPath: r.str('driverspath'),
+    dbDir: r.str('dbdir'),
+  };
+}
+
+/**
+ * Parse SMSD config text. Pure apart from reading `process.cwd()` when `options.cwd` is not given;
+ * `fileName` is only used in messages. Throws ConfigError for a bad line or value.
+ */
+export function parseSmsdConfig(
+  text: string,
+  fileName: string,
+  options: ParseSmsdOptions = {},
+): SmsdConfigResult {
+  const cwd = options.cwd ?? process.cwd();
+  const { document: doc, warnings } = parseIni(text, fileName, {
+    isListSection: (name) => LIST_SECTIONS.includes(name),
+    isRawSection: isSmppdSection,
+  });
+  if (doc.sections.length === 0) {
+    // Gammu: "Could not parse config file"; most likely -c points at the wrong file.
+    throw new ConfigError('no [sections] found; expected at least [gammu] and [smsd]', { file: fileName });
+  }
+  checkSectionsAndKeys(doc, warnings);
+
+  if (!doc.has('gammu')) {
+    warnings.push(
+      makeWarning(
+        fileName,
+        undefined,
+        `no [gammu] section; using Device = ${DEFAULT_DEVICE}, Connection = at (gammu-smsd refuses to start without it)`,
+      ),
+    );
+  }
+  if (!doc.has('smsd')) {
+    warnings.push(
+      makeWarning(
+        fileName,
+        undefined,
+        'no [smsd] section; using the defaults (Service = files, spool in the current directory)',
+      ),
+    );
+  }
+
+  const gammu = readGammu(doc, new SectionReader(doc, 'gammu', cwd, warnings), warnings);
+  const smsd = readSmsd(doc, new SectionReader(doc, 'smsd', cwd, warnings), cwd, warnings);
+
+  const sql: Partial<Record<SqlQueryName, string>> = {};
+  for (const name of SQL_QUERY_NAMES) {
+    const query = doc.value('sql', name);
+    if (query !== undefined) sql[name] = query;
+  }
+  const tables = Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, doc.value('tables', t) ?? t])) as Record<
+    SqlTableName,
+    string
+  >;
+
+  const config: SmsdConfig = {
+    gammu,
+    smsd,
+    includeNumbers: doc.values('include_numbers'),
+    excludeNumbers: doc.values('exclude_numbers'),
+    includeSmsc: doc.values('include_smsc'),
+    excludeSmsc: doc.values('exclude_smsc'),
+    sql,
+    tables,
+    smppd: doc.sections.filter((s) => isSmppdSection(s.name)),
+  };
+  // Stable sort: file-level warnings (no line) last.
+  warnings.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  return { config, warnings };
+}
+
+/** "no such file or directory (ENOENT)" from a Node system error. */
+function osReason(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Node's message is "ENOENT: no such file or directory, open '/x'"; keep the middle part.
+    const text = err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    return code ? `${text} (${code})` : text;
+  }
+  return String(err);
+}
+
+function readConfigFile(file: string, shownAs: string): { text: string; warnings: ConfigWarning[] } {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read config file: ${osReason(err)}`, { file: shownAs, cause: err });
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), warnings: [] };
+  } catch {
+    // Gammu works on bytes; an old Latin-1 file must not become U+FFFD soup in passwords or paths.
+    return {
+      text: bytes.toString('latin1'),
+      warnings: [makeWarning(shownAs, undefined, 'file is not valid UTF-8; read as Latin-1')],
+    };
+  }
+}
+
+/**
+ * Load the SMSD config from `configPath` (as given with -c; relative to `options.cwd`), or, without
+ * it, from the first file of the search order documented at findConfig, or the built-in default.
+ * Throws ConfigError for an unreadable file or a bad line or value.
+ */
+export function loadSmsdConfig(configPath?: string, options: LoadSmsdOptions = {}): LoadedSmsdConfig {
+  const cwd = options.cwd ?? process.cwd();
+  let file = configPath;
+  if (file === undefined) {
+    const found = findConfig(cwd, options.env ?? process.env, options);
+    if (found.builtin || found.path === undefined) {
+      return { ...parseSmsdConfig(builtinConfigText(), BUILTIN_SOURCE, { cwd }), source: BUILTIN_SOURCE };
+    }
+    file = found.path;
+  }
+  const { text, warnings: readWarnings } = readConfigFile(path.resolve(cwd, file), file);
+  const result = parseSmsdConfig(text, file, { cwd });
+  return { config: result.config, warnings: [...readWarnings, ...result.warnings], source: file };
+}
