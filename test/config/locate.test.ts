@@ -29,7 +29,7 @@ describe('findConfig: search order', () => {
     cwd = path.join(root, 'work');
     home = path.join(root, 'home');
     xdg = path.join(root, 'xdg');
-    system = path.join(root, 'etc', 'gammu-smsdrc');
+    system = path.join(root, 'etc', 'smsgate', 'smsdrc');
     for (const d of [
       cwd,
       path.join(home, '.config', 'smsgate'),
@@ -52,7 +52,7 @@ describe('findConfig: search order', () => {
     expect(findConfig(cwd, { HOME: home }, { systemConfig: system })).toEqual({ builtin: true });
   });
 
-  it('takes /etc/gammu-smsdrc before the built-in default', () => {
+  it('takes /etc/smsgate/smsdrc before the built-in default', () => {
     write(system);
     expect(findConfig(cwd, { HOME: home }, { systemConfig: system })).toEqual({
       path: system,
@@ -60,7 +60,7 @@ describe('findConfig: search order', () => {
     });
   });
 
-  it('takes ~/.config/smsgate/smsdrc before /etc/gammu-smsdrc', () => {
+  it('takes ~/.config/smsgate/smsdrc before /etc/smsgate/smsdrc', () => {
     write(system);
     const user = write(path.join(home, '.config', 'smsgate', 'smsdrc'));
     expect(findConfig(cwd, { HOME: home }, { systemConfig: system }).path).toBe(user);
@@ -100,7 +100,7 @@ describe('findConfig: search order', () => {
     ).toThrow(ConfigError);
   });
 
-  it("lists the candidates in order, with Gammu's own path last", () => {
+  it("lists the candidates in order, with the system path last", () => {
     const list = configCandidates('/w', { HOME: '/h', SMSD_CONFIG: '/e/rc' });
     expect(list.map((c) => c.path)).toEqual([
       '/e/rc',
@@ -108,7 +108,7 @@ describe('findConfig: search order', () => {
       '/h/.config/smsgate/smsdrc',
       SYSTEM_CONFIG,
     ]);
-    expect(SYSTEM_CONFIG).toBe('/etc/gammu-smsdrc');
+    expect(SYSTEM_CONFIG).toBe('/etc/smsgate/smsdrc');
   });
 
   it('loadSmsdConfig without a path reads what findConfig finds', () => {

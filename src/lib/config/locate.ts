@@ -7,8 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Gammu's own default path (gammu-smsd without -c), so an existing Gammu install keeps working. */
-export const SYSTEM_CONFIG = '/etc/gammu-smsdrc';
+/**
+ * The system-wide config of smsgate. Not Gammu's `/etc/gammu-smsdrc`: Debian's gammu-smsd package
+ * installs one pointing at its own daemon's spool, and picking it up silently would queue our
+ * messages for Gammu's daemon. Use `-c /etc/gammu-smsdrc` (or $SMSD_CONFIG) to share it on purpose.
+ */
+export const SYSTEM_CONFIG = '/etc/smsgate/smsdrc';
 
 /** `source` reported when the built-in default config is used. */
 export const BUILTIN_SOURCE = '(built-in default)';
@@ -72,7 +76,7 @@ function isFile(p: string): boolean {
  *    relative to the current directory.
  * 2. `./smsdrc` in the current directory.
  * 3. `$XDG_CONFIG_HOME/smsgate/smsdrc` (`$XDG_CONFIG_HOME` defaults to `~/.config`).
- * 4. `/etc/gammu-smsdrc` — Gammu's default, so an existing Gammu SMSD install works unchanged.
+ * 4. `/etc/smsgate/smsdrc` — the system-wide config (Gammu's `/etc/gammu-smsdrc` only with `-c`).
  * 5. The built-in default: Service = files with the spool in `<package root>/spool/` (inbox/,
  *    outbox/, sent/, error/) and `[gammu] device = emulator, connection = at`; reported with
  *    source `(built-in default)`.
