@@ -63,7 +63,9 @@ function baseEntry(number: string, now: Date): Omit<BackupEntry, 'text' | 'codin
 
 export function validateRecipient(number: string): void {
   if (number.length === 0) throw parameterError('Not enough parameters!');
-  if (classifyAddress(number) === 'invalid')
+  const kind = classifyAddress(number);
+  // A leading + promises an international number; "+12ab" is a typo, not a sender name.
+  if (kind === 'invalid' || (number.startsWith('+') && kind !== 'international'))
     throw new InjectError(
       `"${number}" is neither a phone number (digits with an optional leading +, * and #) nor an alphanumeric sender (up to 11 GSM characters)`,
       EXIT.parameter,

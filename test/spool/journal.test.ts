@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JournalSegment, recoverJournals, readSegment, JOURNAL_DIR } from '../../src/lib/spool/journal.js';
+
+/** A segment as a crashed machine would have left it: another boot id, a dead writer. */
+function fakeCrashedSegment(outbox: string, records: { name: string; data: Buffer }[], tornTail = false): string {
+  const seg = new JournalSegment(outbox);
+  seg.commit(records);
+  const raw = fs.readFileSync(seg.file);
+  const hlen = raw.readUInt16BE(4);
+  const header = Buffer.from(JSON.stringify({ bootId: 'another-boot', pid: 999999 }));
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(header.length);
+  let body = raw.subarray(6 + hlen);
+  if (tornTail) body = Buffer.concat([body, Buffer.from([0, 0, 1, 0, 1, 2, 3])]);
+  fs.writeFileSync(seg.file, Buffer.concat([raw.subarray(0, 4), len, header, body]));
+  return seg.file;
+}
+
+describe('batch journal (group commit)', () => {
+  let dir: string;
+  let outbox: string;
+  let sent: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-journal-'));
+    outbox = path.join(dir, 'outbox');
+    sent = path.join(dir, 'sent');
+    fs.mkdirSync(outbox);
+    fs.mkdirSync(sent);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads back committed records and ignores a torn tail', () => {
+    const file = fakeCrashedSegment(outbox, [
+      { name: 'OUTA.txt', data: Buffer.from('one') },
+      { name: 'OUTB.txt', data: Buffer.from('two') },
+    ], true);
+    const { records, header } = readSegment(fs.readFileSync(file));
+    expect(header.bootId).toBe('another-boot');
+    expect(records.map((r) => r.name)).toEqual(['OUTA.txt', 'OUTB.txt']);
+  });
+
+  it('after a machine crash restores missing and truncated files, never ones already sent', () => {
+    const data = (s: string) => Buffer.from(`content of ${s}`);
+    fs.writeFileSync(path.join(outbox, 'OUT1.txt'), data('1')); // survived
+    fs.writeFileSync(path.join(outbox, 'OUT2.txt'), ''); // truncated by the crash
+    fs.writeFileSync(path.join(sent, 'OUT4.txt'), data('4')); // sent before the crash
+    fakeCrashedSegment(outbox, ['1', '2', '3', '4'].map((n) => ({ name: `OUT${n}.txt`, data: data(n) })));
+    const report = recoverJournals(outbox, [sent]);
+    expect(report.restored.sort()).toEqual(['OUT2.txt', 'OUT3.txt']);
+    expect(fs.readFileSync(path.join(outbox, 'OUT2.txt'), 'utf8')).toBe('content of 2');
+    expect(fs.readFileSync(path.join(outbox, 'OUT3.txt'), 'utf8')).toBe('content of 3');
+    expect(fs.existsSync(path.join(outbox, 'OUT4.txt'))).toBe(false);
+    expect(fs.readdirSync(path.join(outbox, JOURNAL_DIR))).toEqual([]);
+  });
+
+  it('leaves the segment of a live writer alone and retires one of a killed writer without replaying', () => {
+    const live = new JournalSegment(outbox);
+    live.commit([{ name: 'OUTL.txt', data: Buffer.from('x') }]);
+    // Same boot, the writer (this process) is alive: but recoverJournals skips only *other* live pids,
+    // so fake a live foreign writer with our parent's pid.
+    const raw = fs.readFileSync(live.file);
+    const hlen = raw.readUInt16BE(4);
+    const hdr = JSON.parse(raw.subarray(6, 6 + hlen).toString()) as { bootId: string; pid: number };
+    const mk = (pid: number) => {
+      const h = Buffer.from(JSON.stringify({ ...hdr, pid }));
+      const l = Buffer.alloc(2);
+      l.writeUInt16BE(h.length);
+      return Buffer.concat([raw.subarray(0, 4), l, h, raw.subarray(6 + hlen)]);
+    };
+    fs.writeFileSync(live.file, mk(process.ppid));
+    expect(recoverJournals(outbox, [sent]).segments).toBe(0);
+    fs.writeFileSync(live.file, mk(999999));
+    const report = recoverJournals(outbox, [sent]);
+    expect(report).toEqual({ segments: 1, restored: [] });
+    expect(fs.existsSync(path.join(outbox, 'OUTL.txt'))).toBe(false);
+  });
+});
