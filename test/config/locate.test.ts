@@ -100,7 +100,7 @@ describe('findConfig: search order', () => {
     ).toThrow(ConfigError);
   });
 
-  it("lists the candidates in order, with the system path last", () => {
+  it('lists the candidates in order, with the system path last', () => {
     const list = configCandidates('/w', { HOME: '/h', SMSD_CONFIG: '/e/rc' });
     expect(list.map((c) => c.path)).toEqual([
       '/e/rc',

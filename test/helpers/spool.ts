@@ -34,7 +34,15 @@ export function makeSpool(extra = ''): TempSpool {
     config,
     `[gammu]\ndevice = /dev/null\nconnection = at\n\n[smsd]\nservice = files\ninboxpath = ${inbox}/\noutboxpath = ${outbox}/\nsentsmspath = ${sent}/\nerrorsmspath = ${error}/\n${extra}`,
   );
-  return { dir, config, outbox, sent, error, inbox, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    config,
+    outbox,
+    sent,
+    error,
+    inbox,
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export function runSmsd(

@@ -32,8 +32,11 @@ describe('smsd inject --batch', () => {
     expect(r.status).toBe(1);
     const files = listFiles(spool.outbox);
     expect(files).toHaveLength(4);
-    const byNumber = new Map(files.map((f) => [parseBackup(fs.readFileSync(path.join(spool.outbox, f)))[0]?.number, f]));
-    const entries = (n: string) => parseBackup(fs.readFileSync(path.join(spool.outbox, byNumber.get(n) ?? '')));
+    const byNumber = new Map(
+      files.map((f) => [parseBackup(fs.readFileSync(path.join(spool.outbox, f)))[0]?.number, f]),
+    );
+    const entries = (n: string) =>
+      parseBackup(fs.readFileSync(path.join(spool.outbox, byNumber.get(n) ?? '')));
     expect(entries('+420222')[0]?.text).toBe('Quoted, with comma and "quotes"');
     expect(entries('+420333')).toHaveLength(2); // 300 chars: two concatenated parts
     expect(entries('+420555')[0]?.coding).toBe('Unicode_No_Compression');

@@ -17,27 +17,56 @@ const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(9).slice(0, 
 const cases: { name: string; args: string[]; config?: string }[] = [
   { name: 'plain ASCII', args: ['TEXT', '+420123456789', '-text', 'All your base are belong to us'] },
   { name: 'GSM extension characters', args: ['TEXT', '+420123456789', '-text', 'x{}[]~^|€\\y'] },
-  { name: 'UCS-2 accents, Cyrillic, emoji', args: ['TEXT', '+420123456789', '-unicode', '-text', 'Zoë Привет 😀'] },
+  {
+    name: 'UCS-2 accents, Cyrillic, emoji',
+    args: ['TEXT', '+420123456789', '-unicode', '-text', 'Zoë Привет 😀'],
+  },
   { name: 'default coding keeps non-GSM text', args: ['TEXT', '+420123456789', '-text', 'Zoë Привет 😀'] },
   { name: '-len 400', args: ['TEXT', '+420123456789', '-text', LONG, '-len', '400'] },
   { name: '-autolen 400', args: ['TEXT', '+420123456789', '-text', LONG, '-autolen', '400'] },
-  { name: '-autolen 400 -16bit', args: ['TEXT', '+420123456789', '-text', LONG, '-autolen', '400', '-16bit'] },
-  { name: '-autolen with unicode text', args: ['TEXT', '+420123456789', '-textutf8', `Ελληνικά ${LONG}`, '-autolen', '400'] },
-  { name: 'escape at a part boundary', args: ['TEXT', '+420123456789', '-text', `${'a'.repeat(152)}{${'b'.repeat(10)}`, '-len', '400'] },
+  {
+    name: '-autolen 400 -16bit',
+    args: ['TEXT', '+420123456789', '-text', LONG, '-autolen', '400', '-16bit'],
+  },
+  {
+    name: '-autolen with unicode text',
+    args: ['TEXT', '+420123456789', '-textutf8', `Ελληνικά ${LONG}`, '-autolen', '400'],
+  },
+  {
+    name: 'escape at a part boundary',
+    args: ['TEXT', '+420123456789', '-text', `${'a'.repeat(152)}{${'b'.repeat(10)}`, '-len', '400'],
+  },
   { name: 'truncation to one message', args: ['TEXT', '+420123456789', '-text', `${'a'.repeat(159)}{`] },
   { name: '-flash', args: ['TEXT', '+420123456789', '-text', 'flash!', '-flash'] },
   { name: '-report', args: ['TEXT', '+420123456789', '-text', 'report me', '-report'] },
   { name: '-validity DAY', args: ['TEXT', '+420123456789', '-text', 'valid a day', '-validity', 'DAY'] },
-  { name: '-smscnumber', args: ['TEXT', '+420123456789', '-text', 'via smsc', '-smscnumber', '+420603052000'] },
+  {
+    name: '-smscnumber',
+    args: ['TEXT', '+420123456789', '-text', 'via smsc', '-smscnumber', '+420603052000'],
+  },
   { name: 'newlines in text', args: ['TEXT', '123456', '-text', 'line1\nline2\r\nline3'] },
   { name: 'empty text', args: ['TEXT', '123456', '-text', ''] },
   { name: 'national number, star', args: ['TEXT', '*100#', '-text', 'code'] },
   { name: 'USSD', args: ['USSD', '*101#'] },
   { name: 'WAPINDICATOR', args: ['WAPINDICATOR', '+420123456789', 'http://example.com/x', 'Title here'] },
-  { name: 'WAPINDICATOR long', args: ['WAPINDICATOR', '123', `http://example.com/${'x'.repeat(150)}`, 'Tïtle'] },
-  { name: 'MMSINDICATOR', args: ['MMSINDICATOR', '+420123456789', 'http://mms.example.com/m1', 'Pic', '+4477'] },
-  { name: 'OutboxFormat unicode', args: ['TEXT', '+420123456789', '-text', LONG, '-len', '400'], config: 'outboxformat = unicode\n' },
-  { name: 'OutboxFormat standard', args: ['TEXT', '+420123456789', '-text', 'Zoë Привет 😀'], config: 'outboxformat = standard\n' },
+  {
+    name: 'WAPINDICATOR long',
+    args: ['WAPINDICATOR', '123', `http://example.com/${'x'.repeat(150)}`, 'Tïtle'],
+  },
+  {
+    name: 'MMSINDICATOR',
+    args: ['MMSINDICATOR', '+420123456789', 'http://mms.example.com/m1', 'Pic', '+4477'],
+  },
+  {
+    name: 'OutboxFormat unicode',
+    args: ['TEXT', '+420123456789', '-text', LONG, '-len', '400'],
+    config: 'outboxformat = unicode\n',
+  },
+  {
+    name: 'OutboxFormat standard',
+    args: ['TEXT', '+420123456789', '-text', 'Zoë Привет 😀'],
+    config: 'outboxformat = standard\n',
+  },
 ];
 
 /** Blank out what depends on the moment of injection; drop comment lines. */
@@ -62,38 +91,47 @@ function outboxSnapshot(spool: TempSpool): string[] {
 
 const haveGammu = spawnSync(GAMMU, ['-v'], { encoding: 'utf8' }).status !== null;
 
-describe.runIf(haveGammu || process.env.CI)('files written by smsd inject and by gammu-smsd-inject are identical', () => {
-  const spools: TempSpool[] = [];
-  afterAll(() => spools.forEach((s) => s.cleanup()));
+describe.runIf(haveGammu || process.env.CI)(
+  'files written by smsd inject and by gammu-smsd-inject are identical',
+  () => {
+    const spools: TempSpool[] = [];
+    afterAll(() => spools.forEach((s) => s.cleanup()));
 
-  it.each(cases)('$name', ({ args, config }) => {
-    const ours = makeSpool(config);
-    const theirs = makeSpool(config);
-    spools.push(ours, theirs);
-    const env = { TZ: 'UTC' };
-    const g = spawnSync(GAMMU, ['-c', theirs.config, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-    expect(g.status, g.stdout + g.stderr).toBe(0);
-    const r = runSmsd(['inject', '-c', ours.config, ...args], { env });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    // Same stdout apart from the folder (and the time in the name).
-    const strip = (s: string, dir: string) => s.replaceAll(dir, '<outbox>').replace(/OUTC\d{8}_\d{6}_/g, 'OUTC<stamp>_');
-    expect(strip(r.stdout, ours.outbox)).toBe(strip(g.stdout, theirs.outbox));
-    expect(outboxSnapshot(ours)).toEqual(outboxSnapshot(theirs));
-  });
+    it.each(cases)('$name', ({ args, config }) => {
+      const ours = makeSpool(config);
+      const theirs = makeSpool(config);
+      spools.push(ours, theirs);
+      const env = { TZ: 'UTC' };
+      const g = spawnSync(GAMMU, ['-c', theirs.config, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
+      expect(g.status, g.stdout + g.stderr).toBe(0);
+      const r = runSmsd(['inject', '-c', ours.config, ...args], { env });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      // Same stdout apart from the folder (and the time in the name).
+      const strip = (s: string, dir: string) =>
+        s.replaceAll(dir, '<outbox>').replace(/OUTC\d{8}_\d{6}_/g, 'OUTC<stamp>_');
+      expect(strip(r.stdout, ours.outbox)).toBe(strip(g.stdout, theirs.outbox));
+      expect(outboxSnapshot(ours)).toEqual(outboxSnapshot(theirs));
+    });
 
-  it('uses local time without Z outside UTC, like Gammu', () => {
-    const ours = makeSpool();
-    const theirs = makeSpool();
-    spools.push(ours, theirs);
-    const env = { TZ: 'Europe/Prague' };
-    spawnSync(GAMMU, ['-c', theirs.config, 'TEXT', '123', '-text', 'tz'], { env: { ...process.env, ...env } });
-    runSmsd(['inject', '-c', ours.config, 'TEXT', '123', '-text', 'tz'], { env });
-    const [o] = listFiles(ours.outbox);
-    const [t] = listFiles(theirs.outbox);
-    const dt = (dir: string, n: string | undefined) =>
-      /DateTime = (\d{8}T\d{6}Z?)/.exec(fs.readFileSync(path.join(dir, n ?? ''), 'latin1'))?.[1];
-    expect(dt(ours.outbox, o)).toMatch(/^\d{8}T\d{6}$/);
-    expect(dt(theirs.outbox, t)).toMatch(/^\d{8}T\d{6}$/);
-  });
-});
+    it('uses local time without Z outside UTC, like Gammu', () => {
+      const ours = makeSpool();
+      const theirs = makeSpool();
+      spools.push(ours, theirs);
+      const env = { TZ: 'Europe/Prague' };
+      spawnSync(GAMMU, ['-c', theirs.config, 'TEXT', '123', '-text', 'tz'], {
+        env: { ...process.env, ...env },
+      });
+      runSmsd(['inject', '-c', ours.config, 'TEXT', '123', '-text', 'tz'], { env });
+      const [o] = listFiles(ours.outbox);
+      const [t] = listFiles(theirs.outbox);
+      const dt = (dir: string, n: string | undefined) =>
+        /DateTime = (\d{8}T\d{6}Z?)/.exec(fs.readFileSync(path.join(dir, n ?? ''), 'latin1'))?.[1];
+      expect(dt(ours.outbox, o)).toMatch(/^\d{8}T\d{6}$/);
+      expect(dt(theirs.outbox, t)).toMatch(/^\d{8}T\d{6}$/);
+    });
+  },
+);

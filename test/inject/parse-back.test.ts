@@ -10,14 +10,51 @@ describe('a file written by smsd inject parses back through the codec', () => {
   const spools: TempSpool[] = [];
   afterAll(() => spools.forEach((s) => s.cleanup()));
 
-  const LONG = 'Lorem ipsum dolor sit amet, {consectetur} adipiscing elit [sed] do eiusmod tempor €. '.repeat(5);
+  const LONG = 'Lorem ipsum dolor sit amet, {consectetur} adipiscing elit [sed] do eiusmod tempor €. '.repeat(
+    5,
+  );
 
   const cases = [
-    { name: 'GSM text', args: ['-text', 'Hello @ world {}'], text: 'Hello @ world {}', coding: 'gsm7', parts: 1 },
-    { name: 'UCS-2', args: ['-unicode', '-text', 'Zoë Привет 😀'], text: 'Zoë Привет 😀', coding: 'ucs2', parts: 1 },
-    { name: 'long GSM, 8-bit ref', args: ['-text', LONG, '-len', '1000'], text: LONG, coding: 'gsm7', parts: 3 },
-    { name: 'long auto, 16-bit ref', args: ['-text', `Ж ${LONG}`, '-autolen', '1000', '-16bit'], text: `Ж ${LONG}`, coding: 'ucs2', parts: 7, ref16: true },
-    { name: 'flash + report + validity + smsc', args: ['-text', 'urgent', '-flash', '-report', '-validity', 'DAY', '-smscnumber', '+420603052000'], text: 'urgent', coding: 'gsm7', parts: 1, flash: true, report: true, validity: 0xa7, smsc: '+420603052000' },
+    {
+      name: 'GSM text',
+      args: ['-text', 'Hello @ world {}'],
+      text: 'Hello @ world {}',
+      coding: 'gsm7',
+      parts: 1,
+    },
+    {
+      name: 'UCS-2',
+      args: ['-unicode', '-text', 'Zoë Привет 😀'],
+      text: 'Zoë Привет 😀',
+      coding: 'ucs2',
+      parts: 1,
+    },
+    {
+      name: 'long GSM, 8-bit ref',
+      args: ['-text', LONG, '-len', '1000'],
+      text: LONG,
+      coding: 'gsm7',
+      parts: 3,
+    },
+    {
+      name: 'long auto, 16-bit ref',
+      args: ['-text', `Ж ${LONG}`, '-autolen', '1000', '-16bit'],
+      text: `Ж ${LONG}`,
+      coding: 'ucs2',
+      parts: 7,
+      ref16: true,
+    },
+    {
+      name: 'flash + report + validity + smsc',
+      args: ['-text', 'urgent', '-flash', '-report', '-validity', 'DAY', '-smscnumber', '+420603052000'],
+      text: 'urgent',
+      coding: 'gsm7',
+      parts: 1,
+      flash: true,
+      report: true,
+      validity: 0xa7,
+      smsc: '+420603052000',
+    },
   ] as const;
 
   it.each(cases)('$name', (c) => {
@@ -43,6 +80,7 @@ describe('a file written by smsd inject parses back through the codec', () => {
       if (c.parts === 1) expect(d.udh).toBeUndefined();
       else expect(concat).toMatchObject({ total: c.parts, seq: i + 1, ref16bit: 'ref16' in c });
     }
-    if (c.parts > 1) expect(new Set(decoded.map((d) => concatInfo(d.udh ?? Buffer.alloc(0))?.ref)).size).toBe(1);
+    if (c.parts > 1)
+      expect(new Set(decoded.map((d) => concatInfo(d.udh ?? Buffer.alloc(0))?.ref)).size).toBe(1);
   });
 });

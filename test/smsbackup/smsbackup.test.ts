@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatBackup, formatEntry, parseBackup, parseBackupExtensions, BackupFormatError, type BackupEntry } from '../../src/lib/smsbackup/index.js';
+import {
+  formatBackup,
+  formatEntry,
+  parseBackup,
+  parseBackupExtensions,
+  BackupFormatError,
+  type BackupEntry,
+} from '../../src/lib/smsbackup/index.js';
 import { makeSpool, listFiles, type TempSpool } from '../helpers/spool.js';
 
 const base: BackupEntry = {
@@ -34,8 +41,13 @@ describe('SMS backup format', () => {
   });
 
   it('writes SMSC lines for a received message and the status of a report', () => {
-    const deliver = formatEntry({ ...base, pdu: 'Deliver', smsc: '+4477', smscReply: true, state: 'UnRead' }, 1).toString();
-    expect(deliver).toContain('SMSC = "+4477"\r\nSMSCUnicode = 002B0034003400370037\r\nSMSCReply = TRUE\nPDU = Deliver\n');
+    const deliver = formatEntry(
+      { ...base, pdu: 'Deliver', smsc: '+4477', smscReply: true, state: 'UnRead' },
+      1,
+    ).toString();
+    expect(deliver).toContain(
+      'SMSC = "+4477"\r\nSMSCUnicode = 002B0034003400370037\r\nSMSCReply = TRUE\nPDU = Deliver\n',
+    );
     const report = formatEntry({ ...base, pdu: 'Status_Report', deliveryStatus: 0 }, 2).toString();
     expect(report).toContain('PDU = Status_Report\nDeliveryStatus = 0\n');
   });
@@ -49,8 +61,29 @@ describe('SMS backup format', () => {
 
   it('round-trips every field', () => {
     const entries: BackupEntry[] = [
-      { ...base, udh: Buffer.from('050003AA0201', 'hex'), text: 'Zoë 😀', length: 6, coding: 'Unicode_No_Compression' },
-      { ...base, pdu: 'Deliver', smsc: '+4477', state: 'Read', name: 'Alice', text: '', coding: '8bit', data: Buffer.from([1, 2, 0xff]), length: 3, messageClass: 1, replySmsc: true, rejectDuplicates: true, replaceMessage: 3, messageReference: 42 },
+      {
+        ...base,
+        udh: Buffer.from('050003AA0201', 'hex'),
+        text: 'Zoë 😀',
+        length: 6,
+        coding: 'Unicode_No_Compression',
+      },
+      {
+        ...base,
+        pdu: 'Deliver',
+        smsc: '+4477',
+        state: 'Read',
+        name: 'Alice',
+        text: '',
+        coding: '8bit',
+        data: Buffer.from([1, 2, 0xff]),
+        length: 3,
+        messageClass: 1,
+        replySmsc: true,
+        rejectDuplicates: true,
+        replaceMessage: 3,
+        messageReference: 42,
+      },
     ];
     const file = formatBackup(entries, new Date(), { RelativeValidity: 167 });
     const back = parseBackup(file);
@@ -59,10 +92,14 @@ describe('SMS backup format', () => {
   });
 
   it('names what is wrong in a malformed file', () => {
-    expect(() => parseBackup('[SMSBackup000]\nNumber = "1"\nText00 = 0G\n')).toThrow(/line 3: text00 is not hexadecimal/);
+    expect(() => parseBackup('[SMSBackup000]\nNumber = "1"\nText00 = 0G\n')).toThrow(
+      /line 3: text00 is not hexadecimal/,
+    );
     expect(() => parseBackup('[SMSBackup000]\nNumber = "1"\nPDU = Bogus\n')).toThrow(BackupFormatError);
     expect(() => parseBackup('[SMSBackup000\n')).toThrow(/line 1: unterminated section header/);
-    expect(() => parseBackup('[SMSBackup000]\nNumber = "1"\nCoding = Unicode\nText00 = 006100\n')).toThrow(/not whole UCS-2/);
+    expect(() => parseBackup('[SMSBackup000]\nNumber = "1"\nCoding = Unicode\nText00 = 006100\n')).toThrow(
+      /not whole UCS-2/,
+    );
   });
 
   it('reads what gammu-smsd-inject wrote, and writes it back byte for byte', () => {
@@ -70,7 +107,22 @@ describe('SMS backup format', () => {
     if (which.error && !process.env.CI) return;
     const spool = makeSpool();
     spools.push(spool);
-    const r = spawnSync('gammu-smsd-inject', ['-c', spool.config, 'TEXT', '+420123', '-text', 'Zoë {x} '.repeat(40), '-len', '400', '-report', '-flash'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'gammu-smsd-inject',
+      [
+        '-c',
+        spool.config,
+        'TEXT',
+        '+420123',
+        '-text',
+        'Zoë {x} '.repeat(40),
+        '-len',
+        '400',
+        '-report',
+        '-flash',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stdout).toBe(0);
     const [name] = listFiles(spool.outbox);
     const raw = fs.readFileSync(path.join(spool.outbox, name ?? ''));
