@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { ensureEmbeddedSpool } from '../spool/layout.js';
 import { loadSmsdConfig } from '../config/smsd-config.js';
 import { BUILTIN_SOURCE } from '../config/locate.js';
 import type { ConfigWarning } from '../config/errors.js';
@@ -32,11 +32,7 @@ export function resolveTarget(configPath: string | undefined): InjectTarget {
       EXIT.inject,
     );
   const outboxDir = smsd.outboxPath.path;
-  if (builtin) {
-    // The embedded spool is ours to lay out; a configured one must already exist, as with Gammu.
-    for (const d of [smsd.inboxPath, smsd.outboxPath, smsd.sentSmsPath, smsd.errorSmsPath])
-      fs.mkdirSync(d.path, { recursive: true });
-  }
+  if (builtin) ensureEmbeddedSpool(config);
   return {
     service: 'files',
     outboxDir,

@@ -1,0 +1,588 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import type { SmsdConfig } from '../config/smsd-config.js';
+import type { Phone, NotificationSetting } from '../at/phone.js';
+import {
+  AtCommandError,
+  AtTimeoutError,
+  DeviceGoneError,
+  SecurityError,
+  TransportOpenError,
+  AtUnsupportedError,
+} from '../at/errors.js';
+import type { Urc } from '../at/urc.js';
+import { tryDecodePdu, type DecodedPdu } from '../sms/decode.js';
+import type { StatusReportPdu } from '../sms/status-report.js';
+import { encodeSubmit } from '../sms/submit.js';
+import type { OutboxJob, SmsdService } from '../services/types.js';
+import { Reassembler, type StoredPart } from './reassembly.js';
+import { NumberFilter } from './filters.js';
+import { DeliveryReports } from './reports.js';
+import { runHook, hookEnvironment, type HookPart } from './hooks.js';
+import { StatusPublisher, type DaemonState, type DaemonStatus } from './status.js';
+import { FaultLog, type Logger } from './log.js';
+import { replaceFileDurable } from '../spool/atomic.js';
+
+export interface DaemonPaths {
+  /** Delivery reports for users and smppd. */
+  reportsDir: string;
+  /** Status files for smsd monitor. */
+  statusDir: string;
+  /** Where undecodable PDUs from the modem are kept (never dropped). */
+  badPduDir: string;
+}
+
+export interface DaemonOptions {
+  config: SmsdConfig;
+  service: SmsdService;
+  paths: DaemonPaths;
+  log: Logger;
+  openPhone: () => Promise<Phone>;
+  /** Name of this daemon in status and index files (PhoneID, else the device's base name). */
+  name: string;
+}
+
+const CLIENT = `smsgate ${process.version}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `smsd run`: one modem, one loop. Every modem command runs on this loop, one at a time; events
+ * (a new outbox file, +CMTI, +CDS, a signal) only wake it up. Gammu's timers (ReceiveFrequency,
+ * CommTimeout, StatusFrequency) remain as the fallback when an event is missed.
+ */
+export class SmsDaemon {
+  private phone: Phone | undefined;
+  private stopping = false;
+  private suspended = false;
+  private wake: (() => void) | undefined;
+  private wakePending = false;
+  private receivePending = true;
+  private sendPending = true;
+  private readonly routedReports: StatusReportPdu[] = [];
+  private lastReceive = 0;
+  private lastSendScan = 0;
+  private lastStatus = 0;
+  private lastReset = Date.now();
+  private consecutiveErrors = 0;
+  private connectFailures = 0;
+  private readonly reassembler = new Reassembler();
+  private readonly senders: NumberFilter;
+  private readonly smscs: NumberFilter;
+  private readonly reports: DeliveryReports;
+  private readonly statusFile: StatusPublisher;
+  private readonly faults: FaultLog;
+  private notifications: NotificationSetting | undefined;
+  private ignoredReported = new Set<string>();
+  private readonly status: DaemonStatus;
+  private done: Promise<void> | undefined;
+
+  constructor(private readonly o: DaemonOptions) {
+    const c = o.config;
+    this.senders = NumberFilter.fromConfig(
+      c.includeNumbers,
+      c.smsd.includeNumbersFile?.path,
+      c.excludeNumbers,
+      c.smsd.excludeNumbersFile?.path,
+    );
+    this.smscs = NumberFilter.fromConfig(
+      c.includeSmsc,
+      c.smsd.includeSmscFile?.path,
+      c.excludeSmsc,
+      c.smsd.excludeSmscFile?.path,
+    );
+    if (this.senders.ignoresExclude)
+      o.log('warn', 'Exclude numbers available, but IGNORED (include numbers are set)');
+    this.reports = new DeliveryReports(
+      o.paths.reportsDir,
+      o.name,
+      c.smsd.phoneId,
+      c.smsd.deliveryReportDelay * 1000,
+    );
+    this.statusFile = new StatusPublisher(o.paths.statusDir, o.name);
+    this.faults = new FaultLog(o.log);
+    this.status = {
+      pid: process.pid,
+      phoneId: c.smsd.phoneId,
+      device: c.gammu.device,
+      state: 'starting',
+      client: CLIENT,
+      signalPercent: -1,
+      batteryPercent: -1,
+      sent: 0,
+      received: 0,
+      failed: 0,
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  get counters(): Readonly<DaemonStatus> {
+    return this.status;
+  }
+
+  private get s() {
+    return this.o.config.smsd;
+  }
+
+  private setState(state: DaemonState, lastError?: string): void {
+    this.status.state = state;
+    if (lastError !== undefined) this.status.lastError = lastError;
+    this.statusFile.publish(this.status);
+  }
+
+  /** Wakes the loop (new outbox file, URC, signal). */
+  poke(what: 'send' | 'receive' | 'any' = 'any'): void {
+    if (what === 'send') this.sendPending = true;
+    if (what === 'receive') this.receivePending = true;
+    this.wakePending = true;
+    this.wake?.();
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    if (this.wakePending || this.stopping) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        this.wakePending = false;
+        done();
+      };
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.o.service.init();
+    this.o.log(
+      'info',
+      `CommTimeout=${this.s.commTimeout}, SendTimeout=${this.s.sendTimeout}, ReceiveFrequency=${this.s.receiveFrequency}, ResetFrequency=${this.s.resetFrequency}, HardResetFrequency=${this.s.hardResetFrequency}`,
+    );
+    this.o.log(
+      'info',
+      `checks: CheckSecurity=${+this.s.checkSecurity}, CheckBattery=${+this.s.checkBattery}, CheckSignal=${+this.s.checkSignal}, CheckNetwork=${+this.s.checkNetwork}`,
+    );
+    this.o.log('info', `mode: Send=${+this.s.send}, Receive=${+this.s.receive}`);
+    this.o.log('info', `deliveryreport = ${this.s.deliveryReport}`);
+    this.o.log('info', `phoneid = ${this.s.phoneId}`);
+    this.o.service.onOutboxChange?.(() => this.poke('send'));
+    this.done = this.loop();
+    return this.done;
+  }
+
+  /** INT/TERM: the send in progress finishes, then the loop ends. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  suspend(): void {
+    this.suspended = true;
+    this.poke();
+  }
+
+  resume(): void {
+    this.suspended = false;
+    this.poke('receive');
+  }
+
+  /** SIGHUP: re-read the config and reconnect with it (Gammu restarts its main loop). */
+  reload(configPath: string | undefined): void {
+    void (async () => {
+      try {
+        const { loadSmsdConfig } = await import('../config/smsd-config.js');
+        const next = loadSmsdConfig(configPath).config;
+        next.gammu.device = this.o.config.gammu.device; // an embedded emulator keeps its device
+        Object.assign(this.o.config.smsd, next.smsd);
+        this.o.log('info', 'configuration reloaded');
+        await this.disconnect('resetting');
+        this.poke('receive');
+      } catch (err) {
+        this.o.log('error', `reload failed, keeping the old configuration: ${describe(err)}`);
+      }
+    })();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopping) {
+        if (this.suspended) {
+          await this.disconnect('suspended');
+          this.setState('suspended');
+          await this.waitForWake(3_600_000);
+          continue;
+        }
+        if (!this.phone) {
+          const ok = await this.connect();
+          if (!ok) {
+            await this.waitForWake(this.backoffMs());
+            continue;
+          }
+        }
+        try {
+          await this.cycle();
+          this.consecutiveErrors = 0;
+        } catch (err) {
+          await this.onModemError(err);
+        }
+      }
+    } finally {
+      await this.disconnect('stopped');
+      await this.o.service.free();
+      this.setState('stopped');
+    }
+  }
+
+  private backoffMs(): number {
+    return Math.min(30_000, 500 * 2 ** Math.min(this.connectFailures, 6));
+  }
+
+  private async connect(): Promise<boolean> {
+    this.setState('connecting');
+    this.o.log('info', 'Starting phone communication...');
+    let phone: Phone | undefined;
+    try {
+      phone = await this.o.openPhone();
+      phone.channel.on('urc', (u: Urc) => this.onUrc(u));
+      phone.channel.on('close', () => this.poke());
+      await phone.init();
+      if (this.s.checkSecurity) await phone.unlock(this.s.pin);
+      const id = await phone.identify();
+      Object.assign(this.status, {
+        manufacturer: id.manufacturer,
+        model: id.model,
+        imei: id.imei,
+        imsi: id.imsi,
+      });
+      this.notifications = await phone.setNotifications().catch(() => undefined);
+      await phone.enableFastSms(true).catch(() => false);
+      await phone.selectMemory('SM', 'SM').catch(() => undefined);
+      await this.o.service.initAfterConnect({
+        phoneId: this.s.phoneId,
+        imei: id.imei ?? '',
+        imsi: id.imsi ?? '',
+      });
+      this.phone = phone;
+      this.connectFailures = 0;
+      this.consecutiveErrors = 0;
+      this.receivePending = true;
+      this.sendPending = true;
+      this.faults.clear('phone communication established');
+      this.o.log('info', `connected to ${id.manufacturer ?? '?'} ${id.model ?? '?'} IMEI ${id.imei ?? '?'}`);
+      this.setState('connected');
+      await this.refreshStatus().catch(() => undefined);
+      return true;
+    } catch (err) {
+      await phone?.close().catch(() => undefined);
+      this.connectFailures++;
+      const msg = describe(err);
+      this.faults.fault(`phone communication failed: ${msg}`);
+      this.setState('error', msg);
+      if (err instanceof SecurityError || err instanceof AtUnsupportedError) {
+        // A human must act (PIN/PUK, wrong modem): wait long, never hammer the SIM.
+        this.connectFailures = 20;
+      }
+      if (this.s.runOnFailure)
+        void this.hook(this.s.runOnFailure, ['INIT'], hookEnvironment(this.s.phoneId, [], []));
+      return false;
+    }
+  }
+
+  private async disconnect(state: DaemonState): Promise<void> {
+    const phone = this.phone;
+    this.phone = undefined;
+    if (phone) {
+      await phone.enableFastSms(false).catch(() => undefined);
+      await phone.close().catch(() => undefined);
+      this.o.log('info', `phone communication closed (${state})`);
+    }
+  }
+
+  private async onModemError(err: unknown): Promise<void> {
+    const msg = describe(err);
+    this.consecutiveErrors++;
+    if (err instanceof DeviceGoneError || this.consecutiveErrors > 2 || err instanceof AtTimeoutError) {
+      this.faults.fault(`modem problem, reconnecting: ${msg}`);
+      this.setState('resetting', msg);
+      const gone = err instanceof DeviceGoneError;
+      if (!gone && this.phone) await this.phone.softReset().catch(() => undefined);
+      await this.disconnect('resetting');
+      this.connectFailures = gone ? Math.max(this.connectFailures, 1) : this.connectFailures;
+      await this.waitForWake(gone ? 1000 : 200);
+    } else {
+      this.o.log('warn', `modem error: ${msg}`);
+    }
+  }
+
+  private onUrc(u: Urc): void {
+    switch (u.type) {
+      case 'cmti':
+      case 'cdsi':
+        this.poke('receive');
+        break;
+      case 'cds': {
+        const r = tryDecodePdu(u.pdu);
+        if (r.ok && r.value.type === 'status-report') this.routedReports.push(r.value);
+        else this.keepBadPdu(u.pdu, r.ok ? `unexpected ${r.value.type} in +CDS` : r.error.message);
+        this.poke();
+        break;
+      }
+      case 'cmt': {
+        // Routed message (mt=2): we asked for storage, but a modem may route anyway: read on next poll.
+        this.poke('receive');
+        break;
+      }
+      case 'clip':
+        if (this.s.runOnIncomingCall)
+          void this.hook(this.s.runOnIncomingCall, [u.number], hookEnvironment(this.s.phoneId, [], []));
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** One pass of Gammu's main loop, minus the sleeping. */
+  private async cycle(): Promise<void> {
+    const now = Date.now();
+    while (this.routedReports.length > 0) this.onStatusReport(this.routedReports.shift() as StatusReportPdu);
+    if (this.s.receive && (this.receivePending || now - this.lastReceive >= this.s.receiveFrequency * 1000)) {
+      this.receivePending = false;
+      this.lastReceive = now;
+      await this.receive();
+    }
+    if (this.s.resetFrequency > 0 && now - this.lastReset >= this.s.resetFrequency * 1000) {
+      this.lastReset = now;
+      this.o.log('info', 'periodic reset of the phone (ResetFrequency)');
+      await this.phone?.softReset().catch(() => undefined);
+      await this.disconnect('resetting');
+      return;
+    }
+    let sent = false;
+    if (this.s.send && (this.sendPending || now - this.lastSendScan >= this.s.commTimeout * 1000)) {
+      sent = await this.sendOne();
+      if (!sent) {
+        this.sendPending = false;
+        this.lastSendScan = Date.now();
+      }
+    }
+    if (this.s.statusFrequency > 0 && now - this.lastStatus >= this.s.statusFrequency * 1000)
+      await this.refreshStatus();
+    if (sent) return; // more may be queued: go on at once
+    const next = Math.min(
+      this.s.receive ? this.lastReceive + this.s.receiveFrequency * 1000 : Infinity,
+      this.s.send ? this.lastSendScan + this.s.commTimeout * 1000 : Infinity,
+      this.s.statusFrequency > 0 ? this.lastStatus + this.s.statusFrequency * 1000 : Infinity,
+      this.s.resetFrequency > 0 ? this.lastReset + this.s.resetFrequency * 1000 : Infinity,
+    );
+    await this.waitForWake(Math.max(this.s.loopSleep * 1000, Math.min(next - Date.now(), 3_600_000)));
+  }
+
+  private async refreshStatus(): Promise<void> {
+    const phone = this.phone;
+    if (!phone) return;
+    this.lastStatus = Date.now();
+    if (this.s.checkBattery) {
+      const b = await phone.battery().catch(() => undefined);
+      if (b) this.status.batteryPercent = b.percent;
+    }
+    if (this.s.checkSignal) {
+      const q = await phone.signal();
+      this.status.signalPercent = q.percent;
+      this.status.signalDbm = q.dbm;
+    }
+    if (this.s.checkNetwork) {
+      const n = await phone.network();
+      this.status.operatorName = n.operatorName;
+      this.status.operatorCode = n.operatorCode;
+      if (n.stateName === 'not-registered') await phone.setPower(true).catch(() => undefined);
+    }
+    await this.o.service.refreshPhoneStatus({
+      batteryPercent: this.status.batteryPercent,
+      signalPercent: this.status.signalPercent,
+      networkCode: this.status.operatorCode,
+      networkName: this.status.operatorName,
+    });
+    this.setState('connected');
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  private keepBadPdu(pdu: string, reason: string, where = ''): void {
+    const name = `BADPDU${new Date().toISOString().replace(/[-:.]/g, '')}_${Math.random().toString(36).slice(2, 8)}.txt`;
+    fs.mkdirSync(this.o.paths.badPduDir, { recursive: true });
+    replaceFileDurable(
+      path.join(this.o.paths.badPduDir, name),
+      Buffer.from(`; ${reason}${where ? ` (${where})` : ''}\n${pdu}\n`),
+    );
+    this.o.log(
+      'warn',
+      `undecodable PDU from the modem${where ? ` at ${where}` : ''} kept as ${name}: ${reason}`,
+    );
+  }
+
+  private async receive(): Promise<void> {
+    const phone = this.phone;
+    if (!phone) return;
+    const stored = await phone.listMessages();
+    const parts: StoredPart[] = [];
+    for (const m of stored) {
+      if (m.stat === 2 || m.stat === 3) continue; // stored outgoing messages are not ours to take
+      const decoded = tryDecodePdu(m.pdu, { allowTrailing: true });
+      if (!decoded.ok) {
+        this.keepBadPdu(m.pdu, decoded.error.message, `SM ${m.index}`);
+        await phone.deleteMessage(m.index);
+        continue;
+      }
+      const pdu: DecodedPdu = decoded.value;
+      if (pdu.type === 'status-report') {
+        this.onStatusReport(pdu);
+        await phone.deleteMessage(m.index);
+        continue;
+      }
+      if (pdu.type !== 'deliver') continue;
+      const smsc = pdu.smsc?.number ?? '';
+      const sender = pdu.originator.number;
+      if (!this.smscs.accepts(smsc) || !this.senders.accepts(sender)) {
+        const why = !this.smscs.accepts(smsc) ? `SMSC: ${smsc}` : `sender: ${sender}`;
+        const key = `${m.index}|${m.pdu}`;
+        if (!this.ignoredReported.has(key)) this.o.log('info', `Message excluded because of ${why}`);
+        this.ignoredReported.add(key);
+        continue; // left on the SIM, as Gammu does
+      }
+      parts.push({ memory: 'SM', index: m.index, pdu });
+    }
+    const groups = this.reassembler.group(parts);
+    this.reassembler.retain(new Set(groups.map((g) => g.key)));
+    for (const g of groups) {
+      if (!g.complete) {
+        if (!this.reassembler.incompleteDue(g.key, Date.now(), this.s.multipartTimeout * 1000)) {
+          this.o.log('debug', `Incomplete multipart message ${g.key}, waiting for other parts`);
+          continue;
+        }
+        this.o.log(
+          'warn',
+          `Incomplete multipart message ${g.key} (${g.ordered.length} of ${g.total} parts), processing after timeout`,
+        );
+      }
+      const text = g.ordered.map((p) => p.text ?? '').join('');
+      const ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
+      this.reassembler.forget(g.key);
+      for (const p of g.parts) await phone.deleteMessage(p.index); // only after the inbox copy is durable
+      this.status.received += g.ordered.length;
+      this.o.log('info', `Received ${ids.join(' ')} from ${g.ordered[0]?.originator.number ?? '?'}`);
+      this.setState('connected');
+      if (this.s.runOnReceive) {
+        const hp: HookPart[] = g.ordered.map((p) => ({
+          number: p.originator.number,
+          text: p.text ?? '',
+          messageClass: p.messageClass,
+          reference: p.concat?.ref ?? 0,
+          timestamp: p.scts.date,
+          tzMinutes: p.scts.tzMinutes,
+        }));
+        void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, hp, [text]));
+      }
+    }
+  }
+
+  private onStatusReport(pdu: StatusReportPdu): void {
+    const matched = this.reports.handle(pdu);
+    const what = `${pdu.statusInfo.description} to ${pdu.recipient.number}, message reference 0x${pdu.mr.toString(16).padStart(2, '0').toUpperCase()}`;
+    if (matched) this.o.log('info', `Delivery report: ${what} -> ${matched.id} part ${matched.part}`);
+    else
+      this.o.log(
+        'warn',
+        `Delivery report: ${what} matches no sent message (kept in ${path.join(this.reports.dir, 'unmatched')})`,
+      );
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  private async sendOne(): Promise<boolean> {
+    const phone = this.phone;
+    if (!phone) return false;
+    const job = await this.o.service.findOutbox();
+    if (!job) return false;
+    const msg = job.message;
+    this.o.log('info', `New message to send: ${job.id}`);
+    if (msg.ussd) {
+      await this.o.service.moveSms(job, 'error', 'USSD codes are not sent by smsd run yet');
+      this.status.failed++;
+      return true;
+    }
+    const wantReport = this.s.deliveryReport !== 'no';
+    for (const [i, part] of msg.parts.entries()) {
+      if (job.sentParts.has(i)) continue; // sent before a restart: resume with what is left
+      const smsc = part.smsc ?? this.s.smsc;
+      const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport === true || wantReport });
+      try {
+        const { mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength);
+        await this.o.service.addSentInfo(job, i, mr);
+        this.reports.recordSent({
+          id: job.id,
+          part: i + 1,
+          parts: msg.parts.length,
+          number: part.number,
+          mr,
+        });
+        this.o.log(
+          'info',
+          `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
+        );
+      } catch (err) {
+        await this.onSendFailure(job, err);
+        return true;
+      }
+    }
+    await this.o.service.moveSms(job, 'sent');
+    this.status.sent++;
+    this.setState('connected');
+    if (this.s.runOnSent) void this.hook(this.s.runOnSent, [job.id], hookEnvironment(this.s.phoneId, [], []));
+    return true;
+  }
+
+  private async onSendFailure(job: OutboxJob, err: unknown): Promise<void> {
+    const reason = describe(err);
+    this.status.failed++;
+    this.o.log('error', `Error sending ${job.id}: ${reason}`);
+    if (this.s.runOnFailure)
+      void this.hook(this.s.runOnFailure, [job.id], hookEnvironment(this.s.phoneId, [], []));
+    const decision = await this.o.service.updateRetries(
+      job,
+      reason,
+      this.s.maxRetries,
+      this.s.retryTimeout * 1000,
+    );
+    if (decision === 'give-up') {
+      this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
+      await this.o.service.moveSms(job, 'error', `${reason} (after ${job.attempts} attempts)`);
+    }
+    this.receivePending = true; // Gammu checks for incoming messages after a failed send
+    // The modem itself misbehaving (no answer, device gone) is a fault of the link, not of the message.
+    if (!(err instanceof AtCommandError)) throw err;
+  }
+
+  private async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
+    this.o.log('info', `Starting run on ${command.split(/\s/)[0]} with ${args.length} argument(s)`);
+    const r = await runHook(command, args, env);
+    if (r.output) this.o.log('info', `Subprocess output: ${r.output}`);
+    if (r.timedOut) this.o.log('error', 'Waited two minutes for child process, giving up');
+    else if (r.code === 0) this.o.log('info', 'Process finished successfully');
+    else this.o.log('error', `Process failed with exit status ${r.code}`);
+  }
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof TransportOpenError || err instanceof AtCommandError || err instanceof AtTimeoutError)
+    return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export { sleep };

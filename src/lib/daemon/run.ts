@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
+import { BUILTIN_SOURCE } from '../config/locate.js';
+import { ensureEmbeddedSpool } from '../spool/layout.js';
+import { FilesService } from '../services/files.js';
+import { NullService } from '../services/null.js';
+import type { SmsdService } from '../services/types.js';
+import { SmsDaemon, type DaemonPaths } from './daemon.js';
+import { streamLogger, type Logger } from './log.js';
+import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
+
+export interface RunOptions {
+  config?: string;
+  pidFile?: string;
+  log?: Logger;
+}
+
+/** Where the daemon keeps what Gammu's layout has no folder for: next to the outbox's parent. */
+export function daemonPaths(config: SmsdConfig): DaemonPaths {
+  const base = path.dirname(config.smsd.outboxPath.path);
+  return {
+    reportsDir: path.join(base, 'reports'),
+    statusDir: path.join(base, 'status'),
+    badPduDir: config.smsd.errorSmsPath.path,
+  };
+}
+
+export function createService(config: SmsdConfig, log: Logger): SmsdService {
+  const s = config.smsd;
+  switch (s.service) {
+    case 'files':
+      return new FilesService({
+        inboxDir: s.inboxPath.path,
+        outboxDir: s.outboxPath.path,
+        sentDir: s.sentSmsPath.path,
+        errorDir: s.errorSmsPath.path,
+        inboxFormat: s.inboxFormat,
+        transmitFormat: s.transmitFormat,
+        log: (level, m) => log(level, m),
+      });
+    case 'null':
+      return new NullService();
+    default:
+      throw new Error(`Service = ${s.serviceName} is not available to smsd run yet; use files or null`);
+  }
+}
+
+/** `smsd run`: load the config, start the daemon, wire the signals; resolves with the exit code. */
+export async function runDaemon(opts: RunOptions): Promise<number> {
+  const log = opts.log ?? streamLogger(process.stdout);
+  let loaded;
+  try {
+    loaded = loadSmsdConfig(opts.config);
+  } catch (err) {
+    log('error', `Failed to read config: ${(err as Error).message}`);
+    return 2;
+  }
+  for (const w of loaded.warnings) log('warn', w.message);
+  const config = loaded.config;
+  log('info', `config ${loaded.source}`);
+  if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
+  if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
+  let emulator: { device: string; stop(): Promise<void> } | undefined;
+  if (isEmulatorDevice(config.gammu.device)) {
+    emulator = await startEmbeddedEmulator(config, log);
+    config.gammu.device = emulator.device;
+  }
+  const name = config.smsd.phoneId || path.basename(config.gammu.device).replace(/[^\w.-]/g, '_');
+  const daemon = new SmsDaemon({
+    config,
+    service: createService(config, log),
+    paths: daemonPaths(config),
+    log,
+    name,
+    openPhone: async () => {
+      const { Phone } = await import('../at/phone.js');
+      return Phone.open(config.gammu.device, config.gammu.connection, {
+        sendTimeoutMs: config.smsd.sendTimeout * 1000,
+        setCnmi: config.gammu.atgenSetCnmi,
+      });
+    },
+  });
+  const onStop = () => {
+    log('info', 'stopping (signal)');
+    void daemon.stop();
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGUSR1', () => {
+    log('info', 'suspending (SIGUSR1): releasing the device');
+    daemon.suspend();
+  });
+  process.on('SIGUSR2', () => {
+    log('info', 'resuming (SIGUSR2)');
+    daemon.resume();
+  });
+  process.on('SIGHUP', () => {
+    log('info', 'SIGHUP: reloading the configuration');
+    daemon.reload(opts.config);
+  });
+  try {
+    await daemon.start();
+    return 0;
+  } catch (err) {
+    log('error', `Failed to run SMSD: ${(err as Error).message}`);
+    return 2;
+  } finally {
+    await emulator?.stop();
+    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+  }
+}

@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type {
+  InboxMessage,
+  MoveOutcome,
+  OutboxJob,
+  PhoneIdentityInfo,
+  PhoneStatusInfo,
+  SmsdService,
+} from './types.js';
+import { renderInboxFiles, type InboxFormat } from './inbox-files.js';
+import { readOutboxFile, type TransmitFormat } from '../spool/outbox-read.js';
+import { isOutboxCandidate } from '../spool/names.js';
+import { tryClaim, type Release } from '../spool/lock.js';
+import {
+  createSpoolFile,
+  fsyncDir,
+  replaceFileDurable,
+  describeFsError,
+  writeTemp,
+  publishUnique,
+  SpoolError,
+} from '../spool/atomic.js';
+import { recoverJournals } from '../spool/journal.js';
+
+export interface FilesServiceOptions {
+  inboxDir: string;
+  outboxDir: string;
+  sentDir: string;
+  errorDir: string;
+  inboxFormat: InboxFormat;
+  transmitFormat: TransmitFormat;
+  claimStaleMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Per-message progress kept beside the outbox (hidden), so a restart resumes a multipart send. */
+interface JobState {
+  attempts: number;
+  sentParts: Record<string, number>;
+  lastError?: string;
+}
+
+export const STATE_DIR = '.smsgate-state';
+const INBOX_SERIALS = 100;
+
+/** The FILES service: Gammu's spool layout (gammu-smsd-files(7)) with claims and resumable sends. */
+export class FilesService implements SmsdService {
+  readonly name = 'files';
+  private readonly claims = new Map<string, Release>();
+  private readonly notBefore = new Map<string, number>();
+  private watcher: { close(): Promise<void> } | undefined;
+  private readonly log: NonNullable<FilesServiceOptions['log']>;
+
+  constructor(private readonly o: FilesServiceOptions) {
+    this.log = o.log ?? (() => undefined);
+  }
+
+  private get stateDir(): string {
+    return path.join(this.o.outboxDir, STATE_DIR);
+  }
+
+  async init(): Promise<void> {
+    for (const [what, dir] of [
+      ['InboxPath', this.o.inboxDir],
+      ['OutboxPath', this.o.outboxDir],
+      ['SentSMSPath', this.o.sentDir],
+      ['ErrorSMSPath', this.o.errorDir],
+    ] as const) {
+      const st = fs.statSync(dir, { throwIfNoEntry: false });
+      if (!st) throw new SpoolError(`${what} ${dir} does not exist`);
+      if (!st.isDirectory()) throw new SpoolError(`${what} ${dir} is not a directory`);
+    }
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    const rec = recoverJournals(this.o.outboxDir, [this.o.sentDir, this.o.errorDir]);
+    if (rec.restored.length > 0)
+      this.log('warn', `restored ${rec.restored.length} outbox files from an interrupted batch`);
+  }
+
+  async free(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = undefined;
+    for (const release of this.claims.values()) await release().catch(() => undefined);
+    this.claims.clear();
+  }
+
+  async initAfterConnect(_phone: PhoneIdentityInfo): Promise<void> {}
+
+  async refreshPhoneStatus(_status: PhoneStatusInfo): Promise<void> {}
+
+  async refreshSendStatus(_job: OutboxJob): Promise<void> {
+    // proper-lockfile refreshes the claim by itself while it is held.
+  }
+
+  onOutboxChange(listener: () => void): void {
+    void (async () => {
+      const { watch } = await import('chokidar');
+      const w = watch(this.o.outboxDir, {
+        ignoreInitial: true,
+        depth: 0,
+        ignored: (p: string) => path.basename(p).startsWith('.') || p.endsWith('.lock'),
+      });
+      w.on('add', listener).on('change', listener);
+      this.watcher = w;
+    })();
+  }
+
+  async saveInbox(message: InboxMessage): Promise<string[]> {
+    const files = renderInboxFiles(message.parts, this.o.inboxFormat, new Date());
+    const [first, ...rest] = files;
+    if (!first) return [];
+    let serial: number;
+    try {
+      const tmp = writeTemp(this.o.inboxDir, first.data, true);
+      const published = publishUnique(tmp, this.o.inboxDir, first.nameFor, INBOX_SERIALS);
+      if (!published) throw new SpoolError(`Cannot save ${first.nameFor(0)}. No available file names`);
+      serial = published.index;
+      const names = [published.name];
+      for (const f of rest)
+        names.push(createSpoolFile(this.o.inboxDir, f.data, () => f.nameFor(serial), 1, 'inbox'));
+      fsyncDir(this.o.inboxDir);
+      return names;
+    } catch (err) {
+      if (err instanceof SpoolError) throw err;
+      throw describeFsError(err, this.o.inboxDir, 'inbox');
+    }
+  }
+
+  private statePath(id: string): string {
+    return path.join(this.stateDir, `${id}.json`);
+  }
+
+  private readState(id: string): JobState {
+    try {
+      return JSON.parse(fs.readFileSync(this.statePath(id), 'utf8')) as JobState;
+    } catch {
+      return { attempts: 0, sentParts: {} };
+    }
+  }
+
+  private writeState(id: string, state: JobState): void {
+    replaceFileDurable(this.statePath(id), Buffer.from(JSON.stringify(state)));
+  }
+
+  async findOutbox(): Promise<OutboxJob | undefined> {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort();
+    } catch (err) {
+      throw describeFsError(err, this.o.outboxDir, 'outbox');
+    }
+    const now = Date.now();
+    for (const id of names) {
+      if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
+      const file = path.join(this.o.outboxDir, id);
+      const st = fs.lstatSync(file, { throwIfNoEntry: false });
+      if (!st?.isFile()) continue; // Gammu sends regular files only (no symlinks)
+      const release = await tryClaim(file, {
+        staleMs: this.o.claimStaleMs,
+        onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
+      });
+      if (!release) continue;
+      this.claims.set(id, release);
+      let content: Buffer;
+      try {
+        content = fs.readFileSync(file);
+      } catch {
+        await this.release(id); // moved away by another daemon between listing and claiming
+        continue;
+      }
+      const state = this.readState(id);
+      const read = readOutboxFile(id, content, this.o.transmitFormat, refFromName(id));
+      const job: OutboxJob = {
+        id,
+        message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
+        sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
+        attempts: state.attempts,
+      };
+      if (!read.ok) {
+        this.log('error', `cannot send ${id}: ${read.reason}`);
+        await this.moveSms(job, 'error', read.reason);
+        continue;
+      }
+      return job;
+    }
+    return undefined;
+  }
+
+  async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
+    job.sentParts.set(part, mr);
+    this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+  }
+
+  async updateRetries(
+    job: OutboxJob,
+    reason: string,
+    maxRetries: number,
+    retryTimeoutMs: number,
+  ): Promise<'retry' | 'give-up'> {
+    job.attempts++;
+    if (job.attempts > maxRetries) return 'give-up';
+    this.writeState(job.id, {
+      attempts: job.attempts,
+      sentParts: Object.fromEntries(job.sentParts),
+      lastError: reason,
+    });
+    this.notBefore.set(job.id, Date.now() + retryTimeoutMs);
+    await this.release(job.id);
+    return 'retry';
+  }
+
+  async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
+    const src = path.join(this.o.outboxDir, job.id);
+    const destDir = outcome === 'sent' ? this.o.sentDir : this.o.errorDir;
+    try {
+      if (path.resolve(destDir) === path.resolve(this.o.outboxDir)) {
+        if (outcome === 'sent') fs.rmSync(src, { force: true });
+        else {
+          // Gammu deletes a failed file when the error folder is the outbox; we keep it, out of the queue.
+          fs.renameSync(src, `${src}.failed`);
+          fs.writeFileSync(`${src}.failed.reason`, `${reason ?? 'failed'}\n`);
+        }
+      } else {
+        moveFile(src, path.join(destDir, job.id));
+        if (outcome === 'error') {
+          const why = `${new Date().toISOString()} ${reason ?? 'failed'}\n`;
+          fs.writeFileSync(path.join(destDir, `${job.id}.reason`), why);
+        }
+        fsyncDir(destDir);
+      }
+      fsyncDir(this.o.outboxDir);
+    } finally {
+      fs.rmSync(this.statePath(job.id), { force: true });
+      this.notBefore.delete(job.id);
+      await this.release(job.id);
+    }
+  }
+
+  private async release(id: string): Promise<void> {
+    const release = this.claims.get(id);
+    this.claims.delete(id);
+    await release?.().catch(() => undefined);
+  }
+}
+
+/** rename(2), or copy + fsync + unlink across file systems (EXDEV), as Gammu does. */
+function moveFile(src: string, dest: string): void {
+  try {
+    fs.renameSync(src, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    replaceFileDurable(dest, fs.readFileSync(src));
+    fs.rmSync(src);
+  }
+}
+
+/** A stable concatenation reference for a long `.txt` message, so a resumed send reuses it. */
+function refFromName(name: string): number {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) & 0xff;
+  return h;
+}

@@ -1,0 +1,70 @@
+import type { DeliverPdu } from '../sms/deliver.js';
+import type { OutgoingMessage } from '../spool/outbox-read.js';
+
+/**
+ * The storage backends ("services") of the daemon, with Gammu's service operations:
+ * init, free, init-after-connect, save inbox, find outbox, move, create outbox, add sent info,
+ * refresh send status, refresh phone status. Files (the spool), null, and later SQL implement it
+ * and pass the same contract tests.
+ */
+
+export interface PhoneIdentityInfo {
+  phoneId: string;
+  imei: string;
+  imsi: string;
+  manufacturer?: string;
+  model?: string;
+}
+
+export interface PhoneStatusInfo {
+  batteryPercent: number;
+  signalPercent: number;
+  networkCode?: string;
+  networkName?: string;
+}
+
+/** One received message: its parts in order (a gap for each missing part when incomplete). */
+export interface InboxMessage {
+  parts: DeliverPdu[];
+  complete: boolean;
+  /** Full text when every part is text. */
+  text: string;
+}
+
+/** A queued message claimed for sending; `sentParts` survive a restart (resume of a multipart). */
+export interface OutboxJob {
+  id: string;
+  message: OutgoingMessage;
+  /** Part index → TP-MR of the parts already sent. */
+  sentParts: Map<number, number>;
+  attempts: number;
+}
+
+export type MoveOutcome = 'sent' | 'error';
+
+export interface SmsdService {
+  readonly name: string;
+  init(): Promise<void>;
+  free(): Promise<void>;
+  initAfterConnect(phone: PhoneIdentityInfo): Promise<void>;
+  /** Stores a received message durably; returns its IDs (file names or row IDs) for RunOnReceive. */
+  saveInbox(message: InboxMessage): Promise<string[]>;
+  /** Claims the next message to send (or undefined when there is none ready). */
+  findOutbox(): Promise<OutboxJob | undefined>;
+  /** Records that part `part` left with reference `mr` (durable: a restart does not resend it). */
+  addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void>;
+  /** Sending failed: either keep the message for a later retry or give up (then move it to error). */
+  updateRetries(
+    job: OutboxJob,
+    reason: string,
+    maxRetries: number,
+    retryTimeoutMs: number,
+  ): Promise<'retry' | 'give-up'>;
+  /** Final move (sent or error, with the reason) and release of the claim. */
+  moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void>;
+  /** Keeps the claim alive while a long send is in progress. */
+  refreshSendStatus(job: OutboxJob): Promise<void>;
+  refreshPhoneStatus(status: PhoneStatusInfo): Promise<void>;
+  /** Wakes the daemon when new outbox work may be there (file watcher, ...). */
+  onOutboxChange?(listener: () => void): void;
+}
