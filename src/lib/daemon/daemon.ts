@@ -579,8 +579,9 @@ export class SmsDaemon {
 }
 
 export function describe(err: unknown): string {
-  if (err instanceof TransportOpenError || err instanceof AtCommandError || err instanceof AtTimeoutError)
-    return err.message;
+  // The modem's own words (e.g. `+CMS ERROR: 500`) are what an operator searches for.
+  if (err instanceof AtCommandError) return `${err.resultLine} (${err.description}) on ${err.command}`;
+  if (err instanceof TransportOpenError || err instanceof AtTimeoutError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -11,7 +11,7 @@ import type {
 import { renderInboxFiles, type InboxFormat } from './inbox-files.js';
 import { readOutboxFile, type TransmitFormat } from '../spool/outbox-read.js';
 import { isOutboxCandidate } from '../spool/names.js';
-import { tryClaim, type Release } from '../spool/lock.js';
+import { tryClaim, DEFAULT_STALE_MS, type Release } from '../spool/lock.js';
 import {
   createSpoolFile,
   fsyncDir,
@@ -50,6 +50,7 @@ export class FilesService implements SmsdService {
   private readonly claims = new Map<string, Release>();
   private readonly notBefore = new Map<string, number>();
   private watcher: { close(): Promise<void> } | undefined;
+  private lastSweep = 0;
   private readonly log: NonNullable<FilesServiceOptions['log']>;
 
   constructor(private readonly o: FilesServiceOptions) {
@@ -149,6 +150,7 @@ export class FilesService implements SmsdService {
     } catch (err) {
       throw describeFsError(err, this.o.outboxDir, 'outbox');
     }
+    this.sweepOrphanClaims();
     const now = Date.now();
     for (const id of names) {
       if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
@@ -184,6 +186,24 @@ export class FilesService implements SmsdService {
       return job;
     }
     return undefined;
+  }
+
+  /**
+   * A daemon killed after moving a file but before releasing its claim leaves `<file>.lock` with no
+   * file; once stale (nobody refreshes it) it is removed so the outbox does not fill with them.
+   */
+  private sweepOrphanClaims(): void {
+    const now = Date.now();
+    if (now - this.lastSweep < 5_000) return;
+    this.lastSweep = now;
+    const stale = this.o.claimStaleMs ?? DEFAULT_STALE_MS;
+    for (const name of fs.readdirSync(this.o.outboxDir)) {
+      if (!name.endsWith('.lock')) continue;
+      const lock = path.join(this.o.outboxDir, name);
+      if (fs.existsSync(lock.slice(0, -'.lock'.length))) continue;
+      const st = fs.statSync(lock, { throwIfNoEntry: false });
+      if (st && now - st.mtimeMs > stale) fs.rmSync(lock, { recursive: true, force: true });
+    }
   }
 
   async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
