@@ -26,14 +26,34 @@ export const FAST_TIMERS =
   'ReceiveFrequency = 1\nCommTimeout = 1\nStatusFrequency = 0\nLoopSleep = 0\nMultipartTimeout = 3\nRetryTimeout = 1\n';
 
 export async function startRig(
-  opts: { config?: string; modem?: ModemEmulatorOptions; startDaemon?: boolean } = {},
+  opts: {
+    config?: string;
+    modem?: ModemEmulatorOptions;
+    startDaemon?: boolean;
+    /** A second daemon (own modem, own PhoneID `name`) on the spool of another rig. */
+    shareSpoolWith?: Rig;
+    name?: string;
+  } = {},
 ): Promise<Rig> {
-  const spool = makeSpool(opts.config ?? FAST_TIMERS);
-  const device = path.join(spool.dir, 'modem');
+  const shared = opts.shareSpoolWith;
+  const spool: TempSpool = shared
+    ? {
+        ...shared.spool,
+        config: path.join(shared.spool.dir, `smsdrc-${opts.name ?? 'b'}`),
+        cleanup: () => undefined,
+      }
+    : makeSpool(opts.config ?? FAST_TIMERS);
+  const device = path.join(spool.dir, opts.name ? `modem-${opts.name}` : 'modem');
+  const base = shared
+    ? fs
+        .readFileSync(shared.spool.config, 'utf8')
+        .replace(/device = .*/, 'device = /dev/null')
+        .replace(/PhoneID = .*\n/, '')
+    : fs.readFileSync(spool.config, 'utf8');
   // The device goes into [gammu]: the rig's config has "device = /dev/null".
   fs.writeFileSync(
     spool.config,
-    fs.readFileSync(spool.config, 'utf8').replace('device = /dev/null', `device = ${device}`),
+    base.replace('device = /dev/null', `device = ${device}`) + (opts.name ? `PhoneID = ${opts.name}\n` : ''),
   );
   const emulator = await startEmulator({
     device,
