@@ -167,7 +167,11 @@ export class SerialTransport extends EventEmitter<AtTransportEvents> implements 
     this.port = port;
     this.closing = false;
     port.on('data', (chunk: Buffer) => this.emit('data', chunk));
-    port.on('error', (err: Error) => this.emit('error', err));
+    // A write failing after the channel let go (device gone, port closing) must not become an
+    // unhandled 'error' event, which would kill the daemon: 'close' already reports the loss.
+    port.on('error', (err: Error) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
     // serialport closes the stream itself on a read/write failure and passes a DisconnectedError.
     port.on('close', (err: Error | null | undefined) => {
       this.port = undefined;

@@ -75,8 +75,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     name,
     openPhone: async () => {
       const { Phone } = await import('../at/phone.js');
+      // A hung modem must be noticed within SendTimeout whatever command it hangs in; listing a
+      // full SIM legitimately takes longer than one ordinary command, so it gets twice that.
+      const sendMs = config.smsd.sendTimeout * 1000;
       return Phone.open(config.gammu.device, config.gammu.connection, {
-        sendTimeoutMs: config.smsd.sendTimeout * 1000,
+        sendTimeoutMs: sendMs,
+        commandTimeoutMs: Math.min(10_000, sendMs),
+        listTimeoutMs: Math.min(30_000, 2 * sendMs),
         setCnmi: config.gammu.atgenSetCnmi,
       });
     },

@@ -51,6 +51,8 @@ export class FilesService implements SmsdService {
   private readonly notBefore = new Map<string, number>();
   private watcher: { close(): Promise<void> } | undefined;
   private lastSweep = 0;
+  /** While the watcher runs, a listing stays valid until it reports a change. */
+  private watching = false;
   private readonly log: NonNullable<FilesServiceOptions['log']>;
 
   constructor(private readonly o: FilesServiceOptions) {
@@ -93,17 +95,35 @@ export class FilesService implements SmsdService {
     // proper-lockfile refreshes the claim by itself while it is held.
   }
 
+  /**
+   * Wakes the daemon when a file lands in the outbox. This is fs.watch (inotify on Linux) and not
+   * chokidar: chokidar re-reads and lstat()s the whole folder on every change, so a backlog of N
+   * files cost O(N) per message sent (measured: 2,000 queued files fell to ~60 messages/s and
+   * 110 MB). A missed event only delays a message until the CommTimeout rescan.
+   */
   onOutboxChange(listener: () => void): void {
-    void (async () => {
-      const { watch } = await import('chokidar');
-      const w = watch(this.o.outboxDir, {
-        ignoreInitial: true,
-        depth: 0,
-        ignored: (p: string) => path.basename(p).startsWith('.') || p.endsWith('.lock'),
+    try {
+      const w = fs.watch(this.o.outboxDir, { persistent: false }, (_event, name) => {
+        if (name !== null && (name.startsWith('.') || !isOutboxCandidate(name))) return;
+        this.listingDirty = true;
+        listener();
       });
-      w.on('add', listener).on('change', listener);
-      this.watcher = w;
-    })();
+      w.on('error', (err) => {
+        this.log(
+          'warn',
+          `watching ${this.o.outboxDir} failed (${err.message}); relying on the CommTimeout rescan`,
+        );
+        this.watching = false;
+        this.listingDirty = true;
+      });
+      this.watcher = { close: async () => w.close() };
+      this.watching = true;
+    } catch (err) {
+      this.log(
+        'warn',
+        `cannot watch ${this.o.outboxDir} (${(err as Error).message}); relying on the CommTimeout rescan`,
+      );
+    }
   }
 
   async saveInbox(message: InboxMessage): Promise<string[]> {
@@ -143,16 +163,32 @@ export class FilesService implements SmsdService {
     replaceFileDurable(this.statePath(id), Buffer.from(JSON.stringify(state)));
   }
 
-  async findOutbox(): Promise<OutboxJob | undefined> {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort();
-    } catch (err) {
-      throw describeFsError(err, this.o.outboxDir, 'outbox');
+  /**
+   * The sorted outbox listing is reused while nothing new arrived (the watcher says so), so a burst
+   * of N queued files costs one directory scan, not N. A new file (maybe a higher priority) or an
+   * exhausted list triggers a fresh scan, and every scan starts from the top, as Gammu's does.
+   */
+  private listing: string[] = [];
+  private listingDirty = true;
+
+  private nextNames(): string[] {
+    if (this.listingDirty || this.listing.length === 0) {
+      try {
+        this.listing = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort();
+      } catch (err) {
+        throw describeFsError(err, this.o.outboxDir, 'outbox');
+      }
+      this.listingDirty = !this.watching;
     }
+    return this.listing;
+  }
+
+  async findOutbox(): Promise<OutboxJob | undefined> {
+    const names = this.nextNames();
     this.sweepOrphanClaims();
     const now = Date.now();
-    for (const id of names) {
+    while (names.length > 0) {
+      const id = names.shift() as string;
       if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
       const file = path.join(this.o.outboxDir, id);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
