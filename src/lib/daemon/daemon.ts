@@ -75,6 +75,10 @@ export class SmsDaemon {
   private ignoredReported = new Set<string>();
   private readonly status: DaemonStatus;
   private done: Promise<void> | undefined;
+  /** Set after a SIM problem only a person can fix; cleared by SIGHUP, SIGUSR2 or a restart. */
+  private needsOperator = false;
+  private operatorWake = false;
+  private wakeOperator: (() => void) | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     const c = o.config;
@@ -179,16 +183,19 @@ export class SmsDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    this.wakeOperator?.();
     await this.done;
   }
 
   suspend(): void {
     this.suspended = true;
+    this.operatorAction();
     this.poke();
   }
 
   resume(): void {
     this.suspended = false;
+    this.operatorAction();
     this.poke('receive');
   }
 
@@ -201,6 +208,7 @@ export class SmsDaemon {
         next.gammu.device = this.o.config.gammu.device; // an embedded emulator keeps its device
         Object.assign(this.o.config.smsd, next.smsd);
         this.o.log('info', 'configuration reloaded');
+        this.operatorAction();
         await this.disconnect('resetting');
         this.poke('receive');
       } catch (err) {
@@ -219,9 +227,14 @@ export class SmsDaemon {
           continue;
         }
         if (!this.phone) {
+          if (this.needsOperator) {
+            // Wrong PIN, PUK, no SIM: trying again would burn the SIM's last attempts.
+            await this.waitForOperator(3_600_000);
+            continue;
+          }
           const ok = await this.connect();
           if (!ok) {
-            await this.waitForWake(this.backoffMs());
+            await this.waitForOperator(this.backoffMs());
             continue;
           }
         }
@@ -237,6 +250,33 @@ export class SmsDaemon {
       await this.o.service.free();
       this.setState('stopped');
     }
+  }
+
+  /**
+   * A wait that only the operator ends early (stop, suspend, resume, reload): outbox and modem events
+   * must not turn a back-off into a reconnect storm.
+   */
+  private waitForOperator(ms: number): Promise<void> {
+    if (this.stopping || this.operatorWake) {
+      this.operatorWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeOperator = undefined;
+        this.operatorWake = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeOperator = done;
+    });
+  }
+
+  private operatorAction(): void {
+    this.needsOperator = false;
+    this.operatorWake = true;
+    this.wakeOperator?.();
   }
 
   private backoffMs(): number {
@@ -285,8 +325,11 @@ export class SmsDaemon {
       this.faults.fault(`phone communication failed: ${msg}`);
       this.setState('error', msg);
       if (err instanceof SecurityError || err instanceof AtUnsupportedError) {
-        // A human must act (PIN/PUK, wrong modem): wait long, never hammer the SIM.
-        this.connectFailures = 20;
+        this.needsOperator = true;
+        this.o.log(
+          'error',
+          'not retrying until the configuration is fixed and smsd gets SIGHUP (or SIGUSR2, or a restart)',
+        );
       }
       if (this.s.runOnFailure)
         void this.hook(this.s.runOnFailure, ['INIT'], hookEnvironment(this.s.phoneId, [], []));
@@ -581,6 +624,16 @@ export class SmsDaemon {
 export function describe(err: unknown): string {
   // The modem's own words (e.g. `+CMS ERROR: 500`) are what an operator searches for.
   if (err instanceof AtCommandError) return `${err.resultLine} (${err.description}) on ${err.command}`;
+  if (err instanceof SecurityError) {
+    const what: Record<string, string> = {
+      WRONG_PIN: 'wrong PIN in the config',
+      PIN_REQUIRED: 'the SIM needs a PIN (set PIN in [smsd])',
+      PUK_REQUIRED: 'the SIM is PUK-locked',
+      NO_SIM: 'no SIM',
+      OTHER_LOCK: 'the SIM or phone is locked',
+    };
+    return `${what[err.problem] ?? err.problem}: ${err.message}`;
+  }
   if (err instanceof TransportOpenError || err instanceof AtTimeoutError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
