@@ -81,3 +81,41 @@ describe('smsd run receives through a real pseudo-terminal', () => {
     expect(rig.output()).toMatch(/Message excluded because of sender: \+420666/);
   });
 });
+
+describe('smsd run inbox formats and reports in the inbox', () => {
+  let rig: Rig;
+  afterEach(async () => rig?.close());
+
+  it('InboxFormat = unicode writes a BOM and UCS-2 big-endian', async () => {
+    rig = await startRig({ config: FAST_TIMERS + 'InboxFormat = unicode\n' });
+    rig.emulator.modem.deliver({ from: '+420111', text: 'Zoë 😀' });
+    const [f] = await waitFor(
+      () => (readInbox(rig).length === 1 ? readInbox(rig) : undefined),
+      10_000,
+      'inbox file',
+      rig,
+    );
+    expect(f?.content.subarray(0, 2).toString('hex')).toBe('feff');
+    expect(
+      Buffer.from(f?.content.subarray(2) ?? Buffer.alloc(0))
+        .swap16()
+        .toString('utf16le'),
+    ).toBe('Zoë 😀');
+  });
+
+  it('DeliveryReport = sms also stores the report in the inbox as "Delivered"', async () => {
+    rig = await startRig({ config: FAST_TIMERS + 'DeliveryReport = sms\n' });
+    const { runSmsd } = await import('../helpers/spool.js');
+    expect(
+      runSmsd(['inject', '-c', rig.spool.config, 'TEXT', '+420222', '-text', 'report to inbox']).status,
+    ).toBe(0);
+    const [f] = await waitFor(
+      () => (readInbox(rig).length === 1 ? readInbox(rig) : undefined),
+      10_000,
+      'report in inbox',
+      rig,
+    );
+    expect(f?.name).toMatch(/_\+420222_00\.txt$/);
+    expect(f?.content.toString()).toBe('Delivered');
+  });
+});

@@ -13,6 +13,7 @@ import {
 import type { Urc } from '../at/urc.js';
 import { tryDecodePdu, type DecodedPdu } from '../sms/decode.js';
 import type { StatusReportPdu } from '../sms/status-report.js';
+import type { DeliverPdu } from '../sms/deliver.js';
 import { encodeSubmit } from '../sms/submit.js';
 import type { OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
@@ -393,7 +394,8 @@ export class SmsDaemon {
   /** One pass of Gammu's main loop, minus the sleeping. */
   private async cycle(): Promise<void> {
     const now = Date.now();
-    while (this.routedReports.length > 0) this.onStatusReport(this.routedReports.shift() as StatusReportPdu);
+    while (this.routedReports.length > 0)
+      await this.onStatusReport(this.routedReports.shift() as StatusReportPdu);
     if (this.s.receive && (this.receivePending || now - this.lastReceive >= this.s.receiveFrequency * 1000)) {
       this.receivePending = false;
       this.lastReceive = now;
@@ -484,7 +486,7 @@ export class SmsDaemon {
       }
       const pdu: DecodedPdu = decoded.value;
       if (pdu.type === 'status-report') {
-        this.onStatusReport(pdu);
+        await this.onStatusReport(pdu);
         await phone.deleteMessage(m.index);
         continue;
       }
@@ -534,8 +536,13 @@ export class SmsDaemon {
     }
   }
 
-  private onStatusReport(pdu: StatusReportPdu): void {
+  private async onStatusReport(pdu: StatusReportPdu): Promise<void> {
     const matched = this.reports.handle(pdu);
+    if (this.s.deliveryReport === 'sms') {
+      // Gammu's DeliveryReport = sms: the report also lands in the inbox, its text the status word.
+      const ids = await this.o.service.saveInbox({ parts: [reportAsMessage(pdu)], complete: true, text: '' });
+      this.o.log('info', `Delivery report ${ids.join(' ')}`);
+    }
     const what = `${pdu.statusInfo.description} to ${pdu.recipient.number}, message reference 0x${pdu.mr.toString(16).padStart(2, '0').toUpperCase()}`;
     if (matched) this.o.log('info', `Delivery report: ${what} -> ${matched.id} part ${matched.part}`);
     else
@@ -619,6 +626,34 @@ export class SmsDaemon {
     else if (r.code === 0) this.o.log('info', 'Process finished successfully');
     else this.o.log('error', `Process failed with exit status ${r.code}`);
   }
+}
+
+/** A status report in the shape of a received message, as Gammu stores it with DeliveryReport = sms. */
+function reportAsMessage(r: StatusReportPdu): DeliverPdu {
+  const word = { delivered: 'Delivered', failed: 'Failed', pending: 'Pending', unknown: 'Unknown' }[
+    r.statusInfo.category
+  ];
+  return {
+    type: 'deliver',
+    smsc: r.smsc,
+    tpduLength: 0,
+    firstOctet: 0,
+    flags: {
+      mms: false,
+      loopPrevention: false,
+      statusReportIndication: false,
+      udhi: false,
+      replyPath: false,
+    },
+    originator: r.recipient,
+    pid: 0,
+    dcs: { raw: 0, alphabet: 'gsm7', messageClass: -1, compressed: false },
+    coding: 'gsm7',
+    messageClass: -1,
+    scts: r.discharge,
+    udl: word.length,
+    text: word,
+  };
 }
 
 export function describe(err: unknown): string {
