@@ -115,4 +115,30 @@ console.log(
 daemon.kill('SIGTERM');
 await new Promise((r) => daemon.on('exit', r));
 await emulator.close();
+
+// The same measurement of the real gammu-smsd (Debian package), when installed.
+if (spawnSync('gammu-smsd', ['-v']).error === undefined) {
+  const gw = path.join(work, 'gammu');
+  for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(gw, d), { recursive: true });
+  const gdev = path.join(gw, 'modem');
+  const gconf = path.join(gw, 'smsdrc');
+  fs.writeFileSync(
+    gconf,
+    `[gammu]\ndevice = ${gdev}\nconnection = at\n[smsd]\nservice = files\ninboxpath = ${gw}/inbox/\noutboxpath = ${gw}/outbox/\nsentsmspath = ${gw}/sent/\nerrorsmspath = ${gw}/error/\nlogfile = ${gw}/log\n`,
+  );
+  const gem = await startEmulator({ device: gdev, control: null, modem: { reportDelayMs: 0 } });
+  const N = 10;
+  for (let i = 0; i < N; i++)
+    spawnSync('gammu-smsd-inject', ['-c', gconf, 'TEXT', `+42070000${i}`, '-text', `gammu ${i}`]);
+  const g = spawn('gammu-smsd', ['-c', gconf], { stdio: 'ignore' });
+  while (gem.modem.sent.length < 1) await sleep(10);
+  const g0 = performance.now();
+  while (fs.readdirSync(path.join(gw, 'sent')).length < N && performance.now() - g0 < 60_000) await sleep(10);
+  const grate = (N - 1) / ((performance.now() - g0) / 1000);
+  console.log(
+    `gammu-smsd 1.42, same emulator: ${grate.toFixed(2)} messages/s; smsd run is ${(rate / grate).toFixed(0)}x faster`,
+  );
+  g.kill('SIGTERM');
+  await gem.close();
+}
 fs.rmSync(work, { recursive: true, force: true });
