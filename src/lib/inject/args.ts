@@ -1,4 +1,5 @@
 import { InjectError, EXIT, parameterError } from './errors.js';
+import { VALIDITY } from './validity.js';
 import type { MessageRequest, TextRequest } from './message.js';
 
 /**
@@ -29,15 +30,6 @@ export type Invocation =
     };
 
 export const MESSAGE_TYPES = ['TEXT', 'USSD', 'WAPINDICATOR', 'MMSINDICATOR'] as const;
-
-const VALIDITY: Record<string, number> = {
-  HOUR: 0x0b,
-  '6HOURS': 0x47,
-  DAY: 0xa7,
-  '3DAYS': 0xa9,
-  WEEK: 0xad,
-  MAX: 0xff,
-};
 
 const invalidOption = (detail: string): InjectError =>
   new InjectError(`${detail}\nInvalid parameter, use -h for help.`, EXIT.invalidOption);

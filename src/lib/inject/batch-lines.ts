@@ -1,18 +1,10 @@
 import type { TextRequest } from './message.js';
+import { VALIDITY } from './validity.js';
 
 /** One line of a batch, turned into a text message request, or the reason it cannot be. */
 export type BatchLine = { ok: true; request: TextRequest } | { ok: false; reason: string } | { ok: 'skip' };
 
 export type BatchFormat = 'csv' | 'jsonl';
-
-const VALIDITY: Record<string, number> = {
-  HOUR: 0x0b,
-  '6HOURS': 0x47,
-  DAY: 0xa7,
-  '3DAYS': 0xa9,
-  WEEK: 0xad,
-  MAX: 0xff,
-};
 
 /** Batch defaults: the whole text is sent, as a concatenated message when long, GSM-7 when it fits. */
 function request(number: string, text: string): TextRequest {

@@ -1,4 +1,5 @@
 import { InjectError, EXIT } from './errors.js';
+import { decodeUtf16WithBom } from '../sms/bom-text.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -9,18 +10,13 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 /** UTF-16 with a byte-order mark (FF FE little-endian, FE FF big-endian), as `-inputunicode` expects. */
 export function decodeUnicodeInput(buf: Buffer): string {
-  // An odd trailing byte is not part of any character; it is dropped.
-  const body = buf.subarray(2, 2 + ((buf.length - 2) & ~1));
-  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return body.toString('utf16le');
-  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) {
-    const swapped = Buffer.from(body);
-    swapped.swap16();
-    return swapped.toString('utf16le');
-  }
-  throw new InjectError(
-    '-inputunicode: standard input does not start with a UTF-16 byte-order mark (FF FE or FE FF)',
-    EXIT.parameter,
-  );
+  const text = decodeUtf16WithBom(buf);
+  if (text === undefined)
+    throw new InjectError(
+      '-inputunicode: standard input does not start with a UTF-16 byte-order mark (FF FE or FE FF)',
+      EXIT.parameter,
+    );
+  return text;
 }
 
 /**

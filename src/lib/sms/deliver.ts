@@ -1,14 +1,12 @@
 import { type SmsAddress, encodeAddress, readAddress } from './address.js';
 import { type Alphabet, type DcsInfo, type MessageClass, decodeDcs, encodeDcs } from './dcs.js';
-import { PduError } from './errors.js';
 import {
   type DecodeOptions,
   type EncodedPdu,
   type PduFrame,
   assemble,
-  finishPdu,
   octet,
-  openPdu,
+  decodeOfType,
   MTI_DELIVER,
 } from './frame.js';
 import type { ByteReader } from './reader.js';
@@ -67,13 +65,7 @@ export function readDeliver(r: ByteReader, frame: PduFrame): DeliverPdu {
 
 /** Decodes an SMS-DELIVER (a received message). */
 export function decodeDeliver(input: string | Uint8Array, opts: DecodeOptions = {}): DeliverPdu {
-  const { r, frame } = openPdu(input, opts);
-  if ((frame.firstOctet & 0x03) !== MTI_DELIVER) {
-    throw new PduError('UNSUPPORTED_TYPE', `TP-MTI ${frame.firstOctet & 0x03} is not SMS-DELIVER`, r.pos);
-  }
-  const pdu = readDeliver(r, frame);
-  finishPdu(r, opts);
-  return pdu;
+  return decodeOfType(input, opts, MTI_DELIVER, 'SMS-DELIVER', readDeliver);
 }
 
 export interface DeliverOptions {

@@ -63,6 +63,23 @@ export function openPdu(input: string | Uint8Array, opts: DecodeOptions = {}): O
 }
 
 /** @internal Rejects octets after the last field: they mean a length field is wrong. */
+/** @internal Decodes a PDU that must be of one TP-MTI type, with that type's field reader. */
+export function decodeOfType<T>(
+  input: string | Uint8Array,
+  opts: DecodeOptions,
+  mti: number,
+  name: string,
+  read: (r: ByteReader, frame: PduFrame) => T,
+): T {
+  const { r, frame } = openPdu(input, opts);
+  if ((frame.firstOctet & 0x03) !== mti) {
+    throw new PduError('UNSUPPORTED_TYPE', `TP-MTI ${frame.firstOctet & 0x03} is not ${name}`, r.pos);
+  }
+  const pdu = read(r, frame);
+  finishPdu(r, opts);
+  return pdu;
+}
+
 export function finishPdu(r: ByteReader, opts: DecodeOptions = {}): void {
   if (r.remaining > 0 && !opts.allowTrailing) {
     throw new PduError('BAD_LENGTH', `${r.remaining} unexpected octet(s) after the last field`, r.pos);

@@ -1,14 +1,12 @@
 import { type SmsAddress, encodeAddress, readAddress } from './address.js';
 import { type Alphabet, type DcsInfo, decodeDcs, encodeDcs } from './dcs.js';
-import { PduError } from './errors.js';
 import {
   type DecodeOptions,
   type EncodedPdu,
   type PduFrame,
   assemble,
-  finishPdu,
   octet,
-  openPdu,
+  decodeOfType,
   MTI_STATUS_REPORT,
 } from './frame.js';
 import type { ByteReader } from './reader.js';
@@ -150,17 +148,7 @@ export function readStatusReport(r: ByteReader, frame: PduFrame): StatusReportPd
 
 /** Decodes an SMS-STATUS-REPORT (+CDS, or a report read from memory). */
 export function decodeStatusReport(input: string | Uint8Array, opts: DecodeOptions = {}): StatusReportPdu {
-  const { r, frame } = openPdu(input, opts);
-  if ((frame.firstOctet & 0x03) !== MTI_STATUS_REPORT) {
-    throw new PduError(
-      'UNSUPPORTED_TYPE',
-      `TP-MTI ${frame.firstOctet & 0x03} is not SMS-STATUS-REPORT`,
-      r.pos,
-    );
-  }
-  const pdu = readStatusReport(r, frame);
-  finishPdu(r, opts);
-  return pdu;
+  return decodeOfType(input, opts, MTI_STATUS_REPORT, 'SMS-STATUS-REPORT', readStatusReport);
 }
 
 export interface StatusReportOptions {

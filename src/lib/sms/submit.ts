@@ -1,14 +1,12 @@
 import { type SmsAddress, encodeAddress, readAddress } from './address.js';
 import { type Alphabet, type DcsInfo, type MessageClass, decodeDcs, encodeDcs } from './dcs.js';
-import { PduError } from './errors.js';
 import {
   type DecodeOptions,
   type EncodedPdu,
   type PduFrame,
   assemble,
-  finishPdu,
   octet,
-  openPdu,
+  decodeOfType,
   MTI_SUBMIT,
 } from './frame.js';
 import type { ByteReader } from './reader.js';
@@ -131,11 +129,5 @@ export function readSubmit(r: ByteReader, frame: PduFrame): SubmitPdu {
 
 /** Decodes an SMS-SUBMIT (what the modem emulator receives after AT+CMGS). */
 export function decodeSubmit(input: string | Uint8Array, opts: DecodeOptions = {}): SubmitPdu {
-  const { r, frame } = openPdu(input, opts);
-  if ((frame.firstOctet & 0x03) !== MTI_SUBMIT) {
-    throw new PduError('UNSUPPORTED_TYPE', `TP-MTI ${frame.firstOctet & 0x03} is not SMS-SUBMIT`, r.pos);
-  }
-  const pdu = readSubmit(r, frame);
-  finishPdu(r, opts);
-  return pdu;
+  return decodeOfType(input, opts, MTI_SUBMIT, 'SMS-SUBMIT', readSubmit);
 }

@@ -4,6 +4,7 @@ import { buildConcatUdh } from '../sms/udh.js';
 import { parseBackup, parseBackupExtensions, BackupFormatError } from '../smsbackup/reader.js';
 import type { BackupEntry } from '../smsbackup/types.js';
 import { parseOutboxName } from './names.js';
+import { decodeUtf16WithBom } from '../sms/bom-text.js';
 
 /** How `.txt` outbox files are encoded for sending (TransmitFormat). */
 export type TransmitFormat = 'auto' | 'unicode' | '7bit';
@@ -24,13 +25,7 @@ const fail = (reason: string): OutboxReadResult => ({ ok: false, reason });
 
 /** Text of a `.txt` outbox file: UTF-16 with a byte-order mark, else UTF-8 (Gammu stops at U+0000). */
 export function decodeOutboxText(buf: Buffer): string {
-  let text: string;
-  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) text = buf.subarray(2, 2 + ((buf.length - 2) & ~1)).toString('utf16le');
-  else if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) {
-    const body = Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1)));
-    body.swap16();
-    text = body.toString('utf16le');
-  } else text = buf.toString('utf8');
+  const text = decodeUtf16WithBom(buf) ?? buf.toString('utf8');
   const nul = text.indexOf('\u0000');
   return nul >= 0 ? text.slice(0, nul) : text;
 }
