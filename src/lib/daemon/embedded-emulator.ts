@@ -21,7 +21,17 @@ export async function startEmbeddedEmulator(
     ? path.resolve(d.slice('emulator:'.length))
     : path.join(path.dirname(config.smsd.outboxPath.path), 'modem');
   const { startEmulator } = await import('../emulator/server.js');
-  const server = await startEmulator({ device, log: (line) => log('debug', `emulator: ${line}`) });
+  let server: Awaited<ReturnType<typeof startEmulator>>;
+  try {
+    server = await startEmulator({ device, log: (line) => log('debug', `emulator: ${line}`) });
+  } catch (err) {
+    const why = (err as Error).message;
+    throw new Error(
+      /socat.*ENOENT/.test(why)
+        ? `the built-in modem emulator needs socat for its pseudo-terminal (${why}); install it: apt-get install socat`
+        : `cannot start the built-in modem emulator on ${device}: ${why}`,
+    );
+  }
   log('info', `emulated modem on ${device} (control socket ${device}.ctl)`);
   return { device, stop: () => server.close() };
 }

@@ -63,7 +63,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
   let emulator: { device: string; stop(): Promise<void> } | undefined;
   if (isEmulatorDevice(config.gammu.device)) {
-    emulator = await startEmbeddedEmulator(config, log);
+    try {
+      emulator = await startEmbeddedEmulator(config, log);
+    } catch (err) {
+      log('error', `Failed to run SMSD: ${(err as Error).message}`);
+      return 2;
+    }
     config.gammu.device = emulator.device;
   }
   const name = config.smsd.phoneId || path.basename(config.gammu.device).replace(/[^\w.-]/g, '_');
