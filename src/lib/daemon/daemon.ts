@@ -44,7 +44,6 @@ export interface DaemonOptions {
 }
 
 const CLIENT = `smsgate ${process.version}`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * `smsd run`: one modem, one loop. Every modem command runs on this loop, one at a time; events
@@ -674,4 +673,3 @@ export function describe(err: unknown): string {
   return String(err);
 }
 
-export { sleep };
