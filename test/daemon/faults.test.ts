@@ -97,3 +97,21 @@ describe('smsd run survives modem faults', () => {
     expect(files).toHaveLength(1);
   });
 });
+
+describe('smsd run resumes a partly sent multipart message', () => {
+  let rig: Rig | undefined;
+  afterEach(async () => rig?.close());
+
+  it('sends only the parts still unsent after a failure in the middle', async () => {
+    rig = await startRig({ config: FAST_TIMERS + 'MaxRetries = 3\n', modem: { faults: { cmsErrorEvery: 2 } } });
+    const r = runSmsd(['inject', '-c', rig.spool.config, 'TEXT', '+420111', '-text', 'abcdefghij'.repeat(45), '-len', '450']);
+    expect(r.status, r.stderr).toBe(0);
+    const current = rig;
+    await waitFor(() => listFiles(current.spool.sent).length === 1, 15_000, 'sent after retries', current);
+    const ok = current.emulator.modem.sent;
+    // Three parts, each accepted exactly once although every second AT+CMGS failed.
+    expect(ok.map((s) => s.concat?.seq).sort()).toEqual([1, 2, 3]);
+    expect(current.emulator.modem.sendAttempts.length).toBeGreaterThan(3);
+    expect(joinSent(ok)[0]).toMatchObject({ text: 'abcdefghij'.repeat(45), complete: true });
+  });
+});
