@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { SmsdConfig } from '../config/smsd-config.js';
@@ -23,15 +24,8 @@ import { runHook, hookEnvironment, type HookPart } from './hooks.js';
 import { StatusPublisher, type DaemonState, type DaemonStatus } from './status.js';
 import { FaultLog, type Logger } from './log.js';
 import { replaceFileDurable } from '../spool/atomic.js';
-
-export interface DaemonPaths {
-  /** Delivery reports for users and smppd. */
-  reportsDir: string;
-  /** Status files for smsd monitor. */
-  statusDir: string;
-  /** Where undecodable PDUs from the modem are kept (never dropped). */
-  badPduDir: string;
-}
+import type { DaemonPaths } from './paths.js';
+import { packageVersion } from '../version.js';
 
 export interface DaemonOptions {
   config: SmsdConfig;
@@ -43,7 +37,8 @@ export interface DaemonOptions {
   name: string;
 }
 
-const CLIENT = `smsgate ${process.version}`;
+/** Like Gammu's "Gammu 1.42.0 on Linux, kernel ..., compiler ...", for monitors and the phones table. */
+const CLIENT = `smsgate ${packageVersion()} on ${os.type()}, kernel ${os.release()}, Node ${process.version}`;
 
 /**
  * `smsd run`: one modem, one loop. Every modem command runs on this loop, one at a time; events
@@ -672,4 +667,3 @@ export function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
-

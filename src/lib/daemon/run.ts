@@ -1,12 +1,14 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
 import { BUILTIN_SOURCE } from '../config/locate.js';
 import { ensureEmbeddedSpool } from '../spool/layout.js';
 import { FilesService } from '../services/files.js';
 import { NullService } from '../services/null.js';
+import { SqlService } from '../services/sql/service.js';
+import { sqlServiceOptions } from '../services/sql/settings.js';
 import type { SmsdService } from '../services/types.js';
-import { SmsDaemon, type DaemonPaths } from './daemon.js';
+import { SmsDaemon } from './daemon.js';
+import { daemonPaths, daemonName } from './paths.js';
 import { streamLogger, type Logger } from './log.js';
 import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
 
@@ -14,16 +16,6 @@ export interface RunOptions {
   config?: string;
   pidFile?: string;
   log?: Logger;
-}
-
-/** Where the daemon keeps what Gammu's layout has no folder for: next to the outbox's parent. */
-export function daemonPaths(config: SmsdConfig): DaemonPaths {
-  const base = path.dirname(config.smsd.outboxPath.path);
-  return {
-    reportsDir: path.join(base, 'reports'),
-    statusDir: path.join(base, 'status'),
-    badPduDir: config.smsd.errorSmsPath.path,
-  };
 }
 
 export function createService(config: SmsdConfig, log: Logger): SmsdService {
@@ -41,8 +33,11 @@ export function createService(config: SmsdConfig, log: Logger): SmsdService {
       });
     case 'null':
       return new NullService();
+    case 'sql':
+      // The service module loads mysql2 or pg only when it connects.
+      return new SqlService(sqlServiceOptions(config, (level, m) => log(level, m)));
     default:
-      throw new Error(`Service = ${s.serviceName} is not available to smsd run yet; use files or null`);
+      throw new Error(`Service = ${s.serviceName} is not available to smsd run; use files, null or sql`);
   }
 }
 
@@ -71,7 +66,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
     config.gammu.device = emulator.device;
   }
-  const name = config.smsd.phoneId || path.basename(config.gammu.device).replace(/[^\w.-]/g, '_');
+  const name = daemonName(config);
   const daemon = new SmsDaemon({
     config,
     service: createService(config, log),

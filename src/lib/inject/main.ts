@@ -1,13 +1,13 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseInjectArgv } from './args.js';
 import { InjectError, EXIT } from './errors.js';
 import { buildMessage } from './message.js';
-import { resolveTarget } from './target.js';
+import { resolveAnyTarget } from './target.js';
 import { readMessageText } from './stdin-text.js';
 import { renderOutboxFiles, INJECT_NAME_TRIES } from '../spool/outbox-files.js';
 import { createSpoolFile } from '../spool/atomic.js';
 import { INJECT_USAGE } from './usage.js';
+import { packageVersion } from '../version.js';
 
 export interface InjectIo {
   stdout: NodeJS.WritableStream;
@@ -22,17 +22,6 @@ export function randomRef(bits16: boolean): number {
   return Math.floor(Math.random() * (bits16 ? 0x10000 : 0x100));
 }
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    return pkg.version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** `smsd inject`: returns the exit code (gammu-smsd-inject's codes). */
 export async function main(argv: readonly string[], io: InjectIo = defaultIo()): Promise<number> {
   try {
@@ -45,9 +34,11 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
       io.stdout.write(`smsd inject (smsgate) ${packageVersion()}\n`);
       return EXIT.ok;
     }
-    const target = resolveTarget(inv.options.config);
+    const target = resolveAnyTarget(inv.options.config);
     for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
     if (inv.kind === 'batch') {
+      if (target.service !== 'files')
+        throw new InjectError('Failed to inject message: --batch writes to the files spool only', EXIT.inject);
       const { runBatch } = await import('./batch.js');
       return await runBatch(inv.batch, inv.options.batchFormat, target, io);
     }
@@ -58,6 +49,18 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     const ref16 = request.type === 'text' && request.ref16bit;
     const built = buildMessage(request, { now, ref: randomRef(ref16) });
     if (built.lengthNote) io.stdout.write(`${built.lengthNote}\n`);
+    if (target.service === 'sql') {
+      // Loaded only here: injecting into the spool never pays for the database drivers.
+      const { injectIntoSql } = await import('../services/sql/inject.js');
+      let id: string;
+      try {
+        id = await injectIntoSql(target.config, built);
+      } catch (err) {
+        throw new InjectError(`Failed to inject message: ${(err as Error).message}`, EXIT.inject);
+      }
+      io.stdout.write(`Written message with ID ${id}\n`);
+      return EXIT.ok;
+    }
     const files = renderOutboxFiles(built, target.format, now);
     let last = '';
     for (const f of files) {

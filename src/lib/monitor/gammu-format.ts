@@ -1,0 +1,32 @@
+import type { DaemonStatus } from '../daemon/status.js';
+
+/** gammu-smsd-monitor's block (with its literal `BatterPercent` typo, which scripts grep for). */
+export function formatPlain(s: DaemonStatus): string {
+  return [
+    `Client: ${s.client}`,
+    `PhoneID: ${s.phoneId}`,
+    `IMEI: ${s.imei ?? ''}`,
+    `IMSI: ${s.imsi ?? ''}`,
+    `Sent: ${s.sent}`,
+    `Received: ${s.received}`,
+    `Failed: ${s.failed}`,
+    `BatterPercent: ${s.batteryPercent}`,
+    `NetworkSignal: ${s.signalPercent}`,
+    '',
+  ].join('\n');
+}
+
+/** `-C`: Client;PhoneID;IMEI;IMSI;Sent;Received;Failed;BatteryPercent;SignalPercent */
+export function formatCsv(s: DaemonStatus): string {
+  return [
+    s.client,
+    s.phoneId,
+    s.imei ?? '',
+    s.imsi ?? '',
+    s.sent,
+    s.received,
+    s.failed,
+    s.batteryPercent,
+    s.signalPercent,
+  ].join(';');
+}

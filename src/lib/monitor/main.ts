@@ -1,0 +1,47 @@
+import { loadSmsdConfig } from '../config/smsd-config.js';
+import { formatCsv, formatPlain } from './gammu-format.js';
+import { readDaemonStatus, StatusUnavailable } from './read-status.js';
+
+export interface MonitorOptions {
+  config?: string;
+  /** Seconds between loops (Gammu's default 20). */
+  delay: number;
+  /** Loops; -1 = forever (Gammu's default). */
+  loops: number;
+  csv: boolean;
+  json: boolean;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The script-facing `smsd monitor`: what gammu-smsd-monitor prints (plain block or `-C` CSV line)
+ * for the daemon of the config, every `delay` seconds, `loops` times; `--json` for new scripts.
+ * Exit codes as Gammu: 2 config not read, 3 no status.
+ */
+export async function runMonitorText(o: MonitorOptions): Promise<number> {
+  const out = o.out ?? process.stdout;
+  const err = o.err ?? process.stderr;
+  let config;
+  try {
+    config = loadSmsdConfig(o.config).config;
+  } catch (e) {
+    err.write(`Failed to read config: ${(e as Error).message}\n`);
+    return 2;
+  }
+  for (let i = 0; o.loops < 0 || i < o.loops; i++) {
+    try {
+      const s = readDaemonStatus(config);
+      out.write(o.json ? `${JSON.stringify(s)}\n` : o.csv ? `${formatCsv(s)}\n` : `${formatPlain(s)}\n`);
+    } catch (e) {
+      if (!(e instanceof StatusUnavailable)) throw e;
+      err.write(`Failed to get status: ${e.message}\n`);
+      return 3;
+    }
+    // Gammu sleeps after the last loop too; scripts with -n 1 would wait 20 s for nothing.
+    if (o.loops < 0 || i + 1 < o.loops) await sleep(o.delay * 1000);
+  }
+  return 0;
+}

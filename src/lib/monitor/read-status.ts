@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SmsdConfig } from '../config/smsd-config.js';
+import type { DaemonStatus } from '../daemon/status.js';
+import { daemonPaths } from '../daemon/paths.js';
+import { daemonName } from '../daemon/paths.js';
+
+export class StatusUnavailable extends Error {}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The status the `smsd run` of this config publishes (the same file name it uses: PhoneID, else the
+ * device), as gammu-smsd-monitor reads the shared memory of the daemon started with that config.
+ */
+export function readDaemonStatus(config: SmsdConfig): DaemonStatus {
+  const file = path.join(daemonPaths(config).statusDir, `${daemonName(config)}.json`);
+  let status: DaemonStatus;
+  try {
+    status = JSON.parse(fs.readFileSync(file, 'utf8')) as DaemonStatus;
+  } catch (err) {
+    throw new StatusUnavailable(
+      `no status of a running smsd (${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  if (status.state !== 'stopped' && !alive(status.pid))
+    throw new StatusUnavailable(`smsd (pid ${status.pid}) is not running (${file})`);
+  if (status.state === 'stopped') throw new StatusUnavailable(`smsd has stopped (${file})`);
+  return status;
+}
