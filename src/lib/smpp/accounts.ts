@@ -1,0 +1,166 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { parseIni } from '../config/ini.js';
+import { FALSE_WORDS, TRUE_WORDS } from '../config/values.js';
+import { parseCidrList, type Cidr } from './net.js';
+
+const scrypt = promisify(crypto.scrypt) as (
+  password: crypto.BinaryLike,
+  salt: crypto.BinaryLike,
+  keylen: number,
+  options: crypto.ScryptOptions,
+) => Promise<Buffer>;
+
+/**
+ * ESME accounts from an INI file (`AccountsFile` in [smppd]), one section per system_id:
+ *
+ *   [alpha]
+ *   password = scrypt$16384$8$1$<salt base64>$<hash base64>
+ *   enabled = yes
+ *   max_binds = 2            ; 0 = unlimited
+ *   allow = 127.0.0.1/32, 10.0.0.0/8   ; default: anywhere
+ *   throughput = 50          ; messages (parts) per second over all binds, 0 = unlimited
+ *   mo = yes                 ; receives MO messages when no route names an ESME
+ *
+ * Passwords are only ever stored hashed. system_ids compare case-insensitively (as in KSMPPD).
+ * Keys planned for later issues (source pattern, default route, message-id format, long MO mode,
+ * credit, simulation) will sit in the same sections.
+ */
+export interface Account {
+  systemId: string;
+  passwordHash: string;
+  enabled: boolean;
+  maxBinds: number;
+  allow: Cidr[];
+  throughput: number;
+  mo: boolean;
+}
+
+export class AccountsError extends Error {
+  override name = 'AccountsError';
+}
+
+const KNOWN_KEYS = new Set(['password', 'enabled', 'max_binds', 'allow', 'throughput', 'mo']);
+
+export interface AccountsLoad {
+  accounts: Map<string, Account>;
+  warnings: string[];
+}
+
+export function parseAccounts(text: string, file: string): AccountsLoad {
+  const { document } = parseIni(text, file, { isRawSection: () => true });
+  const accounts = new Map<string, Account>();
+  const warnings: string[] = [];
+  for (const s of document.sections) {
+    const where = `${file}:${s.line}`;
+    const get = (k: string): string | undefined => {
+      let v: string | undefined;
+      for (const e of s.entries) if (e.key === k && e.value !== '') v = e.value;
+      return v;
+    };
+    for (const e of s.entries)
+      if (!KNOWN_KEYS.has(e.key))
+        warnings.push(`${file}:${e.line}: unknown key "${e.rawKey}" in [${s.rawName}]`);
+    const systemId = s.rawName;
+    if (systemId.length === 0 || systemId.length > 15)
+      throw new AccountsError(`${where}: system_id "${systemId}" must have 1 to 15 characters`);
+    const passwordHash = get('password');
+    if (!passwordHash || !passwordHash.startsWith('scrypt$'))
+      throw new AccountsError(
+        `${where}: [${systemId}] needs password = scrypt$N$r$p$salt$hash (never plain text)`,
+      );
+    parseHash(passwordHash, where);
+    const num = (k: string, def: number): number => {
+      const v = get(k);
+      if (v === undefined) return def;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new AccountsError(`${where}: ${k} = ${v} is not a number >= 0`);
+      return n;
+    };
+    const bool = (k: string, def: boolean): boolean => {
+      const v = get(k);
+      if (v === undefined) return def;
+      const w = v.toLowerCase();
+      if ((TRUE_WORDS as readonly string[]).includes(w)) return true;
+      if ((FALSE_WORDS as readonly string[]).includes(w)) return false;
+      throw new AccountsError(`${where}: ${k} = ${v} is not yes/no`);
+    };
+    let allow: Cidr[];
+    try {
+      allow = parseCidrList(get('allow') ?? '0.0.0.0/0, ::/0');
+    } catch (err) {
+      throw new AccountsError(`${where}: allow: ${(err as Error).message}`);
+    }
+    const key = systemId.toLowerCase();
+    if (accounts.has(key)) throw new AccountsError(`${where}: system_id ${systemId} defined twice`);
+    accounts.set(key, {
+      systemId,
+      passwordHash,
+      enabled: bool('enabled', true),
+      maxBinds: Math.floor(num('max_binds', 0)),
+      allow,
+      throughput: num('throughput', 0),
+      mo: bool('mo', false),
+    });
+  }
+  return { accounts, warnings };
+}
+
+export function loadAccounts(file: string): AccountsLoad {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AccountsError(`cannot read AccountsFile ${file}: ${(err as Error).message}`);
+  }
+  return parseAccounts(text, file);
+}
+
+interface ParsedHash {
+  N: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function parseHash(s: string, where = 'password'): ParsedHash {
+  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(s);
+  if (!m) throw new AccountsError(`${where}: malformed scrypt hash`);
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1)
+    throw new AccountsError(`${where}: bad scrypt parameters`);
+  return { N, r, p, salt: Buffer.from(m[4] ?? '', 'base64'), hash: Buffer.from(m[5] ?? '', 'base64') };
+}
+
+const DEFAULT_COST = { N: 16384, r: 8, p: 1 };
+
+/** `scrypt$N$r$p$salt$hash` for the accounts file (used by `esme add/set` and by tests). */
+export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const hash = await scrypt(password, salt, 32, {
+    N: cost.N,
+    r: cost.r,
+    p: cost.p,
+    maxmem: 256 * cost.N * cost.r,
+  });
+  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+// Checked against when the system_id is unknown, so that an unknown system_id costs the same time
+// as a wrong password and gets the same answer.
+let dummyHash: Promise<string> | undefined;
+
+/** Constant-time check of `password` against a stored hash; `undefined` = unknown account. */
+export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  const known = stored !== undefined;
+  const h = parseHash(stored ?? (await (dummyHash ??= hashPassword(crypto.randomBytes(6).toString('hex')))));
+  const derived = await scrypt(password, h.salt, h.hash.length, {
+    N: h.N,
+    r: h.r,
+    p: h.p,
+    maxmem: 256 * h.N * h.r,
+  });
+  return crypto.timingSafeEqual(derived, h.hash) && known;
+}

@@ -1,0 +1,107 @@
+import net from 'node:net';
+
+/** Address checks and rate limits of the bind and submit paths. */
+
+export interface Cidr {
+  family: 'ipv4' | 'ipv6';
+  text: string;
+}
+
+/** `10.0.0.0/8, 192.168.1.5, ::1/128` (commas or blanks). A bare address is a host. */
+export function parseCidrList(text: string): Cidr[] {
+  const out: Cidr[] = [];
+  for (const item of text.split(/[\s,;]+/).filter(Boolean)) {
+    const [addr = '', bits] = item.split('/');
+    const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
+    if (!family) throw new Error(`"${item}" is not an address or CIDR`);
+    const max = family === 'ipv4' ? 32 : 128;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+      throw new Error(`"${item}": bad prefix length`);
+    out.push({ family, text: `${addr}/${prefix}` });
+  }
+  return out;
+}
+
+/** IPv4-mapped IPv6 (`::ffff:10.0.0.1`, what a dual-stack listener reports) counts as IPv4. */
+export function normalizeIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m?.[1] ?? ip;
+}
+
+const compiled = new WeakMap<readonly Cidr[], net.BlockList>();
+
+export function ipAllowed(ip: string, allow: readonly Cidr[]): boolean {
+  const addr = normalizeIp(ip);
+  const family = net.isIPv4(addr) ? 'ipv4' : 'ipv6';
+  let bl = compiled.get(allow);
+  if (!bl) {
+    bl = new net.BlockList();
+    for (const c of allow) {
+      const [a = '', bits] = c.text.split('/');
+      bl.addSubnet(a, Number(bits), c.family);
+    }
+    compiled.set(allow, bl);
+  }
+  return bl.check(addr, family);
+}
+
+/**
+ * Token bucket: `rate` tokens per second, holding at most `rate` (a burst within one second's
+ * worth). One per message part.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private rate: number,
+    now = performance.now(),
+  ) {
+    this.tokens = Math.max(1, rate);
+    this.last = now;
+  }
+
+  setRate(rate: number): void {
+    this.rate = rate;
+  }
+
+  take(n: number, now = performance.now()): boolean {
+    if (this.rate <= 0) return true;
+    const cap = Math.max(1, this.rate);
+    this.tokens = Math.min(cap, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    // A message with more parts than the bucket holds passes when the bucket is full (else never).
+    const need = Math.min(n, cap);
+    if (this.tokens < need) return false;
+    this.tokens -= need;
+    return true;
+  }
+}
+
+/** KSMPPD's IP blocklist: `attempts` failed binds within `windowMs` block the IP until `windowMs` after the last. */
+export class FailureBlocklist {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly attempts: number,
+    private readonly windowMs: number,
+    private readonly exempt: readonly Cidr[] = [],
+  ) {}
+
+  private recent(ip: string, now: number): number[] {
+    const list = (this.failures.get(ip) ?? []).filter((t) => now - t < this.windowMs);
+    if (list.length === 0) this.failures.delete(ip);
+    else this.failures.set(ip, list);
+    return list;
+  }
+
+  fail(ip: string, now = Date.now()): void {
+    if (this.attempts <= 0 || ipAllowed(ip, this.exempt)) return;
+    this.failures.set(ip, [...this.recent(ip, now), now].slice(-this.attempts));
+  }
+
+  blocked(ip: string, now = Date.now()): boolean {
+    return this.attempts > 0 && this.recent(ip, now).length >= this.attempts;
+  }
+}

@@ -1,0 +1,222 @@
+import smpp, { type PduValue } from 'smpp';
+
+/**
+ * SMPP framing and field access over the `smpp` package's command and TLV tables.
+ *
+ * The package's own Session frames the stream itself and stalls for good on a short or absurd
+ * command_length (and cannot tell us the sequence number to nack), and its decode filters turn
+ * short_message into lossy text (`data_coding & 0x0F`, GSM for IA5). So we frame the TCP stream
+ * here, read the mandatory fields raw with the package's type readers, keep TLVs as raw Buffers by
+ * tag, and encode our PDUs with the package's PDU class.
+ */
+
+export const STATUS = {
+  ROK: 0x00,
+  RINVMSGLEN: 0x01,
+  RINVCMDLEN: 0x02,
+  RINVCMDID: 0x03,
+  RINVBNDSTS: 0x04,
+  RALYBND: 0x05,
+  RINVREGDLVFLG: 0x07,
+  RSYSERR: 0x08,
+  RINVSRCADR: 0x0a,
+  RINVDSTADR: 0x0b,
+  RINVMSGID: 0x0c,
+  RBINDFAIL: 0x0d,
+  RINVPASWD: 0x0e,
+  RINVSYSID: 0x0f,
+  RMSGQFUL: 0x14,
+  RINVESMCLASS: 0x43,
+  RSUBMITFAIL: 0x45,
+  RINVDCS: 0x104,
+  RTHROTTLED: 0x58,
+  RX_T_APPN: 0x64,
+  RX_P_APPN: 0x65,
+  RINVTLVVAL: 0xc4,
+  RMISSINGTLV: 0xc3,
+  RINVTLVLEN: 0xc2,
+} as const;
+
+export const CMD = {
+  generic_nack: 0x80000000,
+  bind_receiver: 0x01,
+  bind_transmitter: 0x02,
+  query_sm: 0x03,
+  submit_sm: 0x04,
+  deliver_sm: 0x05,
+  unbind: 0x06,
+  replace_sm: 0x07,
+  cancel_sm: 0x08,
+  bind_transceiver: 0x09,
+  outbind: 0x0b,
+  enquire_link: 0x15,
+  submit_multi: 0x21,
+  alert_notification: 0x102,
+  data_sm: 0x103,
+} as const;
+
+export const TLV = {
+  receipted_message_id: 0x001e,
+  sar_msg_ref_num: 0x020c,
+  sar_total_segments: 0x020e,
+  sar_segment_seqnum: 0x020f,
+  sc_interface_version: 0x0210,
+  network_error_code: 0x0423,
+  message_payload: 0x0424,
+  message_state: 0x0427,
+} as const;
+
+export const HEADER_LENGTH = 16;
+export const RESPONSE_BIT = 0x80000000;
+
+/** A request or response read off the wire: header, mandatory fields by name, TLVs by tag. */
+export interface RawPdu {
+  length: number;
+  id: number;
+  status: number;
+  seq: number;
+  /** Name from the package's table, or undefined for a command_id it does not know. */
+  command: string | undefined;
+  fields: Record<string, PduValue>;
+  tlvs: Map<number, Buffer>;
+}
+
+export class PduDecodeError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'PduDecodeError';
+  }
+}
+
+/** Decodes one complete PDU (exactly command_length bytes). Throws PduDecodeError for a bad body. */
+export function decodePdu(buf: Buffer): RawPdu {
+  const pdu: RawPdu = {
+    length: buf.readUInt32BE(0),
+    id: buf.readUInt32BE(4),
+    status: buf.readUInt32BE(8),
+    seq: buf.readUInt32BE(12),
+    command: undefined,
+    fields: {},
+    tlvs: new Map(),
+  };
+  const def = smpp.commandsById[pdu.id];
+  if (!def) return pdu;
+  pdu.command = def.command;
+  // A response with an error status carries no body (3.4 §3.3; the package writes none either).
+  if (pdu.id & RESPONSE_BIT && pdu.status !== 0 && buf.length === HEADER_LENGTH) return pdu;
+  let off = HEADER_LENGTH;
+  try {
+    for (const [name, p] of Object.entries(def.params ?? {})) {
+      if (off >= buf.length) break; // optional trailing fields (e.g. an empty bind_resp body)
+      const v = p.type.read(buf, off);
+      off += p.type.size(v);
+      pdu.fields[name] = v;
+    }
+    if (off > buf.length)
+      throw new PduDecodeError('a mandatory field runs past command_length', STATUS.RINVCMDLEN);
+    while (off + 4 <= buf.length) {
+      const tag = buf.readUInt16BE(off);
+      const len = buf.readUInt16BE(off + 2);
+      off += 4;
+      if (off + len > buf.length)
+        throw new PduDecodeError(`TLV 0x${tag.toString(16)} runs past command_length`, STATUS.RINVTLVLEN);
+      pdu.tlvs.set(tag, buf.subarray(off, off + len));
+      off += len;
+    }
+    if (off !== buf.length) throw new PduDecodeError('trailing bytes after the last TLV', STATUS.RINVCMDLEN);
+  } catch (err) {
+    if (err instanceof PduDecodeError) throw err;
+    throw new PduDecodeError(`malformed ${def.command}: ${(err as Error).message}`, STATUS.RINVCMDLEN);
+  }
+  return pdu;
+}
+
+export function fieldString(pdu: RawPdu, name: string): string {
+  const v = pdu.fields[name];
+  return typeof v === 'string' ? v : '';
+}
+
+export function fieldInt(pdu: RawPdu, name: string): number {
+  const v = pdu.fields[name];
+  return typeof v === 'number' ? v : 0;
+}
+
+export function fieldBuffer(pdu: RawPdu, name: string): Buffer {
+  const v = pdu.fields[name];
+  return Buffer.isBuffer(v) ? v : Buffer.alloc(0);
+}
+
+/** A header-only PDU: generic_nack, error responses, enquire_link(_resp), unbind(_resp). */
+export function headerOnly(id: number, status: number, seq: number): Buffer {
+  const b = Buffer.alloc(HEADER_LENGTH);
+  b.writeUInt32BE(HEADER_LENGTH, 0);
+  b.writeUInt32BE(id >>> 0, 4);
+  b.writeUInt32BE(status, 8);
+  b.writeUInt32BE(seq, 12);
+  return b;
+}
+
+/** submit_sm_resp / data_sm_resp with a message_id: the hot path, encoded by hand. */
+export function messageIdResp(id: number, seq: number, messageId: string): Buffer {
+  const idBytes = Buffer.from(messageId, 'latin1');
+  const b = Buffer.alloc(HEADER_LENGTH + idBytes.length + 1);
+  b.writeUInt32BE(b.length, 0);
+  b.writeUInt32BE(id >>> 0, 4);
+  b.writeUInt32BE(0, 8);
+  b.writeUInt32BE(seq, 12);
+  idBytes.copy(b, HEADER_LENGTH);
+  return b;
+}
+
+/** Any PDU through the package's encoder (bind responses, deliver_sm...). */
+export function encodePdu(command: string, options: Record<string, PduValue>): Buffer {
+  return new smpp.PDU(command, options).toBuffer();
+}
+
+export type FrameEvent =
+  | { kind: 'pdu'; buf: Buffer }
+  /** command_length below 16 or above the maximum: the stream cannot be framed any more. */
+  | { kind: 'bad-length'; length: number; seq: number };
+
+/**
+ * Cuts a TCP byte stream into PDUs. After a bad length it yields nothing more: the session
+ * answers with generic_nack and closes, because nothing after that point can be trusted.
+ */
+export class Framer {
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  private broken = false;
+
+  constructor(private readonly maxLength: number) {}
+
+  push(chunk: Buffer): FrameEvent[] {
+    if (this.broken) return [];
+    this.pending.push(chunk);
+    this.pendingLength += chunk.length;
+    const out: FrameEvent[] = [];
+    let buf = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingLength);
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32BE(off);
+      if (len < HEADER_LENGTH || len > this.maxLength) {
+        // The sequence number sits at bytes 12..15 of the header, if they have arrived.
+        const seq = buf.length - off >= HEADER_LENGTH ? buf.readUInt32BE(off + 12) : 0;
+        out.push({ kind: 'bad-length', length: len, seq });
+        this.broken = true;
+        this.pending = [];
+        this.pendingLength = 0;
+        return out;
+      }
+      if (buf.length - off < len) break;
+      out.push({ kind: 'pdu', buf: buf.subarray(off, off + len) });
+      off += len;
+    }
+    buf = buf.subarray(off);
+    this.pending = buf.length > 0 ? [buf] : [];
+    this.pendingLength = buf.length;
+    return out;
+  }
+}

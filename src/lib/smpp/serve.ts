@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
+import { streamLogger, type Logger } from '../daemon/log.js';
+import { loadAccounts, type Account } from './accounts.js';
+import { readSmppdConfig, type SmppdConfig } from './config.js';
+import { FailureBlocklist } from './net.js';
+import { DeliveryQueue } from './queue.js';
+import { SmppServer } from './server.js';
+import { SpoolEvents } from './spool-events.js';
+import { OutboxStore } from './store.js';
+
+/** `smppd serve`: wires the config, the spool, the accounts and the server together. */
+
+export interface Smppd {
+  port: number;
+  server: SmppServer;
+  /** Stops accepting, unbinds, flushes the journal and the queue. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  smsd: SmsdConfig;
+  smppd: SmppdConfig;
+  log: Logger;
+}
+
+/** Spool folders smppd reads and writes; reports/ and smppd/ sit beside the outbox, as in `smsd run`. */
+export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
+  const base = path.dirname(smsd.smsd.outboxPath.path);
+  return {
+    outbox: smsd.smsd.outboxPath.path,
+    sent: smsd.smsd.sentSmsPath.path,
+    error: smsd.smsd.errorSmsPath.path,
+    inbox: smsd.smsd.inboxPath.path,
+    reports: path.join(base, 'reports'),
+    state: smppd.stateDir ?? path.join(base, 'smppd'),
+  };
+}
+
+export async function startSmppd(o: StartOptions): Promise<Smppd> {
+  const { smppd, log } = o;
+  const paths = smppdPaths(o.smsd, smppd);
+  fs.mkdirSync(paths.reports, { recursive: true });
+  let accounts: ReadonlyMap<string, Account>;
+  {
+    const loaded = loadAccounts(smppd.accountsFile);
+    for (const w of loaded.warnings) log('warn', w);
+    accounts = loaded.accounts;
+  }
+  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
+  const restored = store.recover();
+  if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
+  const queue = new DeliveryQueue(paths.state);
+  const server = new SmppServer({
+    systemId: smppd.systemId,
+    accounts: () => accounts,
+    store,
+    queue,
+    log,
+    timers: {
+      sessionInitMs: smppd.sessionInitMs,
+      enquireLinkMs: smppd.enquireLinkMs,
+      inactivityMs: smppd.inactivityMs,
+      responseMs: smppd.responseMs,
+    },
+    maxPduLength: smppd.maxPduLength,
+    window: smppd.window,
+    blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
+  });
+  const events = new SpoolEvents({
+    paths,
+    queue,
+    // Until routes exist: MO goes to the first account (in file order) marked mo = yes.
+    moTarget: () => [...accounts.values()].find((a) => a.mo && a.enabled)?.systemId,
+    knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId,
+    queued: (sid) => server.drain(sid),
+    log,
+  });
+  const address = await server.listen(smppd.port, smppd.listen);
+  events.start();
+  for (const sid of queue.systemIds()) server.drain(sid);
+  log(
+    'info',
+    `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${accounts.size} accounts, spool ${path.dirname(paths.outbox)})`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    port: address.port,
+    server,
+    stop: () =>
+      (stopping ??= (async () => {
+        events.close();
+        await server.stop();
+        await store.close();
+        queue.close();
+        log('info', 'smppd stopped');
+      })()),
+  };
+}
+
+export interface ServeOptions {
+  config?: string;
+  log?: Logger;
+}
+
+/** The command: runs until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runServe(opts: ServeOptions): Promise<number> {
+  let log = opts.log ?? streamLogger(process.stdout);
+  let smppd: Smppd;
+  try {
+    const loaded = loadSmsdConfig(opts.config);
+    const { config, warnings } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
+    if (!opts.log) log = streamLogger(process.stdout, { debug: config.debug });
+    for (const w of loaded.warnings) log('warn', w.message);
+    for (const w of warnings) log('warn', w);
+    smppd = await startSmppd({ smsd: loaded.config, smppd: config, log });
+  } catch (err) {
+    log('error', `smppd cannot start: ${(err as Error).message}`);
+    return 2;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      log('info', `${sig}: stopping`);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await smppd.stop();
+  return 0;
+}
