@@ -1,5 +1,5 @@
 import { ensureEmbeddedSpool } from '../spool/layout.js';
-import { loadSmsdConfig } from '../config/smsd-config.js';
+import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
 import { BUILTIN_SOURCE } from '../config/locate.js';
 import type { ConfigWarning } from '../config/errors.js';
 import type { OutboxFormat } from '../spool/outbox-files.js';
@@ -16,7 +16,16 @@ export interface InjectTarget {
   source: string;
 }
 
-export function resolveTarget(configPath: string | undefined): InjectTarget {
+/** `Service = sql`: the message goes into the outbox table of the configured database. */
+export interface SqlInjectTarget {
+  service: 'sql';
+  config: SmsdConfig;
+  warnings: ConfigWarning[];
+  source: string;
+}
+
+/** The target of any service `smsd inject` can write to. */
+export function resolveAnyTarget(configPath: string | undefined): InjectTarget | SqlInjectTarget {
   let loaded: ReturnType<typeof loadSmsdConfig>;
   try {
     loaded = loadSmsdConfig(configPath);
@@ -26,9 +35,10 @@ export function resolveTarget(configPath: string | undefined): InjectTarget {
   const { config, warnings, source } = loaded;
   const builtin = source === BUILTIN_SOURCE;
   const smsd = config.smsd;
+  if (smsd.service === 'sql') return { service: 'sql', config, warnings, source };
   if (smsd.service !== 'files')
     throw new InjectError(
-      `Failed to inject message: Service = ${smsd.service} is not available to smsd inject yet; use Service = files`,
+      `Failed to inject message: Service = ${smsd.service} has no outbox; use Service = files or sql`,
       EXIT.inject,
     );
   const outboxDir = smsd.outboxPath.path;
@@ -41,4 +51,15 @@ export function resolveTarget(configPath: string | undefined): InjectTarget {
     warnings,
     source,
   };
+}
+
+/** A files target (the spool); other services are refused. */
+export function resolveTarget(configPath: string | undefined): InjectTarget {
+  const t = resolveAnyTarget(configPath);
+  if (t.service !== 'files')
+    throw new InjectError(
+      `Failed to inject message: Service = ${t.service} is not available here; use Service = files`,
+      EXIT.inject,
+    );
+  return t;
 }

@@ -1,4 +1,5 @@
 import type { DeliverPdu } from '../sms/deliver.js';
+import type { StatusReportPdu } from '../sms/status-report.js';
 import type { OutgoingMessage } from '../spool/outbox-read.js';
 
 /**
@@ -67,4 +68,14 @@ export interface SmsdService {
   refreshPhoneStatus(status: PhoneStatusInfo): Promise<void>;
   /** Wakes the daemon when new outbox work may be there (file watcher, ...). */
   onOutboxChange?(listener: () => void): void;
+  /**
+   * Records a status report where the service keeps sent messages (SQL: the matching `sentitems`
+   * row, Gammu's save_inbox_sms_select / _update_delivered / _update). Services without it leave
+   * reports to the daemon's spool files.
+   */
+  saveDeliveryReport?(report: StatusReportPdu): Promise<DeliveryReportResult>;
 }
+
+/** What saveDeliveryReport did: which sent part it updated, or why none matched. */
+export type DeliveryReportResult =
+  { matched: true; id: string; part: number; status: string } | { matched: false; reason: string };

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import type { SmsdConfig } from '../../config/smsd-config.js';
+import type { OutboxMessage } from '../../spool/outbox-files.js';
+import { SqlService } from './service.js';
+import { sqlServiceOptions } from './settings.js';
+
+/** CreatorID of what `smsd inject` queues (gammu-smsd-inject writes "Gammu <version>"). */
+export function creatorId(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return `smsgate ${pkg.version}`;
+  } catch {
+    return 'smsgate';
+  }
+}
+
+/** `smsd inject` into the SQL outbox: Gammu's CreateOutboxSMS. Returns the new outbox ID. */
+export async function injectIntoSql(config: SmsdConfig, msg: OutboxMessage): Promise<string> {
+  const svc = new SqlService(sqlServiceOptions(config));
+  try {
+    await svc.init();
+    return await svc.createOutbox(msg, creatorId());
+  } finally {
+    await svc.free().catch(() => undefined);
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The SQL service (Gammu's smsd/services/sql.c) on MySQL/MariaDB or PostgreSQL, schema 17 or 18.
+ *
+ * Several daemons share one database: a message is taken under a lease (refresh_send_status, an
+ * UPDATE that only succeeds while SendingTimeOut has passed, so 0 rows means another daemon has it),
+ * the lease is renewed after every part sent, and what was sent is in `sentitems` at once, so a
+ * daemon that dies mid-message is resumed by another without sending a part twice.
+ */
+import os from 'node:os';
+import type { SqlQueryName, SqlTableName, DeliveryReportMode } from '../../config/smsd-config.js';
+import type { StatusReportPdu } from '../../sms/status-report.js';
+import type { SubmitOptions } from '../../sms/submit.js';
+import type {
+  DeliveryReportResult,
+  InboxMessage,
+  MoveOutcome,
+  OutboxJob,
+  PhoneIdentityInfo,
+  PhoneStatusInfo,
+  SmsdService,
+} from '../types.js';
+import type { OutboxMessage } from '../../spool/outbox-files.js';
+import { SqlConnection, type ConnectOptions, type SqlValue } from './connection.js';
+import { expandQuery, type PartVars, type PhoneVars } from './placeholders.js';
+import { defaultQueries, type QueryName, type SchemaVersion } from './queries.js';
+import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js';
+import {
+  bool,
+  canonicalNumber,
+  deliverVars,
+  formatSqlTime,
+  num,
+  rowToPart,
+  splitLongPart,
+  str,
+  submitVars,
+  entryVars,
+  toDate,
+  type OutboxPartRow,
+} from './rows.js';
+
+export interface SqlServiceOptions {
+  connection: ConnectOptions;
+  tables: Record<SqlTableName, string>;
+  overrides?: Partial<Record<SqlQueryName, string>>;
+  phoneId: string;
+  /** Seconds. */
+  loopSleep: number;
+  statusFrequency: number;
+  deliveryReportDelay: number;
+  deliveryReport: DeliveryReportMode;
+  skipSmscNumber?: string;
+  /** Configured SMSC (recorded in sentitems). */
+  smsc?: string;
+  send?: boolean;
+  receive?: boolean;
+  /** `%N`: the client string in the phones table. */
+  client?: string;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Gammu's GSM_MAX_MULTI_SMS: parts read from outbox_multipart at most. */
+const MAX_PARTS = 50;
+/** How often findOutbox retries after losing a race for a lease before giving up for this round. */
+const MAX_LEASE_RACES = 20;
+
+interface JobContext {
+  creatorId: string;
+  insertIntoDb: string;
+  /** Parts read from several rows (update_outbox_multipart applies). */
+  multiRow: boolean;
+  vars: PartVars[];
+  deliveryReport: 'yes' | 'no' | 'default';
+}
+
+/** SendDays bit of a date (Mon=1 ... Sun=64), in the daemon's local time zone. */
+export function sendDayBit(d: Date): number {
+  const day = d.getDay();
+  return day === 0 ? 64 : 1 << (day - 1);
+}
+
+export class SqlService implements SmsdService {
+  readonly name = 'sql';
+  readonly conn: SqlConnection;
+  private queries: Record<QueryName, string> | undefined;
+  private version: SchemaVersion = 17;
+  private readonly phone: PhoneVars;
+  private readonly jobs = new Map<string, JobContext>();
+  private readonly log: NonNullable<SqlServiceOptions['log']>;
+
+  constructor(private readonly o: SqlServiceOptions) {
+    this.log = o.log ?? (() => undefined);
+    this.conn = new SqlConnection({ ...o.connection, log: o.connection.log ?? this.log });
+    this.phone = {
+      imei: '',
+      imsi: '',
+      phoneId: o.phoneId,
+      client: o.client ?? `smsgate, ${os.type()}, Node.js ${process.version}`,
+      netCode: '',
+      netName: '',
+      creatorId: '',
+    };
+  }
+
+  get schemaVersion(): SchemaVersion {
+    return this.version;
+  }
+
+  private q(name: QueryName, params: readonly SqlValue[] = [], part?: PartVars, creatorId = '') {
+    if (!this.queries) throw new Error('SQL service used before init()');
+    return expandQuery(
+      this.queries[name],
+      this.conn.dialect,
+      { phone: { ...this.phone, creatorId }, part, params },
+      name,
+    );
+  }
+
+  private async run(name: QueryName, params: readonly SqlValue[] = [], part?: PartVars, creatorId = '') {
+    const b = this.q(name, params, part, creatorId);
+    return this.conn.query(b.text, b.values);
+  }
+
+  async init(): Promise<void> {
+    await this.conn.connect();
+    await checkTables(this.conn, this.o.tables);
+    const found = await readSchemaVersion(this.conn, this.o.tables);
+    this.log('info', `Database structures version: ${found}, SMSD current version: 18`);
+    try {
+      this.version = checkSchemaVersion(found, this.o.tables.gammu);
+    } catch (err) {
+      await this.conn.close();
+      throw err;
+    }
+    this.queries = defaultQueries({
+      dialect: this.conn.dialect,
+      version: this.version,
+      tables: this.o.tables,
+      loopSleep: this.o.loopSleep,
+      statusFrequency: this.o.statusFrequency,
+      overrides: this.o.overrides,
+    });
+    this.log('info', `Connected to Database: ${this.conn.target}, schema version ${this.version}`);
+  }
+
+  async free(): Promise<void> {
+    this.jobs.clear();
+    await this.conn.close();
+  }
+
+  async initAfterConnect(phone: PhoneIdentityInfo): Promise<void> {
+    this.phone.imei = phone.imei;
+    this.phone.imsi = phone.imsi;
+    // A fresh phones row at each start: Gammu resets the counters this way.
+    await this.run('delete_phone');
+    await this.run('insert_phone', [
+      this.o.send === false ? 'no' : 'yes',
+      this.o.receive === false ? 'no' : 'yes',
+    ]);
+  }
+
+  async refreshPhoneStatus(s: PhoneStatusInfo): Promise<void> {
+    this.phone.netCode = s.networkCode ?? this.phone.netCode;
+    this.phone.netName = s.networkName ?? this.phone.netName;
+    await this.run('refresh_phone_status', [s.batteryPercent, s.signalPercent]);
+  }
+
+  async saveInbox(message: InboxMessage): Promise<string[]> {
+    const parts = message.parts;
+    if (parts.length === 0) return [];
+    const v18 = this.version >= 18;
+    return this.conn.transaction(async () => {
+      const ids: number[] = [];
+      for (const [i, p] of parts.entries()) {
+        // v18 keeps the whole text in the first part; 1.42 (v17) stores each part's own text.
+        const text = v18 ? (i === 0 ? message.text : '') : (p.text ?? '');
+        const seq = p.concat?.seq ?? i + 1;
+        const count = p.concat?.total ?? parts.length;
+        const b = this.q('save_inbox_sms_insert', v18 ? [0, seq, count, 'true'] : [], deliverVars(p, text));
+        ids.push(await this.conn.insert(b.text, b.values));
+        await this.run('update_received', [], deliverVars(p, text));
+      }
+      if (v18) {
+        // Staged with Processed = true, published once every part is in: readers never see half a message.
+        for (const [i, p] of parts.entries()) {
+          const seq = p.concat?.seq ?? i + 1;
+          const count = p.concat?.total ?? parts.length;
+          await this.run('save_inbox_sms_update_metadata', [
+            ids[0] as number,
+            seq,
+            count,
+            ids[i] as number,
+            'false',
+          ]);
+        }
+      }
+      return ids.map(String);
+    });
+  }
+
+  /**
+   * Gammu's CreateOutboxSMS (what gammu-smsd-inject does): part 1 into outbox, parts 2.. into
+   * outbox_multipart under its ID, in one transaction. Returns the outbox ID.
+   */
+  async createOutbox(msg: OutboxMessage, creatorId: string): Promise<string> {
+    const multipart = msg.entries.length > 1 ? 'TRUE' : 'FALSE';
+    // Gammu writes the default relative validity (0xFF, "maximum") when none was asked for.
+    const validity = msg.validity ?? 255;
+    return this.conn.transaction(async () => {
+      let id = 0;
+      for (const [i, e] of msg.entries.entries()) {
+        const report = e.pdu === 'Status_Report' ? 'yes' : 'default';
+        const vars = entryVars(e, msg.number, validity);
+        const b = this.q(
+          i === 0 ? 'create_outbox' : 'create_outbox_multipart',
+          [creatorId, report, multipart, i + 1, id],
+          vars,
+        );
+        if (i === 0) id = await this.conn.insert(b.text, b.values);
+        else await this.conn.query(b.text, b.values);
+      }
+      return String(id);
+    });
+  }
+
+  async findOutbox(): Promise<OutboxJob | undefined> {
+    for (let race = 0; race < MAX_LEASE_RACES; race++) {
+      const found = await this.run('find_outbox_sms_id', [1, sendDayBit(new Date())]);
+      const row = found.rows[0];
+      if (!row) return undefined;
+      const id = str(row[0]);
+      const insertIntoDb = toDate(row[1]);
+      const lease = await this.run('refresh_send_status', [id]);
+      if (lease.affectedRows === 0) continue; // another daemon took it between our SELECT and UPDATE
+      const job = await this.readJob(
+        id,
+        insertIntoDb ? formatSqlTime(insertIntoDb) : formatSqlTime(new Date()),
+      );
+      if (job) return job;
+    }
+    return undefined;
+  }
+
+  private async readJob(id: string, insertIntoDb: string): Promise<OutboxJob | undefined> {
+    const body = (await this.run('find_outbox_body', [id])).rows[0];
+    if (!body) return undefined; // deleted meanwhile
+    const number = str(body[6]);
+    const rows: OutboxPartRow[] = [
+      {
+        text: body[0] === null ? null : str(body[0]),
+        coding: str(body[1]),
+        udh: str(body[2]),
+        messageClass: num(body[3]),
+        textDecoded: body[4] === null ? null : str(body[4]),
+        status: str(body[12]),
+      },
+    ];
+    const multi = bool(body[7]);
+    if (multi) {
+      for (let seq = 2; seq <= MAX_PARTS; seq++) {
+        const r = (await this.run('find_outbox_multipart', [id, seq])).rows[0];
+        if (!r) break;
+        rows.push({
+          text: r[0] === null ? null : str(r[0]),
+          coding: str(r[1]),
+          udh: str(r[2]),
+          messageClass: num(r[3]),
+          textDecoded: r[4] === null ? null : str(r[4]),
+          status: str(r[7]),
+        });
+      }
+    }
+    const validity = num(body[8]);
+    const report = str(body[9]).toLowerCase();
+    const ctx: JobContext = {
+      creatorId: str(body[10]),
+      insertIntoDb,
+      multiRow: rows.length > 1,
+      vars: [],
+      deliveryReport: report === 'yes' ? 'yes' : report === 'no' ? 'no' : 'default',
+    };
+    const job: OutboxJob = {
+      id,
+      message: { id, number, parts: [], ussd: rows[0]?.messageClass === 127 },
+      sentParts: new Map(),
+      attempts: num(body[11], 0),
+    };
+    this.jobs.set(id, ctx);
+    if (job.message.ussd) return job;
+    let failure: string | undefined;
+    if (number === '') failure = 'Message without recipient!';
+    for (const row of rows) {
+      if (failure) break;
+      const r = rowToPart(row, number);
+      if (!r.ok) failure = r.reason;
+      else job.message.parts.push(r.part);
+    }
+    if (failure) {
+      // Gammu: a message that cannot be read is logged as Error in sentitems and deleted.
+      this.log('error', `cannot send outbox message ${id}: ${failure}`);
+      ctx.vars = rows.map((r) => ({
+        ...submitVars({ number, coding: 'gsm7', text: r.textDecoded ?? '' }),
+        coding: r.coding,
+      }));
+      await this.moveSms(job, 'error', failure, 'Error');
+      return undefined;
+    }
+    const only = job.message.parts[0];
+    if (!multi && only && job.message.parts.length === 1)
+      job.message.parts = splitLongPart(only, Number(id) & 0xff);
+    for (const p of job.message.parts) {
+      if (validity >= 0 && validity <= 255) p.validity = validity;
+      if (ctx.deliveryReport === 'yes') p.statusReport = true;
+      if (this.o.smsc) p.smsc = this.o.smsc;
+    }
+    ctx.vars = job.message.parts.map((p) => submitVars(p, { smsc: this.o.smsc ?? '' }));
+    try {
+      await this.resumeState(job, rows, ctx);
+    } catch (err) {
+      // Left leased and queued (as Gammu 1.44 does); the next daemon to take it logs it again.
+      this.log('error', (err as Error).message);
+      this.jobs.delete(id);
+      return undefined;
+    }
+    return job;
+  }
+
+  /** Parts already sent (by us before a crash, or by Gammu 1.44) are skipped: outbox Status or an identical sentitems row. */
+  private async resumeState(job: OutboxJob, rows: OutboxPartRow[], ctx: JobContext): Promise<void> {
+    for (const [i, v] of ctx.vars.entries()) {
+      if (ctx.multiRow && rows[i]?.status.startsWith('SendingOK')) job.sentParts.set(i, -1);
+      const r = (await this.run('find_sent_item', [job.id, i + 1])).rows[0];
+      if (!r) continue;
+      const same = str(r[5]) === v.number && str(r[4]) === v.text && str(r[2]) === v.udhHex;
+      const status = str(r[9]);
+      if (same && (status.startsWith('SendingOK') || status.startsWith('Delivery'))) {
+        job.sentParts.set(i, num(r[10]));
+      } else if (!same) {
+        throw new Error(
+          `outbox message ${job.id} part ${i + 1} conflicts with an existing, different sentitems row with the same ID; left in the outbox`,
+        );
+      }
+    }
+  }
+
+  /** The daemon's own decision (daemon.ts sendOne): the row asks for it, or DeliveryReport is not `no`. */
+  private wantsReport(part: SubmitOptions): boolean {
+    return part.statusReport === true || this.o.deliveryReport !== 'no';
+  }
+
+  async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
+    job.sentParts.set(part, mr);
+    const ctx = this.jobs.get(job.id);
+    const p = job.message.parts[part];
+    if (!ctx || !p) return;
+    const status = this.wantsReport(p) ? 'SendingOK' : 'SendingOKNoReport';
+    await this.recordSent(job, ctx, part, status, mr, -1);
+    await this.run('update_sent', [], ctx.vars[part]);
+    if (ctx.multiRow) {
+      if (part === 0) await this.run('update_outbox', [job.id, 1, status]);
+      else await this.run('update_outbox_multipart', [job.id, part + 1, status]);
+    }
+    // Sending a long message must not outlive the lease: renew it after every part.
+    await this.run('extend_send_status', [job.id]);
+  }
+
+  private async recordSent(
+    job: OutboxJob,
+    ctx: JobContext,
+    part: number,
+    status: string,
+    mr: number,
+    statusCode: number,
+  ): Promise<void> {
+    await this.run(
+      'add_sent_info',
+      [job.id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
+      ctx.vars[part],
+      ctx.creatorId,
+    );
+  }
+
+  async updateRetries(
+    job: OutboxJob,
+    _reason: string,
+    maxRetries: number,
+    retryTimeoutMs: number,
+  ): Promise<'retry' | 'give-up'> {
+    job.attempts++;
+    if (job.attempts > maxRetries) return 'give-up';
+    await this.run('update_retries', [job.id, job.attempts, Math.max(0, Math.round(retryTimeoutMs / 1000))]);
+    this.jobs.delete(job.id);
+    return 'retry';
+  }
+
+  async moveSms(
+    job: OutboxJob,
+    outcome: MoveOutcome,
+    reason?: string,
+    errorStatus = 'SendingError',
+  ): Promise<void> {
+    const ctx = this.jobs.get(job.id);
+    this.jobs.delete(job.id);
+    const code = /CMS ERROR: (\d+)/.exec(reason ?? '')?.[1];
+    await this.conn.transaction(async () => {
+      if (outcome === 'error' && ctx) {
+        for (let i = 0; i < ctx.vars.length; i++)
+          if (!job.sentParts.has(i))
+            await this.recordSent(job, ctx, i, errorStatus, -1, code ? Number(code) : -1);
+      }
+      await this.run('delete_outbox', [job.id]);
+      await this.run('delete_outbox_multipart', [job.id]);
+    });
+  }
+
+  async refreshSendStatus(job: OutboxJob): Promise<void> {
+    await this.run('extend_send_status', [job.id]);
+  }
+
+  /**
+   * A status report updates its sentitems row (Gammu's rules): same TPMR, number and PhoneID, not
+   * yet delivered, status SendingOK or DeliveryPending, the same SMSC (unless the row's SMSC is
+   * SkipSMSCNumber or unknown, as when the phone's own SMSC was used), sent within DeliveryReportDelay.
+   */
+  async saveDeliveryReport(report: StatusReportPdu): Promise<DeliveryReportResult> {
+    const smsc = report.smsc?.number ?? '';
+    const vars = submitVars(
+      { number: canonicalNumber(report.recipient.number), coding: 'gsm7', text: '' },
+      {
+        smsc,
+        mr: report.mr,
+        deliveryStatus: report.status,
+        smscTime: formatSqlTime(report.discharge.date),
+        dateTime: formatSqlTime(report.scts.date),
+      },
+    );
+    const rows = (await this.run('save_inbox_sms_select', [], vars)).rows;
+    let why = `Failed to find SMS for TPMR=${report.mr}, Number=${vars.number}`;
+    for (const r of rows) {
+      const rowSmsc = str(r[4]);
+      const state = str(r[1]);
+      if (smsc !== '' && rowSmsc !== '' && rowSmsc !== smsc && rowSmsc !== (this.o.skipSmscNumber ?? '')) {
+        why = `Failed to match SMSC, you might want to use SkipSMSCNumber (sent: ${rowSmsc}, received: ${smsc})`;
+        continue;
+      }
+      if (state !== 'SendingOK' && state !== 'DeliveryPending') continue;
+      const sent = toDate(r[2]);
+      const diff = sent ? Math.abs(report.scts.date.getTime() - sent.getTime()) / 1000 : Infinity;
+      if (!(diff < this.o.deliveryReportDelay)) {
+        why = `Delivery report would match, but time delta is too big (${Math.round(diff)}), consider increasing DeliveryReportDelay`;
+        continue;
+      }
+      const status = {
+        delivered: 'DeliveryOK',
+        failed: 'DeliveryFailed',
+        pending: 'DeliveryPending',
+        unknown: 'DeliveryUnknown',
+      }[report.statusInfo.category];
+      const id = str(r[0]);
+      await this.run(
+        status === 'DeliveryOK' ? 'save_inbox_sms_update_delivered' : 'save_inbox_sms_update',
+        [status, id],
+        vars,
+      );
+      return { matched: true, id, part: r.length > 5 ? num(r[5]) : -1, status };
+    }
+    return { matched: false, reason: why };
+  }
+}

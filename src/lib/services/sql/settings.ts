@@ -1,0 +1,50 @@
+import type { SmsdConfig } from '../../config/smsd-config.js';
+import type { ConnectOptions, SqlDialect } from './connection.js';
+import type { SqlServiceOptions } from './service.js';
+
+/** The dialect our drivers speak for a config, or why the config cannot be served. */
+export function sqlDialectOf(config: SmsdConfig): SqlDialect {
+  const s = config.smsd;
+  if (s.driver === 'native_mysql') return 'mysql';
+  if (s.driver === 'native_pgsql') return 'pgsql';
+  throw new Error(
+    `Driver = ${s.driver ?? '(none)'} is not supported; use Driver = native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`,
+  );
+}
+
+export function connectOptions(config: SmsdConfig, log?: ConnectOptions['log']): ConnectOptions {
+  const s = config.smsd;
+  return {
+    dialect: sqlDialectOf(config),
+    host: s.host,
+    user: s.user,
+    password: s.password,
+    database: s.database,
+    retries: s.backendRetries,
+    log,
+  };
+}
+
+export function sqlServiceOptions(
+  config: SmsdConfig,
+  log?: SqlServiceOptions['log'],
+  client?: string,
+): SqlServiceOptions {
+  const s = config.smsd;
+  return {
+    connection: connectOptions(config, log),
+    tables: config.tables,
+    overrides: config.sql,
+    phoneId: s.phoneId,
+    loopSleep: s.loopSleep,
+    statusFrequency: s.statusFrequency,
+    deliveryReportDelay: s.deliveryReportDelay,
+    deliveryReport: s.deliveryReport,
+    skipSmscNumber: s.skipSmscNumber,
+    smsc: s.smsc,
+    send: s.send,
+    receive: s.receive,
+    client,
+    log,
+  };
+}

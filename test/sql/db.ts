@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import {
+  SqlConnection,
+  type ConnectOptions,
+  type SqlDialect,
+} from '../../src/lib/services/sql/connection.js';
+import { initSchema } from '../../src/lib/services/sql/schema.js';
+import type { SchemaVersion } from '../../src/lib/services/sql/queries.js';
+import { SQL_TABLE_NAMES, type SqlTableName } from '../../src/lib/config/smsd-config.js';
+
+/** The development and CI servers (127.0.0.1 only). */
+export const SERVERS: Record<SqlDialect, Omit<ConnectOptions, 'database'>> = {
+  mysql: { dialect: 'mysql', host: '127.0.0.1:3306', user: 'root', password: '' },
+  pgsql: { dialect: 'pgsql', host: '127.0.0.1:5432', user: 'postgres', password: '' },
+};
+
+export const DEFAULT_TABLES = Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])) as Record<
+  SqlTableName,
+  string
+>;
+
+export interface TempDb {
+  name: string;
+  options: ConnectOptions;
+  /** Extra config lines for a Gammu-style smsdrc pointing at this database. */
+  configLines: string;
+  drop(): Promise<void>;
+}
+
+const ADMIN_DB: Record<SqlDialect, string> = { mysql: 'mysql', pgsql: 'postgres' };
+
+async function admin(dialect: SqlDialect): Promise<SqlConnection> {
+  const c = new SqlConnection({
+    ...SERVERS[dialect],
+    database: ADMIN_DB[dialect],
+    retries: 1,
+    connectTimeoutMs: 3000,
+  });
+  await c.connect();
+  return c;
+}
+
+/** Is the server up? Tests skip outside CI when it is not (CI starts both). */
+export async function serverAvailable(dialect: SqlDialect): Promise<boolean> {
+  try {
+    const c = await admin(dialect);
+    await c.close();
+    return true;
+  } catch (err) {
+    if (process.env.CI) throw err;
+    return false;
+  }
+}
+
+/** A fresh database with a random name (optionally with Gammu's tables at `version`); drop() removes it. */
+export async function createTempDb(dialect: SqlDialect, version?: SchemaVersion): Promise<TempDb> {
+  const name = `smsgate_t_${randomBytes(6).toString('hex')}`;
+  const a = await admin(dialect);
+  try {
+    await a.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await a.close();
+  }
+  const options: ConnectOptions = { ...SERVERS[dialect], database: name, retries: 2, retryDelayMs: () => 50 };
+  if (version) {
+    const c = new SqlConnection(options);
+    try {
+      await initSchema(c, DEFAULT_TABLES, version);
+    } finally {
+      await c.close();
+    }
+  }
+  const s = SERVERS[dialect];
+  return {
+    name,
+    options,
+    configLines: `service = sql\ndriver = ${dialect === 'mysql' ? 'native_mysql' : 'native_pgsql'}\nhost = ${s.host}\nuser = ${s.user}\npassword =\ndatabase = ${name}\n`,
+    async drop() {
+      const b = await admin(dialect);
+      try {
+        if (dialect === 'pgsql')
+          await b.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+            [name],
+          );
+        await b.query(`DROP DATABASE IF EXISTS ${name}`);
+      } finally {
+        await b.close();
+      }
+    },
+  };
+}
