@@ -21,6 +21,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * for the daemon of the config, every `delay` seconds, `loops` times; `--json` for new scripts.
  * Exit codes as Gammu: 2 config not read, 3 no status.
  */
+/** The live view on a terminal (ink); loaded only then, so scripts do not pay for React. */
+export async function runMonitorLive(configPath: string | undefined): Promise<number> {
+  let config;
+  try {
+    config = loadSmsdConfig(configPath).config;
+  } catch (e) {
+    process.stderr.write(`Failed to read config: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const { spoolDirs } = await import('./snapshot.js');
+  const { runMonitorTui } = await import('./tui.js');
+  return runMonitorTui(spoolDirs(config));
+}
+
 export async function runMonitorText(o: MonitorOptions): Promise<number> {
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SmsdConfig } from '../config/smsd-config.js';
+import type { DaemonStatus } from '../daemon/status.js';
+import { daemonPaths } from '../daemon/paths.js';
+import { isOutboxCandidate } from '../spool/names.js';
+
+export interface DaemonView extends DaemonStatus {
+  /** The process behind the status file still runs. */
+  alive: boolean;
+}
+
+export interface QueueView {
+  outboxByPriority: Record<string, number>;
+  outbox: number;
+  inbox: number;
+  sent: number;
+  error: number;
+  unmatchedReports: number;
+}
+
+export interface Snapshot {
+  daemons: DaemonView[];
+  queues: QueueView;
+  at: Date;
+}
+
+export interface SpoolDirs {
+  status: string;
+  outbox: string;
+  inbox: string;
+  sent: string;
+  error: string;
+  unmatched: string;
+}
+
+export function spoolDirs(config: SmsdConfig): SpoolDirs {
+  const p = daemonPaths(config);
+  return {
+    status: p.statusDir,
+    outbox: config.smsd.outboxPath.path,
+    inbox: config.smsd.inboxPath.path,
+    sent: config.smsd.sentSmsPath.path,
+    error: config.smsd.errorSmsPath.path,
+    unmatched: path.join(p.reportsDir, 'unmatched'),
+  };
+}
+
+function names(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What the monitor shows, from folder listings and the small status files only. */
+export function readSnapshot(dirs: SpoolDirs): Snapshot {
+  const daemons: DaemonView[] = [];
+  for (const n of names(dirs.status)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
+    try {
+      const s = JSON.parse(fs.readFileSync(path.join(dirs.status, n), 'utf8')) as DaemonStatus;
+      daemons.push({ ...s, alive: s.state !== 'stopped' && alive(s.pid) });
+    } catch {
+      // a status file being replaced right now: the next refresh shows it
+    }
+  }
+  const outboxByPriority: Record<string, number> = {};
+  let outbox = 0;
+  for (const n of names(dirs.outbox)) {
+    if (!isOutboxCandidate(n)) continue;
+    outbox++;
+    const prio = /^OUT([A-Z])\d{8}_/i.exec(n)?.[1]?.toUpperCase() ?? '-';
+    outboxByPriority[prio] = (outboxByPriority[prio] ?? 0) + 1;
+  }
+  const isMessage = (n: string) => !n.endsWith('.reason') && !n.endsWith('.lock');
+  return {
+    daemons,
+    queues: {
+      outboxByPriority,
+      outbox,
+      inbox: names(dirs.inbox).length,
+      sent: dirs.sent === dirs.outbox ? 0 : names(dirs.sent).filter(isMessage).length,
+      error: names(dirs.error).filter((n) => isMessage(n) && !n.startsWith('BADPDU')).length,
+      unmatchedReports: names(dirs.unmatched).length,
+    },
+    at: new Date(),
+  };
+}
+
+export interface SpoolEvent {
+  at: Date;
+  text: string;
+}
+
+/**
+ * Watches the spool folders (inotify through fs.watch, no polling) and calls back, debounced,
+ * with what happened: a message sent, failed, received, queued, or a daemon's status changed.
+ */
+export function watchSpool(dirs: SpoolDirs, onChange: (events: SpoolEvent[]) => void): () => void {
+  const watchers: fs.FSWatcher[] = [];
+  let pending: SpoolEvent[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const events = pending;
+    pending = [];
+    onChange(events);
+  };
+  const watch = (dir: string, describe: (name: string) => string | undefined) => {
+    try {
+      const w = fs.watch(dir, { persistent: false }, (_e, name) => {
+        if (name !== null && !name.startsWith('.')) {
+          const text = fs.existsSync(path.join(dir, name)) ? describe(name) : undefined;
+          if (text) pending.push({ at: new Date(), text });
+        }
+        timer ??= setTimeout(flush, 100);
+      });
+      w.on('error', () => undefined);
+      watchers.push(w);
+    } catch {
+      // a folder that does not exist (yet): its counts stay 0
+    }
+  };
+  watch(dirs.status, () => undefined);
+  watch(dirs.outbox, (n) => (isOutboxCandidate(n) ? `queued ${n}` : undefined));
+  watch(dirs.sent, (n) => (n.endsWith('.reason') ? undefined : `sent ${n}`));
+  watch(dirs.error, (n) => (n.endsWith('.reason') ? undefined : `failed ${n}`));
+  watch(dirs.inbox, (n) => `received ${n}`);
+  return () => {
+    if (timer) clearTimeout(timer);
+    for (const w of watchers) w.close();
+  };
+}

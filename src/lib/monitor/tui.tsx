@@ -1,0 +1,133 @@
+import path from 'node:path';
+import React, { useEffect, useState } from 'react';
+import { Box, Text, render, useApp, useInput, useStdin } from 'ink';
+import {
+  readSnapshot,
+  watchSpool,
+  type DaemonView,
+  type Snapshot,
+  type SpoolDirs,
+  type SpoolEvent,
+} from './snapshot.js';
+
+const MAX_EVENTS = 10;
+/** Liveness of daemons changes without a file changing (a crash), so it is re-read now and then. */
+const LIVENESS_MS = 5_000;
+
+function signalBar(percent: number): string {
+  if (percent < 0) return '?????';
+  const filled = Math.round((percent / 100) * 5);
+  return '▮'.repeat(filled) + '▯'.repeat(5 - filled);
+}
+
+function stateColor(d: DaemonView): string {
+  if (!d.alive) return 'gray';
+  if (d.state === 'connected') return 'green';
+  if (d.state === 'suspended') return 'yellow';
+  return 'red';
+}
+
+function DaemonRow({ d, selected }: { d: DaemonView; selected: boolean }) {
+  return (
+    <Box flexDirection="column">
+      <Text inverse={selected}>
+        {selected ? '>' : ' '} {(d.phoneId || path.basename(d.device)).padEnd(14).slice(0, 14)}{' '}
+        <Text color={stateColor(d)}>{(d.alive ? d.state : 'not running').padEnd(11)}</Text> signal{' '}
+        {signalBar(d.signalPercent)} {String(d.signalPercent).padStart(3)}% battery{' '}
+        {String(d.batteryPercent).padStart(3)}% sent {d.sent} received {d.received} failed {d.failed}
+      </Text>
+      <Text dimColor>
+        {'   '}IMEI {d.imei ?? '-'} IMSI {d.imsi ?? '-'} {d.operatorName ?? ''}{' '}
+        {d.operatorCode ? `(${d.operatorCode})` : ''}
+        {d.lastError ? `  last error: ${d.lastError}` : ''}
+      </Text>
+    </Box>
+  );
+}
+
+function Queues({ s }: { s: Snapshot }) {
+  const prios = Object.entries(s.queues.outboxByPriority)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([p, n]) => `${p}:${n}`)
+    .join(' ');
+  return (
+    <Text>
+      outbox {s.queues.outbox}
+      {prios ? ` (${prios})` : ''} · inbox {s.queues.inbox} · sent {s.queues.sent} · error {s.queues.error} ·
+      unmatched reports {s.queues.unmatchedReports}
+    </Text>
+  );
+}
+
+export function MonitorApp({ dirs }: { dirs: SpoolDirs }) {
+  const { exit } = useApp();
+  const { isRawModeSupported } = useStdin();
+  const [snap, setSnap] = useState<Snapshot>(() => readSnapshot(dirs));
+  const [events, setEvents] = useState<SpoolEvent[]>([]);
+  const [selected, setSelected] = useState(0);
+  const [message, setMessage] = useState('');
+
+  useEffect(() => {
+    const stop = watchSpool(dirs, (ev) => {
+      setSnap(readSnapshot(dirs));
+      if (ev.length > 0) setEvents((old) => [...ev.reverse(), ...old].slice(0, MAX_EVENTS));
+    });
+    const t = setInterval(() => setSnap(readSnapshot(dirs)), LIVENESS_MS);
+    return () => {
+      stop();
+      clearInterval(t);
+    };
+  }, [dirs]);
+
+  useInput(
+    (input, key) => {
+      const d = snap.daemons[selected];
+      if (input === 'q' || key.escape) exit();
+      else if (key.upArrow) setSelected((i) => Math.max(0, i - 1));
+      else if (key.downArrow) setSelected((i) => Math.min(snap.daemons.length - 1, i + 1));
+      else if ((input === 's' || input === 'r') && d) {
+        try {
+          process.kill(d.pid, input === 's' ? 'SIGUSR1' : 'SIGUSR2');
+          setMessage(
+            `${input === 's' ? 'suspend' : 'resume'} sent to ${d.phoneId || d.device} (pid ${d.pid})`,
+          );
+        } catch (err) {
+          setMessage(`cannot signal pid ${d.pid}: ${(err as Error).message}`);
+        }
+      }
+    },
+    { isActive: isRawModeSupported === true },
+  );
+
+  return (
+    <Box flexDirection="column">
+      <Text bold>smsgate monitor · {snap.at.toLocaleTimeString()}</Text>
+      <Box flexDirection="column" borderStyle="round" paddingX={1}>
+        <Text bold>daemons ({snap.daemons.length})</Text>
+        {snap.daemons.length === 0 ? <Text dimColor>no smsd run has published a status yet</Text> : null}
+        {snap.daemons.map((d, i) => (
+          <DaemonRow key={`${d.phoneId}|${d.device}`} d={d} selected={i === selected} />
+        ))}
+      </Box>
+      <Box borderStyle="round" paddingX={1}>
+        <Queues s={snap} />
+      </Box>
+      <Box flexDirection="column" borderStyle="round" paddingX={1}>
+        <Text bold>events</Text>
+        {events.length === 0 ? <Text dimColor>waiting for something to happen</Text> : null}
+        {events.map((e, i) => (
+          <Text key={i}>
+            {e.at.toLocaleTimeString()} {e.text}
+          </Text>
+        ))}
+      </Box>
+      <Text dimColor>↑/↓ choose · s suspend · r resume · q quit {message ? ` · ${message}` : ''}</Text>
+    </Box>
+  );
+}
+
+export async function runMonitorTui(dirs: SpoolDirs): Promise<number> {
+  const app = render(<MonitorApp dirs={dirs} />);
+  await app.waitUntilExit();
+  return 0;
+}
