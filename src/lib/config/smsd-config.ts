@@ -377,6 +377,11 @@ const SMSD_KEYS = keyTable([
   'DBDir',
 ]);
 
+/** Every key we know, canonical spelling, per section (the smsdrc(5) man page documents each). */
+export function knownKeys(): { gammu: string[]; smsd: string[] } {
+  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()] };
+}
+
 const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
   ['gammu', GAMMU_KEYS],
   ['smsd', SMSD_KEYS],
