@@ -149,3 +149,18 @@ export function collectDelivers(s: Session, status: () => number = () => 0): PDU
   });
   return got;
 }
+
+/** Binds with a deliver_sm collector attached first (PDUs may follow bind_resp in the same read). */
+export async function bindCollecting(
+  port: number,
+  systemId: string,
+  password: string,
+  command = 'bind_transceiver',
+  status: () => number = () => 0,
+): Promise<{ session: Session; got: PDU[] }> {
+  const session = await connect(port);
+  const got = collectDelivers(session, status);
+  const resp = await call(session, command, { system_id: systemId, password, interface_version: 0x34 });
+  if (resp.command_status !== 0) throw new Error(`bind failed: ${resp.command_status}`);
+  return { session, got };
+}

@@ -1,0 +1,226 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PDU } from 'smpp';
+import { bind, bindCollecting, call, closed, startTestSmppd, type TestSmppd } from './harness.js';
+import { waitFor } from '../helpers/rig.js';
+import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
+
+// Receipts and MO from what `smsd run` leaves in the spool (reports/, error/, inbox/), written here
+// by hand; test/smpp/e2e.test.ts does the same with the real daemon and the emulator.
+
+const ACCOUNTS = [
+  { systemId: 'alpha', password: 'secret1' },
+  { systemId: 'inbound', password: 'secret2', extra: 'mo = yes\n' },
+];
+let t: TestSmppd | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t?.spool.cleanup();
+  t = undefined;
+});
+
+const gsm = (text: string): Buffer => Buffer.from(encodeGsm7(text));
+
+/** What `smsd run` does once it sent a message and got its status report. */
+function sendAndReport(s: TestSmppd, name: string, category: 'delivered' | 'failed', status = 0): void {
+  fs.renameSync(path.join(s.spool.outbox, name), path.join(s.spool.sent, name));
+  const now = new Date().toISOString();
+  fs.writeFileSync(
+    path.join(s.spool.dir, 'reports', `${name}.01.json`),
+    JSON.stringify({
+      id: name,
+      part: 1,
+      parts: 1,
+      number: '+420123456789',
+      mr: 1,
+      phoneId: 'x',
+      sentAt: now,
+      status,
+      category,
+      description: '',
+      submittedAt: now,
+      dischargedAt: now,
+      receivedAt: now,
+      history: [],
+    }),
+  );
+}
+
+function outboxName(s: TestSmppd, id: string): string {
+  const n = fs.readdirSync(s.spool.outbox).find((x) => x.includes(`smpp-${id}`));
+  if (!n) throw new Error(`no outbox file for ${id}`);
+  return n;
+}
+
+const text = (p: PDU): string => {
+  const m = p.short_message as { message?: unknown } | undefined;
+  return typeof m?.message === 'string' ? m.message : '';
+};
+
+async function submitWithReceipt(
+  session: Awaited<ReturnType<typeof bind>>['session'],
+  rd = 1,
+): Promise<string> {
+  const r = await call(session, 'submit_sm', {
+    source_addr: '12345',
+    source_addr_ton: 0,
+    destination_addr: '+420123456789',
+    data_coding: 0,
+    short_message: gsm('Your code is 1234, valid for 5 minutes'),
+    registered_delivery: rd,
+  });
+  expect(r.command_status).toBe(0);
+  return String(r.message_id);
+}
+
+describe('delivery receipts', () => {
+  it('DELIVRD to the bound transceiver that submitted, with the right id, text and TLVs', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');
+    const id = await submitWithReceipt(session);
+    sendAndReport(t, outboxName(t, id), 'delivered');
+    const d = await waitFor(() => got[0], 5_000, 'receipt');
+    expect(d.esm_class).toBe(4);
+    expect(d.source_addr).toBe('420123456789');
+    expect(d.destination_addr).toBe('12345');
+    expect(text(d)).toMatch(
+      new RegExp(
+        `^id:${id} sub:001 dlvrd:001 submit date:\\d{10} done date:\\d{10} stat:DELIVRD err:000 text:Your code is 1234, v$`,
+      ),
+    );
+    expect(d.receipted_message_id).toBe(id);
+    expect(d.message_state).toBe(2);
+    expect(Buffer.from(d.network_error_code as Buffer).toString('hex')).toBe('030000');
+    // Answered: the queue is empty again.
+    await waitFor(
+      () => fs.readdirSync(path.join(t!.spool.dir, 'smppd', 'queue', 'alpha')).length === 0,
+      5_000,
+      'queue drained',
+    );
+    session.close();
+  });
+
+  it('UNDELIV for a failed report and for a message smsd run moved to error/; none when not asked for', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');
+    const failed = await submitWithReceipt(session);
+    const errored = await submitWithReceipt(session, 2);
+    const quiet = await submitWithReceipt(session, 0);
+    const okButFailureOnly = await submitWithReceipt(session, 2);
+    sendAndReport(t, outboxName(t, failed), 'failed', 0x46);
+    fs.renameSync(
+      path.join(t.spool.outbox, outboxName(t, errored)),
+      path.join(t.spool.error, outboxName(t, errored)),
+    );
+    sendAndReport(t, outboxName(t, quiet), 'delivered');
+    sendAndReport(t, outboxName(t, okButFailureOnly), 'delivered');
+    await waitFor(() => got.length >= 2, 5_000, 'two receipts');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(2);
+    const byId = new Map(got.map((p) => [p.receipted_message_id, p]));
+    expect(text(byId.get(failed)!)).toContain('stat:UNDELIV err:070');
+    expect(byId.get(failed)?.message_state).toBe(5);
+    expect(text(byId.get(errored)!)).toContain('stat:UNDELIV');
+    session.close();
+  });
+
+  it('queues receipts while no receiver is bound and sends them in order after a rebind, even across a restart', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const tx = (await bind(t.port, 'alpha', 'secret1', 'bind_transmitter')).session;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await submitWithReceipt(tx));
+    tx.close();
+    await closed(tx);
+    const names = ids.map((id) => outboxName(t!, id));
+    for (const n of names) {
+      sendAndReport(t, n, 'delivered');
+      await new Promise((r) => setTimeout(r, 30)); // three separate events, in this order
+    }
+    const queueDir = path.join(t.spool.dir, 'smppd', 'queue', 'alpha');
+    await waitFor(
+      () => fs.existsSync(queueDir) && fs.readdirSync(queueDir).length === 3,
+      5_000,
+      'three queued receipts',
+    );
+    // Restart smppd on the same spool: nothing is lost, nothing is queued twice.
+    const spool = t.spool;
+    await t.stop();
+    fs.writeFileSync(
+      spool.config,
+      fs.readFileSync(spool.config, 'utf8').replace(/\n\[smppd\][\s\S]*$/, '\n'),
+    );
+    t = await startTestSmppd(ACCOUNTS, '', spool);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readdirSync(queueDir)).toHaveLength(3);
+    const { session: rx, got } = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_receiver');
+    await waitFor(() => got.length === 3, 5_000, 'three receipts');
+    expect(got.map((p) => p.receipted_message_id)).toEqual(ids);
+    await waitFor(() => fs.readdirSync(queueDir).length === 0, 5_000, 'queue drained');
+    rx.close();
+  });
+
+  it('keeps a receipt the ESME refuses and sends it again', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    let refuse = true;
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_transceiver', () =>
+      refuse ? 0x64 : 0,
+    );
+    const id = await submitWithReceipt(session);
+    sendAndReport(t, outboxName(t, id), 'delivered');
+    await waitFor(() => got.length === 1, 5_000, 'first attempt');
+    refuse = false;
+    // The retry comes after the back-off (5 s by default), or at once on a rebind.
+    session.close();
+    await closed(session);
+    const { session: again, got: got2 } = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_receiver');
+    await waitFor(() => got2.length === 1, 5_000, 'second attempt');
+    expect(got2[0]?.receipted_message_id).toBe(id);
+    again.close();
+  });
+});
+
+describe('MO', () => {
+  it('goes to the account marked mo = yes, short and long, GSM and UCS-2', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'inbound', 'secret2', 'bind_receiver');
+    fs.writeFileSync(path.join(t.spool.inbox, 'IN20261127_101500_00_+420777888999_00.txt'), 'Hi, smsgate!');
+    const long = 'Ahoj světe, tohle je dlouhá zpráva. '.repeat(3);
+    fs.writeFileSync(
+      path.join(t.spool.inbox, 'IN20261127_101501_00_+420777888990_00.txt'),
+      long.slice(0, 60),
+    );
+    fs.writeFileSync(path.join(t.spool.inbox, 'IN20261127_101501_00_+420777888990_01.txt'), long.slice(60));
+    await waitFor(() => got.length === 1 + Math.ceil(long.length / 67), 5_000, 'MO deliver_sm');
+    expect(got[0]).toMatchObject({
+      source_addr: '420777888999',
+      source_addr_ton: 1,
+      esm_class: 0,
+      data_coding: 0,
+    });
+    expect(text(got[0]!)).toBe('Hi, smsgate!');
+    const parts = got.slice(1);
+    expect(parts.every((p) => p.esm_class === 0x40 && p.data_coding === 8)).toBe(true);
+    expect(parts.map(text).join('')).toBe(long);
+    session.close();
+  });
+
+  it('ignores what was in the inbox before smppd first ran', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const spool = t.spool;
+    await t.stop();
+    fs.rmSync(path.join(spool.dir, 'smppd'), { recursive: true });
+    fs.writeFileSync(path.join(spool.inbox, 'IN20261127_101500_00_+420777888999_00.txt'), 'old');
+    fs.writeFileSync(
+      spool.config,
+      fs.readFileSync(spool.config, 'utf8').replace(/\n\[smppd\][\s\S]*$/, '\n'),
+    );
+    t = await startTestSmppd(ACCOUNTS, '', spool);
+    const { session, got } = await bindCollecting(t.port, 'inbound', 'secret2', 'bind_receiver');
+    fs.writeFileSync(path.join(spool.inbox, 'IN20261127_101600_00_+420777888999_00.txt'), 'new');
+    await waitFor(() => got.length === 1, 5_000, 'new MO');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.map(text)).toEqual(['new']);
+    session.close();
+  });
+});
