@@ -208,6 +208,8 @@ export interface SmsdSettings {
 
   deliveryReport: DeliveryReportMode;
   phoneId: string;
+  /** smsgate: `host:port` of a Prometheus metrics endpoint of smsd run (unset: none). */
+  metricsListen: string | undefined;
   smsc: string | undefined;
   skipSmscNumber: string;
 
@@ -347,6 +349,7 @@ const SMSD_KEYS = keyTable([
   'DeliveryReport',
   'DeliveryReportDelay',
   'PhoneID',
+  'MetricsListen',
   'SMSC',
   'SkipSMSCNumber',
   'RunOnReceive',
@@ -700,6 +703,7 @@ function readSmsd(doc: IniDocument, r: SectionReader, cwd: string, warnings: Con
     backendRetries: Math.max(1, backend),
     deliveryReport: r.oneOf('deliveryreport', DELIVERY_REPORT_MODES, 'no'),
     phoneId: r.str('phoneid') ?? '',
+    metricsListen: r.str('metricslisten'),
     smsc: r.str('smsc'),
     skipSmscNumber: r.str('skipsmscnumber') ?? '',
     runOnReceive: r.str('runonreceive'),

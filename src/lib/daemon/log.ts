@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Logger = (level: LogLevel, message: string) => void;
@@ -29,5 +31,39 @@ export class FaultLog {
     if (this.last === undefined) return;
     this.last = undefined;
     this.log('info', recovered);
+  }
+}
+
+/**
+ * Gammu's `LogFile`: lines appended to a file, which is reopened on SIGHUP so logrotate can move
+ * it away (the next line lands in a new file of the same name). `syslog`/`eventlog` are Gammu
+ * values we do not speak: the caller falls back to standard output.
+ */
+export class FileLog {
+  private fd: number;
+  constructor(
+    readonly file: string,
+    private readonly opts: { debug?: boolean } = {},
+  ) {
+    this.fd = fs.openSync(file, 'a', 0o640);
+  }
+
+  readonly log: Logger = (level, message) => {
+    if (level === 'debug' && !this.opts.debug) return;
+    try {
+      fs.writeSync(this.fd, `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+    } catch {
+      // A full disk must not stop the daemon; the status file still tells what happens.
+    }
+  };
+
+  reopen(): void {
+    const next = fs.openSync(this.file, 'a', 0o640);
+    fs.closeSync(this.fd);
+    this.fd = next;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
   }
 }

@@ -9,7 +9,7 @@ import { sqlServiceOptions } from '../services/sql/settings.js';
 import type { SmsdService } from '../services/types.js';
 import { SmsDaemon } from './daemon.js';
 import { daemonPaths, daemonName } from './paths.js';
-import { streamLogger, type Logger } from './log.js';
+import { streamLogger, FileLog, type Logger } from './log.js';
 import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
 
 export interface RunOptions {
@@ -43,7 +43,9 @@ export function createService(config: SmsdConfig, log: Logger): SmsdService {
 
 /** `smsd run`: load the config, start the daemon, wire the signals; resolves with the exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
-  const log = opts.log ?? streamLogger(process.stdout);
+  let sink: Logger = opts.log ?? streamLogger(process.stdout);
+  // Everything logs through this indirection, so LogFile can take over once the config is read.
+  const log: Logger = (level, message) => sink(level, message);
   let loaded;
   try {
     loaded = loadSmsdConfig(opts.config);
@@ -53,6 +55,25 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   for (const w of loaded.warnings) log('warn', w.message);
   const config = loaded.config;
+  const debug = config.smsd.debugLevel > 0;
+  if (!opts.log) sink = streamLogger(process.stdout, { debug });
+  let fileLog: FileLog | undefined;
+  const logFile = config.smsd.logFile;
+  if (logFile && !opts.log) {
+    if (logFile === 'syslog' || logFile === 'eventlog')
+      log('warn', `LogFile = ${logFile} is not supported; logging to standard output`);
+    else {
+      try {
+        fileLog = new FileLog(logFile, { debug });
+        sink = fileLog.log;
+      } catch (err) {
+        log(
+          'error',
+          `Failed to open LogFile ${logFile}: ${(err as Error).message}; logging to standard output`,
+        );
+      }
+    }
+  }
   log('info', `config ${loaded.source}`);
   if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
   if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
@@ -86,6 +107,18 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       });
     },
   });
+  let metrics: { close(): void } | undefined;
+  if (config.smsd.metricsListen) {
+    const { serveMetrics, renderMetrics } = await import('./metrics.js');
+    const { readSnapshot, spoolDirs } = await import('../monitor/snapshot.js');
+    const dirs = spoolDirs(config);
+    metrics = await serveMetrics(
+      config.smsd.metricsListen,
+      () => renderMetrics(daemon.counters, readSnapshot(dirs).queues),
+      (err) => log('error', `metrics endpoint ${config.smsd.metricsListen}: ${err.message}`),
+    );
+    log('info', `metrics on http://${config.smsd.metricsListen}/metrics`);
+  }
   const onStop = () => {
     log('info', 'stopping (signal)');
     void daemon.stop();
@@ -101,7 +134,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     daemon.resume();
   });
   process.on('SIGHUP', () => {
-    log('info', 'SIGHUP: reloading the configuration');
+    log('info', 'SIGHUP: reopening the log file and reloading the configuration');
+    fileLog?.reopen(); // after logrotate moved the file away
     daemon.reload(opts.config);
   });
   try {
@@ -111,6 +145,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     log('error', `Failed to run SMSD: ${(err as Error).message}`);
     return 2;
   } finally {
+    metrics?.close();
+    fileLog?.close();
     await emulator?.stop();
     if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
   }

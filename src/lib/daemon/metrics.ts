@@ -1,0 +1,55 @@
+import http from 'node:http';
+import type { DaemonStatus } from './status.js';
+import type { Snapshot } from '../monitor/snapshot.js';
+
+/** Prometheus text exposition of one daemon and its spool queues. */
+export function renderMetrics(s: DaemonStatus, q: Snapshot['queues']): string {
+  const labels = `phone_id="${s.phoneId.replace(/["\\\n]/g, '_')}",imei="${s.imei ?? ''}"`;
+  const lines = [
+    '# HELP smsgate_messages_sent_total Message parts sent by this daemon since it started.',
+    '# TYPE smsgate_messages_sent_total counter',
+    `smsgate_messages_sent_total{${labels}} ${s.sent}`,
+    '# HELP smsgate_messages_received_total Message parts received since start.',
+    '# TYPE smsgate_messages_received_total counter',
+    `smsgate_messages_received_total{${labels}} ${s.received}`,
+    '# HELP smsgate_messages_failed_total Failed send attempts since start.',
+    '# TYPE smsgate_messages_failed_total counter',
+    `smsgate_messages_failed_total{${labels}} ${s.failed}`,
+    '# HELP smsgate_modem_connected 1 while the modem is connected.',
+    '# TYPE smsgate_modem_connected gauge',
+    `smsgate_modem_connected{${labels}} ${s.state === 'connected' ? 1 : 0}`,
+    '# HELP smsgate_signal_percent Signal strength, -1 when unknown.',
+    '# TYPE smsgate_signal_percent gauge',
+    `smsgate_signal_percent{${labels}} ${s.signalPercent}`,
+    '# HELP smsgate_battery_percent Battery charge, -1 when unknown.',
+    '# TYPE smsgate_battery_percent gauge',
+    `smsgate_battery_percent{${labels}} ${s.batteryPercent}`,
+    '# HELP smsgate_queue_messages Files in the spool folders.',
+    '# TYPE smsgate_queue_messages gauge',
+    `smsgate_queue_messages{queue="outbox"} ${q.outbox}`,
+    `smsgate_queue_messages{queue="inbox"} ${q.inbox}`,
+    `smsgate_queue_messages{queue="sent"} ${q.sent}`,
+    `smsgate_queue_messages{queue="error"} ${q.error}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Serves GET /metrics on `listen` (`host:port`, e.g. `127.0.0.1:9101`). */
+export function serveMetrics(
+  listen: string,
+  read: () => string,
+  onError: (err: Error) => void,
+): Promise<http.Server> {
+  const m = /^(.*):(\d+)$/.exec(listen);
+  const host = m?.[1] || '127.0.0.1';
+  const port = Number(m?.[2] ?? listen);
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(read());
+  });
+  server.on('error', onError);
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+}
