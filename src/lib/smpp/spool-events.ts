@@ -186,7 +186,7 @@ export class SpoolEvents {
     };
     const first = read(Number(m[2]));
     if (!first) return;
-    const parts = Array.from({ length: first.parts }, (_, i) => read(i + 1));
+    const parts = Array.from({ length: Math.max(1, first.parts || 1) }, (_, i) => read(i + 1));
     const failed = parts.find((p) => p?.category === 'failed');
     if (failed)
       return this.queueReceipt(
