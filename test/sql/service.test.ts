@@ -110,6 +110,33 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     expect(order).toEqual([high, low]);
   });
 
+  it('four daemons drain one outbox: every message sent once, pinned ones by their PhoneID', async () => {
+    if (!(await setup(18))) return;
+    const n = 300;
+    const cols = `${f('DestinationNumber')}, ${f('TextDecoded')}, ${f('CreatorID')}, ${f('SenderID')}`;
+    await rows(
+      dialect === 'mysql'
+        ? `INSERT INTO outbox (${cols}) SELECT CONCAT('+420', seq), 'bulk', 'test', IF(seq % 5 = 0, 'p3', '') FROM seq_1_to_${n}`
+        : `INSERT INTO outbox (${cols}) SELECT '+420' || g, 'bulk', 'test', CASE WHEN g % 5 = 0 THEN 'p3' ELSE '' END FROM generate_series(1, ${n}) g`,
+    );
+    const daemons = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((id) => service(id)));
+    const takenBy = new Map<string, string[]>();
+    await Promise.all(
+      daemons.map(async (d, i) => {
+        for (let job = await d.findOutbox(); job; job = await d.findOutbox()) {
+          takenBy.set(job.message.number, [...(takenBy.get(job.message.number) ?? []), `p${i + 1}`]);
+          await d.addSentInfo(job, 0, 1);
+          await d.moveSms(job, 'sent');
+        }
+      }),
+    );
+    expect(takenBy.size).toBe(n);
+    expect([...takenBy.values()].every((who) => who.length === 1)).toBe(true);
+    for (const [number, who] of takenBy) if (Number(number.slice(4)) % 5 === 0) expect(who).toEqual(['p3']);
+    expect(Number((await rows('SELECT COUNT(*) FROM sentitems'))[0]?.[0])).toBe(n);
+    expect(new Set([...takenBy.values()].map((w) => w[0])).size).toBe(4);
+  });
+
   it('records sentitems as Gammu does: status, TPMR, SenderID, CreatorID, part texts', async () => {
     if (!(await setup(17))) return;
     const q = await service('');

@@ -41,6 +41,8 @@ import {
 
 export interface SqlServiceOptions {
   connection: ConnectOptions;
+  /** A configuration problem found while building these options (an unsupported Driver). */
+  configError?: string;
   tables: Record<SqlTableName, string>;
   overrides?: Partial<Record<SqlQueryName, string>>;
   phoneId: string;
@@ -122,6 +124,7 @@ export class SqlService implements SmsdService {
   }
 
   async init(): Promise<void> {
+    if (this.o.configError) throw new Error(this.o.configError);
     await this.conn.connect();
     await checkTables(this.conn, this.o.tables);
     const found = await readSchemaVersion(this.conn, this.o.tables);

@@ -31,8 +31,18 @@ export function sqlServiceOptions(
   client?: string,
 ): SqlServiceOptions {
   const s = config.smsd;
+  let connection: ConnectOptions;
+  let configError: string | undefined;
+  try {
+    connection = connectOptions(config, log);
+  } catch (err) {
+    // Reported by init(), where the daemon turns it into its start-up error message.
+    configError = (err as Error).message;
+    connection = { dialect: 'mysql', host: s.host, user: s.user, password: s.password, database: s.database };
+  }
   return {
-    connection: connectOptions(config, log),
+    configError,
+    connection,
     tables: config.tables,
     overrides: config.sql,
     phoneId: s.phoneId,
