@@ -20,7 +20,13 @@ import type {
   SmsdService,
 } from '../types.js';
 import type { OutboxMessage } from '../../spool/outbox-files.js';
-import { SqlConnection, type ConnectOptions, type SqlValue } from './connection.js';
+import {
+  SqlConnection,
+  SqlError,
+  isConnectionLost,
+  type ConnectOptions,
+  type SqlValue,
+} from './connection.js';
 import { expandQuery, type PartVars, type PhoneVars } from './placeholders.js';
 import { defaultQueries, type QueryName, type SchemaVersion } from './queries.js';
 import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js';
@@ -165,7 +171,12 @@ export class SqlService implements SmsdService {
   async refreshPhoneStatus(s: PhoneStatusInfo): Promise<void> {
     this.phone.netCode = s.networkCode ?? this.phone.netCode;
     this.phone.netName = s.networkName ?? this.phone.netName;
-    await this.run('refresh_phone_status', [s.batteryPercent, s.signalPercent]);
+    try {
+      await this.run('refresh_phone_status', [s.batteryPercent, s.signalPercent]);
+    } catch (err) {
+      if (!isConnectionLost(err) && !(err instanceof SqlError && isConnectionLost(err.cause))) throw err;
+      this.log('warn', `phone status not stored: ${(err as Error).message}`);
+    }
   }
 
   async saveInbox(message: InboxMessage): Promise<string[]> {
@@ -227,6 +238,18 @@ export class SqlService implements SmsdService {
   }
 
   async findOutbox(): Promise<OutboxJob | undefined> {
+    try {
+      return await this.takeNext();
+    } catch (err) {
+      // The database stayed away through BackendRetries: nothing to send for now. Not thrown, or the
+      // daemon would count it as a modem fault and reset a healthy modem; the next scan tries again.
+      if (!isConnectionLost(err) && !(err instanceof SqlError && isConnectionLost(err.cause))) throw err;
+      this.log('error', `outbox not readable, will try again: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async takeNext(): Promise<OutboxJob | undefined> {
     for (let race = 0; race < MAX_LEASE_RACES; race++) {
       const found = await this.run('find_outbox_sms_id', [1, sendDayBit(new Date())]);
       const row = found.rows[0];
