@@ -4,17 +4,9 @@ import type { SmsdConfig } from '../config/smsd-config.js';
 import type { DaemonStatus } from '../daemon/status.js';
 import { daemonPaths } from '../daemon/paths.js';
 import { daemonName } from '../daemon/paths.js';
+import { isProcessAlive } from '../process-alive.js';
 
 export class StatusUnavailable extends Error {}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The status the `smsd run` of this config publishes (the same file name it uses: PhoneID, else the
@@ -30,7 +22,7 @@ export function readDaemonStatus(config: SmsdConfig): DaemonStatus {
       `no status of a running smsd (${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }
-  if (status.state !== 'stopped' && !alive(status.pid))
+  if (status.state !== 'stopped' && !isProcessAlive(status.pid))
     throw new StatusUnavailable(`smsd (pid ${status.pid}) is not running (${file})`);
   if (status.state === 'stopped') throw new StatusUnavailable(`smsd has stopped (${file})`);
   return status;

@@ -4,6 +4,7 @@ import type { SmsdConfig } from '../config/smsd-config.js';
 import type { DaemonStatus } from '../daemon/status.js';
 import { daemonPaths } from '../daemon/paths.js';
 import { isOutboxCandidate } from '../spool/names.js';
+import { isProcessAlive } from '../process-alive.js';
 
 export interface DaemonView extends DaemonStatus {
   /** The process behind the status file still runs. */
@@ -54,15 +55,6 @@ function names(dir: string): string[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** What the monitor shows, from folder listings and the small status files only. */
 export function readSnapshot(dirs: SpoolDirs): Snapshot {
   const daemons: DaemonView[] = [];
@@ -71,7 +63,7 @@ export function readSnapshot(dirs: SpoolDirs): Snapshot {
     .sort()) {
     try {
       const s = JSON.parse(fs.readFileSync(path.join(dirs.status, n), 'utf8')) as DaemonStatus;
-      daemons.push({ ...s, alive: s.state !== 'stopped' && alive(s.pid) });
+      daemons.push({ ...s, alive: s.state !== 'stopped' && isProcessAlive(s.pid) });
     } catch {
       // a status file being replaced right now: the next refresh shows it
     }

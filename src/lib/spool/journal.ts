@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /**
  * Group commit for bulk writes into the outbox.
@@ -121,14 +122,6 @@ export class JournalSegment {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface RecoveryReport {
   segments: number;
@@ -153,7 +146,7 @@ export function recoverJournals(outboxDir: string, elsewhere: readonly string[])
     const file = path.join(dir, n);
     const { header, records } = readSegment(fs.readFileSync(file));
     const sameBoot = header.bootId === currentBoot;
-    if (sameBoot && header.pid !== process.pid && pidAlive(header.pid)) continue; // still being written
+    if (sameBoot && header.pid !== process.pid && isProcessAlive(header.pid)) continue; // still being written
     if (!sameBoot) {
       for (const r of records) {
         const target = path.join(outboxDir, r.name);
