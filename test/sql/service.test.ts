@@ -137,6 +137,19 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     expect(new Set([...takenBy.values()].map((w) => w[0])).size).toBe(4);
   });
 
+  it('wakes the daemon within about a second when a row lands in the outbox', async () => {
+    if (!(await setup(18))) return;
+    const s = await service();
+    let woken = 0;
+    s.onOutboxChange(() => woken++);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(woken).toBe(0);
+    await s.createOutbox(textMessage('+420100000013', 'wake up'), 'test');
+    const t0 = Date.now();
+    while (woken === 0 && Date.now() - t0 < 3_000) await new Promise((r) => setTimeout(r, 50));
+    expect(woken).toBeGreaterThan(0);
+  });
+
   it('records sentitems as Gammu does: status, TPMR, SenderID, CreatorID, part texts', async () => {
     if (!(await setup(17))) return;
     const q = await service('');

@@ -231,11 +231,31 @@ export class SqlConnection {
     return describeTarget(this.o);
   }
 
+  private connecting: Promise<void> | undefined;
+
   async connect(): Promise<void> {
     if (this.driver && !this.driver.broken) return;
-    await this.driver?.close().catch(() => undefined);
-    this.driver = undefined;
-    this.driver = this.o.dialect === 'mysql' ? await openMysql(this.o) : await openPg(this.o);
+    // One reconnect at a time, whoever asks (a query and the outbox poll may both notice).
+    this.connecting ??= (async () => {
+      await this.driver?.close().catch(() => undefined);
+      this.driver = undefined;
+      this.driver = this.o.dialect === 'mysql' ? await openMysql(this.o) : await openPg(this.o);
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /** A query on the current connection if it is up, never reconnecting nor retrying (for polls). */
+  async tryQuery(sql: string, params: readonly SqlValue[] = []): Promise<SqlResult | undefined> {
+    const d = this.driver;
+    if (!d || d.broken || this.inTransaction || this.connecting) return undefined;
+    try {
+      return await d.query(sql, params);
+    } catch (err) {
+      if (isConnectionLost(err)) d.broken = true;
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {

@@ -69,6 +69,8 @@ export interface SqlServiceOptions {
 
 /** Gammu's GSM_MAX_MULTI_SMS: parts read from outbox_multipart at most. */
 const MAX_PARTS = 50;
+/** Outbox poll interval (SQL has no change notification that works for MySQL and PostgreSQL alike). */
+const POLL_MS = 1_000;
 /** How often findOutbox retries after losing a race for a lease before giving up for this round. */
 const MAX_LEASE_RACES = 20;
 
@@ -95,6 +97,7 @@ export class SqlService implements SmsdService {
   private readonly phone: PhoneVars;
   private readonly jobs = new Map<string, JobContext>();
   private readonly log: NonNullable<SqlServiceOptions['log']>;
+  private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SqlServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -152,7 +155,32 @@ export class SqlService implements SmsdService {
     this.log('info', `Connected to Database: ${this.conn.target}, schema version ${this.version}`);
   }
 
+  /**
+   * Web front ends and scripts insert into the outbox directly, so there is no event to wait for:
+   * a light poll (the indexed find query, LIMIT 1) wakes the daemon within a second instead of at
+   * the next CommTimeout scan. It never reconnects by itself and stays out of transactions.
+   */
+  onOutboxChange(listener: () => void): void {
+    let polling = false;
+    this.poller = setInterval(() => {
+      if (polling || !this.queries) return;
+      polling = true;
+      const b = this.q('find_outbox_sms_id', [1, sendDayBit(new Date())]);
+      this.conn
+        .tryQuery(b.text, b.values)
+        .then((r) => {
+          if (r && r.rows.length > 0) listener();
+        })
+        .finally(() => {
+          polling = false;
+        });
+    }, POLL_MS);
+    this.poller.unref();
+  }
+
   async free(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
     this.jobs.clear();
     await this.conn.close();
   }
