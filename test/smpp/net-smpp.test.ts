@@ -52,8 +52,6 @@ describe.skipIf(!HAVE_NET_SMPP)('Net::SMPP (Perl) as the ESME', () => {
         part: 1,
         parts: 1,
         number: '+420600100200',
-        part: 1,
-        parts: 1,
         status: 0,
         category: 'delivered',
         submittedAt: now,

@@ -202,3 +202,17 @@ describe('throughput', () => {
     expect(outboxMessages(t.spool)).toHaveLength(500);
   });
 });
+
+describe('durability', () => {
+  it("journals every acknowledged file in the format smsd run's recovery reads", async () => {
+    const { readSegment, JOURNAL_DIR } = await import('../../src/lib/spool/journal.js');
+    const r = await submit({ data_coding: 0, short_message: gsm('journaled') });
+    expect(r.status).toBe(0);
+    const dir = path.join(t.spool.outbox, JOURNAL_DIR);
+    const records = fs
+      .readdirSync(dir)
+      .flatMap((f) => readSegment(fs.readFileSync(path.join(dir, f))).records);
+    const rec = records.find((x) => x.name.includes(`smpp-${r.id}`));
+    expect(rec?.data.equals(fs.readFileSync(path.join(t.spool.outbox, rec.name)))).toBe(true);
+  });
+});

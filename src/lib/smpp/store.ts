@@ -1,20 +1,23 @@
-import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { formatBackup } from '../smsbackup/writer.js';
 import { localStamp, outboxName } from '../spool/names.js';
-import { describeFsError, publishUnique, writeTemp } from '../spool/atomic.js';
-import { JournalSegment, recoverJournals, type JournalRecord } from '../spool/journal.js';
+import { describeFsError, tempName } from '../spool/atomic.js';
+import { recoverJournals } from '../spool/journal.js';
 import type { SubmitRequest } from './mt.js';
+import { AsyncJournalSegment } from './journal-writer.js';
 
 /**
  * The default route: the spool outbox, with group commit.
  *
  * Each accepted submit becomes an ordinary `.smsbackup` outbox file (what `smsd inject` writes, so
- * `smsd run` and Gammu send it), published at once with link(2) under a name that carries the
- * message ID (`OUT<prio>..._<number>_smpp-<id>.smsbackup`: the durable ID ↔ file map). Files
- * published while a commit is running wait for the next one; each commit appends all of them to a
- * journal segment (`outbox/.smsgate-journal/`, the format `smsd inject --batch` uses) with ONE
- * fdatasync, and only then are their submit_sm_resp sent. After a machine crash `smsd run` (or
- * the next `smppd serve`) restores committed files that are missing.
+ * `smsd run` and Gammu send it) whose name carries the message ID
+ * (`OUT<prio>..._<number>_smpp-<id>.smsbackup`: the durable ID ↔ file map). The file is published
+ * at once (hidden temporary file, then link(2), so readers never see a partial file); files
+ * published while a commit runs wait for the next one; each commit appends all of them to a journal
+ * segment with ONE fdatasync, and only then are their submit_sm_resp sent. After a machine crash
+ * `smsd run` (or the next `smppd serve`) restores committed files that are missing.
+ * File creation and fdatasync run in libuv's thread pool, so the main thread keeps decoding PDUs.
  */
 
 /** What smppd needs later to answer for the message (receipts), stored in the file's header comments. */
@@ -38,21 +41,22 @@ export function messageIdOfName(name: string): string | undefined {
 }
 
 interface Pending {
-  record: JournalRecord;
-  resolve: () => void;
+  name: string;
+  data: Buffer;
+  resolve: (name: string) => void;
   reject: (err: Error) => void;
 }
 
-/** Rotate the journal segment after this many records or this long, so it never grows without end. */
+/** Start a new journal segment after this many records or this long, retiring the old one. */
 const SEGMENT_RECORDS = 50_000;
 const SEGMENT_MS = 10_000;
 
 export class OutboxStore {
-  private segment: JournalSegment | undefined;
-  private segmentRecords = 0;
-  private segmentStarted = 0;
+  private segment: AsyncJournalSegment | undefined;
   private pending: Pending[] = [];
-  private scheduled = false;
+  private committing = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | undefined;
   private retiring: Promise<void> = Promise.resolve();
 
   constructor(
@@ -65,87 +69,90 @@ export class OutboxStore {
     return recoverJournals(this.outboxDir, this.handledDirs).restored;
   }
 
-  /** Publishes the message; resolves with the file name once it is durable. */
-  add(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
+  /** Publishes the message file; resolves with its name once it is durable. */
+  async add(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
     const data = formatBackup(req.entries, now, { [META_KEY]: JSON.stringify(meta) });
     const stamp = localStamp(now);
-    const nameFor = (j: number): string =>
-      outboxName({
-        priority: req.priority,
-        stamp,
-        serial: j,
-        number: req.destination,
-        note: `${NOTE_PREFIX}${meta.id}`,
-        ext: 'smsbackup',
-      });
     let name: string;
     try {
-      const tmp = writeTemp(this.outboxDir, data, false);
-      const published = publishUnique(tmp, this.outboxDir, nameFor, 100);
-      if (!published) throw new Error(`no free name for message ${meta.id}`);
-      name = published.name;
+      name = await this.publish(data, (j) =>
+        outboxName({
+          priority: req.priority,
+          stamp,
+          serial: j,
+          number: req.destination,
+          note: `${NOTE_PREFIX}${meta.id}`,
+          ext: 'smsbackup',
+        }),
+      );
     } catch (err) {
-      return Promise.reject(describeFsError(err, this.outboxDir, 'outbox'));
+      throw describeFsError(err, this.outboxDir, 'outbox');
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ record: { name, data }, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate: every PDU already read from the sockets joins this commit.
-        setImmediate(() => this.commit());
-      }
-    }).then(() => name);
+    return new Promise<string>((resolve, reject) => {
+      this.pending.push({ name, data, resolve, reject });
+      void this.commit();
+    });
   }
 
-  private commit(): void {
-    this.scheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
+  private async publish(data: Buffer, nameFor: (j: number) => string): Promise<string> {
+    const tmp = tempName(this.outboxDir);
+    await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     try {
-      const now = Date.now();
-      if (this.segment && (this.segmentRecords >= SEGMENT_RECORDS || now - this.segmentStarted > SEGMENT_MS))
-        this.rotate();
-      if (!this.segment) {
-        this.segment = new JournalSegment(this.outboxDir);
-        this.segmentRecords = 0;
-        this.segmentStarted = now;
+      for (let j = 0; j < 100; j++) {
+        const name = nameFor(j);
+        try {
+          // link(2) never replaces an existing file (the O_EXCL semantics of smsd inject).
+          await fsp.link(tmp, path.join(this.outboxDir, name));
+          return name;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
       }
-      this.segment.commit(batch.map((p) => p.record));
-      this.segmentRecords += batch.length;
-    } catch (err) {
-      for (const p of batch) p.reject(describeFsError(err, this.outboxDir, 'outbox'));
-      return;
+      throw new Error('no free outbox file name');
+    } finally {
+      await fsp.unlink(tmp).catch(() => undefined);
     }
-    for (const p of batch) p.resolve();
   }
 
-  /**
-   * A full segment is retired in the background: its files are flushed with `sync -f` off the
-   * event loop first, so the synchronous flush inside retire() finds little left to do.
-   */
+  /** One commit at a time; whatever was published meanwhile forms the next one. */
+  private async commit(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    this.idle = new Promise((r) => (this.markIdle = r));
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        if (
+          this.segment &&
+          (this.segment.records >= SEGMENT_RECORDS || Date.now() - this.segment.started > SEGMENT_MS)
+        )
+          this.rotate();
+        this.segment ??= new AsyncJournalSegment(this.outboxDir);
+        await this.segment.commit(batch);
+        for (const p of batch) p.resolve(p.name);
+      } catch (err) {
+        // Published but not durable: refused (the ESME resubmits; a duplicate beats a loss).
+        const e = describeFsError(err, this.outboxDir, 'outbox');
+        for (const p of batch) p.reject(e);
+      }
+    }
+    this.committing = false;
+    this.markIdle?.();
+  }
+
   private rotate(): void {
     const old = this.segment;
     this.segment = undefined;
-    if (!old) return;
-    this.retiring = this.retiring.then(
-      () =>
-        new Promise<void>((resolve) => {
-          execFile('sync', ['-f', this.outboxDir], () => {
-            try {
-              old.retire();
-            } catch {
-              // left for recoverJournals at the next start
-            }
-            resolve();
-          });
-        }),
-    );
+    if (old) this.retiring = this.retiring.then(() => old.retire()).catch(() => undefined);
   }
 
-  /** Commits what is pending and retires the segment (shutdown). */
+  /** Waits for the commits in progress, then retires the segment (shutdown). */
   async close(): Promise<void> {
-    this.commit();
+    while (this.committing || this.pending.length > 0) {
+      await this.idle;
+      if (this.pending.length > 0) await this.commit();
+    }
     this.rotate();
     await this.retiring;
   }

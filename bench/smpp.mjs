@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// Benchmark of `smppd serve` (never run as a test): one bind, a window of 100 submit_sm in flight,
+// each acknowledged only once its outbox file is durable (group commit), beside a server on the
+// same `smpp` package that stores nothing (bench/smpp-null-server.mjs); prints both and the ratio.
+// Then the submit_sm_resp latency at a steady offered rate.
+// Usage: npm run build && node bench/smpp.mjs [--messages 50000] [--window 100] [--rate 1000]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import smpp from 'smpp';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const MESSAGES = opt('--messages', 50000);
+const WINDOW = opt('--window', 100);
+const RATE = opt('--rate', 1000);
+
+function start(cmd, argv, pattern) {
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (b) => {
+      out += b.toString();
+      const m = pattern.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`${cmd} exited ${code}:\n${out}`)));
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+}
+
+function bind(port) {
+  return new Promise((resolve, reject) => {
+    const s = smpp.connect({ host: '127.0.0.1', port }, () =>
+      s.bind_transceiver({ system_id: 'bench', password: 'bench1' }, (r) =>
+        r.command_status === 0 ? resolve(s) : reject(new Error(`bind ${r.command_status}`)),
+      ),
+    );
+    s.on('error', reject);
+  });
+}
+
+const submit = (s, i, done) =>
+  s.submit_sm(
+    {
+      destination_addr: '+420123456789',
+      data_coding: 0,
+      short_message: Buffer.from(`message ${i}`),
+      registered_delivery: 1,
+    },
+    done,
+  );
+
+/** N submits with `window` in flight; messages per second. */
+function flood(s, n, window) {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = 0;
+    const t0 = process.hrtime.bigint();
+    const next = () => {
+      while (sent < n && sent - answered < window) {
+        submit(s, sent++, (r) => {
+          if (r.command_status !== 0) return reject(new Error(`submit_sm_resp status ${r.command_status}`));
+          if (++answered === n) resolve(n / (Number(process.hrtime.bigint() - t0) / 1e9));
+          else next();
+        });
+      }
+    };
+    next();
+  });
+}
+
+/** Offered load at `rate`/s for `seconds`; submit_sm_resp latency percentiles in ms. */
+function latency(s, rate, seconds) {
+  return new Promise((resolve) => {
+    const lat = [];
+    const total = rate * seconds;
+    let sent = 0;
+    const tick = 10;
+    const perTick = Math.max(1, Math.round((rate * tick) / 1000));
+    const timer = setInterval(() => {
+      for (let k = 0; k < perTick && sent < total; k++) {
+        const t = process.hrtime.bigint();
+        submit(s, sent++, () => {
+          lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+          if (lat.length === total) {
+            lat.sort((a, b) => a - b);
+            const p = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2);
+            resolve({ p50: p(0.5), p99: p(0.99), max: lat[lat.length - 1].toFixed(2) });
+          }
+        });
+      }
+      if (sent >= total) clearInterval(timer);
+    }, tick);
+  });
+}
+
+async function run(label, server) {
+  const s = await bind(server.port);
+  await flood(s, Math.min(5000, MESSAGES), WINDOW); // warm-up (JIT, first journal segment)
+  const rate = await flood(s, MESSAGES, WINDOW);
+  const lat = RATE > 0 ? await latency(s, RATE, 3) : undefined;
+  s.close();
+  console.log(
+    `${label.padEnd(34)} ${Math.round(rate).toLocaleString('en')} submit_sm/s` +
+      (lat ? `; at ${RATE}/s offered: p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms` : ''),
+  );
+  return rate;
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-'));
+for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(work, d));
+const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
+fs.writeFileSync(path.join(work, 'esme.ini'), `[bench]\npassword = ${await hashPassword('bench1')}\n`);
+const config = path.join(work, 'smsdrc');
+fs.writeFileSync(
+  config,
+  `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = files\ninboxpath = ${work}/inbox/\noutboxpath = ${work}/outbox/\nsentsmspath = ${work}/sent/\nerrorsmspath = ${work}/error/\n` +
+    `[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\n`,
+);
+
+console.log(
+  `# smppd serve benchmark (${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW}, spool ${work})`,
+);
+const nullServer = await start(
+  process.execPath,
+  [path.join(root, 'bench/smpp-null-server.mjs')],
+  /listening (\d+)/,
+);
+const base = await run('no storage (same smpp package)', nullServer);
+await stop(nullServer.child);
+const ours = await start(
+  process.execPath,
+  [path.join(root, 'bin/smppd.js'), 'serve', '-c', config],
+  /listening on [^:]+:(\d+)/,
+);
+const rate = await run('smppd serve (durable outbox)', ours);
+await stop(ours.child);
+const files = fs.readdirSync(path.join(work, 'outbox')).filter((n) => n.startsWith('OUT')).length;
+console.log(`ratio ${(rate / base).toFixed(2)} (target >= 0.5); ${files} outbox files written`);
+fs.rmSync(work, { recursive: true, force: true });
