@@ -38,7 +38,10 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
     if (inv.kind === 'batch') {
       if (target.service !== 'files')
-        throw new InjectError('Failed to inject message: --batch writes to the files spool only', EXIT.inject);
+        throw new InjectError(
+          'Failed to inject message: --batch writes to the files spool only',
+          EXIT.inject,
+        );
       const { runBatch } = await import('./batch.js');
       return await runBatch(inv.batch, inv.options.batchFormat, target, io);
     }
