@@ -180,6 +180,27 @@ describe('delivery receipts', () => {
   });
 });
 
+describe('window', () => {
+  it('keeps at most Window deliver_sm unanswered per bind; the rest wait in the queue', async () => {
+    t = await startTestSmppd(ACCOUNTS, 'Window = 2\n');
+    const { session } = await bind(t.port, 'alpha', 'secret1');
+    const held: PDU[] = [];
+    session.on('deliver_sm', (p: PDU) => held.push(p));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await submitWithReceipt(session));
+    for (const id of ids) sendAndReport(t, outboxName(t, id), 'delivered');
+    await waitFor(() => held.length === 2, 5_000, 'a full window');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(held).toHaveLength(2);
+    // Answering frees the window: the others follow, in order.
+    session.on('deliver_sm', (p: PDU) => session.send(p.response()));
+    for (const p of held.splice(0)) session.send(p.response());
+    await waitFor(() => held.length === 3, 5_000, 'the rest');
+    expect(held.map((p) => p.receipted_message_id)).toEqual(ids.slice(2));
+    session.close();
+  });
+});
+
 describe('MO', () => {
   it('goes to the account marked mo = yes, short and long, GSM and UCS-2', async () => {
     t = await startTestSmppd(ACCOUNTS);

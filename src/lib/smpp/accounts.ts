@@ -148,19 +148,15 @@ export async function hashPassword(password: string, cost = DEFAULT_COST): Promi
   return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-// Checked against when the system_id is unknown, so that an unknown system_id costs the same time
-// as a wrong password and gets the same answer.
 let dummyHash: Promise<string> | undefined;
 
-/** Constant-time check of `password` against a stored hash; `undefined` = unknown account. */
-export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
-  const known = stored !== undefined;
+/**
+ * Constant-time check of `password` against a stored hash. For an unknown system_id pass the hash
+ * of another account (same cost) and `known = false`: the answer is then always false, after the
+ * same work as for a wrong password, so timing does not tell which system_ids exist.
+ */
+export async function verifyPassword(password: string, stored: string | undefined, known = stored !== undefined): Promise<boolean> {
   const h = parseHash(stored ?? (await (dummyHash ??= hashPassword(crypto.randomBytes(6).toString('hex')))));
-  const derived = await scrypt(password, h.salt, h.hash.length, {
-    N: h.N,
-    r: h.r,
-    p: h.p,
-    maxmem: 256 * h.N * h.r,
-  });
+  const derived = await scrypt(password, h.salt, h.hash.length, { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r });
   return crypto.timingSafeEqual(derived, h.hash) && known;
 }

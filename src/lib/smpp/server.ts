@@ -158,7 +158,10 @@ export class SmppServer implements SessionHandler {
     s.state = 'binding';
     const systemId = fieldString(pdu, 'system_id');
     const password = fieldString(pdu, 'password');
-    const account = this.o.accounts().get(systemId.toLowerCase());
+    const accounts = this.o.accounts();
+    const account = accounts.get(systemId.toLowerCase());
+    // An unknown system_id is checked against another account's hash: same cost, same answer.
+    const hash = account?.passwordHash ?? accounts.values().next().value?.passwordHash;
     const ip = normalizeIp(s.ip);
     const fail = (status: number, why: string): void => {
       this.o.log('warn', `bind ${s.id} from ${ip} as "${systemId}" refused: ${why}`);
@@ -166,7 +169,7 @@ export class SmppServer implements SessionHandler {
       this.bindResp(s, pdu, status);
       s.close();
     };
-    verifyPassword(password, account?.passwordHash)
+    verifyPassword(password, hash, account !== undefined)
       .then((ok) => {
         if (s.state !== 'binding') return;
         // Unknown system_id and wrong password get the same answer, after the same work.
