@@ -13,6 +13,9 @@ export const LATEST_VERSION: SchemaVersion = 18;
 
 type Tables = Record<SqlTableName, string>;
 
+/** Gammu's index names are `<table>_<what>`; derived from the table, so renamed tables get their own. */
+const ix = (table: string, what: string): string => `${table.replace(/\W/g, '_')}_${what}`;
+
 const CODINGS = `'Default_No_Compression','Unicode_No_Compression','8bit','Default_Compression','Unicode_Compression'`;
 const STATUSES = `'SendingOK','SendingOKNoReport','SendingError','DeliveryOK','DeliveryFailed','DeliveryPending','DeliveryUnknown','Error'`;
 
@@ -23,9 +26,9 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
   const tail = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
   const v18 = v >= 18;
   return [
-    `CREATE TABLE \`${t.gammu}\` (\`Version\` integer NOT NULL DEFAULT '0' PRIMARY KEY) ${tail}`,
-    `INSERT INTO \`${t.gammu}\` (\`Version\`) VALUES (${v})`,
-    `CREATE TABLE \`${t.inbox}\` (
+    `CREATE TABLE ${t.gammu} (\`Version\` integer NOT NULL DEFAULT '0' PRIMARY KEY) ${tail}`,
+    `INSERT INTO ${t.gammu} (\`Version\`) VALUES (${v})`,
+    `CREATE TABLE ${t.inbox} (
   \`UpdatedInDB\` ${upd},
   \`ReceivingDateTime\` ${ts},
   ${v18 ? `\`InsertIntoDB\` ${ts},` : ''}
@@ -45,11 +48,11 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
 ) ${tail}`,
     ...(v18
       ? [
-          `CREATE INDEX inbox_message ON \`${t.inbox}\` (\`MessageID\`, \`SequencePosition\`)`,
-          `CREATE INDEX inbox_insert ON \`${t.inbox}\` (\`InsertIntoDB\`)`,
+          `CREATE INDEX ${ix(t.inbox, 'message')} ON ${t.inbox} (\`MessageID\`, \`SequencePosition\`)`,
+          `CREATE INDEX ${ix(t.inbox, 'insert')} ON ${t.inbox} (\`InsertIntoDB\`)`,
         ]
       : []),
-    `CREATE TABLE \`${t.outbox}\` (
+    `CREATE TABLE ${t.outbox} (
   \`UpdatedInDB\` ${upd},
   \`InsertIntoDB\` ${ts},
   \`SendingDateTime\` ${ts},
@@ -75,10 +78,10 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
   \`StatusCode\` integer NOT NULL DEFAULT '-1',
   PRIMARY KEY (\`ID\`)
 ) ${tail}`,
-    `CREATE INDEX outbox_date ON \`${t.outbox}\` (\`SendingDateTime\`, \`SendingTimeOut\`)`,
-    `CREATE INDEX outbox_sender ON \`${t.outbox}\` (\`SenderID\`(250))`,
-    `CREATE INDEX outbox_order ON \`${t.outbox}\` (\`Priority\` DESC, \`InsertIntoDB\`, \`ID\`)`,
-    `CREATE TABLE \`${t.outbox_multipart}\` (
+    `CREATE INDEX ${ix(t.outbox, 'date')} ON ${t.outbox} (\`SendingDateTime\`, \`SendingTimeOut\`)`,
+    `CREATE INDEX ${ix(t.outbox, 'sender')} ON ${t.outbox} (\`SenderID\`(250))`,
+    `CREATE INDEX ${ix(t.outbox, 'order')} ON ${t.outbox} (\`Priority\` DESC, \`InsertIntoDB\`, \`ID\`)`,
+    `CREATE TABLE ${t.outbox_multipart} (
   \`Text\` text,
   \`Coding\` ${coding},
   \`UDH\` text,
@@ -90,7 +93,7 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
   \`StatusCode\` integer NOT NULL DEFAULT '-1',
   PRIMARY KEY (\`ID\`, \`SequencePosition\`)
 ) ${tail}`,
-    `CREATE TABLE \`${t.phones}\` (
+    `CREATE TABLE ${t.phones} (
   \`ID\` text NOT NULL,
   \`UpdatedInDB\` ${upd},
   \`InsertIntoDB\` ${ts},
@@ -108,7 +111,7 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
   \`Received\` int NOT NULL DEFAULT 0,
   PRIMARY KEY (\`IMEI\`)
 ) ${tail}`,
-    `CREATE TABLE \`${t.sentitems}\` (
+    `CREATE TABLE ${t.sentitems} (
   \`UpdatedInDB\` ${upd},
   \`InsertIntoDB\` ${ts},
   \`SendingDateTime\` ${ts},
@@ -131,10 +134,10 @@ function mysqlDdl(t: Tables, v: SchemaVersion): string[] {
   \`StatusCode\` integer NOT NULL DEFAULT '-1',
   PRIMARY KEY (\`ID\`, \`SequencePosition\`)
 ) ${tail}`,
-    `CREATE INDEX sentitems_date ON \`${t.sentitems}\` (\`DeliveryDateTime\`)`,
-    `CREATE INDEX sentitems_tpmr ON \`${t.sentitems}\` (\`TPMR\`)`,
-    `CREATE INDEX sentitems_dest ON \`${t.sentitems}\` (\`DestinationNumber\`)`,
-    `CREATE INDEX sentitems_sender ON \`${t.sentitems}\` (\`SenderID\`(250))`,
+    `CREATE INDEX ${ix(t.sentitems, 'date')} ON ${t.sentitems} (\`DeliveryDateTime\`)`,
+    `CREATE INDEX ${ix(t.sentitems, 'tpmr')} ON ${t.sentitems} (\`TPMR\`)`,
+    `CREATE INDEX ${ix(t.sentitems, 'dest')} ON ${t.sentitems} (\`DestinationNumber\`)`,
+    `CREATE INDEX ${ix(t.sentitems, 'sender')} ON ${t.sentitems} (\`SenderID\`(250))`,
   ];
 }
 
@@ -172,8 +175,8 @@ $update_timestamp$ LANGUAGE plpgsql`,
 )`,
     ...(v18
       ? [
-          `CREATE INDEX inbox_message ON ${t.inbox} ("MessageID", "SequencePosition")`,
-          `CREATE INDEX inbox_insert ON ${t.inbox} ("InsertIntoDB")`,
+          `CREATE INDEX ${ix(t.inbox, 'message')} ON ${t.inbox} ("MessageID", "SequencePosition")`,
+          `CREATE INDEX ${ix(t.inbox, 'insert')} ON ${t.inbox} ("InsertIntoDB")`,
         ]
       : []),
     trigger(t.inbox),
@@ -202,9 +205,9 @@ $update_timestamp$ LANGUAGE plpgsql`,
   "Status" varchar(255) NOT NULL DEFAULT 'Reserved' CHECK ("Status" IN (${STATUSES},'Reserved')),
   "StatusCode" integer NOT NULL DEFAULT '-1'
 )`,
-    `CREATE INDEX outbox_date ON ${t.outbox} ("SendingDateTime", "SendingTimeOut")`,
-    `CREATE INDEX outbox_sender ON ${t.outbox} ("SenderID")`,
-    `CREATE INDEX outbox_order ON ${t.outbox} ("Priority" DESC, "InsertIntoDB", "ID")`,
+    `CREATE INDEX ${ix(t.outbox, 'date')} ON ${t.outbox} ("SendingDateTime", "SendingTimeOut")`,
+    `CREATE INDEX ${ix(t.outbox, 'sender')} ON ${t.outbox} ("SenderID")`,
+    `CREATE INDEX ${ix(t.outbox, 'order')} ON ${t.outbox} ("Priority" DESC, "InsertIntoDB", "ID")`,
     trigger(t.outbox),
     `CREATE TABLE ${t.outbox_multipart} (
   "Text" text,
@@ -259,10 +262,10 @@ $update_timestamp$ LANGUAGE plpgsql`,
   "StatusCode" integer NOT NULL DEFAULT '-1',
   PRIMARY KEY ("ID", "SequencePosition")
 )`,
-    `CREATE INDEX sentitems_date ON ${t.sentitems} ("DeliveryDateTime")`,
-    `CREATE INDEX sentitems_tpmr ON ${t.sentitems} ("TPMR")`,
-    `CREATE INDEX sentitems_dest ON ${t.sentitems} ("DestinationNumber")`,
-    `CREATE INDEX sentitems_sender ON ${t.sentitems} ("SenderID")`,
+    `CREATE INDEX ${ix(t.sentitems, 'date')} ON ${t.sentitems} ("DeliveryDateTime")`,
+    `CREATE INDEX ${ix(t.sentitems, 'tpmr')} ON ${t.sentitems} ("TPMR")`,
+    `CREATE INDEX ${ix(t.sentitems, 'dest')} ON ${t.sentitems} ("DestinationNumber")`,
+    `CREATE INDEX ${ix(t.sentitems, 'sender')} ON ${t.sentitems} ("SenderID")`,
     trigger(t.sentitems),
   ];
 }
@@ -288,8 +291,8 @@ export function upgradeStatements(dialect: SqlDialect, t: Tables, from: number):
     add(t.inbox, 'SequencePosition', "integer NOT NULL DEFAULT '1'"),
     add(t.inbox, 'PartCount', "integer NOT NULL DEFAULT '1'"),
     add(t.outbox, 'SendDays', "integer NOT NULL DEFAULT '127'"),
-    `CREATE INDEX inbox_message ON ${t.inbox} (${q('MessageID')}, ${q('SequencePosition')})`,
-    `CREATE INDEX inbox_insert ON ${t.inbox} (${q('InsertIntoDB')})`,
+    `CREATE INDEX ${ix(t.inbox, 'message')} ON ${t.inbox} (${q('MessageID')}, ${q('SequencePosition')})`,
+    `CREATE INDEX ${ix(t.inbox, 'insert')} ON ${t.inbox} (${q('InsertIntoDB')})`,
     `UPDATE ${t.gammu} SET ${q('Version')} = 18`,
   ];
 }
