@@ -180,6 +180,44 @@ describe('delivery receipts', () => {
   });
 });
 
+describe('query_sm and cancel_sm', () => {
+  it('query_sm follows the message from the outbox to DELIVERED; only for its submitter', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session } = await bind(t.port, 'alpha', 'secret1');
+    const id = await submitWithReceipt(session, 0);
+    const q1 = await call(session, 'query_sm', { message_id: id });
+    expect(q1).toMatchObject({ command_status: 0, message_id: id, message_state: 1 });
+    sendAndReport(t, outboxName(t, id), 'delivered');
+    const q2 = await call(session, 'query_sm', { message_id: id });
+    expect(q2).toMatchObject({ command_status: 0, message_state: 2 });
+    expect(q2.final_date).toBeInstanceOf(Date);
+    const other = (await bind(t.port, 'inbound', 'secret2', 'bind_transmitter')).session;
+    expect((await call(other, 'query_sm', { message_id: id })).command_status).toBe(0x0c);
+    expect((await call(session, 'query_sm', { message_id: '0123456789abcdef' })).command_status).toBe(0x0c);
+    other.close();
+    session.close();
+  });
+
+  it('cancel_sm takes a queued message out (no receipt, query says DELETED); not one a daemon is sending', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');
+    const id = await submitWithReceipt(session);
+    const name = outboxName(t, id);
+    expect((await call(session, 'cancel_sm', { message_id: id })).command_status).toBe(0);
+    expect(fs.existsSync(path.join(t.spool.error, name))).toBe(true);
+    expect(fs.readFileSync(path.join(t.spool.error, `${name}.reason`), 'utf8')).toContain('cancel_sm');
+    expect((await call(session, 'query_sm', { message_id: id })).message_state).toBe(4);
+    expect((await call(session, 'cancel_sm', { message_id: id })).command_status).toBe(0x11);
+    // A file a daemon has claimed (its lock directory is fresh) stays.
+    const busy = await submitWithReceipt(session);
+    fs.mkdirSync(path.join(t.spool.outbox, `${outboxName(t, busy)}.lock`));
+    expect((await call(session, 'cancel_sm', { message_id: busy })).command_status).toBe(0x11);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(0);
+    session.close();
+  });
+});
+
 describe('window', () => {
   it('keeps at most Window deliver_sm unanswered per bind; the rest wait in the queue', async () => {
     t = await startTestSmppd(ACCOUNTS, 'Window = 2\n');

@@ -123,12 +123,12 @@ describe('session states', () => {
     await closed(s);
   });
 
-  it('answers enquire_link, refuses query_sm with its own response, nacks an unknown command and goes on', async () => {
+  it('answers enquire_link, refuses replace_sm with its own response, nacks an unknown command and goes on', async () => {
     const { session: s } = await bind(t.port, 'alpha', 'secret1');
     expect((await call(s, 'enquire_link')).command).toBe('enquire_link_resp');
-    const q = await call(s, 'query_sm', { message_id: 'abc' });
-    expect(q.command).toBe('query_sm_resp');
-    expect(q.command_status).toBe(0x67);
+    const q = await call(s, 'replace_sm', { message_id: 'abc', short_message: Buffer.from('x') });
+    expect(q.command).toBe('replace_sm_resp');
+    expect(q.command_status).toBe(0x13);
     const nack = await raw(t.port, header(16, 0x000000ff, 0, 77), 300);
     expect(nack.data.readUInt32BE(4)).toBe(0x80000000);
     expect(nack.data.readUInt32BE(8)).toBe(3);

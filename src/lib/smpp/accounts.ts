@@ -155,8 +155,17 @@ let dummyHash: Promise<string> | undefined;
  * of another account (same cost) and `known = false`: the answer is then always false, after the
  * same work as for a wrong password, so timing does not tell which system_ids exist.
  */
-export async function verifyPassword(password: string, stored: string | undefined, known = stored !== undefined): Promise<boolean> {
+export async function verifyPassword(
+  password: string,
+  stored: string | undefined,
+  known = stored !== undefined,
+): Promise<boolean> {
   const h = parseHash(stored ?? (await (dummyHash ??= hashPassword(crypto.randomBytes(6).toString('hex')))));
-  const derived = await scrypt(password, h.salt, h.hash.length, { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r });
+  const derived = await scrypt(password, h.salt, h.hash.length, {
+    N: h.N,
+    r: h.r,
+    p: h.p,
+    maxmem: 256 * h.N * h.r,
+  });
   return crypto.timingSafeEqual(derived, h.hash) && known;
 }

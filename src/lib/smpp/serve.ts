@@ -9,6 +9,7 @@ import { DeliveryQueue } from './queue.js';
 import { SmppServer } from './server.js';
 import { SpoolEvents } from './spool-events.js';
 import { OutboxStore } from './store.js';
+import { MessageIndex } from './messages.js';
 
 /** `smppd serve`: wires the config, the spool, the accounts and the server together. */
 
@@ -57,6 +58,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     accounts: () => accounts,
     store,
     queue,
+    messages: new MessageIndex(paths),
     log,
     timers: {
       sessionInitMs: smppd.sessionInitMs,

@@ -16,6 +16,7 @@ import {
 import type { DeliveryQueue } from './queue.js';
 import { Session, type BindType, type SessionHandler, type SessionTimers } from './session.js';
 import type { OutboxStore } from './store.js';
+import { smppTime, type MessageIndex } from './messages.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool
@@ -28,6 +29,7 @@ export interface SmppServerOptions {
   accounts: () => ReadonlyMap<string, Account>;
   store: OutboxStore;
   queue: DeliveryQueue;
+  messages: MessageIndex;
   log: Logger;
   timers: SessionTimers;
   maxPduLength: number;
@@ -48,9 +50,7 @@ const BIND_TYPES: Record<string, BindType> = {
 
 /** Requests we know but do not carry out (yet): each gets its own response with an error status. */
 const REFUSED: Record<string, number> = {
-  query_sm: 0x67, // ESME_RQUERYFAIL
-  cancel_sm: 0x11, // ESME_RCANCELFAIL
-  replace_sm: 0x13, // ESME_RREPLACEFAIL
+  replace_sm: 0x13, // ESME_RREPLACEFAIL: an outbox file is not rewritten under a daemon's feet
   submit_multi: STATUS.RINVCMDID,
   broadcast_sm: STATUS.RINVCMDID,
   query_broadcast_sm: STATUS.RINVCMDID,
@@ -120,6 +120,10 @@ export class SmppServer implements SessionHandler {
       case 'submit_sm':
       case 'data_sm':
         return this.onSubmit(s, pdu);
+      case 'query_sm':
+        return this.onQuery(s, pdu);
+      case 'cancel_sm':
+        return this.onCancel(s, pdu);
       case 'generic_nack':
         return;
       case undefined:
@@ -222,6 +226,7 @@ export class SmppServer implements SessionHandler {
       .then(
         (name) => {
           this.counters.mt++;
+          this.o.messages.remember(id, name);
           this.o.log('debug', `${s.label()}: ${id} -> ${name}`);
           s.write(messageIdResp(respId, pdu.seq, id));
         },
@@ -234,6 +239,47 @@ export class SmppServer implements SessionHandler {
         s.pendingSubmits--;
         this.backpressure(s);
       });
+  }
+
+  private onQuery(s: Session, pdu: RawPdu): void {
+    const respId = pdu.id | RESPONSE_BIT;
+    if (!s.canTransmit || !s.account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
+    const id = fieldString(pdu, 'message_id');
+    const st = this.o.messages.query(id, s.account.systemId);
+    if (!st) return s.write(headerOnly(respId, STATUS.RINVMSGID, pdu.seq));
+    s.write(
+      encodePdu('query_sm_resp', {
+        sequence_number: pdu.seq,
+        message_id: id,
+        final_date: st.finalDate ? smppTime(st.finalDate) : '',
+        message_state: st.state,
+        error_code: st.error & 0xff,
+      }),
+    );
+  }
+
+  private onCancel(s: Session, pdu: RawPdu): void {
+    const respId = pdu.id | RESPONSE_BIT;
+    const account = s.account;
+    if (!s.canTransmit || !account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
+    const id = fieldString(pdu, 'message_id');
+    // Only by message_id: cancelling every message to an address is not supported.
+    if (!id) return s.write(headerOnly(respId, 0x11, pdu.seq));
+    this.o.messages
+      .cancel(id, account.systemId, (name) => this.o.queue.markTaken([`receipt:${name}`]))
+      .then(
+        (ok) => {
+          this.o.log(
+            'info',
+            `${s.label()}: cancel_sm ${id}: ${ok ? 'cancelled' : 'not cancellable (unknown, not yours, or already sending)'}`,
+          );
+          s.write(headerOnly(respId, ok ? STATUS.ROK : 0x11, pdu.seq));
+        },
+        (err: Error) => {
+          this.o.log('error', `${s.label()}: cancel_sm ${id}: ${err.message}`);
+          s.write(headerOnly(respId, 0x11, pdu.seq));
+        },
+      );
   }
 
   /** Stops reading from an ESME that has many submits waiting for their commit. */
