@@ -54,6 +54,30 @@ describe.each(['mysql', 'pgsql'] as const)(
       }
     });
 
+    it('smsd inject --batch queues every good line in transactions and reports the bad ones', async () => {
+      if (!(await serverAvailable(dialect))) return;
+      db = await createTempDb(dialect, 18);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-db-cmd-'));
+      const config = path.join(dir, 'smsdrc');
+      fs.writeFileSync(config, `[gammu]\ndevice = /dev/null\n\n[smsd]\n${db.configLines}`);
+      const batch = path.join(dir, 'batch.csv');
+      fs.writeFileSync(
+        batch,
+        `number,text\n+420100000001,hello\nnot a number!,x\n+420100000002,${'long '.repeat(60)}\n`,
+      );
+      const r = runSmsd(['inject', '-c', config, '--batch', batch]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/batch.csv:3: /);
+      expect(r.stdout).toMatch(/^Queued 2 messages \(3 rows\) in .*; 1 lines failed$/m);
+      const c = new SqlConnection(db.options);
+      try {
+        expect(Number((await c.query('SELECT COUNT(*) FROM outbox')).rows[0]?.[0])).toBe(2);
+        expect(Number((await c.query('SELECT COUNT(*) FROM outbox_multipart')).rows[0]?.[0])).toBe(1);
+      } finally {
+        await c.close();
+      }
+    });
+
     it('smsd inject names the problem when the database has no Gammu tables', async () => {
       if (!(await serverAvailable(dialect))) return;
       db = await createTempDb(dialect);

@@ -37,11 +37,10 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     const target = resolveAnyTarget(inv.options.config);
     for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
     if (inv.kind === 'batch') {
-      if (target.service !== 'files')
-        throw new InjectError(
-          'Failed to inject message: --batch writes to the files spool only',
-          EXIT.inject,
-        );
+      if (target.service === 'sql') {
+        const { runSqlBatch } = await import('../services/sql/batch.js');
+        return await runSqlBatch(inv.batch, inv.options.batchFormat, target.config, io);
+      }
       const { runBatch } = await import('./batch.js');
       return await runBatch(inv.batch, inv.options.batchFormat, target, io);
     }

@@ -245,24 +245,32 @@ export class SqlService implements SmsdService {
    * outbox_multipart under its ID, in one transaction. Returns the outbox ID.
    */
   async createOutbox(msg: OutboxMessage, creatorId: string): Promise<string> {
+    return this.conn.transaction(() => this.insertOutbox(msg, creatorId));
+  }
+
+  /** Runs `fn` in one transaction (a batch of insertOutbox calls commits together). */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.conn.transaction(fn);
+  }
+
+  /** createOutbox without its own transaction; returns the outbox ID. */
+  async insertOutbox(msg: OutboxMessage, creatorId: string): Promise<string> {
     const multipart = msg.entries.length > 1 ? 'TRUE' : 'FALSE';
     // Gammu writes the default relative validity (0xFF, "maximum") when none was asked for.
     const validity = msg.validity ?? 255;
-    return this.conn.transaction(async () => {
-      let id = 0;
-      for (const [i, e] of msg.entries.entries()) {
-        const report = e.pdu === 'Status_Report' ? 'yes' : 'default';
-        const vars = entryVars(e, msg.number, validity);
-        const b = this.q(
-          i === 0 ? 'create_outbox' : 'create_outbox_multipart',
-          [creatorId, report, multipart, i + 1, id],
-          vars,
-        );
-        if (i === 0) id = await this.conn.insert(b.text, b.values);
-        else await this.conn.query(b.text, b.values);
-      }
-      return String(id);
-    });
+    let id = 0;
+    for (const [i, e] of msg.entries.entries()) {
+      const report = e.pdu === 'Status_Report' ? 'yes' : 'default';
+      const vars = entryVars(e, msg.number, validity);
+      const b = this.q(
+        i === 0 ? 'create_outbox' : 'create_outbox_multipart',
+        [creatorId, report, multipart, i + 1, id],
+        vars,
+      );
+      if (i === 0) id = await this.conn.insert(b.text, b.values);
+      else await this.conn.query(b.text, b.values);
+    }
+    return String(id);
   }
 
   async findOutbox(): Promise<OutboxJob | undefined> {
