@@ -71,6 +71,27 @@ describe('single messages', () => {
   });
 });
 
+describe('validity', () => {
+  it.each([
+    ['relative 1 day', '000001000000000R', 0xa7],
+    ['relative 2 hours', '000000020000000R', 23],
+    ['absolute, in 3 days (UTC+1)', 'ABS', 0xa9],
+  ])('%s becomes the relative validity smsd run sends', async (_w, vp, octet) => {
+    let v = vp;
+    if (v === 'ABS') {
+      const d = new Date(Date.now() + 3 * 86400_000 + 3600_000 - 60_000);
+      const p = (n: number): string => String(n).padStart(2, '0');
+      v = `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}004+`;
+    }
+    expect((await submit({ data_coding: 0, short_message: gsm('valid'), validity_period: v })).status).toBe(
+      0,
+    );
+    const name = outboxMessages(t.spool)[0]?.name ?? '';
+    const r = readOutboxFile(name, fs.readFileSync(path.join(t.spool.outbox, name)), 'auto', 0);
+    expect(r.ok && r.message.parts[0]?.validity).toBe(octet);
+  });
+});
+
 describe('long messages', () => {
   const long = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(7).trim();
 
@@ -170,6 +191,8 @@ describe('refusals', () => {
     ['registered_delivery 3', { registered_delivery: 3 }, 0x07],
     ['incomplete SAR', { sar_msg_ref_num: 1 }, 0xc3],
     ['scheduled delivery', { schedule_delivery_time: '000000010000000R' }, 0x61],
+    ['malformed validity_period', { validity_period: 'tomorrow' }, 0x62],
+    ['validity_period in the past', { validity_period: '200101000000000+' }, 0x62],
   ])('%s', async (_w, options, status) => {
     expect((await submit({ data_coding: 0, short_message: gsm('text'), ...options })).status).toBe(status);
     expect(outboxMessages(t.spool)).toHaveLength(0);

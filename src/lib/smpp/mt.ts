@@ -4,6 +4,7 @@ import { decodeDcs } from '../sms/dcs.js';
 import { splitText, splitData, partCapacity } from '../sms/split.js';
 import { buildConcatUdh, parseUdh } from '../sms/udh.js';
 import { classifyAddress } from '../sms/address.js';
+import { relativeValiditySeconds } from '../sms/submit.js';
 import type { BackupEntry } from '../smsbackup/types.js';
 import { localBackupDate } from '../smsbackup/writer.js';
 import { STATUS, TLV, fieldBuffer, fieldInt, fieldString, type RawPdu } from './pdu.js';
@@ -26,6 +27,8 @@ export interface SubmitRequest {
   receipt: 0 | 1 | 2;
   /** Outbox priority letter (A first). */
   priority: string;
+  /** Relative TP-VP octet from validity_period (smsd run sends it as the message's validity). */
+  validity?: number;
 }
 
 export type SubmitCheck =
@@ -180,6 +183,36 @@ function tlvInt(pdu: RawPdu, tag: number): number | undefined {
   throw new Refusal(STATUS.RINVTLVLEN, `TLV 0x${tag.toString(16).padStart(4, '0')} has length ${b.length}`);
 }
 
+/**
+ * SMPP time (3.4 §7.1.1), `YYMMDDhhmmsstnnp`: relative (`R`) or absolute with the offset from UTC
+ * in quarter hours (`+`/`-`) → seconds from `now`. Throws a Refusal with `status` when malformed.
+ */
+export function smppTimeSeconds(s: string, now: Date, status: number): number {
+  const m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d)(\d\d)([R+-])$/.exec(s);
+  if (!m) throw new Refusal(status, `"${s}" is not an SMPP time (YYMMDDhhmmsstnnp)`);
+  const [yy, mo, dd, hh, mi, ss, , nn] = m.slice(1, 9).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (m[9] === 'R') return (((yy * 365 + mo * 30 + dd) * 24 + hh) * 60 + mi) * 60 + ss;
+  if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 59 || nn > 48)
+    throw new Refusal(status, `"${s}" is not a valid absolute time`);
+  const offsetMs = nn * 15 * 60_000 * (m[9] === '+' ? 1 : -1);
+  return Math.floor((Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss) - offsetMs - now.getTime()) / 1000);
+}
+
+/** The smallest relative TP-VP that lasts at least `seconds` (GSM 03.40 9.2.3.12.1). */
+export function relativeValidity(seconds: number): number {
+  for (let vp = 0; vp < 255; vp++) if (relativeValiditySeconds(vp) >= seconds) return vp;
+  return 255;
+}
+
 /** Validates a submit_sm or data_sm and builds its outbox entries. */
 export function checkSubmit(pdu: RawPdu, now = new Date()): SubmitCheck {
   try {
@@ -212,6 +245,13 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
     throw new Refusal(STATUS.RINVREGDLVFLG, 'registered_delivery bits 0-1 = 3 are reserved in SMPP 3.4');
   if (!isData && fieldString(pdu, 'schedule_delivery_time') !== '')
     throw new Refusal(0x61, 'scheduled delivery (schedule_delivery_time) is not supported');
+  const vpText = isData ? '' : fieldString(pdu, 'validity_period');
+  let validity: number | undefined;
+  if (vpText !== '') {
+    const seconds = smppTimeSeconds(vpText, now, 0x62);
+    if (seconds <= 0) throw new Refusal(0x62, `validity_period ${vpText} has already passed`);
+    validity = relativeValidity(seconds);
+  }
   const dc = fieldInt(pdu, 'data_coding');
   const short = isData ? Buffer.alloc(0) : fieldBuffer(pdu, 'short_message');
   const payload = pdu.tlvs.get(TLV.message_payload);
@@ -254,7 +294,9 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
     const d = decodeBody(dc, body);
     entries = wholeEntries(baseEntry(destination, receipt !== 0, now, d.messageClass), d);
   }
-  return { destination, source, entries, receipt: receipt as 0 | 1 | 2, priority };
+  const request: SubmitRequest = { destination, source, entries, receipt: receipt as 0 | 1 | 2, priority };
+  if (validity !== undefined) request.validity = validity;
+  return request;
 }
 
 /** Message IDs: 16 lower-case hex digits (fits the 3.4 limit of 64, and clients that want ≤ 16). */

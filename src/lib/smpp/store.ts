@@ -71,7 +71,9 @@ export class OutboxStore {
 
   /** Publishes the message file; resolves with its name once it is durable. */
   async add(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
-    const data = formatBackup(req.entries, now, { [META_KEY]: JSON.stringify(meta) });
+    const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
+    if (req.validity !== undefined) ext.RelativeValidity = req.validity;
+    const data = formatBackup(req.entries, now, ext);
     const stamp = localStamp(now);
     let name: string;
     try {
