@@ -1,4 +1,5 @@
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PDU } from 'smpp';
 import { bind, call, closed, connect, startTestSmppd, type TestSmppd } from './harness.js';
@@ -97,6 +98,30 @@ describe('bind', () => {
     } finally {
       await b.stop();
       b.spool.cleanup();
+    }
+  });
+});
+
+describe('reload (SIGHUP)', () => {
+  it('takes new and changed accounts without dropping binds', async () => {
+    const r = await startTestSmppd([{ systemId: 'alpha', password: 'secret1' }]);
+    try {
+      const { session } = await bind(r.port, 'alpha', 'secret1');
+      expect((await bind(r.port, 'newbie', 'fresh1')).resp.command_status).toBe(0x0e);
+      const { writeAccounts } = await import('./harness.js');
+      await writeAccounts(path.join(r.spool.dir, 'esme.ini'), [
+        { systemId: 'alpha', password: 'secret1', extra: 'max_binds = 1\n' },
+        { systemId: 'newbie', password: 'fresh1' },
+      ]);
+      expect(r.smppd.reloadAccounts()).toBe(2);
+      expect((await bind(r.port, 'newbie', 'fresh1')).resp.command_status).toBe(0);
+      expect((await call(session, 'enquire_link')).command_status).toBe(0);
+      // The existing bind counts against the new max_binds = 1.
+      expect((await bind(r.port, 'alpha', 'secret1')).resp.command_status).toBe(0x0d);
+      session.close();
+    } finally {
+      await r.stop();
+      r.spool.cleanup();
     }
   });
 });

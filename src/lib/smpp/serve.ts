@@ -16,6 +16,8 @@ import { MessageIndex } from './messages.js';
 export interface Smppd {
   port: number;
   server: SmppServer;
+  /** Re-reads the accounts file (SIGHUP); binds stay. Throws AccountsError and keeps the old accounts. */
+  reloadAccounts(): number;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
   stop(): Promise<void>;
 }
@@ -90,6 +92,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   return {
     port: address.port,
     server,
+    reloadAccounts() {
+      const loaded = loadAccounts(smppd.accountsFile);
+      for (const w of loaded.warnings) log('warn', w);
+      accounts = loaded.accounts;
+      server.accountsReloaded();
+      return accounts.size;
+    },
     stop: () =>
       (stopping ??= (async () => {
         events.close();
@@ -121,6 +130,14 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     log('error', `smppd cannot start: ${(err as Error).message}`);
     return 2;
   }
+  const onHup = (): void => {
+    try {
+      log('info', `SIGHUP: reloaded ${smppd.reloadAccounts()} accounts`);
+    } catch (err) {
+      log('error', `SIGHUP: accounts not reloaded, the old ones stay: ${(err as Error).message}`);
+    }
+  };
+  process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       log('info', `${sig}: stopping`);
@@ -131,6 +148,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  process.off('SIGHUP', onHup);
   await smppd.stop();
   return 0;
 }

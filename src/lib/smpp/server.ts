@@ -180,7 +180,9 @@ export class SmppServer implements SessionHandler {
         if (!ok || !account) return fail(STATUS.RINVPASWD, account ? 'wrong password' : 'unknown system_id');
         if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
         if (!ipAllowed(ip, account.allow)) return fail(STATUS.RBINDFAIL, `address ${ip} not allowed`);
-        const binds = [...this.sessions].filter((x) => x.state === 'bound' && x.account === account).length;
+        const binds = [...this.sessions].filter(
+          (x) => x.state === 'bound' && x.account?.systemId.toLowerCase() === account.systemId.toLowerCase(),
+        ).length;
         if (account.maxBinds > 0 && binds >= account.maxBinds)
           return fail(STATUS.RBINDFAIL, `already ${binds} binds (max_binds ${account.maxBinds})`);
         s.bound(account, type);
@@ -347,6 +349,15 @@ export class SmppServer implements SessionHandler {
     }, this.o.retryMs ?? 5_000);
     t.unref();
     this.retryTimers.set(sid, t);
+  }
+
+  /** After a reload, bound sessions take their account's new settings; a removed account keeps its binds. */
+  accountsReloaded(): void {
+    const accounts = this.o.accounts();
+    for (const s of this.sessions) {
+      const fresh = s.account && accounts.get(s.account.systemId.toLowerCase());
+      if (fresh) s.account = fresh;
+    }
   }
 
   /** SIGTERM: stop accepting, unbind every session (bounded wait), then close the rest. */
