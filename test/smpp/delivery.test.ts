@@ -178,6 +178,18 @@ describe('delivery receipts', () => {
     expect(got2[0]?.receipted_message_id).toBe(id);
     again.close();
   });
+
+  it('drops a receipt the ESME refuses for good (ESME_RX_P_APPN)', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_transceiver', () => 0x65);
+    const id = await submitWithReceipt(session);
+    sendAndReport(t, outboxName(t, id), 'delivered');
+    await waitFor(() => got.length === 1, 5_000, 'the receipt');
+    const queueDir = path.join(t.spool.dir, 'smppd', 'queue', 'alpha');
+    await waitFor(() => fs.readdirSync(queueDir).length === 0, 5_000, 'dropped from the queue');
+    expect(t.logs.some((l) => l.includes('refused for good'))).toBe(true);
+    session.close();
+  });
 });
 
 describe('query_sm and cancel_sm', () => {

@@ -57,6 +57,9 @@ const REFUSED: Record<string, number> = {
   cancel_broadcast_sm: STATUS.RINVCMDID,
 };
 
+/** deliver_sm_resp statuses that mean "never": ESME_RX_P_APPN (permanent application error), ESME_RX_R_APPN (reject). */
+const PERMANENT_REFUSALS = new Set([STATUS.RX_P_APPN, 0x66]);
+
 export class SmppServer implements SessionHandler {
   private readonly server: net.Server;
   readonly sessions = new Set<Session>();
@@ -334,6 +337,13 @@ export class SmppServer implements SessionHandler {
             return;
           }
           const why = 'error' in res ? res.error : `deliver_sm_resp status 0x${res.status.toString(16)}`;
+          if ('status' in res && PERMANENT_REFUSALS.has(res.status)) {
+            // The ESME says it will never take this one: retrying forever would block nothing but fill the log.
+            this.o.log('warn', `${kind} ${name} refused for good by ${r.label()} (${why}); dropped`);
+            this.o.queue.remove(sid, name);
+            this.drain(sid);
+            return;
+          }
           this.o.log('warn', `delivery of ${kind} ${name} to ${r.label()} failed (${why}); retrying later`);
           this.retryLater(sid);
         });

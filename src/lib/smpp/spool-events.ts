@@ -46,6 +46,8 @@ export class SpoolEvents {
   private readonly watchers: fs.FSWatcher[] = [];
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly moGroups = new Map<string, NodeJS.Timeout>();
+  /** Names already dealt with: the periodic listing skips them without hashing keys. */
+  private readonly settled = new Set<string>();
   private closed = false;
 
   constructor(private readonly o: SpoolEventsOptions) {}
@@ -97,6 +99,7 @@ export class SpoolEvents {
     if (this.closed) return;
     try {
       const { paths } = this.o;
+      if (this.settled.has(name)) return;
       if (dir === paths.reports) this.onReport(name);
       else if (dir === paths.error) this.onError(name);
       else if (dir === paths.inbox) this.onInbox(name);
@@ -171,7 +174,10 @@ export class SpoolEvents {
   private onReport(name: string): void {
     const m = REPORT_RE.exec(name);
     const file = m?.[1];
-    if (!file || this.o.queue.has(`receipt:${file}`)) return;
+    if (!file || this.o.queue.has(`receipt:${file}`)) {
+      this.settled.add(name);
+      return;
+    }
     const read = (part: number): ReportRecord | undefined => {
       try {
         return JSON.parse(
@@ -202,7 +208,10 @@ export class SpoolEvents {
   }
 
   private onError(name: string): void {
-    if (!messageIdOfName(name) || this.o.queue.has(`receipt:${name}`)) return;
+    if (!messageIdOfName(name) || this.o.queue.has(`receipt:${name}`)) {
+      this.settled.add(name);
+      return;
+    }
     if (!fs.existsSync(path.join(this.o.paths.error, name))) return;
     this.queueReceipt(name, MESSAGE_STATE.UNDELIVERABLE, 0, new Date());
   }
@@ -211,7 +220,11 @@ export class SpoolEvents {
   private onInbox(name: string): void {
     const m = INBOX_RE.exec(name);
     const group = m?.[1];
-    if (!group || this.o.queue.has(`mo:${group}`) || this.moGroups.has(group)) return;
+    if (!group || this.o.queue.has(`mo:${group}`)) {
+      this.settled.add(name);
+      return;
+    }
+    if (this.moGroups.has(group)) return;
     const t = setTimeout(() => {
       this.moGroups.delete(group);
       try {
