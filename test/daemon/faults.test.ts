@@ -103,8 +103,21 @@ describe('smsd run resumes a partly sent multipart message', () => {
   afterEach(async () => rig?.close());
 
   it('sends only the parts still unsent after a failure in the middle', async () => {
-    rig = await startRig({ config: FAST_TIMERS + 'MaxRetries = 3\n', modem: { faults: { cmsErrorEvery: 2 } } });
-    const r = runSmsd(['inject', '-c', rig.spool.config, 'TEXT', '+420111', '-text', 'abcdefghij'.repeat(45), '-len', '450']);
+    rig = await startRig({
+      config: FAST_TIMERS + 'MaxRetries = 3\n',
+      modem: { faults: { cmsErrorEvery: 2 } },
+    });
+    const r = runSmsd([
+      'inject',
+      '-c',
+      rig.spool.config,
+      'TEXT',
+      '+420111',
+      '-text',
+      'abcdefghij'.repeat(45),
+      '-len',
+      '450',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const current = rig;
     await waitFor(() => listFiles(current.spool.sent).length === 1, 15_000, 'sent after retries', current);

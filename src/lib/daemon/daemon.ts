@@ -531,6 +531,14 @@ export class SmsDaemon {
   }
 
   private async onStatusReport(pdu: StatusReportPdu): Promise<void> {
+    if (this.o.service.saveDeliveryReport) {
+      // SQL: the report updates its sentitems row (Gammu never stores it in the inbox there).
+      const r = await this.o.service.saveDeliveryReport(pdu);
+      const what = `${pdu.statusInfo.description} to ${pdu.recipient.number}, message reference 0x${pdu.mr.toString(16).padStart(2, '0').toUpperCase()}`;
+      if (r.matched) this.o.log('info', `Delivery report: ${what} -> ${r.id} part ${r.part} (${r.status})`);
+      else this.o.log('warn', `Delivery report: ${what}: ${r.reason}`);
+      return;
+    }
     const matched = this.reports.handle(pdu);
     if (this.s.deliveryReport === 'sms') {
       // Gammu's DeliveryReport = sms: the report also lands in the inbox, its text the status word.
@@ -564,7 +572,8 @@ export class SmsDaemon {
     for (const [i, part] of msg.parts.entries()) {
       if (job.sentParts.has(i)) continue; // sent before a restart: resume with what is left
       const smsc = part.smsc ?? this.s.smsc;
-      const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport === true || wantReport });
+      // An explicit yes/no of the message (SQL DeliveryReport column) wins; otherwise the config's.
+      const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport ?? wantReport });
       try {
         const { mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength);
         await this.o.service.addSentInfo(job, i, mr);

@@ -35,7 +35,9 @@ function fromTxt(id: string, number: string, content: Buffer, flags: { deliveryR
   const coding: TextCoding | 'auto' = transmit === 'unicode' ? 'ucs2' : transmit === 'auto' ? 'auto' : 'gsm7';
   const split = splitText(text, { coding, concat: '8bit' });
   const parts = split.parts.map((part, i): SubmitOptions => {
-    const p: SubmitOptions = { number, text: part, coding: split.coding, statusReport: flags.deliveryReport };
+    // No `d` flag means "as configured" (DeliveryReport), not "no report".
+    const p: SubmitOptions = { number, text: part, coding: split.coding };
+    if (flags.deliveryReport) p.statusReport = true;
     if (flags.flash) p.messageClass = 0;
     if (split.parts.length > 1) p.udh = buildConcatUdh({ ref, total: split.parts.length, seq: i + 1, ref16bit: false });
     return p;
@@ -47,10 +49,10 @@ function entryToPart(e: BackupEntry, report: boolean, ext: Record<string, string
   const p: SubmitOptions = {
     number: e.number,
     coding: e.coding === '8bit' ? '8bit' : e.coding.startsWith('Unicode') ? 'ucs2' : 'gsm7',
-    statusReport: report,
     rejectDuplicates: e.rejectDuplicates,
     replyPath: e.replySmsc,
   };
+  if (report) p.statusReport = true; // PDU = Status_Report; otherwise as configured
   if (p.coding === '8bit') p.data = e.data ?? Buffer.alloc(0);
   else p.text = e.text;
   if (e.udh && e.udh.length > 0) p.udh = e.udh;

@@ -373,6 +373,7 @@ export class SqlService implements SmsdService {
     for (const p of job.message.parts) {
       if (validity >= 0 && validity <= 255) p.validity = validity;
       if (ctx.deliveryReport === 'yes') p.statusReport = true;
+      else if (ctx.deliveryReport === 'no') p.statusReport = false;
       if (this.o.smsc) p.smsc = this.o.smsc;
     }
     ctx.vars = job.message.parts.map((p) => submitVars(p, { smsc: this.o.smsc ?? '' }));
@@ -407,7 +408,7 @@ export class SqlService implements SmsdService {
 
   /** The daemon's own decision (daemon.ts sendOne): the row asks for it, or DeliveryReport is not `no`. */
   private wantsReport(part: SubmitOptions): boolean {
-    return part.statusReport === true || this.o.deliveryReport !== 'no';
+    return part.statusReport ?? this.o.deliveryReport !== 'no';
   }
 
   async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
