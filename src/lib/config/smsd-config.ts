@@ -210,6 +210,8 @@ export interface SmsdSettings {
   phoneId: string;
   /** smsgate: `host:port` of a Prometheus metrics endpoint of smsd run (unset: none). */
   metricsListen: string | undefined;
+  /** smsgate: the folder of `status/` and `reports/` (default: the parent of OutboxPath). */
+  statePath: ConfigPath | undefined;
   smsc: string | undefined;
   skipSmscNumber: string;
 
@@ -350,6 +352,7 @@ const SMSD_KEYS = keyTable([
   'DeliveryReportDelay',
   'PhoneID',
   'MetricsListen',
+  'StatePath',
   'SMSC',
   'SkipSMSCNumber',
   'RunOnReceive',
@@ -704,6 +707,7 @@ function readSmsd(doc: IniDocument, r: SectionReader, cwd: string, warnings: Con
     deliveryReport: r.oneOf('deliveryreport', DELIVERY_REPORT_MODES, 'no'),
     phoneId: r.str('phoneid') ?? '',
     metricsListen: r.str('metricslisten'),
+    statePath: r.path('statepath'),
     smsc: r.str('smsc'),
     skipSmscNumber: r.str('skipsmscnumber') ?? '',
     runOnReceive: r.str('runonreceive'),

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
 
@@ -10,9 +11,16 @@ export interface DaemonPaths {
   badPduDir: string;
 }
 
-/** Where the daemon keeps what Gammu's layout has no folder for: in the outbox's parent folder. */
+/**
+ * Where the daemon keeps what Gammu's layout has no folder for: `StatePath`, else the outbox's
+ * parent folder. Without either (an SQL set-up names no folders; Gammu keeps this in shared
+ * memory) a fixed folder under the temporary directory, so `smsd monitor` finds it too.
+ */
 export function daemonPaths(config: SmsdConfig): DaemonPaths {
-  const base = path.dirname(config.smsd.outboxPath.path);
+  const s = config.smsd;
+  const base =
+    s.statePath?.path ??
+    (s.outboxPath.raw !== '' ? path.dirname(s.outboxPath.path) : path.join(os.tmpdir(), 'smsgate'));
   return {
     reportsDir: path.join(base, 'reports'),
     statusDir: path.join(base, 'status'),
