@@ -20,6 +20,7 @@ const opt = (name, def) => {
 const MESSAGES = opt('--messages', 50000);
 const WINDOW = opt('--window', 100);
 const RATE = opt('--rate', 1000);
+const BINDS = opt('--binds', 1000);
 
 function start(cmd, argv, pattern) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -124,7 +125,11 @@ async function run(label, server) {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-'));
 for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(work, d));
 const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
-fs.writeFileSync(path.join(work, 'esme.ini'), `[bench]\npassword = ${await hashPassword('bench1')}\n`);
+// The idle binds use a cheap scrypt cost: what is measured is memory, not bind time.
+fs.writeFileSync(
+  path.join(work, 'esme.ini'),
+  `[bench]\npassword = ${await hashPassword('bench1')}\n[idle]\npassword = ${await hashPassword('idle1', { N: 1024, r: 8, p: 1 })}\n`,
+);
 const config = path.join(work, 'smsdrc');
 fs.writeFileSync(
   config,
@@ -148,6 +153,34 @@ const ours = await start(
   /listening on [^:]+:(\d+)/,
 );
 const rate = await run('smppd serve (durable outbox)', ours);
+if (BINDS > 0) {
+  const rss = () =>
+    Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${ours.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const before = rss();
+  const sessions = [];
+  for (let i = 0; i < BINDS; i += 50) {
+    const batch = await Promise.all(
+      Array.from(
+        { length: Math.min(50, BINDS - i) },
+        () =>
+          new Promise((resolve, reject) => {
+            const s = smpp.connect({ host: '127.0.0.1', port: ours.port }, () =>
+              s.bind_receiver({ system_id: 'idle', password: 'idle1' }, (r) =>
+                r.command_status === 0 ? resolve(s) : reject(new Error(`bind ${r.command_status}`)),
+              ),
+            );
+            s.on('error', reject);
+          }),
+      ),
+    );
+    sessions.push(...batch);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log(
+    `${BINDS} idle binds: server RSS ${rss().toFixed(0)} MB (after the submits, before the binds: ${before.toFixed(0)} MB)`,
+  );
+  for (const s of sessions) s.destroy();
+}
 await stop(ours.child);
 const files = fs.readdirSync(path.join(work, 'outbox')).filter((n) => n.startsWith('OUT')).length;
 console.log(`ratio ${(rate / base).toFixed(2)} (target >= 0.5); ${files} outbox files written`);

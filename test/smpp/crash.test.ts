@@ -67,7 +67,9 @@ describe('kill -9 during submits', () => {
     for (const id of acked) expect(byId.get(id)).toBe(1);
     // The next start settles the dead process's segment (flush, delete) and keeps the files.
     expect(fs.readdirSync(path.join(spool.outbox, JOURNAL_DIR)).length).toBeGreaterThan(0);
+    fs.writeFileSync(path.join(spool.outbox, '.smppd-staging', `.tmp-${child.pid}-x-1`), 'half');
     const again = await startServer(made.configFile);
+    expect(fs.readdirSync(path.join(spool.outbox, '.smppd-staging'))).toEqual([]);
     expect(
       fs
         .readdirSync(path.join(spool.outbox, JOURNAL_DIR))

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { formatBackup } from '../smsbackup/writer.js';
@@ -40,6 +41,15 @@ export function messageIdOfName(name: string): string | undefined {
   return m?.[1];
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 interface Pending {
   name: string;
   data: Buffer;
@@ -59,10 +69,21 @@ export class OutboxStore {
   private markIdle: (() => void) | undefined;
   private retiring: Promise<void> = Promise.resolve();
 
+  private readonly stagingDir: string;
+
   constructor(
     readonly outboxDir: string,
     private readonly handledDirs: readonly string[],
-  ) {}
+  ) {
+    this.stagingDir = path.join(outboxDir, '.smppd-staging');
+    fs.mkdirSync(this.stagingDir, { recursive: true });
+    // Temporary files of a killed smppd (`.tmp-<pid>-...`) were never linked anywhere: drop them.
+    for (const n of fs.readdirSync(this.stagingDir)) {
+      const pid = Number(/^\.tmp-(\d+)-/.exec(n)?.[1]);
+      if (pid && pid !== process.pid && !alive(pid))
+        fs.rmSync(path.join(this.stagingDir, n), { force: true });
+    }
+  }
 
   /** Settles journal segments left by a killed or crashed process (ours or an injector's). */
   recover(): string[] {
@@ -97,7 +118,9 @@ export class OutboxStore {
   }
 
   private async publish(data: Buffer, nameFor: (j: number) => string): Promise<string> {
-    const tmp = tempName(this.outboxDir);
+    // The temporary file lives in its own (hidden) folder: the outbox folder's lock is then taken
+    // once per message (the link) instead of three times, so the thread pool's writers overlap.
+    const tmp = tempName(this.stagingDir);
     await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     try {
       for (let j = 0; j < 100; j++) {
