@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { PDU } from 'smpp';
 import { FAST_TIMERS, startRig, waitFor, type Rig } from '../helpers/rig.js';
 import { ROOT } from '../helpers/spool.js';
@@ -13,13 +13,17 @@ import { bindCollecting, call, closed, writeAccounts } from './harness.js';
 // real pseudo-terminal, an ESME over TCP with the `smpp` package's client.
 
 const SMPPD_BIN = path.join(ROOT, 'bin', 'smppd.js');
-let rig: Rig;
-let smppd: ChildProcess;
-let out = '';
-let port = 0;
 
-beforeAll(async () => {
-  rig = await startRig({ config: FAST_TIMERS + 'DeliveryReport = log\n', startDaemon: false });
+interface Stack {
+  rig: Rig;
+  smppd: ChildProcess;
+  port: number;
+  out: () => string;
+}
+const stacks: Stack[] = [];
+
+async function startStack(modem: { reportStatus?: number } = {}): Promise<Stack> {
+  const rig = await startRig({ config: FAST_TIMERS + 'DeliveryReport = log\n', startDaemon: false, modem });
   const accounts = path.join(rig.spool.dir, 'esme.ini');
   await writeAccounts(accounts, [{ systemId: 'shop', password: 'pw123', extra: 'mo = yes\n' }]);
   fs.appendFileSync(
@@ -27,17 +31,24 @@ beforeAll(async () => {
     `\n[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${accounts}\nLogLevel = debug\n`,
   );
   rig.startDaemon();
-  smppd = spawn(process.execPath, [SMPPD_BIN, 'serve', '-c', rig.spool.config], {
+  const smppd = spawn(process.execPath, [SMPPD_BIN, 'serve', '-c', rig.spool.config], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
   smppd.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   smppd.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const m = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(out), 15_000, `smppd start\n${out}`);
-  port = Number(m[1]);
-});
+  const stack: Stack = { rig, smppd, port: 0, out: () => out };
+  stacks.push(stack);
+  const m = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(out), 15_000, 'smppd start');
+  stack.port = Number(m[1]);
+  return stack;
+}
+
 afterAll(async () => {
-  if (smppd.exitCode === null) smppd.kill('SIGKILL');
-  await rig?.close();
+  for (const s of stacks) {
+    if (s.smppd.exitCode === null) s.smppd.kill('SIGKILL');
+    await s.rig.close();
+  }
 });
 
 const text = (p: PDU): string => {
@@ -47,6 +58,7 @@ const text = (p: PDU): string => {
 
 describe('smppd serve with smsd run and the emulator', () => {
   it('sends what the ESME submitted and returns DELIVRD receipts with the right ids; MO reaches the ESME; SIGTERM unbinds and exits 0', async () => {
+    const { rig, smppd, port, out } = await startStack();
     const { session, got } = await bindCollecting(port, 'shop', 'pw123');
     const short = 'Hello from SMPP {€}';
     const long = 'Dlouhá zpráva přes SMPP, která se nevejde do jedné SMS a musí být rozdělena. '.repeat(2);
@@ -89,7 +101,7 @@ describe('smppd serve with smsd run and the emulator', () => {
     const receipts = await waitFor(
       () => (got.filter((p) => p.esm_class === 4).length === 2 ? got : undefined),
       15_000,
-      `receipts\n${out}`,
+      `receipts\n${out()}`,
       rig,
     );
     for (const id of ids) {
@@ -100,7 +112,7 @@ describe('smppd serve with smsd run and the emulator', () => {
 
     // MO: the handset writes to the modem; smsd run stores it; smppd delivers it.
     rig.emulator.modem.deliver({ from: '+420777888999', text: 'Hi, smsgate!' });
-    const mo = await waitFor(() => got.find((p) => p.esm_class === 0), 15_000, `MO\n${out}`, rig);
+    const mo = await waitFor(() => got.find((p) => p.esm_class === 0), 15_000, `MO\n${out()}`, rig);
     expect(mo).toMatchObject({ source_addr: '420777888999', source_addr_ton: 1 });
     expect(text(mo)).toBe('Hi, smsgate!');
 
@@ -110,6 +122,24 @@ describe('smppd serve with smsd run and the emulator', () => {
     smppd.kill('SIGTERM');
     await closed(session, 10_000);
     expect(await exited).toBe(0);
-    expect(out).toMatch(/SIGTERM: stopping[\s\S]*smppd stopped/);
+    expect(out()).toMatch(/SIGTERM: stopping[\s\S]*smppd stopped/);
+  });
+
+  it('returns UNDELIV with the network error when the report says the message failed', async () => {
+    const { port, out, rig } = await startStack({ reportStatus: 0x41 });
+    const { session, got } = await bindCollecting(port, 'shop', 'pw123');
+    const r = await call(session, 'submit_sm', {
+      destination_addr: '+420111222555',
+      data_coding: 0,
+      short_message: Buffer.from(encodeGsm7('will fail')),
+      registered_delivery: 2,
+    });
+    expect(r.command_status).toBe(0);
+    const rc = await waitFor(() => got.find((p) => p.esm_class === 4), 15_000, `receipt\n${out()}`, rig);
+    expect(rc.receipted_message_id).toBe(r.message_id);
+    expect(rc.message_state).toBe(5);
+    expect(text(rc)).toMatch(/ stat:UNDELIV err:065 text:will fail$/);
+    expect(Buffer.from(rc.network_error_code as Buffer).toString('hex')).toBe('030041');
+    session.close();
   });
 });
