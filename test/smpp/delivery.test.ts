@@ -276,6 +276,44 @@ describe('MO', () => {
     session.close();
   });
 
+  it('reads InboxFormat = detail (one SMS-backup file) and 8-bit .bin parts', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'inbound', 'secret2', 'bind_receiver');
+    const { formatBackup } = await import('../../src/lib/smsbackup/writer.js');
+    const entry = {
+      pdu: 'Deliver' as const,
+      state: 'UnRead' as const,
+      number: '+420600700800',
+      name: '',
+      text: 'Zdravím z detailu',
+      coding: 'Unicode_No_Compression' as const,
+      folder: 1,
+      length: 17,
+      messageClass: -1,
+      replySmsc: false,
+      rejectDuplicates: false,
+      replaceMessage: 0,
+      messageReference: 0,
+    };
+    fs.writeFileSync(
+      path.join(t.spool.inbox, 'IN20261127_101700_00_+420600700800_00.txt'),
+      formatBackup([entry], new Date()),
+    );
+    await waitFor(() => got.length === 1, 5_000, 'detail MO');
+    expect(got[0]).toMatchObject({ source_addr: '420600700800', data_coding: 8 });
+    expect(text(got[0]!)).toBe('Zdravím z detailu');
+    fs.writeFileSync(
+      path.join(t.spool.inbox, 'IN20261127_101701_00_+420600700801_00.bin'),
+      Buffer.from([1, 2, 3, 0xff]),
+    );
+    await waitFor(() => got.length === 2, 5_000, 'binary MO');
+    expect(got[1]?.data_coding).toBe(4);
+    expect(Buffer.from((got[1]?.short_message as { message: Buffer }).message).toString('hex')).toBe(
+      '010203ff',
+    );
+    session.close();
+  });
+
   it('ignores what was in the inbox before smppd first ran', async () => {
     t = await startTestSmppd(ACCOUNTS);
     const spool = t.spool;

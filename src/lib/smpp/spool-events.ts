@@ -253,7 +253,7 @@ export class SpoolEvents {
     let body: MoBody;
     const contents = files.map((f) => fs.readFileSync(path.join(this.o.paths.inbox, f)));
     const first = contents[0] ?? Buffer.alloc(0);
-    if (first.subarray(0, 40).toString('latin1').startsWith('; This file format was designed for Gammu')) {
+    if (first.subarray(0, 64).toString('latin1').startsWith('; This file format was designed for Gammu')) {
       // InboxFormat = detail: one SMS-backup file with every part.
       const entries = parseBackup(first);
       sender = entries[0]?.number ?? sender;
