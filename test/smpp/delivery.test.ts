@@ -101,6 +101,33 @@ describe('delivery receipts', () => {
     session.close();
   });
 
+  it('an SMPP 3.3 receiver gets the receipt text without TLVs', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { connect } = await import('./harness.js');
+    const session = await connect(t.port);
+    const got: PDU[] = [];
+    session.on('deliver_sm', (p: PDU) => {
+      got.push(p);
+      session.send(p.response());
+    });
+    expect(
+      (
+        await call(session, 'bind_transceiver', {
+          system_id: 'alpha',
+          password: 'secret1',
+          interface_version: 0x33,
+        })
+      ).command_status,
+    ).toBe(0);
+    const id = await submitWithReceipt(session);
+    sendAndReport(t, outboxName(t, id), 'delivered');
+    const d = await waitFor(() => got[0], 5_000, 'receipt');
+    expect(text(d)).toContain(`id:${id} `);
+    expect(d.receipted_message_id).toBeUndefined();
+    expect(d.message_state).toBeUndefined();
+    session.close();
+  });
+
   it('UNDELIV for a failed report and for a message smsd run moved to error/; none when not asked for', async () => {
     t = await startTestSmppd(ACCOUNTS);
     const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');

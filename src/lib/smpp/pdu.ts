@@ -79,6 +79,8 @@ export interface RawPdu {
   command: string | undefined;
   fields: Record<string, PduValue>;
   tlvs: Map<number, Buffer>;
+  /** Offset where the TLVs begin (the end of the mandatory fields). */
+  tlvStart: number;
 }
 
 export class PduDecodeError extends Error {
@@ -101,6 +103,7 @@ export function decodePdu(buf: Buffer): RawPdu {
     command: undefined,
     fields: {},
     tlvs: new Map(),
+    tlvStart: buf.length,
   };
   const def = smpp.commandsById[pdu.id];
   if (!def) return pdu;
@@ -117,6 +120,7 @@ export function decodePdu(buf: Buffer): RawPdu {
     }
     if (off > buf.length)
       throw new PduDecodeError('a mandatory field runs past command_length', STATUS.RINVCMDLEN);
+    pdu.tlvStart = off;
     while (off + 4 <= buf.length) {
       const tag = buf.readUInt16BE(off);
       const len = buf.readUInt16BE(off + 2);
@@ -147,6 +151,15 @@ export function fieldInt(pdu: RawPdu, name: string): number {
 export function fieldBuffer(pdu: RawPdu, name: string): Buffer {
   const v = pdu.fields[name];
   return Buffer.isBuffer(v) ? v : Buffer.alloc(0);
+}
+
+/** The PDU without its TLVs, for an SMPP 3.3 peer (TLVs came with 3.4). */
+export function withoutTlvs(buf: Buffer): Buffer {
+  const end = decodePdu(buf).tlvStart;
+  if (end >= buf.length) return buf;
+  const out = Buffer.from(buf.subarray(0, end));
+  out.writeUInt32BE(end, 0);
+  return out;
 }
 
 /** A header-only PDU: generic_nack, error responses, enquire_link(_resp), unbind(_resp). */

@@ -11,6 +11,7 @@ import {
   fieldString,
   headerOnly,
   messageIdResp,
+  withoutTlvs,
   type RawPdu,
 } from './pdu.js';
 import type { DeliveryQueue } from './queue.js';
@@ -189,6 +190,8 @@ export class SmppServer implements SessionHandler {
         if (account.maxBinds > 0 && binds >= account.maxBinds)
           return fail(STATUS.RBINDFAIL, `already ${binds} binds (max_binds ${account.maxBinds})`);
         s.bound(account, type);
+        const version = pdu.fields.interface_version;
+        if (typeof version === 'number') s.interfaceVersion = version;
         this.bindResp(s, pdu, STATUS.ROK);
         this.o.log('info', `${s.label()}: bound as ${type}`);
         if (s.canReceive) this.drain(account.systemId);
@@ -324,7 +327,8 @@ export class SmppServer implements SessionHandler {
       let failed = false;
       const kind = entry.kind;
       for (const hex of entry.pdus) {
-        r.request(Buffer.from(hex, 'hex'), (res) => {
+        const encoded = Buffer.from(hex, 'hex');
+        r.request(r.interfaceVersion < 0x34 ? withoutTlvs(encoded) : encoded, (res) => {
           const ok = 'status' in res && res.status === STATUS.ROK;
           if (!ok) failed = true;
           if (--left > 0) return;

@@ -55,6 +55,8 @@ export class Session {
   state: SessionState = 'open';
   bindType: BindType | undefined;
   account: Account | undefined;
+  /** interface_version of the bind: below 0x34 the peer speaks SMPP 3.3 and gets no TLVs. */
+  interfaceVersion = 0x34;
   /** Submits accepted but not yet answered (waiting for their commit). */
   pendingSubmits = 0;
   private readonly framer: Framer;

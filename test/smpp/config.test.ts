@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseIni } from '../../src/lib/config/ini.js';
+import { readSmppdConfig } from '../../src/lib/smpp/config.js';
+import { hashPassword, parseAccounts, verifyPassword } from '../../src/lib/smpp/accounts.js';
+import { makeSpool, ROOT } from '../helpers/spool.js';
+
+const sections = (text: string) => parseIni(text, 'rc', { isRawSection: () => true }).document.sections;
+
+describe('[smppd] section', () => {
+  it('has the documented defaults and reads times in seconds', () => {
+    const { config, warnings } = readSmppdConfig(
+      sections('[smppd]\nAccountsFile = esme.ini\nInactivityTimeout = 0.5\nRoutesFile = r.ini\n'),
+      'rc',
+      '/etc/smsgate',
+    );
+    expect(config).toMatchObject({
+      port: 2775,
+      listen: '0.0.0.0',
+      accountsFile: '/etc/smsgate/esme.ini',
+      window: 100,
+      inactivityMs: 500,
+      blockAttempts: 5,
+      blockMs: 300_000,
+    });
+    expect(warnings).toEqual(['rc:4: RoutesFile is not used by this version of smppd serve yet']);
+  });
+
+  it('refuses a missing AccountsFile, a bad port and unknown keys are warned about', () => {
+    expect(() => readSmppdConfig(sections('[smppd]\nPort = 2775\n'), 'rc', '/')).toThrow(
+      /needs AccountsFile/,
+    );
+    expect(() => readSmppdConfig(sections('[smppd]\nAccountsFile = a\nPort = 70000\n'), 'rc', '/')).toThrow(
+      /rc:3: Port = 70000 is not valid/,
+    );
+    expect(readSmppdConfig(sections('[smppd]\nAccountsFile = a\nPrt = 1\n'), 'rc', '/').warnings).toEqual([
+      'rc:3: unknown key Prt in [smppd]',
+    ]);
+  });
+});
+
+describe('accounts file', () => {
+  it('never takes a plain-text password; hashes verify in constant time', async () => {
+    expect(() => parseAccounts('[shop]\npassword = hunter2\n', 'esme.ini')).toThrow(/never plain text/);
+    const hash = await hashPassword('s3cret', { N: 1024, r: 8, p: 1 });
+    const { accounts } = parseAccounts(
+      `[Shop]\npassword = ${hash}\nallow = 10.0.0.0/8 192.0.2.1\nthroughput = 2.5\n`,
+      'esme.ini',
+    );
+    const a = accounts.get('shop');
+    expect(a).toMatchObject({ systemId: 'Shop', enabled: true, maxBinds: 0, throughput: 2.5, mo: false });
+    expect(await verifyPassword('s3cret', a?.passwordHash)).toBe(true);
+    expect(await verifyPassword('s3creT', a?.passwordHash)).toBe(false);
+    expect(await verifyPassword('s3cret', a?.passwordHash, false)).toBe(false);
+    expect(() => parseAccounts(`[x]\npassword = ${hash}\nallow = 10.0.0.0/33\n`, 'e')).toThrow(/bad prefix/);
+  });
+});
+
+describe('smppd serve as a command', () => {
+  it('exits 2 with the reason when it cannot start', () => {
+    const spool = makeSpool();
+    try {
+      fs.appendFileSync(
+        spool.config,
+        `\n[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${path.join(spool.dir, 'missing.ini')}\n`,
+      );
+      const r = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'bin', 'smppd.js'), 'serve', '-c', spool.config],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/ERROR smppd cannot start: cannot read AccountsFile .*missing\.ini/);
+    } finally {
+      spool.cleanup();
+    }
+  });
+});
