@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Session } from 'smpp';
+import smpp, { type PDU, type Session } from 'smpp';
+import { waitFor } from '../helpers/rig.js';
 import { bind, call, outboxMessages, startTestSmppd, type TestSmppd } from './harness.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import { parseUdh } from '../../src/lib/sms/udh.js';
@@ -237,5 +238,31 @@ describe('durability', () => {
       .flatMap((f) => readSegment(fs.readFileSync(path.join(dir, f))).records);
     const rec = records.find((x) => x.name.includes(`smpp-${r.id}`));
     expect(rec?.data.equals(fs.readFileSync(path.join(t.spool.outbox, rec.name)))).toBe(true);
+  });
+});
+
+describe('shutdown', () => {
+  it('answers every submit it took before unbinding; each acknowledged message is in the outbox', async () => {
+    const own = await startTestSmppd([{ systemId: 'alpha', password: 'secret1' }]);
+    try {
+      const { session } = await bind(own.port, 'alpha', 'secret1');
+      session.on('unbind', (p: PDU) => session.send(p.response()));
+      const answers: PDU[] = [];
+      for (let i = 0; i < 300; i++)
+        session.send(
+          new smpp.PDU('submit_sm', { ...DEST, data_coding: 0, short_message: gsm(`m${i}`) }),
+          (r: PDU) => answers.push(r),
+        );
+      await waitFor(() => answers.length >= 50, 5_000, 'first answers');
+      await own.smppd.stop();
+      const ok = answers.filter((r) => r.command_status === 0);
+      expect(ok.length).toBeGreaterThanOrEqual(50);
+      expect(answers.every((r) => r.command_status === 0 || r.command_status === 8)).toBe(true);
+      const names = fs.readdirSync(own.spool.outbox);
+      for (const r of ok) expect(names.some((n) => n.includes(`smpp-${String(r.message_id)}.`))).toBe(true);
+      expect(own.logs.some((l) => l.includes('smppd stopped'))).toBe(true);
+    } finally {
+      own.spool.cleanup();
+    }
   });
 });

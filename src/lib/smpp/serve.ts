@@ -101,9 +101,14 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     },
     stop: () =>
       (stopping ??= (async () => {
+        // Stop reading, let every submit already taken become durable and get its response,
+        // then unbind: an ESME never loses the answer to a message we stored.
         events.close();
-        await server.stop();
+        const listenerClosed = server.quiesce();
         await store.close();
+        await new Promise((r) => setImmediate(r));
+        await server.stop();
+        await listenerClosed;
         queue.close();
         log('info', 'smppd stopped');
       })()),

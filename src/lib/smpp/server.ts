@@ -219,6 +219,8 @@ export class SmppServer implements SessionHandler {
       );
       s.write(headerOnly(respId, status, pdu.seq));
     };
+    // Pipelined behind our unbind during a shutdown: not taken (the ESME submits it again later).
+    if (this.stopping) return refuse(STATUS.RSYSERR, 'shutting down');
     const now = new Date();
     const check = checkSubmit(pdu, now);
     if (!check.ok) return refuse(check.status, check.reason);
@@ -292,6 +294,7 @@ export class SmppServer implements SessionHandler {
 
   /** Stops reading from an ESME that has many submits waiting for their commit. */
   private backpressure(s: Session): void {
+    if (this.stopping) return; // quiesce() paused every socket; stop() resumes them
     const max = this.o.maxPendingSubmits ?? 1000;
     if (s.pendingSubmits >= max && !s.socket.isPaused()) s.socket.pause();
     else if (s.pendingSubmits < max / 2 && s.socket.isPaused()) s.socket.resume();
@@ -374,10 +377,18 @@ export class SmppServer implements SessionHandler {
     }
   }
 
-  /** SIGTERM: stop accepting, unbind every session (bounded wait), then close the rest. */
-  async stop(graceMs = 3_000): Promise<void> {
+  /** First step of a shutdown: no new connections, nothing more read from the ESMEs. */
+  quiesce(): Promise<void> {
     this.stopping = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sessions) s.socket.pause();
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Then, once the submits already taken are answered: unbind every session (bounded wait), close the rest. */
+  async stop(graceMs = 3_000): Promise<void> {
+    const closed = this.stopping ? Promise.resolve() : this.quiesce();
+    // Read again: the unbind_resp must get through (any late submit is refused, see onSubmit).
+    for (const s of this.sessions) s.socket.resume();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     const unbinds = Promise.all([...this.sessions].map((s) => s.unbind()));
     await Promise.race([unbinds, new Promise((r) => setTimeout(r, graceMs).unref())]);

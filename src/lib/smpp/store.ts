@@ -68,6 +68,8 @@ export class OutboxStore {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
   private retiring: Promise<void> = Promise.resolve();
+  /** add() calls not settled yet (publishing or waiting for their commit). */
+  private inflight = 0;
 
   private readonly stagingDir: string;
 
@@ -92,6 +94,15 @@ export class OutboxStore {
 
   /** Publishes the message file; resolves with its name once it is durable. */
   async add(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
+    this.inflight++;
+    try {
+      return await this.addNow(req, meta, now);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private async addNow(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
     const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
     if (req.validity !== undefined) ext.RelativeValidity = req.validity;
     const data = formatBackup(req.entries, now, ext);
@@ -172,11 +183,11 @@ export class OutboxStore {
     if (old) this.retiring = this.retiring.then(() => old.retire()).catch(() => undefined);
   }
 
-  /** Waits for the commits in progress, then retires the segment (shutdown). */
+  /** Waits for every message in progress to be durable, then retires the segment (shutdown). */
   async close(): Promise<void> {
-    while (this.committing || this.pending.length > 0) {
-      await this.idle;
-      if (this.pending.length > 0) await this.commit();
+    while (this.inflight > 0 || this.committing || this.pending.length > 0) {
+      if (this.committing) await this.idle;
+      else await new Promise((r) => setTimeout(r, 2));
     }
     this.rotate();
     await this.retiring;
