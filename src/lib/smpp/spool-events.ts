@@ -104,7 +104,9 @@ export class SpoolEvents {
       else if (dir === paths.error) this.onError(name);
       else if (dir === paths.inbox) this.onInbox(name);
     } catch (err) {
-      this.o.log('error', `spool event ${path.join(dir, name)}: ${(err as Error).message}`);
+      // Logged once: the periodic listing would otherwise repeat it every few seconds.
+      this.settled.add(name);
+      this.o.log('error', `spool event ${path.join(dir, name)}: ${(err as Error).message}; skipped`);
     }
   }
 
