@@ -341,6 +341,28 @@ describe('MO', () => {
     session.close();
   });
 
+  it.each(['sar', 'payload'])('delivers a long MO as the account asks: long_mo = %s', async (mode) => {
+    t = await startTestSmppd([
+      { systemId: 'inbound', password: 'secret2', extra: `mo = yes\nlong_mo = ${mode}\n` },
+    ]);
+    const { session, got } = await bindCollecting(t.port, 'inbound', 'secret2', 'bind_receiver');
+    const long = 'A long message from a handset, more than one SMS can carry in GSM seven bit. '.repeat(3);
+    fs.writeFileSync(path.join(t.spool.inbox, 'IN20261127_101800_00_+420777000111_00.txt'), long);
+    if (mode === 'payload') {
+      const d = await waitFor(() => got[0], 5_000, 'one deliver_sm');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toHaveLength(1);
+      expect((d.message_payload as { message?: string }).message).toBe(long);
+    } else {
+      await waitFor(() => got.length === Math.ceil(long.length / 153), 5_000, 'SAR parts');
+      expect(got.map((p) => p.sar_segment_seqnum)).toEqual([1, 2]);
+      expect(new Set(got.map((p) => p.sar_msg_ref_num)).size).toBe(1);
+      expect(got.every((p) => p.esm_class === 0 && p.sar_total_segments === 2)).toBe(true);
+      expect(got.map(text).join('')).toBe(long);
+    }
+    session.close();
+  });
+
   it('ignores what was in the inbox before smppd first ran', async () => {
     t = await startTestSmppd(ACCOUNTS);
     const spool = t.spool;

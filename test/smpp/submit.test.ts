@@ -16,6 +16,11 @@ beforeAll(async () => {
   t = await startTestSmppd([
     { systemId: 'alpha', password: 'secret1' },
     { systemId: 'slow', password: 'secret2', extra: 'throughput = 5\n' },
+    {
+      systemId: 'picky',
+      password: 'secret3',
+      extra: 'source_pattern = Shop|\\d{5}\nmessage_id = decimal\nmessage_id_length = 10\n',
+    },
   ]);
   s = (await bind(t.port, 'alpha', 'secret1')).session;
 });
@@ -197,6 +202,35 @@ describe('refusals', () => {
   ])('%s', async (_w, options, status) => {
     expect((await submit({ data_coding: 0, short_message: gsm('text'), ...options })).status).toBe(status);
     expect(outboxMessages(t.spool)).toHaveLength(0);
+  });
+});
+
+describe('account settings', () => {
+  it('source_pattern limits source_addr; message_id = decimal with its length', async () => {
+    const p = (await bind(t.port, 'picky', 'secret3', 'bind_transmitter')).session;
+    const ok = await call(p, 'submit_sm', {
+      ...DEST,
+      source_addr: '12345',
+      data_coding: 0,
+      short_message: gsm('a'),
+    } as never);
+    expect(ok.command_status).toBe(0);
+    expect(ok.message_id).toMatch(/^[1-9]\d{9}$/);
+    expect(
+      (await call(p, 'submit_sm', { ...DEST, data_coding: 0, short_message: gsm('b') } as never))
+        .command_status,
+    ).toBe(0);
+    expect(
+      (
+        await call(p, 'submit_sm', {
+          ...DEST,
+          source_addr: 'Other',
+          data_coding: 0,
+          short_message: gsm('c'),
+        } as never)
+      ).command_status,
+    ).toBe(0x0a);
+    p.close();
   });
 });
 

@@ -22,10 +22,12 @@ const scrypt = promisify(crypto.scrypt) as (
  *   allow = 127.0.0.1/32, 10.0.0.0/8   ; default: anywhere
  *   throughput = 50          ; messages (parts) per second over all binds, 0 = unlimited
  *   mo = yes                 ; receives MO messages when no route names an ESME
+ *   long_mo = udh            ; udh | sar | payload
+ *   source_pattern = Shop    ; regex source_addr must match
+ *   message_id = hex         ; hex | decimal, message_id_length = 16
  *
  * Passwords are only ever stored hashed. system_ids compare case-insensitively (as in KSMPPD).
- * Keys planned for later issues (source pattern, default route, message-id format, long MO mode,
- * credit, simulation) will sit in the same sections.
+ * Keys planned for later issues (default route, credit, simulation) will sit in the same sections.
  */
 export interface Account {
   systemId: string;
@@ -35,13 +37,30 @@ export interface Account {
   allow: Cidr[];
   throughput: number;
   mo: boolean;
+  /** source_addr must match this (whole-string regex), else ESME_RINVSRCADR. */
+  sourcePattern: RegExp | undefined;
+  /** Message IDs: hex or decimal digits, this many. */
+  messageId: { format: 'hex' | 'decimal'; length: number };
+  /** How a long MO is delivered: UDH segments, SAR TLVs, or one deliver_sm with message_payload. */
+  longMo: 'udh' | 'sar' | 'payload';
 }
 
 export class AccountsError extends Error {
   override name = 'AccountsError';
 }
 
-const KNOWN_KEYS = new Set(['password', 'enabled', 'max_binds', 'allow', 'throughput', 'mo']);
+const KNOWN_KEYS = new Set([
+  'password',
+  'enabled',
+  'max_binds',
+  'allow',
+  'throughput',
+  'mo',
+  'source_pattern',
+  'message_id',
+  'message_id_length',
+  'long_mo',
+]);
 
 export interface AccountsLoad {
   accounts: Map<string, Account>;
@@ -92,6 +111,14 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
     } catch (err) {
       throw new AccountsError(`${where}: allow: ${(err as Error).message}`);
     }
+    const format = (get('message_id') ?? 'hex').toLowerCase();
+    if (format !== 'hex' && format !== 'decimal')
+      throw new AccountsError(`${where}: message_id = ${format}; use hex or decimal`);
+    const idLength = num('message_id_length', 16);
+    if (idLength < 8 || idLength > 64) throw new AccountsError(`${where}: message_id_length must be 8 to 64`);
+    const longMo = (get('long_mo') ?? 'udh').toLowerCase();
+    if (longMo !== 'udh' && longMo !== 'sar' && longMo !== 'payload')
+      throw new AccountsError(`${where}: long_mo = ${longMo}; use udh, sar or payload`);
     const key = systemId.toLowerCase();
     if (accounts.has(key)) throw new AccountsError(`${where}: system_id ${systemId} defined twice`);
     accounts.set(key, {
@@ -102,9 +129,21 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
       allow,
       throughput: num('throughput', 0),
       mo: bool('mo', false),
+      sourcePattern: pattern(get('source_pattern'), where),
+      messageId: { format, length: Math.floor(num('message_id_length', 16)) },
+      longMo,
     });
   }
   return { accounts, warnings };
+}
+
+function pattern(text: string | undefined, where: string): RegExp | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return new RegExp(`^(?:${text})$`);
+  } catch (err) {
+    throw new AccountsError(`${where}: source_pattern: ${(err as Error).message}`);
+  }
 }
 
 export function loadAccounts(file: string): AccountsLoad {

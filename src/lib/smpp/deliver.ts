@@ -87,37 +87,73 @@ export function buildReceipt(r: ReceiptInput): Buffer {
 
 export type MoBody = { kind: 'text'; text: string } | { kind: 'data'; data: Buffer };
 
-/** One deliver_sm per SMS part; a long text is split with a concatenation UDH (esm_class UDHI). */
-export function buildMo(sender: string, destination: string, body: MoBody): Buffer[] {
+export type LongMoMode = 'udh' | 'sar' | 'payload';
+
+/**
+ * An MO message as deliver_sm: one per SMS part, with a concatenation UDH (esm_class UDHI) or the
+ * SAR TLVs when it is long, or a single deliver_sm carrying it all in message_payload.
+ */
+export function buildMo(
+  sender: string,
+  destination: string,
+  body: MoBody,
+  mode: LongMoMode = 'udh',
+): Buffer[] {
   const src = smppAddress(sender);
   const dst = destination ? smppAddress(destination) : { ton: 0, npi: 1, addr: '' };
-  const ref = crypto.randomInt(0, 256);
+  const ref = crypto.randomInt(0, mode === 'sar' ? 0x10000 : 0x100);
   let coding: number;
   let parts: Buffer[];
+  let whole: Buffer;
   if (body.kind === 'data') {
     coding = 0x04;
+    whole = body.data;
     parts = body.data.length <= 140 ? [body.data] : splitData(body.data, '8bit');
   } else if (isGsm7Text(body.text)) {
     coding = 0x00;
+    whole = gsmBytes(body.text);
     parts = splitText(body.text, { coding: 'gsm7' }).parts.map(gsmBytes);
   } else {
     coding = 0x08;
-    parts = splitText(body.text, { coding: 'ucs2' }).parts.map((p) => Buffer.from(p, 'utf16le').swap16());
+    const ucs2 = (t: string): Buffer => Buffer.from(t, 'utf16le').swap16();
+    whole = ucs2(body.text);
+    parts = splitText(body.text, { coding: 'ucs2' }).parts.map(ucs2);
   }
+  const base = {
+    source_addr_ton: src.ton,
+    source_addr_npi: src.npi,
+    source_addr: src.addr,
+    dest_addr_ton: dst.ton,
+    dest_addr_npi: dst.npi,
+    destination_addr: dst.addr,
+    data_coding: coding,
+  };
+  if (parts.length > 1 && mode === 'payload')
+    return [
+      encodePdu('deliver_sm', {
+        ...base,
+        esm_class: 0,
+        short_message: Buffer.alloc(0),
+        message_payload: whole,
+      }),
+    ];
   return parts.map((p, i) => {
+    if (parts.length > 1 && mode === 'sar')
+      return encodePdu('deliver_sm', {
+        ...base,
+        esm_class: 0,
+        short_message: p,
+        sar_msg_ref_num: ref,
+        sar_total_segments: parts.length,
+        sar_segment_seqnum: i + 1,
+      });
     const udh =
       parts.length > 1
         ? buildConcatUdh({ ref, total: parts.length, seq: i + 1, ref16bit: false })
         : undefined;
     return encodePdu('deliver_sm', {
-      source_addr_ton: src.ton,
-      source_addr_npi: src.npi,
-      source_addr: src.addr,
-      dest_addr_ton: dst.ton,
-      dest_addr_npi: dst.npi,
-      destination_addr: dst.addr,
+      ...base,
       esm_class: udh ? 0x40 : 0,
-      data_coding: coding,
       short_message: udh ? Buffer.concat([udh, p]) : p,
     });
   });

@@ -299,7 +299,19 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
   return request;
 }
 
-/** Message IDs: 16 lower-case hex digits (fits the 3.4 limit of 64, and clients that want ≤ 16). */
-export function newMessageId(): string {
-  return crypto.randomBytes(8).toString('hex');
+/**
+ * Random message IDs in the account's format: lower-case hex or decimal digits (some ESMEs store IDs
+ * as numbers), default 16 hex digits. Random, so no counter has to survive a restart.
+ */
+export function newMessageId(
+  format: { format: 'hex' | 'decimal'; length: number } = { format: 'hex', length: 16 },
+): string {
+  if (format.format === 'hex')
+    return crypto
+      .randomBytes(Math.ceil(format.length / 2))
+      .toString('hex')
+      .slice(0, format.length);
+  let id = String(crypto.randomInt(1, 10));
+  while (id.length < format.length) id += String(crypto.randomInt(0, 10));
+  return id;
 }

@@ -76,7 +76,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     paths,
     queue,
     // Until routes exist: MO goes to the first account (in file order) marked mo = yes.
-    moTarget: () => [...accounts.values()].find((a) => a.mo && a.enabled)?.systemId,
+    moTarget: () => [...accounts.values()].find((a) => a.mo && a.enabled),
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId,
     queued: (sid) => server.drain(sid),
     log,

@@ -225,10 +225,15 @@ export class SmppServer implements SessionHandler {
     const check = checkSubmit(pdu, now);
     if (!check.ok) return refuse(check.status, check.reason);
     const req = check.request;
+    if (account.sourcePattern && !account.sourcePattern.test(req.source.addr))
+      return refuse(
+        STATUS.RINVSRCADR,
+        `source_addr "${req.source.addr}" is not allowed for ${account.systemId}`,
+      );
     // Every part counts against the rate, so a long message costs what it costs the modem.
     if (!this.bucket(account).take(req.entries.length))
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
-    const id = newMessageId();
+    const id = newMessageId(account.messageId);
     s.pendingSubmits++;
     this.backpressure(s);
     this.o.store

@@ -5,7 +5,7 @@ import type { Logger } from '../daemon/log.js';
 import { parseBackup, parseBackupExtensions } from '../smsbackup/reader.js';
 import { decodeOutboxText } from '../spool/outbox-read.js';
 import { unescapeNumber } from '../spool/names.js';
-import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
+import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
 
@@ -30,8 +30,8 @@ export interface SpoolEventPaths {
 export interface SpoolEventsOptions {
   paths: SpoolEventPaths;
   queue: DeliveryQueue;
-  /** The configured system_id that receives MO, if any. */
-  moTarget: () => string | undefined;
+  /** The account that receives MO, if any, and how it wants long ones. */
+  moTarget: () => { systemId: string; longMo: LongMoMode } | undefined;
   /** The account exists (receipts for removed accounts are dropped). */
   knownSystemId: (sid: string) => string | undefined;
   queued: (systemId: string) => void;
@@ -267,10 +267,10 @@ export class SpoolEvents {
     } else {
       body = { kind: 'text', text: contents.map((c) => decodeOutboxText(c)).join('') };
     }
-    const pdus = buildMo(sender, '', body);
-    if (this.o.queue.add(target, { key, kind: 'mo', pdus: pdus.map((p) => p.toString('hex')) })) {
-      this.o.log('info', `MO from ${sender} (${group}) queued for ${target}`);
-      this.o.queued(target);
+    const pdus = buildMo(sender, '', body, target.longMo);
+    if (this.o.queue.add(target.systemId, { key, kind: 'mo', pdus: pdus.map((p) => p.toString('hex')) })) {
+      this.o.log('info', `MO from ${sender} (${group}) queued for ${target.systemId}`);
+      this.o.queued(target.systemId);
     }
   }
 
