@@ -207,6 +207,52 @@ describe('broken input closes only that session', () => {
   });
 });
 
+describe('robustness', () => {
+  it('survives random bytes and random PDU bodies on many connections; binds still work', async () => {
+    let seed = 42;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const ids = [0x04, 0x09, 0x02, 0x103, 0x15, 0x06, 0x80000005, 0x03, 0x08, 0x21];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const body = Buffer.from(Array.from({ length: rnd(120) }, () => rnd(256)));
+        const pdu =
+          i % 2 === 0
+            ? Buffer.concat([header(16 + body.length, ids[rnd(ids.length)] ?? 4, 0, i), body])
+            : Buffer.from(Array.from({ length: 1 + rnd(64) }, () => rnd(256)));
+        return raw(t.port, pdu, 700);
+      }),
+    );
+    const { session, resp } = await bind(t.port, 'alpha', 'secret1');
+    expect(resp.command_status).toBe(0);
+    session.close();
+    await closed(session);
+    // Garbage is the peer's fault: no handler of ours failed on it.
+    expect(t.logs.filter((l) => l.startsWith('error'))).toEqual([]);
+  });
+
+  it('serves 20 transmitters submitting at once', async () => {
+    const binds = await Promise.all(
+      Array.from({ length: 20 }, () => bind(t.port, 'alpha', 'secret1', 'bind_transmitter')),
+    );
+    const results = await Promise.all(
+      binds.flatMap(({ session }, b) =>
+        Array.from({ length: 25 }, (_, i) =>
+          call(session, 'submit_sm', {
+            destination_addr: '+420123456789',
+            data_coding: 0,
+            short_message: Buffer.from(`b${b} m${i}`),
+          }),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.command_status === 0)).toHaveLength(500);
+    for (const { session } of binds) session.close();
+  });
+});
+
 describe('timers', () => {
   it('closes a connection that does not bind within SessionInitTimeout', async () => {
     const r = await raw(t.port, Buffer.alloc(0), 3_000);
