@@ -101,6 +101,28 @@ describe('delivery receipts', () => {
     session.close();
   });
 
+  it('an intermediate notification (ENROUTE, esm_class 0x20) when asked for with registered_delivery 0x10', async () => {
+    t = await startTestSmppd(ACCOUNTS);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');
+    const id = await submitWithReceipt(session, 0x11);
+    const name = outboxName(t, id);
+    fs.renameSync(path.join(t.spool.outbox, name), path.join(t.spool.sent, name));
+    const enroute = await waitFor(() => got[0], 5_000, 'intermediate notification');
+    expect(enroute).toMatchObject({ esm_class: 0x20, message_state: 1, receipted_message_id: id });
+    expect(text(enroute)).toContain('stat:ENROUTE');
+    fs.renameSync(path.join(t.spool.sent, name), path.join(t.spool.outbox, name));
+    sendAndReport(t, name, 'delivered');
+    await waitFor(() => got.length === 2, 5_000, 'final receipt');
+    expect(got[1]).toMatchObject({ esm_class: 4, message_state: 2 });
+    // Without bit 4, no intermediate notification.
+    const plain = await submitWithReceipt(session, 1);
+    const plainName = outboxName(t, plain);
+    fs.renameSync(path.join(t.spool.outbox, plainName), path.join(t.spool.sent, plainName));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(2);
+    session.close();
+  });
+
   it('an SMPP 3.3 receiver gets the receipt text without TLVs', async () => {
     t = await startTestSmppd(ACCOUNTS);
     const { connect } = await import('./harness.js');

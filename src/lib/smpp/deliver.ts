@@ -66,7 +66,8 @@ function gsmBytes(text: string): Buffer {
   return Buffer.from(encodeGsm7(text));
 }
 
-export function buildReceipt(r: ReceiptInput): Buffer {
+/** A receipt (esm_class 0x04), or with `intermediate` an intermediate notification (0x20). */
+export function buildReceipt(r: ReceiptInput, intermediate = false): Buffer {
   const src = smppAddress(r.recipient);
   return encodePdu('deliver_sm', {
     source_addr_ton: src.ton,
@@ -75,7 +76,7 @@ export function buildReceipt(r: ReceiptInput): Buffer {
     dest_addr_ton: r.esmeAddress.ton,
     dest_addr_npi: r.esmeAddress.npi,
     destination_addr: r.esmeAddress.addr,
-    esm_class: 0x04,
+    esm_class: intermediate ? 0x20 : 0x04,
     data_coding: 0,
     short_message: gsmBytes(receiptText(r)),
     receipted_message_id: r.messageId,

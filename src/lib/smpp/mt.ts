@@ -25,6 +25,8 @@ export interface SubmitRequest {
   entries: BackupEntry[];
   /** registered_delivery bits 0-1: 0 none, 1 success and failure, 2 failure only. */
   receipt: 0 | 1 | 2;
+  /** registered_delivery bit 4: an intermediate notification (ENROUTE) when the modem has sent it. */
+  intermediate: boolean;
   /** Outbox priority letter (A first). */
   priority: string;
   /** Relative TP-VP octet from validity_period (smsd run sends it as the message's validity). */
@@ -294,7 +296,14 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
     const d = decodeBody(dc, body);
     entries = wholeEntries(baseEntry(destination, receipt !== 0, now, d.messageClass), d);
   }
-  const request: SubmitRequest = { destination, source, entries, receipt: receipt as 0 | 1 | 2, priority };
+  const request: SubmitRequest = {
+    destination,
+    source,
+    entries,
+    receipt: receipt as 0 | 1 | 2,
+    intermediate: (rd & 0x10) !== 0,
+    priority,
+  };
   if (validity !== undefined) request.validity = validity;
   return request;
 }

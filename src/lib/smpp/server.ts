@@ -237,7 +237,18 @@ export class SmppServer implements SessionHandler {
     s.pendingSubmits++;
     this.backpressure(s);
     this.o.store
-      .add(req, { sid: account.systemId, id, rd: req.receipt, src: req.source, at: now.toISOString() }, now)
+      .add(
+        req,
+        {
+          sid: account.systemId,
+          id,
+          rd: req.receipt,
+          ...(req.intermediate ? { inter: true } : {}),
+          src: req.source,
+          at: now.toISOString(),
+        },
+        now,
+      )
       .then(
         (name) => {
           this.counters.mt++;

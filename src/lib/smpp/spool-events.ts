@@ -64,7 +64,8 @@ export class SpoolEvents {
       ];
       queue.markTaken([...new Set(keys)]);
     }
-    for (const dir of [paths.reports, paths.error, paths.inbox]) {
+    // sent/ only through events (it can be huge): intermediate notifications are best effort.
+    for (const dir of [paths.reports, paths.error, paths.inbox, paths.sent]) {
       try {
         const w = fs.watch(dir, (_event, name) => {
           if (name) this.handle(dir, name.toString());
@@ -102,6 +103,7 @@ export class SpoolEvents {
       if (this.settled.has(name)) return;
       if (dir === paths.reports) this.onReport(name);
       else if (dir === paths.error) this.onError(name);
+      else if (dir === paths.sent) this.onSent(name);
       else if (dir === paths.inbox) this.onInbox(name);
     } catch (err) {
       // Logged once: the periodic listing would otherwise repeat it every few seconds.
@@ -206,6 +208,33 @@ export class SpoolEvents {
     if (parts.every((p) => p?.category === 'delivered')) {
       const last = parts.map((p) => Date.parse(p?.dischargedAt ?? '')).reduce((a, b) => Math.max(a, b), 0);
       this.queueReceipt(file, MESSAGE_STATE.DELIVERED, 0, new Date(last || Date.now()));
+    }
+  }
+
+  /** The modem has sent it (smsd run moved it to sent/): ENROUTE, if the ESME asked for it. */
+  private onSent(name: string): void {
+    const id = messageIdOfName(name);
+    const key = `enroute:${name}`;
+    if (!id || this.o.queue.has(key) || this.o.queue.has(`receipt:${name}`)) return;
+    const file = this.messageFile(name);
+    const sid = file?.meta.inter ? this.o.knownSystemId(file.meta.sid) : undefined;
+    if (!file || !sid) return;
+    const pdu = buildReceipt(
+      {
+        messageId: id,
+        recipient: unescapeNumber(name.split('_')[3] ?? ''),
+        esmeAddress: file.meta.src,
+        state: MESSAGE_STATE.ENROUTE,
+        submitted: new Date(file.meta.at),
+        done: new Date(),
+        error: 0,
+        text: file.text,
+      },
+      true,
+    );
+    if (this.o.queue.add(sid, { key, kind: 'receipt', pdus: [pdu.toString('hex')] })) {
+      this.o.log('info', `Intermediate notification (ENROUTE) for ${id} queued for ${sid}`);
+      this.o.queued(sid);
     }
   }
 

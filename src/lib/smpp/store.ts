@@ -28,6 +28,8 @@ export interface SmppMeta {
   id: string;
   /** registered_delivery bits 0-1. */
   rd: number;
+  /** Intermediate notification requested (registered_delivery bit 4). */
+  inter?: boolean;
   src: { ton: number; npi: number; addr: string };
   at: string;
 }
