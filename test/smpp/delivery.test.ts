@@ -150,6 +150,27 @@ describe('delivery receipts', () => {
     session.close();
   });
 
+  it('finds the reports under StatePath when the config sets it (as smsd run writes them there)', async () => {
+    const { makeSpool } = await import('../helpers/spool.js');
+    const base = makeSpool();
+    fs.mkdirSync(path.join(base.dir, 'state'));
+    fs.appendFileSync(base.config, `StatePath = ${path.join(base.dir, 'state')}\n`);
+    t = await startTestSmppd(ACCOUNTS, '', base);
+    const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');
+    const id = await submitWithReceipt(session);
+    const name = outboxName(t, id);
+    fs.renameSync(path.join(t.spool.outbox, name), path.join(t.spool.sent, name));
+    const now = new Date().toISOString();
+    fs.writeFileSync(
+      path.join(base.dir, 'state', 'reports', `${name}.01.json`),
+      JSON.stringify({ id: name, part: 1, parts: 1, status: 0, category: 'delivered', dischargedAt: now }),
+    );
+    await waitFor(() => got[0], 5_000, 'receipt');
+    expect(got[0]?.receipted_message_id).toBe(id);
+    expect(fs.existsSync(path.join(base.dir, 'state', 'smppd', 'done.log'))).toBe(true);
+    session.close();
+  });
+
   it('UNDELIV for a failed report and for a message smsd run moved to error/; none when not asked for', async () => {
     t = await startTestSmppd(ACCOUNTS);
     const { session, got } = await bindCollecting(t.port, 'alpha', 'secret1');

@@ -2,8 +2,10 @@ import { Command, Flags } from '@oclif/core';
 
 export default class SmppdServe extends Command {
   static override summary = 'Run the SMPP 3.4 server that bridges ESMEs to the spool';
-  static override description =
-    'Reads [smppd] from the smsd config (Port, Listen, AccountsFile, timers) and uses its spool: submit_sm and data_sm become outbox files that smsd run sends, acknowledged once durable; delivery receipts and MO messages go back as deliver_sm, queued on disk while no receiver is bound.\n\nSIGTERM/SIGINT: stop accepting, answer what was taken, unbind, exit 0. SIGHUP: re-read the accounts file.';
+  static override description = `Reads [smppd] from the smsd config (Port, Listen, AccountsFile, timers) and its spool:
+submit_sm/data_sm become outbox files that smsd run sends, acknowledged once durable; delivery
+receipts and MO messages go back as deliver_sm, queued on disk while no receiver is bound.
+SIGTERM/SIGINT: stop accepting, unbind the sessions, flush, exit 0.`;
   static override examples = ['<%= config.bin %> smppd serve -c /etc/smsgate/smsdrc'];
   static override flags = {
     config: Flags.string({ char: 'c', description: 'config file (default: see README, search order)' }),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
 import { streamLogger, type Logger } from '../daemon/log.js';
+import { daemonPaths } from '../daemon/paths.js';
 import { loadAccounts, type Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
 import { FailureBlocklist } from './net.js';
@@ -28,16 +29,16 @@ export interface StartOptions {
   log: Logger;
 }
 
-/** Spool folders smppd reads and writes; reports/ and smppd/ sit beside the outbox, as in `smsd run`. */
+/** Spool folders smppd reads and writes: reports/ where `smsd run` writes them (StatePath, else beside the outbox), smppd/ next to it. */
 export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
-  const base = path.dirname(smsd.smsd.outboxPath.path);
+  const reports = daemonPaths(smsd).reportsDir;
   return {
     outbox: smsd.smsd.outboxPath.path,
     sent: smsd.smsd.sentSmsPath.path,
     error: smsd.smsd.errorSmsPath.path,
     inbox: smsd.smsd.inboxPath.path,
-    reports: path.join(base, 'reports'),
-    state: smppd.stateDir ?? path.join(base, 'smppd'),
+    reports,
+    state: smppd.stateDir ?? path.join(path.dirname(reports), 'smppd'),
   };
 }
 
