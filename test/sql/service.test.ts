@@ -150,6 +150,19 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     expect(woken).toBeGreaterThan(0);
   });
 
+  it('takes a sentitems row the server stored before the connection died as recorded, not as an error', async () => {
+    if (!(await setup(18))) return;
+    const q = await service('');
+    const s = await service('p1');
+    const id = await q.createOutbox(textMessage('+420100000010', 'once', false), 'test');
+    const job = await s.findOutbox();
+    expect(job?.id).toBe(id);
+    await s.addSentInfo(job!, 0, 42);
+    // The retry after a reconnection inserts the same row again.
+    await expect(s.addSentInfo(job!, 0, 42)).resolves.toBeUndefined();
+    expect((await rows(`SELECT ${f('TPMR')} FROM sentitems`)).map((r) => String(r[0]))).toEqual(['42']);
+  });
+
   it('records sentitems as Gammu does: status, TPMR, SenderID, CreatorID, part texts', async () => {
     if (!(await setup(17))) return;
     const q = await service('');

@@ -574,30 +574,49 @@ export class SmsDaemon {
       const smsc = part.smsc ?? this.s.smsc;
       // An explicit yes/no of the message (SQL DeliveryReport column) wins; otherwise the config's.
       const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport ?? wantReport });
+      let mr: number;
       try {
-        const { mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength);
-        await this.o.service.addSentInfo(job, i, mr);
-        this.reports.recordSent({
-          id: job.id,
-          part: i + 1,
-          parts: msg.parts.length,
-          number: part.number,
-          mr,
-        });
-        this.o.log(
-          'info',
-          `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
-        );
+        ({ mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength));
       } catch (err) {
         await this.onSendFailure(job, err);
         return true;
       }
+      try {
+        await this.o.service.addSentInfo(job, i, mr);
+      } catch (err) {
+        // The modem took the part; only the bookkeeping failed (database gone, disk full). That is
+        // not a modem fault: no reset. The message stays queued and resumes once storage is back.
+        await this.onStorageFailure(
+          job,
+          `part ${i + 1} was sent but could not be recorded: ${describe(err)}`,
+        );
+        return true;
+      }
+      this.reports.recordSent({ id: job.id, part: i + 1, parts: msg.parts.length, number: part.number, mr });
+      this.o.log(
+        'info',
+        `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
+      );
     }
     await this.o.service.moveSms(job, 'sent');
     this.status.sent++;
     this.setState('connected');
     if (this.s.runOnSent) void this.hook(this.s.runOnSent, [job.id], hookEnvironment(this.s.phoneId, [], []));
     return true;
+  }
+
+  private async onStorageFailure(job: OutboxJob, reason: string): Promise<void> {
+    this.o.log('error', `${job.id}: ${reason}`);
+    try {
+      await this.o.service.updateRetries(
+        job,
+        reason,
+        Number.MAX_SAFE_INTEGER,
+        this.s.loopSleep * 1000 + 1000,
+      );
+    } catch (err) {
+      this.o.log('error', `${job.id}: cannot record the retry either: ${describe(err)}`);
+    }
   }
 
   private async onSendFailure(job: OutboxJob, err: unknown): Promise<void> {

@@ -435,12 +435,20 @@ export class SqlService implements SmsdService {
     mr: number,
     statusCode: number,
   ): Promise<void> {
-    await this.run(
-      'add_sent_info',
-      [job.id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
-      ctx.vars[part],
-      ctx.creatorId,
-    );
+    try {
+      await this.run(
+        'add_sent_info',
+        [job.id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
+        ctx.vars[part],
+        ctx.creatorId,
+      );
+    } catch (err) {
+      // The server stored the row but the connection died before it answered; the retry after
+      // the reconnection then meets our own row. Parts already in sentitems from an earlier run
+      // were skipped before sending (resumeState), so a duplicate here can only be that.
+      if (!isDuplicateKey(err)) throw err;
+      this.log('warn', `sentitems already has ${job.id} part ${part + 1} (stored before a lost connection)`);
+    }
   }
 
   async updateRetries(
@@ -529,4 +537,10 @@ export class SqlService implements SmsdService {
     }
     return { matched: false, reason: why };
   }
+}
+
+/** MySQL ER_DUP_ENTRY (1062) or PostgreSQL unique_violation (23505). */
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown };
+  return e.code === 'ER_DUP_ENTRY' || e.errno === 1062 || e.code === '23505';
 }
