@@ -120,9 +120,20 @@ export class DeliveryQueue {
     this.removals.push({ dir: path.join(this.queueDir, safeDirName(sid)), name, hash });
     if (!this.removalScheduled) {
       this.removalScheduled = true;
-      setImmediate(() => this.flushRemovals());
+      setImmediate(() => {
+        try {
+          this.flushRemovals();
+        } catch (err) {
+          // done.log not writable (disk full...): the files stay and are sent again after a restart,
+          // which beats losing track of them; never an uncaught exception in a timer.
+          this.onError?.(err as Error);
+        }
+      });
     }
   }
+
+  /** Told about failures of the background flush. */
+  onError: ((err: Error) => void) | undefined;
 
   flushRemovals(): void {
     this.removalScheduled = false;

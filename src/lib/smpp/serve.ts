@@ -56,6 +56,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const restored = store.recover();
   if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
   const queue = new DeliveryQueue(paths.state);
+  queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   const server = new SmppServer({
     systemId: smppd.systemId,
     accounts: () => accounts,
