@@ -18,6 +18,8 @@ export interface QueueView {
   sent: number;
   error: number;
   unmatchedReports: number;
+  /** Receipts and MO waiting in smppd's durable queues for ESMEs not bound (or busy). */
+  smppdWaiting: number;
 }
 
 export interface Snapshot {
@@ -33,6 +35,7 @@ export interface SpoolDirs {
   sent: string;
   error: string;
   unmatched: string;
+  smppdQueue: string;
 }
 
 export function spoolDirs(config: SmsdConfig): SpoolDirs {
@@ -44,6 +47,7 @@ export function spoolDirs(config: SmsdConfig): SpoolDirs {
     sent: config.smsd.sentSmsPath.path,
     error: config.smsd.errorSmsPath.path,
     unmatched: path.join(p.reportsDir, 'unmatched'),
+    smppdQueue: path.join(path.dirname(p.reportsDir), 'smppd', 'queue'),
   };
 }
 
@@ -86,6 +90,10 @@ export function readSnapshot(dirs: SpoolDirs): Snapshot {
       sent: dirs.sent === dirs.outbox ? 0 : names(dirs.sent).filter(isMessage).length,
       error: names(dirs.error).filter((n) => isMessage(n) && !n.startsWith('BADPDU')).length,
       unmatchedReports: names(dirs.unmatched).length,
+      smppdWaiting: names(dirs.smppdQueue).reduce(
+        (n, esme) => n + names(path.join(dirs.smppdQueue, esme)).filter((f) => f.endsWith('.json')).length,
+        0,
+      ),
     },
     at: new Date(),
   };

@@ -54,7 +54,7 @@ function Queues({ s }: { s: Snapshot }) {
     <Text>
       outbox {s.queues.outbox}
       {prios ? ` (${prios})` : ''} · inbox {s.queues.inbox} · sent {s.queues.sent} · error {s.queues.error} ·
-      unmatched reports {s.queues.unmatchedReports}
+      unmatched reports {s.queues.unmatchedReports} · waiting for ESMEs {s.queues.smppdWaiting}
     </Text>
   );
 }
