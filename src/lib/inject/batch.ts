@@ -1,8 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import readline from 'node:readline';
-import { parseBatchLine, guessFormat, type BatchFormat } from './batch-lines.js';
-import { buildMessage } from './message.js';
 import { InjectError, EXIT } from './errors.js';
 import type { InjectTarget } from './target.js';
 import type { InjectIo } from './main.js';
@@ -11,6 +7,8 @@ import { renderOutboxFiles } from '../spool/outbox-files.js';
 import { writeTemp, publishUnique, describeFsError } from '../spool/atomic.js';
 import { JournalSegment, recoverJournals, type JournalRecord } from '../spool/journal.js';
 import { ProgressBar } from './progress.js';
+import { BatchSource, batchSummary } from './batch-source.js';
+import type { BatchFormat } from './batch-lines.js';
 
 /** Messages per group commit: one fdatasync makes this many durable. */
 const CHUNK = 256;
@@ -40,18 +38,10 @@ export async function runBatch(
   const recovered = recoverJournals(target.outboxDir, target.handledDirs);
   if (recovered.restored.length > 0)
     io.stderr.write(`Recovered ${recovered.restored.length} outbox files from an interrupted batch\n`);
-  let input: NodeJS.ReadableStream;
-  if (source === '-') input = io.stdin;
-  else {
-    try {
-      fs.accessSync(source, fs.constants.R_OK);
-    } catch (err) {
-      throw new InjectError(`Failed to read batch ${source}: ${(err as Error).message}`, EXIT.createFailed);
-    }
-    input = fs.createReadStream(source);
-  }
   const total = source !== '-' ? countLines(source) : undefined;
   const bar = new ProgressBar(io.stderr, total);
+  const lines = new BatchSource(source, format, io, () => bar.clear());
+  lines.prepare();
   let journal: JournalSegment;
   try {
     journal = new JournalSegment(target.outboxDir);
@@ -66,8 +56,6 @@ export async function runBatch(
   let pendingMessages = 0;
   let queued = 0;
   let files = 0;
-  let failed = 0;
-  let lineNo = 0;
   let ref = randomRef(false);
   const commit = () => {
     journal.commit(pending);
@@ -75,40 +63,23 @@ export async function runBatch(
     files += pending.length;
     pending = [];
     pendingMessages = 0;
-    bar.update(queued + failed);
+    bar.update(queued + lines.failed);
   };
+  const nextRef = (ref16bit: boolean) => (ref = (ref + 1) & (ref16bit ? 0xffff : 0xff));
   try {
-    const rl = readline.createInterface({ input, crlfDelay: Infinity });
-    for await (const line of rl) {
-      lineNo++;
-      format ??= guessFormat(line);
-      const parsed = parseBatchLine(line, format, lineNo);
-      if (parsed.ok === 'skip') continue;
-      try {
-        if (parsed.ok === false) throw new InjectError(parsed.reason, EXIT.parameter);
-        const now = new Date();
-        ref = (ref + 1) & (parsed.request.ref16bit ? 0xffff : 0xff);
-        const built = buildMessage({ type: 'text', ...parsed.request }, { now, ref });
-        for (const f of renderOutboxFiles(built, target.format, now)) {
-          let name: string;
-          try {
-            const tmp = writeTemp(target.outboxDir, f.data, false);
-            name = serials.publish(tmp, target.outboxDir, f.nameFor);
-          } catch (err) {
-            if (err instanceof InjectError) throw err;
-            throw new InjectError(describeFsError(err, target.outboxDir, 'outbox').message, EXIT.inject);
-          }
-          pending.push({ name, data: f.data });
+    for await (const { message, now } of lines.messages(nextRef)) {
+      for (const f of renderOutboxFiles(message, target.format, now)) {
+        let name: string;
+        try {
+          const tmp = writeTemp(target.outboxDir, f.data, false);
+          name = serials.publish(tmp, target.outboxDir, f.nameFor);
+        } catch (err) {
+          if (err instanceof InjectError) throw err;
+          throw new InjectError(describeFsError(err, target.outboxDir, 'outbox').message, EXIT.inject);
         }
-        pendingMessages++;
-      } catch (err) {
-        if (err instanceof InjectError && err.exitCode === EXIT.inject) throw err;
-        failed++;
-        bar.clear();
-        io.stderr.write(
-          `${source === '-' ? 'stdin' : path.basename(source)}:${lineNo}: ${(err as Error).message}\n`,
-        );
+        pending.push({ name, data: f.data });
       }
+      pendingMessages++;
       if (pendingMessages >= CHUNK) commit();
     }
     commit();
@@ -117,18 +88,12 @@ export async function runBatch(
     commit();
     bar.clear();
     io.stderr.write(`Failed to inject message: ${(err as Error).message}\n`);
-    io.stdout.write(summary(queued, files, failed, started));
+    io.stdout.write(batchSummary(queued, files, 'files', lines.failed, started));
     return EXIT.inject;
   }
   bar.clear();
-  io.stdout.write(summary(queued, files, failed, started));
-  return failed > 0 ? EXIT.createFailed : EXIT.ok;
-}
-
-function summary(queued: number, files: number, failed: number, started: number): string {
-  const s = (performance.now() - started) / 1000;
-  const rate = s > 0 ? Math.round(queued / s) : queued;
-  return `Queued ${queued} messages (${files} files) in ${s.toFixed(2)} s, ${rate} messages/s; ${failed} lines failed\n`;
+  io.stdout.write(batchSummary(queued, files, 'files', lines.failed, started));
+  return lines.failed > 0 ? EXIT.createFailed : EXIT.ok;
 }
 
 function countLines(file: string): number | undefined {
