@@ -31,6 +31,9 @@ export async function runMonitorLive(configPath: string | undefined): Promise<nu
     return 2;
   }
   const { spoolDirs } = await import('./snapshot.js');
+  // ink draws only the final frame when $CI is set (it takes that for "no terminal"); we are on a
+  // terminal here, so the live view must update. Read by ink when it is first imported, just below.
+  delete process.env.CI;
   const { runMonitorTui } = await import('./tui.js');
   return runMonitorTui(spoolDirs(config));
 }
