@@ -110,6 +110,15 @@ describe('smsd run hooks, status and signals', () => {
       runSmsd(['inject', '-c', rig.spool.config, 'TEXT', '+420123', '-text', 'after reload']).status,
     ).toBe(0);
     await waitFor(() => listFiles(rig.spool.sent).length === 1, 10_000, 'sent after reload', rig);
+    // The new [exclude_numbers] applies: that sender's message stays on the SIM.
+    rig.emulator.modem.deliver({ from: '+420666', text: 'now excluded' });
+    await waitFor(
+      () => rig.output().includes('Message excluded because of sender: +420666'),
+      10_000,
+      'excluded after reload',
+      rig,
+    );
+    expect(listFiles(rig.spool.inbox)).toEqual([]);
   });
 });
 

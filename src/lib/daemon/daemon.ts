@@ -61,8 +61,8 @@ export class SmsDaemon {
   private consecutiveErrors = 0;
   private connectFailures = 0;
   private readonly reassembler = new Reassembler();
-  private readonly senders: NumberFilter;
-  private readonly smscs: NumberFilter;
+  private senders: NumberFilter;
+  private smscs: NumberFilter;
   private readonly reports: DeliveryReports;
   private readonly statusFile: StatusPublisher;
   private readonly faults: FaultLog;
@@ -77,20 +77,7 @@ export class SmsDaemon {
 
   constructor(private readonly o: DaemonOptions) {
     const c = o.config;
-    this.senders = NumberFilter.fromConfig(
-      c.includeNumbers,
-      c.smsd.includeNumbersFile?.path,
-      c.excludeNumbers,
-      c.smsd.excludeNumbersFile?.path,
-    );
-    this.smscs = NumberFilter.fromConfig(
-      c.includeSmsc,
-      c.smsd.includeSmscFile?.path,
-      c.excludeSmsc,
-      c.smsd.excludeSmscFile?.path,
-    );
-    if (this.senders.ignoresExclude)
-      o.log('warn', 'Exclude numbers available, but IGNORED (include numbers are set)');
+    [this.senders, this.smscs] = this.filters(c);
     this.reports = new DeliveryReports(
       o.paths.reportsDir,
       o.name,
@@ -127,6 +114,25 @@ export class SmsDaemon {
     this.status.state = state;
     if (lastError !== undefined) this.status.lastError = lastError;
     this.statusFile.publish(this.status);
+  }
+
+  /** Gammu's include/exclude lists for senders and SMSCs (config sections merged with the files). */
+  private filters(c: SmsdConfig): [NumberFilter, NumberFilter] {
+    const senders = NumberFilter.fromConfig(
+      c.includeNumbers,
+      c.smsd.includeNumbersFile?.path,
+      c.excludeNumbers,
+      c.smsd.excludeNumbersFile?.path,
+    );
+    const smscs = NumberFilter.fromConfig(
+      c.includeSmsc,
+      c.smsd.includeSmscFile?.path,
+      c.excludeSmsc,
+      c.smsd.excludeSmscFile?.path,
+    );
+    if (senders.ignoresExclude)
+      this.o.log('warn', 'Exclude numbers available, but IGNORED (include numbers are set)');
+    return [senders, smscs];
   }
 
   /** Wakes the loop (new outbox file, URC, signal). */
@@ -202,6 +208,9 @@ export class SmsDaemon {
         const next = loadSmsdConfig(configPath).config;
         next.gammu.device = this.o.config.gammu.device; // an embedded emulator keeps its device
         Object.assign(this.o.config.smsd, next.smsd);
+        for (const k of ['includeNumbers', 'excludeNumbers', 'includeSmsc', 'excludeSmsc'] as const)
+          this.o.config[k] = next[k];
+        [this.senders, this.smscs] = this.filters(this.o.config);
         this.o.log('info', 'configuration reloaded');
         this.operatorAction();
         await this.disconnect('resetting');
