@@ -77,6 +77,29 @@ describe('smsd run sends what is queued', () => {
     expect(decodeSubmit(report?.pdu ?? '').flags.statusReportRequest).toBe(true);
   });
 
+  it('sends a bookmark file (flag b) as a WAP push Service Indication', async () => {
+    rig = await startRig();
+    fs.writeFileSync(
+      path.join(rig.spool.outbox, 'OUT+420300000009.txtb'),
+      'Example,http://example.com/page\n',
+    );
+    fs.writeFileSync(path.join(rig.spool.outbox, 'OUT+420300000008.txtb'), 'no comma here');
+    await waitFor(
+      () => listFiles(rig.spool.sent).length === 1 && listFiles(rig.spool.error).length === 2,
+      10_000,
+      'sent and refused',
+      rig,
+    );
+    const [submit] = rig.emulator.modem.sent.map((r) => decodeSubmit(r.pdu));
+    expect(submit?.coding).toBe('8bit');
+    expect(submit?.udh?.toString('hex').toUpperCase()).toMatch(/^0B05040B8423F00003[0-9A-F]{2}0101$/);
+    expect(submit?.data?.toString('latin1')).toContain('http://example.com/page');
+    expect(submit?.data?.toString('latin1')).toContain('Example');
+    expect(fs.readFileSync(path.join(rig.spool.error, 'OUT+420300000008.txtb.reason'), 'utf8')).toMatch(
+      /must hold "Title,URL"/,
+    );
+  });
+
   it('moves a malformed outbox file to error/ with the reason', async () => {
     rig = await startRig();
     fs.writeFileSync(

@@ -3,6 +3,7 @@ import { localBackupDate } from '../smsbackup/writer.js';
 import { splitText, truncateToSingle } from '../sms/split.js';
 import { buildConcatUdh } from '../sms/udh.js';
 import { classifyAddress } from '../sms/address.js';
+import { wapPushParts, serviceIndication, mmsNotification } from '../sms/wap-push.js';
 import { parameterError, InjectError, EXIT } from './errors.js';
 
 /** What one `smsd inject` call asks for, after its arguments are parsed. */
@@ -112,54 +113,16 @@ function buildText(r: TextRequest, ctx: BuildContext): BuiltMessage {
 
 /** WAP push over SMS: 16-bit ports 2948 -> 9200 and a concatenation header on every part, as Gammu sends it. */
 function buildWapPush(number: string, payload: Buffer, ctx: BuildContext): BuiltMessage {
-  const perPart = 128;
-  const total = Math.max(1, Math.ceil(payload.length / perPart));
-  const ref = ctx.ref & 0xff;
-  const entries: BackupEntry[] = [];
-  for (let i = 0; i < total; i++) {
-    const data = payload.subarray(i * perPart, (i + 1) * perPart);
-    entries.push({
-      ...baseEntry(number, ctx.now),
-      udh: Buffer.from([0x0b, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0, 0x00, 0x03, ref, total, i + 1]),
-      text: '',
-      data: Buffer.from(data),
-      coding: '8bit',
-      length: data.length,
-      messageClass: 1,
-    });
-  }
+  const entries = wapPushParts(payload, ctx.ref).map((p): BackupEntry => ({
+    ...baseEntry(number, ctx.now),
+    udh: p.udh,
+    text: '',
+    data: p.data,
+    coding: '8bit',
+    length: p.data.length,
+    messageClass: 1,
+  }));
   return { number, entries };
-}
-
-const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
-
-/** Service Indication (WAP-167) in WBXML, byte for byte what Gammu emits. */
-export function serviceIndication(url: string, title: string): Buffer {
-  return Buffer.concat([
-    Buffer.from([0x01, 0x06, 0x01, 0xae, 0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0b, 0x03]),
-    cstr(url),
-    Buffer.from([0x01, 0x03]),
-    cstr(title),
-    Buffer.from([0x01, 0x01]),
-  ]);
-}
-
-/** MMS m-notification.ind (OMA MMS encapsulation 1.2) wrapped in a WAP push, as Gammu emits it. */
-export function mmsNotification(url: string, title: string, sender: string): Buffer {
-  const from = cstr(`${sender}/TYPE=PLMN`);
-  const transactionId = url.slice(url.lastIndexOf('/') + 1);
-  return Buffer.concat([
-    Buffer.from([0xe6, 0x06, 0x22]),
-    cstr('application/vnd.wap.mms-message'),
-    Buffer.from([0xaf, 0x84, 0x8c, 0x82, 0x98]),
-    cstr(transactionId),
-    Buffer.from([0x8d, 0x92, 0x8a, 0x83, 0x89, from.length + 1, 0x80]),
-    from,
-    Buffer.from([0x96]),
-    cstr(title),
-    Buffer.from([0x88, 0x05, 0x81, 0x03, 0x02, 0xa3, 0xa3, 0x83]),
-    cstr(url),
-  ]);
 }
 
 export function buildMessage(req: MessageRequest, ctx: BuildContext): BuiltMessage {

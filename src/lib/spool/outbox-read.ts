@@ -5,6 +5,7 @@ import { parseBackup, parseBackupExtensions, BackupFormatError } from '../smsbac
 import type { BackupEntry } from '../smsbackup/types.js';
 import { parseOutboxName } from './names.js';
 import { decodeUtf16WithBom } from '../sms/bom-text.js';
+import { serviceIndication, wapPushParts } from '../sms/wap-push.js';
 
 /** How `.txt` outbox files are encoded for sending (TransmitFormat). */
 export type TransmitFormat = 'auto' | 'unicode' | '7bit';
@@ -88,6 +89,25 @@ function fromBackup(id: string, content: Buffer): OutboxReadResult {
 }
 
 /**
+ * Flag `b`: the file holds `Title,URL` (title up to 50 characters, URL up to 255). Gammu sends it as
+ * a Nokia smart-messaging bookmark; we send the WAP push Service Indication that current phones
+ * understand (what WAPINDICATOR sends).
+ */
+function fromBookmark(id: string, number: string, content: Buffer, ref: number): OutboxReadResult {
+  const text = decodeOutboxText(content).replace(/\r?\n$/, '');
+  const comma = text.indexOf(',');
+  if (comma < 0) return fail('a bookmark file (flag b) must hold "Title,URL"');
+  const title = text.slice(0, comma);
+  const url = text.slice(comma + 1).trim();
+  if (title.length > 50) return fail(`bookmark title longer than 50 characters (${title.length})`);
+  if (url.length === 0 || url.length > 255) return fail(`bookmark URL must have 1 to 255 characters (${url.length})`);
+  const parts = wapPushParts(serviceIndication(url, title), ref).map(
+    (p): SubmitOptions => ({ number, coding: '8bit', data: p.data, udh: p.udh, messageClass: 1 }),
+  );
+  return { ok: true, message: { id, number, parts, ussd: false } };
+}
+
+/**
  * Turns an outbox file into the parts to send, with Gammu's FILES-service rules, or says why it
  * cannot be sent (the daemon then moves it to the error folder with that reason).
  * `ref` is the concatenation reference used when a long `.txt` text must be split.
@@ -97,6 +117,6 @@ export function readOutboxFile(name: string, content: Buffer, transmit: Transmit
   if (!parsed.ok) return fail(parsed.reason);
   const info = parsed.info;
   if (info.kind === 'smsbackup') return fromBackup(name, content);
-  if (info.bookmark) return fail('WAP bookmark files (flag b) are not supported yet');
+  if (info.bookmark) return fromBookmark(name, info.number, content, ref);
   return fromTxt(name, info.number, content, info, transmit, ref);
 }
