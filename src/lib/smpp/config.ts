@@ -4,8 +4,8 @@ import { parseCidrList, type Cidr } from './net.js';
 
 /**
  * The `[smppd]` section of the smsd config file (the loader keeps it raw for us). Times are in
- * seconds (fractions allowed). Keys of later issues (RoutesFile, AdminPort, AdminPassword, TLS)
- * are accepted with a warning that they are not used yet.
+ * seconds (fractions allowed). Keys of later issues (RoutesFile, TLS) are accepted with a warning
+ * that they are not used yet.
  */
 export interface SmppdConfig {
   port: number;
@@ -24,21 +24,23 @@ export interface SmppdConfig {
   debug: boolean;
   /** Where smppd keeps its queues (default `<spool>/smppd`, beside reports/). */
   stateDir: string | undefined;
+  /** The admin HTTP interface (KSMPPD's commands, JSON/XML, /metrics); off without AdminPort. */
+  admin: AdminConfig | undefined;
+}
+
+export interface AdminConfig {
+  port: number;
+  listen: string;
+  password: string;
+  /** /metrics without the password (a Prometheus scraper on a trusted network). */
+  metricsPublic: boolean;
 }
 
 export class SmppdConfigError extends Error {
   override name = 'SmppdConfigError';
 }
 
-const LATER = new Set([
-  'routesfile',
-  'adminport',
-  'adminpassword',
-  'adminlisten',
-  'tlsport',
-  'tlskey',
-  'tlscert',
-]);
+const LATER = new Set(['routesfile', 'tlsport', 'tlskey', 'tlscert']);
 
 export function readSmppdConfig(
   sections: readonly IniSection[],
@@ -89,6 +91,21 @@ export function readSmppdConfig(
     throw new SmppdConfigError(`${file}: BlockExempt: ${(err as Error).message}`);
   }
   const stateDir = str('statedir');
+  let admin: AdminConfig | undefined;
+  if (values.has('adminport')) {
+    const password = str('adminpassword');
+    // KSMPPD refuses every admin request without its password; an open admin port is never a default.
+    if (!password) throw new SmppdConfigError(`${file}: AdminPort needs AdminPassword = <a secret>`);
+    const pub = (str('adminmetricspublic') ?? 'no').toLowerCase();
+    if (!['yes', 'no', 'true', 'false', '1', '0'].includes(pub))
+      throw new SmppdConfigError(`${file}: AdminMetricsPublic = ${pub}; use yes or no`);
+    admin = {
+      port: num('adminport', 0, 0, 65535),
+      listen: str('adminlisten') ?? '127.0.0.1',
+      password,
+      metricsPublic: ['yes', 'true', '1'].includes(pub),
+    };
+  } else for (const k of ['adminpassword', 'adminlisten', 'adminmetricspublic']) used.add(k);
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
@@ -105,6 +122,7 @@ export function readSmppdConfig(
     blockExempt,
     debug: level === 'debug',
     stateDir: stateDir ? path.resolve(cwd, stateDir) : undefined,
+    admin,
   };
   for (const [k, v] of values) {
     if (LATER.has(k))

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
-import { streamLogger, type Logger } from '../daemon/log.js';
+import { streamLogger, type LogLevel, type Logger } from '../daemon/log.js';
+import { AdminServer } from './admin.js';
 import { daemonPaths } from '../daemon/paths.js';
 import { loadAccounts, type Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
@@ -17,6 +18,8 @@ import { MessageIndex } from './messages.js';
 export interface Smppd {
   port: number;
   server: SmppServer;
+  /** The admin HTTP port, when AdminPort is set. */
+  adminPort: number | undefined;
   /** Re-reads the accounts file (SIGHUP); binds stay. Throws AccountsError and keeps the old accounts. */
   reloadAccounts(): number;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
@@ -27,7 +30,11 @@ export interface StartOptions {
   smsd: SmsdConfig;
   smppd: SmppdConfig;
   log: Logger;
+  /** Lowest level passed on to `log` (changed by /log-level); default: everything. */
+  logLevel?: LogLevel;
 }
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** Spool folders smppd reads and writes: reports/ where `smsd run` writes them (StatePath, else beside the outbox), smppd/ next to it. */
 export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
@@ -43,7 +50,12 @@ export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
 }
 
 export async function startSmppd(o: StartOptions): Promise<Smppd> {
-  const { smppd, log } = o;
+  const { smppd } = o;
+  let minLevel = o.logLevel ?? 'debug';
+  const log: Logger = (level, m) => {
+    if (RANK[level] >= RANK[minLevel]) o.log(level, m);
+  };
+  const startedAt = Date.now();
   const paths = smppdPaths(o.smsd, smppd);
   fs.mkdirSync(paths.reports, { recursive: true });
   let accounts: ReadonlyMap<string, Account>;
@@ -90,27 +102,57 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     'info',
     `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${accounts.size} accounts, spool ${path.dirname(paths.outbox)})`,
   );
+  const reloadAccounts = (): number => {
+    const loaded = loadAccounts(smppd.accountsFile);
+    for (const w of loaded.warnings) log('warn', w);
+    accounts = loaded.accounts;
+    server.accountsReloaded();
+    return accounts.size;
+  };
+  let admin: AdminServer | undefined;
+  let adminPort: number | undefined;
+  if (smppd.admin) {
+    admin = new AdminServer(smppd.admin, {
+      server,
+      queued: (sid) => queue.names(sid).length,
+      queuedSystemIds: () => queue.systemIds(),
+      // No routes yet: a rebuild is what SIGHUP does, re-reading the accounts file.
+      rebuild: () =>
+        `Routes updated (no RoutesFile yet: re-read ${reloadAccounts()} accounts from ${smppd.accountsFile})`,
+      knownAccount: (sid) => accounts.has(sid.toLowerCase()),
+      setLogLevel: (level) => (minLevel = level),
+      startedAt,
+      log,
+    });
+    try {
+      const a = await admin.listen();
+      adminPort = a.port;
+      log('info', `smppd admin HTTP on ${a.address}:${a.port}`);
+    } catch (err) {
+      await server.stop();
+      events.close();
+      queue.close();
+      throw new Error(`admin HTTP on ${smppd.admin.listen}:${smppd.admin.port}: ${(err as Error).message}`);
+    }
+  }
   let stopping: Promise<void> | undefined;
   return {
     port: address.port,
     server,
-    reloadAccounts() {
-      const loaded = loadAccounts(smppd.accountsFile);
-      for (const w of loaded.warnings) log('warn', w);
-      accounts = loaded.accounts;
-      server.accountsReloaded();
-      return accounts.size;
-    },
+    adminPort,
+    reloadAccounts,
     stop: () =>
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,
         // then unbind: an ESME never loses the answer to a message we stored.
         events.close();
+        const adminClosed = admin?.close();
         const listenerClosed = server.quiesce();
         await store.close();
         await new Promise((r) => setImmediate(r));
         await server.stop();
         await listenerClosed;
+        await adminClosed;
         queue.close();
         log('info', 'smppd stopped');
       })()),
@@ -129,10 +171,16 @@ export async function runServe(opts: ServeOptions): Promise<number> {
   try {
     const loaded = loadSmsdConfig(opts.config);
     const { config, warnings } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
-    if (!opts.log) log = streamLogger(process.stdout, { debug: config.debug });
+    // Debug lines pass the stream; startSmppd filters by level, which /log-level can change.
+    if (!opts.log) log = streamLogger(process.stdout, { debug: true });
     for (const w of loaded.warnings) log('warn', w.message);
     for (const w of warnings) log('warn', w);
-    smppd = await startSmppd({ smsd: loaded.config, smppd: config, log });
+    smppd = await startSmppd({
+      smsd: loaded.config,
+      smppd: config,
+      log,
+      logLevel: config.debug ? 'debug' : 'info',
+    });
   } catch (err) {
     log('error', `smppd cannot start: ${(err as Error).message}`);
     return 2;

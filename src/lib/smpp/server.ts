@@ -69,7 +69,7 @@ export class SmppServer implements SessionHandler {
   private readonly inFlight = new Map<string, Set<string>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private stopping = false;
-  readonly counters = { mt: 0, receipts: 0, mo: 0, errors: 0 };
+  readonly counters = { mt: 0, receipts: 0, mo: 0, errors: 0, deliverSm: 0 };
 
   constructor(private readonly o: SmppServerOptions) {
     this.server = net.createServer((socket) => this.onConnection(socket));
@@ -252,6 +252,7 @@ export class SmppServer implements SessionHandler {
       .then(
         (name) => {
           this.counters.mt++;
+          s.messagesIn++;
           this.o.messages.remember(id, name);
           this.o.log('debug', `${s.label()}: ${id} -> ${name}`);
           s.write(messageIdResp(respId, pdu.seq, id));
@@ -347,6 +348,8 @@ export class SmppServer implements SessionHandler {
       const kind = entry.kind;
       for (const hex of entry.pdus) {
         const encoded = Buffer.from(hex, 'hex');
+        this.counters.deliverSm++;
+        r.messagesOut++;
         r.request(r.interfaceVersion < 0x34 ? withoutTlvs(encoded) : encoded, (res) => {
           const ok = 'status' in res && res.status === STATUS.ROK;
           if (!ok) failed = true;
@@ -391,6 +394,21 @@ export class SmppServer implements SessionHandler {
       const fresh = s.account && accounts.get(s.account.systemId.toLowerCase());
       if (fresh) s.account = fresh;
     }
+  }
+
+  /** Bound sessions of `systemId` (case-insensitive), all or the one with `bindId`. */
+  bindsOf(systemId: string, bindId?: number): Session[] {
+    const sid = systemId.toLowerCase();
+    return [...this.sessions].filter(
+      (s) =>
+        s.state === 'bound' &&
+        s.account?.systemId.toLowerCase() === sid &&
+        (bindId === undefined || s.id === bindId),
+    );
+  }
+
+  get windowSize(): number {
+    return this.o.window;
   }
 
   /** First step of a shutdown: no new connections, nothing more read from the ESMEs. */

@@ -59,6 +59,10 @@ export class Session {
   interfaceVersion = 0x34;
   /** Submits accepted but not yet answered (waiting for their commit). */
   pendingSubmits = 0;
+  /** For /esme-status: when the bind succeeded, messages taken (submits) and sent (deliver_sm). */
+  boundAt: number | undefined;
+  messagesIn = 0;
+  messagesOut = 0;
   private readonly framer: Framer;
   private sequence = 0;
   private readonly outstanding = new Map<number, Outstanding>();
@@ -162,6 +166,7 @@ export class Session {
     this.account = account;
     this.bindType = type;
     this.state = 'bound';
+    this.boundAt ??= Date.now();
     if (this.initTimer) clearTimeout(this.initTimer);
   }
 
