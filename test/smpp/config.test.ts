@@ -28,6 +28,23 @@ describe('[smppd] section', () => {
     expect(warnings).toEqual(['rc:4: RoutesFile is not used by this version of smppd serve yet']);
   });
 
+  it('turns the admin HTTP interface on with AdminPort, only with a password, on 127.0.0.1 by default', () => {
+    const read = (extra: string) =>
+      readSmppdConfig(sections(`[smppd]\nAccountsFile = a\n${extra}`), 'rc', '/');
+    expect(read('').config.admin).toBeUndefined();
+    expect(read('AdminPort = 8080\nAdminPassword = s\n')).toMatchObject({
+      config: { admin: { port: 8080, listen: '127.0.0.1', password: 's', metricsPublic: false } },
+      warnings: [],
+    });
+    expect(
+      read('AdminPort = 1\nAdminPassword = s\nAdminListen = ::\nAdminMetricsPublic = yes\n').config.admin,
+    ).toMatchObject({
+      listen: '::',
+      metricsPublic: true,
+    });
+    expect(() => read('AdminPort = 8080\n')).toThrow(/AdminPort needs AdminPassword/);
+  });
+
   it('refuses a missing AccountsFile, a bad port and unknown keys are warned about', () => {
     expect(() => readSmppdConfig(sections('[smppd]\nPort = 2775\n'), 'rc', '/')).toThrow(
       /needs AccountsFile/,
