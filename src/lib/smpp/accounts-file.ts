@@ -104,8 +104,11 @@ function save(file: string, lines: string[]): Map<string, Account> {
 }
 
 export async function addAccount(file: string, systemId: string, c: AccountChanges): Promise<void> {
-  if (!/^[\x21-\x5a\x5c\x5e-\x7e]{1,15}$/.test(systemId))
-    throw new AccountsError(`system_id "${systemId}" must have 1 to 15 printable characters, no [ ]`);
+  // Printable, and nothing the INI reader would take for a section end, a comment or a key.
+  if (!/^[^\s[\];#=]{1,15}$/.test(systemId) || /[^\x21-\x7e]/.test(systemId))
+    throw new AccountsError(
+      `system_id "${systemId}" must have 1 to 15 printable characters, none of [ ] ; # =`,
+    );
   if (c.password === undefined) throw new AccountsError('a new account needs --password');
   if (c.password.length > 8)
     throw new AccountsError('SMPP 3.4 passwords have at most 8 characters (bind password field)');
