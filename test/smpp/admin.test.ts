@@ -271,6 +271,37 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
     expect(fs.readdirSync(s.spool.dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
+  it('esme set --password takes effect at routes rebuild; concurrent esme add lose nothing', async () => {
+    const s = await startServer();
+    const c = ['-c', s.spool.config];
+    const set = await cli('esme', ['set', 'shop', '--password', 'new-pw', ...c]);
+    expect(set.code, set.stderr).toBe(0);
+    expect((await cli('routes', ['rebuild', ...c])).code).toBe(0);
+    const old = await bind(s.port, 'shop', 'pw-shop');
+    sessions.push(old.session);
+    expect(old.resp.command_status).toBe(0x0e);
+    await boundEsme(s.port, 'shop', 'new-pw');
+
+    const names = ['c1', 'c2', 'c3', 'c4'];
+    const adds = await Promise.all(names.map((n) => cli('esme', ['add', n, '--password', 'pw', ...c])));
+    expect(adds.map((a) => a.code)).toEqual([0, 0, 0, 0]);
+    const listed = (await cli('esme', ['list', ...c])).stdout;
+    for (const n of names) expect(listed).toMatch(new RegExp(`^${n} `, 'm'));
+  });
+
+  it('/log-level error silences info lines until set back', async () => {
+    const s = await startServer();
+    const q = `password=${PASSWORD}`;
+    expect((await get(s.adminPort, `/log-level?${q}&level=3`)).body).toBe('Log level set to error\n');
+    const before = s.out().length;
+    const b = await boundEsme(s.port, 'bank', 'pw-bank');
+    await call(b, 'enquire_link');
+    expect(s.out().slice(before)).not.toContain('bound as trx');
+    expect((await get(s.adminPort, `/log-level?${q}&level=info`)).status).toBe(200);
+    await boundEsme(s.port, 'shop', 'pw-shop');
+    await waitFor(() => s.out().slice(before).includes('bound as trx'), 5_000, 'info line');
+  });
+
   it('exit 1 with a clear message when the server is not reachable or refuses the password', async () => {
     const s = await startServer();
     const wrong = path.join(s.spool.dir, 'wrong-password.rc');

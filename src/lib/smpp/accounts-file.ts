@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import { AccountsError, hashPassword, parseAccounts, type Account } from './accounts.js';
 import { parseCidrList } from './net.js';
 
@@ -7,8 +8,22 @@ import { parseCidrList } from './net.js';
  * `esme add/set/remove/list`: edits of the accounts file. Lines are changed in place so comments
  * and keys of others stay; the result is parsed before it is written (a broken file is never
  * written), and written atomically (temp file, fsync, rename) so a running server never reads half
- * a file. A running server takes the change at `routes rebuild` (or SIGHUP).
+ * a file. Edits hold `<file>.lock` so two at once (scripts) do not lose one another's change. A
+ * running server takes the change at `routes rebuild` (or SIGHUP).
  */
+
+async function locked<T>(file: string, edit: () => Promise<T> | T): Promise<T> {
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    stale: 10_000,
+    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+  });
+  try {
+    return await edit();
+  } finally {
+    await release();
+  }
+}
 
 export interface AccountChanges {
   password?: string;
@@ -113,50 +128,57 @@ export async function addAccount(file: string, systemId: string, c: AccountChang
   if (c.password.length > 8)
     throw new AccountsError('SMPP 3.4 passwords have at most 8 characters (bind password field)');
   checkValues(c);
-  const lines = readText(file, false).replace(/\n*$/, '').split('\n');
-  if (sectionRange(lines, systemId)) throw new AccountsError(`system_id ${systemId} exists already`);
-  if (lines.length === 1 && lines[0] === '') lines.length = 0;
-  else lines.push('');
-  lines.push(`[${systemId}]`, ...(await entries(c)).map(([k, v]) => `${k} = ${v}`));
-  save(file, lines);
+  const added = (await entries(c)).map(([k, v]) => `${k} = ${v}`);
+  await locked(file, () => {
+    const lines = readText(file, false).replace(/\n*$/, '').split('\n');
+    if (sectionRange(lines, systemId)) throw new AccountsError(`system_id ${systemId} exists already`);
+    if (lines.length === 1 && lines[0] === '') lines.length = 0;
+    else lines.push('');
+    lines.push(`[${systemId}]`, ...added);
+    save(file, lines);
+  });
 }
 
 export async function setAccount(file: string, systemId: string, c: AccountChanges): Promise<void> {
   if (c.password !== undefined && c.password.length > 8)
     throw new AccountsError('SMPP 3.4 passwords have at most 8 characters (bind password field)');
   checkValues(c);
-  const lines = readText(file, true).split('\n');
-  const range = sectionRange(lines, systemId);
-  if (!range) throw new AccountsError(`no system_id ${systemId} in ${file}`);
   const changes = await entries(c);
   if (changes.length === 0) throw new AccountsError('nothing to change (see --help)');
-  const [start] = range;
-  let end = range[1];
-  for (const [key, value] of changes) {
-    const re = new RegExp(`^\\s*${key}\\s*=`, 'i');
-    let found = false;
-    for (let i = start + 1; i < end; i++)
-      if (re.test(lines[i] ?? '')) {
-        // The last value wins in the parser; every line of the key gets the new value.
-        lines[i] = `${key} = ${value}`;
-        found = true;
+  await locked(file, () => {
+    const lines = readText(file, true).split('\n');
+    const range = sectionRange(lines, systemId);
+    if (!range) throw new AccountsError(`no system_id ${systemId} in ${file}`);
+    const [start] = range;
+    let end = range[1];
+    for (const [key, value] of changes) {
+      const re = new RegExp(`^\\s*${key}\\s*=`, 'i');
+      let found = false;
+      for (let i = start + 1; i < end; i++)
+        if (re.test(lines[i] ?? '')) {
+          // The last value wins in the parser; every line of the key gets the new value.
+          lines[i] = `${key} = ${value}`;
+          found = true;
+        }
+      if (!found) {
+        let at = end;
+        while (at > start + 1 && (lines[at - 1] ?? '').trim() === '') at--;
+        lines.splice(at, 0, `${key} = ${value}`);
+        end++;
       }
-    if (!found) {
-      let at = end;
-      while (at > start + 1 && (lines[at - 1] ?? '').trim() === '') at--;
-      lines.splice(at, 0, `${key} = ${value}`);
-      end++;
     }
-  }
-  save(file, lines);
+    save(file, lines);
+  });
 }
 
-export function removeAccount(file: string, systemId: string): void {
-  const lines = readText(file, true).split('\n');
-  const range = sectionRange(lines, systemId);
-  if (!range) throw new AccountsError(`no system_id ${systemId} in ${file}`);
-  lines.splice(range[0], range[1] - range[0]);
-  save(file, lines);
+export function removeAccount(file: string, systemId: string): Promise<void> {
+  return locked(file, () => {
+    const lines = readText(file, true).split('\n');
+    const range = sectionRange(lines, systemId);
+    if (!range) throw new AccountsError(`no system_id ${systemId} in ${file}`);
+    lines.splice(range[0], range[1] - range[0]);
+    save(file, lines);
+  });
 }
 
 /** What `esme list` shows: settings, never the hashes. */

@@ -121,6 +121,17 @@ export class AdminServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    try {
+      this.respond(req, res);
+    } catch (err) {
+      // A bug of ours costs this request, never the SMPP server.
+      this.a.log('error', `admin HTTP ${req.url ?? ''}: ${(err as Error).stack ?? String(err)}`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Internal error\n');
+    }
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     let command = url.pathname;
     let format: Format = 'text';

@@ -49,9 +49,9 @@ export function esmeSet(o: Out, configFile: string | undefined, systemId: string
 }
 
 export function esmeRemove(o: Out, configFile: string | undefined, systemId: string) {
-  return guarded(o, () => {
+  return guarded(o, async () => {
     const file = accountsFile(configFile);
-    removeAccount(file, systemId);
+    await removeAccount(file, systemId);
     return `removed ${systemId} from ${file}${REBUILD_HINT} (its binds stay until unbound: esme unbind)`;
   });
 }
