@@ -134,12 +134,12 @@ describe('smppd admin HTTP', () => {
       window: 100,
     });
     const text = await get(s.adminPort, `/esme-status?${q}`);
-    expect(text.body).toMatch(/^shop - binds:1, queued:0$/m);
+    expect(text.body).toMatch(/^shop - binds:1\/0, throughput:0\/sec, queued:0$/m);
     expect(text.body).toMatch(
       /^-- id:\d+ ip:127\.0\.0\.1 type:trx\(3\) bound since:\S+ .*in:1 out:0, open-acks:0\/100$/m,
     );
     expect((await get(s.adminPort, `/esme-status.xml?${q}`)).body).toMatch(
-      /<esmes><esme><system-id>shop<\/system-id><bind-count>1<\/bind-count>.*<binds><bind><system-id>shop/,
+      /<esmes><summary><unique>1<\/unique><inbound-processed>1<\/inbound-processed>.*<\/summary><esme><system-id>shop<\/system-id><bind-count>1<\/bind-count><max-binds>0<\/max-binds>.*<bind><bind-id>\d+<\/bind-id><ip>127\.0\.0\.1<\/ip><uptime>\d+<\/uptime><bind-type>3<\/bind-type><open-acks>0<\/open-acks>/,
     );
 
     const metrics = await get(s.adminPort, `/metrics?${q}`);

@@ -5,6 +5,7 @@ import type { LogLevel, Logger } from '../daemon/log.js';
 import type { AdminConfig } from './config.js';
 import type { SmppServer } from './server.js';
 import type { Session } from './session.js';
+import type { Account } from './accounts.js';
 
 /**
  * The admin HTTP interface of `smppd serve`, KSMPPD-compatible (spec/ksmppd.md §4): the command is
@@ -37,6 +38,8 @@ interface Reply {
   /** JSON body; XML is made from it under `root`. */
   data: unknown;
   root: string;
+  /** XML body when it is not simply `data` under `root` (KSMPPD's shape). */
+  xml?: string;
 }
 
 const BIND_TYPE_NUMBER = { tx: 1, rx: 2, trx: 3 } as const;
@@ -93,6 +96,22 @@ const message = (status: number, text: string, root = 'status'): Reply => ({
   data: { status: text },
   root,
 });
+
+type EsmeEntry = ReturnType<AdminServer['esmes']>[number];
+
+/** KSMPPD's /esme-status.xml element names and nesting (scrapers of it read ours), with our extras. */
+function ksmppdXml(esmes: readonly EsmeEntry[], inbound: number, outbound: number): string {
+  const el = (name: string, v: string | number): string => toXml(name, v);
+  const summary = `<summary>${el('unique', esmes.length)}${el('inbound-processed', inbound)}${el('outbound-processed', outbound)}</summary>`;
+  const esme = (e: EsmeEntry): string =>
+    `<esme>${el('system-id', e['system-id'])}${el('bind-count', e['bind-count'])}${el('max-binds', e['max-binds'])}${el('max-inbound-load', e.throughput)}${el('outbound-queued', e.queued)}${e.binds
+      .map(
+        (b) =>
+          `<bind>${el('bind-id', b['bind-id'])}${el('ip', b.ip)}${el('uptime', b.uptime)}${el('bind-type', BIND_TYPE_NUMBER[b['bind-type']])}${el('open-acks', b['open-acks'])}${el('inbound-processed', b['messages-in'])}${el('outbound-processed', b['messages-out'])}${el('bound-since', b['bound-since'])}${el('window', b.window)}</bind>`,
+      )
+      .join('')}</esme>`;
+  return `<esmes>${summary}${esmes.map(esme).join('')}</esmes>`;
+}
 
 export class AdminServer {
   private readonly http: http.Server;
@@ -161,7 +180,7 @@ export class AdminServer {
       format === 'json'
         ? `${JSON.stringify(reply.data, null, 2)}\n`
         : format === 'xml'
-          ? `<?xml version="1.0" encoding="UTF-8"?>\n${toXml(reply.root, reply.data)}\n`
+          ? `<?xml version="1.0" encoding="UTF-8"?>\n${reply.xml ?? toXml(reply.root, reply.data)}\n`
           : `${reply.text}\n`;
     const type = { text: 'text/plain', json: 'application/json', xml: 'text/xml' }[format];
     res.writeHead(reply.status, {
@@ -245,17 +264,19 @@ export class AdminServer {
   /** One entry per bound session, grouped by system_id. */
   private esmes() {
     const now = Date.now();
-    const bySid = new Map<string, ReturnType<AdminServer['bindInfo']>[]>();
+    const bySid = new Map<string, { account: Account; binds: ReturnType<AdminServer['bindInfo']>[] }>();
     for (const s of this.a.server.sessions) {
       if (s.state !== 'bound' || !s.account) continue;
       const sid = s.account.systemId.toLowerCase();
-      const list = bySid.get(sid) ?? [];
-      list.push(this.bindInfo(s, now));
-      bySid.set(sid, list);
+      const e = bySid.get(sid) ?? { account: s.account, binds: [] };
+      e.binds.push(this.bindInfo(s, now));
+      bySid.set(sid, e);
     }
-    return [...bySid].map(([sid, binds]) => ({
+    return [...bySid].map(([sid, { account, binds }]) => ({
       'system-id': sid,
       'bind-count': binds.length,
+      'max-binds': account.maxBinds,
+      throughput: account.throughput,
       queued: this.a.queued(sid),
       binds: binds.sort((x, y) => x['bind-id'] - y['bind-id']),
     }));
@@ -289,7 +310,9 @@ export class AdminServer {
       '',
     ];
     for (const e of esmes) {
-      lines.push(`${e['system-id']} - binds:${e['bind-count']}, queued:${e.queued}`);
+      lines.push(
+        `${e['system-id']} - binds:${e['bind-count']}/${e['max-binds']}, throughput:${e.throughput}/sec, queued:${e.queued}`,
+      );
       for (const b of e.binds)
         lines.push(
           `-- id:${b['bind-id']} ip:${b.ip} type:${b['bind-type']}(${BIND_TYPE_NUMBER[b['bind-type']]}) bound since:${b['bound-since']} uptime:${uptimeText(b.uptime)}, in:${b['messages-in']} out:${b['messages-out']}, open-acks:${b['open-acks']}/${b.window}`,
@@ -307,6 +330,7 @@ export class AdminServer {
         esmes,
       },
       root: 'esme-status',
+      xml: ksmppdXml(esmes, c.mt, c.deliverSm),
     };
   }
 
