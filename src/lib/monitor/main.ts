@@ -23,19 +23,29 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 /** The live view on a terminal (ink); loaded only then, so scripts do not pay for React. */
 export async function runMonitorLive(configPath: string | undefined): Promise<number> {
-  let config;
+  let loaded;
   try {
-    config = loadSmsdConfig(configPath).config;
+    loaded = loadSmsdConfig(configPath);
   } catch (e) {
     process.stderr.write(`Failed to read config: ${(e as Error).message}\n`);
     return 2;
   }
+  const config = loaded.config;
   const { spoolDirs } = await import('./snapshot.js');
+  // smppd serve of the same config, when it has an admin port to ask.
+  let smppd: import('./smppd-view.js').SmppdPoller | undefined;
+  try {
+    const { readSmppdConfig } = await import('../smpp/config.js');
+    const admin = readSmppdConfig(config.smppd, loaded.source, process.cwd()).config.admin;
+    if (admin && admin.port > 0) smppd = new (await import('./smppd-view.js')).SmppdPoller(admin);
+  } catch {
+    // no usable [smppd] section: the view shows the daemons only
+  }
   // ink draws only the final frame when $CI is set (it takes that for "no terminal"); we are on a
   // terminal here, so the live view must update. Read by ink when it is first imported, just below.
   delete process.env.CI;
   const { runMonitorTui } = await import('./tui.js');
-  return runMonitorTui(spoolDirs(config));
+  return runMonitorTui(spoolDirs(config), smppd);
 }
 
 export async function runMonitorText(o: MonitorOptions): Promise<number> {

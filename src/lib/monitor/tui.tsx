@@ -9,6 +9,7 @@ import {
   type SpoolDirs,
   type SpoolEvent,
 } from './snapshot.js';
+import type { SmppdPoller, SmppdView } from './smppd-view.js';
 
 const MAX_EVENTS = 10;
 /** Liveness of daemons changes without a file changing (a crash), so it is re-read now and then. */
@@ -59,13 +60,50 @@ function Queues({ s }: { s: Snapshot }) {
   );
 }
 
-export function MonitorApp({ dirs }: { dirs: SpoolDirs }) {
+/** How often smppd's admin port is asked (one small HTTP request). */
+const SMPPD_POLL_MS = 2_000;
+
+function SmppdBox({ v }: { v: SmppdView }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold>
+        smppd {v.reachable ? '' : <Text color="red">not reachable: {v.error}</Text>}
+        {v.reachable
+          ? `· submits ${v.inbound} (${v.inRate.toFixed(1)}/s) · deliver_sm ${v.outbound} (${v.outRate.toFixed(1)}/s)`
+          : ''}
+      </Text>
+      {v.reachable && v.esmes.length === 0 ? <Text dimColor>no ESME bound</Text> : null}
+      {v.esmes.map((e) => (
+        <Text key={e.systemId}>
+          {'  '}
+          {e.systemId.padEnd(16)} binds {e.binds}
+          {e.maxBinds ? `/${e.maxBinds}` : ''} · open acks {e.openAcks}/{e.window} · queued {e.queued}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function MonitorApp({ dirs, smppd }: { dirs: SpoolDirs; smppd?: SmppdPoller }) {
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
   const [snap, setSnap] = useState<Snapshot>(() => readSnapshot(dirs));
   const [events, setEvents] = useState<SpoolEvent[]>([]);
   const [selected, setSelected] = useState(0);
   const [message, setMessage] = useState('');
+  const [smppdView, setSmppdView] = useState<SmppdView | undefined>();
+
+  useEffect(() => {
+    if (!smppd) return;
+    let live = true;
+    const tick = () => void smppd.poll().then((v) => live && setSmppdView(v));
+    tick();
+    const t = setInterval(tick, SMPPD_POLL_MS);
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+  }, [smppd]);
 
   useEffect(() => {
     const stop = watchSpool(dirs, (ev) => {
@@ -112,6 +150,7 @@ export function MonitorApp({ dirs }: { dirs: SpoolDirs }) {
       <Box borderStyle="round" paddingX={1}>
         <Queues s={snap} />
       </Box>
+      {smppdView ? <SmppdBox v={smppdView} /> : null}
       <Box flexDirection="column" borderStyle="round" paddingX={1}>
         <Text bold>events</Text>
         {events.length === 0 ? <Text dimColor>waiting for something to happen</Text> : null}
@@ -126,8 +165,8 @@ export function MonitorApp({ dirs }: { dirs: SpoolDirs }) {
   );
 }
 
-export async function runMonitorTui(dirs: SpoolDirs): Promise<number> {
-  const app = render(<MonitorApp dirs={dirs} />);
+export async function runMonitorTui(dirs: SpoolDirs, smppd?: SmppdPoller): Promise<number> {
+  const app = render(<MonitorApp dirs={dirs} smppd={smppd} />);
   await app.waitUntilExit();
   return 0;
 }
