@@ -71,5 +71,6 @@ describe.runIf(tmux('-V').status === 0 || process.env.CI)('smsd monitor with smp
         data_coding: 0,
       });
     await waitFor(() => /smppd .*submits 3/.test(screen()), 10_000, `submits on screen:\n${screen()}`);
+    expect(screen()).toMatch(/shop\s+binds 1\/3 · open acks \d+\/\d+ · queued 0/);
   }, 40_000);
 });
