@@ -7,6 +7,7 @@ import { describeFsError, tempName } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
 import type { SubmitRequest } from './mt.js';
 import { AsyncJournalSegment } from './journal-writer.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /**
  * The default route: the spool outbox, with group commit.
@@ -43,15 +44,6 @@ export function messageIdOfName(name: string): string | undefined {
   return m?.[1];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 interface Pending {
   name: string;
   data: Buffer;
@@ -84,7 +76,7 @@ export class OutboxStore {
     // Temporary files of a killed smppd (`.tmp-<pid>-...`) were never linked anywhere: drop them.
     for (const n of fs.readdirSync(this.stagingDir)) {
       const pid = Number(/^\.tmp-(\d+)-/.exec(n)?.[1]);
-      if (pid && pid !== process.pid && !alive(pid))
+      if (pid && pid !== process.pid && !isProcessAlive(pid))
         fs.rmSync(path.join(this.stagingDir, n), { force: true });
     }
   }
