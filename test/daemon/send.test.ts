@@ -100,6 +100,22 @@ describe('smsd run sends what is queued', () => {
     );
   });
 
+  it('dials a USSD code and stores the network answer in the inbox, as Gammu does', async () => {
+    rig = await startRig();
+    inject('USSD', '*101#');
+    await waitFor(
+      () => listFiles(rig.spool.sent).length === 1 && listFiles(rig.spool.inbox).length === 1,
+      10_000,
+      'USSD done',
+      rig,
+    );
+    expect(rig.emulator.modem.ussdRequests).toEqual(['*101#']);
+    const [name] = listFiles(rig.spool.inbox);
+    expect(name).toMatch(/^IN\d{8}_\d{6}_00_X101#_00\.txt$/);
+    expect(fs.readFileSync(path.join(rig.spool.inbox, name ?? ''), 'utf8')).toBe('Reply for *101#');
+    expect(rig.emulator.modem.sent).toEqual([]); // no SMS was sent for it
+  });
+
   it('moves a malformed outbox file to error/ with the reason', async () => {
     rig = await startRig();
     fs.writeFileSync(

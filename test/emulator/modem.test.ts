@@ -47,8 +47,21 @@ describe('basic commands', () => {
     host.write('hello\r');
     expect(await host.quiet(20)).toBe('');
     expect(await host.cmd('AT+FOO=1')).toBe('\r\nERROR\r\n');
-    expect(await host.cmd('AT+CUSD=1')).toBe('\r\nERROR\r\n');
     expect(await host.cmd('ATX9')).toBe('\r\nERROR\r\n');
+  });
+
+  it('answers a USSD code with a +CUSD URC after the OK, or ERROR when USSD is off', async () => {
+    const { host, modem } = setup();
+    host.write('ATE0\r');
+    await host.until(0, (s) => s.includes('OK'));
+    const mark = host.buf.length;
+    host.write('AT+CUSD=1,"*101#",15\r');
+    expect(await host.until(mark, (x) => x.includes('15\r\n'))).toBe(
+      '\r\nOK\r\n\r\n+CUSD: 0,"Reply for *101#",15\r\n',
+    );
+    expect(modem.ussdRequests).toEqual(['*101#']);
+    modem.set({ ussd: false });
+    expect(await host.cmd('AT+CUSD=1')).toBe('\r\nERROR\r\n');
   });
 
   it('reports identity, signal, battery and SMSC from the settings, also changed at run time', async () => {

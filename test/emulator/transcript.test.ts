@@ -65,6 +65,8 @@ describe('gammu-smsd transcript replay', () => {
       imsi: '001010123456789',
       smsc: '+491710760000',
       memories: ['SM'],
+      // The transcript's fake modem had no USSD (AT+CUSD=1 -> ERROR).
+      ussd: false,
       preload,
       seed: 1,
     });

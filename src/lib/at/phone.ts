@@ -54,6 +54,7 @@ import {
   parseImsi,
 } from './replies.js';
 import { type TransportOptions, openTransport } from './transport.js';
+import type { Urc } from './urc.js';
 
 export interface PhoneOptions {
   /** Ordinary commands. Default: the channel's default (10 s). */
@@ -546,6 +547,45 @@ export class Phone {
   /** AT+CFUN=1 (full functionality) or AT+CFUN=4 (radio off, SIM kept). Radio start can be slow. */
   async setPower(on: boolean): Promise<void> {
     await this.exec(on ? 'AT+CFUN=1' : 'AT+CFUN=4', 30_000);
+  }
+
+  /**
+   * Dials a USSD code (AT+CUSD=1,"<code>",15) and waits for the network's answer, which comes as a
+   * +CUSD URC after the OK. Resolves with the text (undefined when the network sent none);
+   * AtTimeoutError when no answer comes.
+   */
+  async sendUssd(
+    code: string,
+    timeoutMs = this.options.sendTimeoutMs ?? 60_000,
+  ): Promise<{ status: number; text: string | undefined }> {
+    if (!/^[0-9*#+]+$/.test(code)) throw new RangeError(`invalid USSD code "${code}"`);
+    const command = `AT+CUSD=1,"${code}",15`;
+    let stop = (): void => undefined;
+    // Listening starts before the command: the answer may arrive right behind its OK.
+    const answer = new Promise<{ status: number; text: string | undefined }>((resolve, reject) => {
+      const onUrc = (u: Urc): void => {
+        if (u.type !== 'cusd') return;
+        stop();
+        resolve({ status: u.status, text: u.text });
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new AtTimeoutError(command, timeoutMs, 'result'));
+      }, timeoutMs);
+      stop = () => {
+        clearTimeout(timer);
+        this.channel.off('urc', onUrc);
+      };
+      this.channel.on('urc', onUrc);
+    });
+    try {
+      await this.exec(command);
+    } catch (err) {
+      stop();
+      answer.catch(() => undefined);
+      throw err;
+    }
+    return answer;
   }
 
   /** Reject an incoming call: AT+CHUP, or ATH on modems without it. */

@@ -572,11 +572,7 @@ export class SmsDaemon {
     if (!job) return false;
     const msg = job.message;
     this.o.log('info', `New message to send: ${job.id}`);
-    if (msg.ussd) {
-      await this.o.service.moveSms(job, 'error', 'USSD codes are not sent by smsd run yet');
-      this.status.failed++;
-      return true;
-    }
+    if (msg.ussd) return this.sendUssd(job, phone);
     const wantReport = this.s.deliveryReport !== 'no';
     for (const [i, part] of msg.parts.entries()) {
       if (job.sentParts.has(i)) continue; // sent before a restart: resume with what is left
@@ -611,6 +607,33 @@ export class SmsDaemon {
     this.status.sent++;
     this.setState('connected');
     if (this.s.runOnSent) void this.hook(this.s.runOnSent, [job.id], hookEnvironment(this.s.phoneId, [], []));
+    return true;
+  }
+
+  /**
+   * A USSD code (Class 127 in the SMS backup): dialled with AT+CUSD; the network's answer is stored
+   * as a received message from the code (as Gammu does), which runs RunOnReceive; then the outbox
+   * file moves to sent/.
+   */
+  private async sendUssd(job: OutboxJob, phone: Phone): Promise<boolean> {
+    const code = job.message.number;
+    let reply: { status: number; text: string | undefined };
+    try {
+      reply = await phone.sendUssd(code, this.s.sendTimeout * 1000);
+    } catch (err) {
+      await this.onSendFailure(job, err);
+      return true;
+    }
+    const text = reply.text ?? '';
+    this.o.log('info', `USSD ${code}: ${text}`);
+    const ids = await this.o.service.saveInbox({ parts: [ussdAsMessage(code, text)], complete: true, text });
+    await this.o.service.moveSms(job, 'sent');
+    this.status.sent++;
+    this.setState('connected');
+    if (this.s.runOnReceive && ids.length > 0) {
+      const part: HookPart = { number: code, text, messageClass: 127, reference: 0, timestamp: new Date() };
+      void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, [part], [text]));
+    }
     return true;
   }
 
@@ -657,6 +680,39 @@ export class SmsDaemon {
     else if (r.code === 0) this.o.log('info', 'Process finished successfully');
     else this.o.log('error', `Process failed with exit status ${r.code}`);
   }
+}
+
+/** A USSD answer in the shape of a received message from the code (Class 127, as Gammu stores it). */
+function ussdAsMessage(code: string, text: string): DeliverPdu {
+  const now = new Date();
+  const local = {
+    year: now.getFullYear(),
+    month: now.getMonth() + 1,
+    day: now.getDate(),
+    hour: now.getHours(),
+    minute: now.getMinutes(),
+    second: now.getSeconds(),
+  };
+  return {
+    type: 'deliver',
+    tpduLength: 0,
+    firstOctet: 0,
+    flags: {
+      mms: false,
+      loopPrevention: false,
+      statusReportIndication: false,
+      udhi: false,
+      replyPath: false,
+    },
+    originator: { number: code, toa: 0x81, ton: 0, npi: 1 },
+    pid: 0,
+    dcs: { raw: 0, alphabet: 'gsm7', messageClass: -1, compressed: false },
+    coding: 'gsm7',
+    messageClass: -1,
+    scts: { date: now, tzMinutes: -now.getTimezoneOffset(), local },
+    udl: text.length,
+    text,
+  };
 }
 
 /** A status report in the shape of a received message, as Gammu stores it with DeliveryReport = sms. */

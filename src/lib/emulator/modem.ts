@@ -47,6 +47,8 @@ export interface ModemSettings {
   reportDelayMs: number;
   /** TP-Status of generated reports: 0 delivered, 0x30.. pending, 0x40.. / 0x60.. failed. */
   reportStatus: number;
+  /** Answers AT+CUSD (USSD) with a `+CUSD: 0,"Reply for <code>",15` URC; false: ERROR, like modems without USSD. */
+  ussd: boolean;
   /** Zone written in time stamps, minutes east of UTC. */
   tzMinutes: number;
 }
@@ -185,6 +187,7 @@ const DEFAULT_SETTINGS: ModemSettings = {
   memories: ['SM', 'ME'],
   reportDelayMs: 1000,
   reportStatus: 0,
+  ussd: true,
   tzMinutes: localZoneMinutes(),
 };
 
@@ -324,6 +327,7 @@ const SETTING_CHECKS: Record<keyof ModemSettings, [Validator, string]> = {
   ],
   reportDelayMs: [intIn(0, 86_400_000), '0..86400000'],
   reportStatus: [intIn(0, 255), '0..255'],
+  ussd: [isBool, 'a boolean'],
   tzMinutes: [(v) => intIn(-1185, 1185)(v) && (v as number) % 15 === 0, 'a multiple of 15'],
 };
 
@@ -386,6 +390,9 @@ export class ModemEmulator extends EventEmitter<ModemEvents> {
   private faults: ModemFaults;
   private profile: Profile;
   private fun = 1;
+  /** AT+CUSD presentation setting, and the USSD codes dialled so far (for tests). */
+  private cusdMode = 0;
+  private readonly ussdCodes: string[] = [];
   private copsMode = 0;
   private sim: SimState;
   private pinAttempts = PIN_ATTEMPTS;
@@ -570,6 +577,11 @@ export class ModemEmulator extends EventEmitter<ModemEvents> {
   /** Successful sends, in order. */
   get sent(): SentRecord[] {
     return this.sentRecords.filter((r) => r.error === null);
+  }
+
+  /** USSD codes dialled with AT+CUSD, in order. */
+  get ussdRequests(): string[] {
+    return [...this.ussdCodes];
   }
 
   /** Every decoded SUBMIT, refused ones (error set) included. */
@@ -1074,6 +1086,21 @@ export class ModemEmulator extends EventEmitter<ModemEvents> {
         if (c.form === 'test') return this.ok('+CSQ: (0-31,99),(0-7,99)');
         if (c.form !== 'exec') return this.error();
         return this.fun === 1 ? this.ok(`+CSQ: ${s().rssi},${s().ber}`) : this.ok('+CSQ: 99,99');
+      },
+      // USSD: the network's answer comes as a +CUSD URC after the OK, as on real modems.
+      '+CUSD': (c) => {
+        if (!s().ussd) return this.error();
+        if (c.form === 'test') return this.ok('+CUSD: (0-2)');
+        if (c.form === 'read') return this.ok(`+CUSD: ${this.cusdMode}`);
+        if (c.form !== 'set') return this.error();
+        const mode = Number(c.args[0] ?? '0');
+        if (!Number.isInteger(mode) || mode < 0 || mode > 2) return this.cmeReply(50);
+        this.cusdMode = mode === 2 ? this.cusdMode : mode;
+        const code = c.args[1];
+        if (code === undefined || mode === 2) return this.ok();
+        if (this.fun !== 1 || s().registration === 0) return this.cmeReply(30);
+        this.ussdCodes.push(code);
+        return { ...this.ok(), after: () => this.write(`\r\n+CUSD: 0,"Reply for ${code}",15\r\n`, 'urc') };
       },
       '+CBC': (c) => {
         if (c.form === 'test') return this.ok('+CBC: (0-3),(0-100)');
