@@ -36,7 +36,7 @@ export interface JournalRecord {
   data: Buffer;
 }
 
-function encodeRecord(r: JournalRecord): Buffer {
+export function encodeRecord(r: JournalRecord): Buffer {
   const name = Buffer.from(r.name, 'utf8');
   const body = Buffer.alloc(2 + name.length + r.data.length);
   body.writeUInt16BE(name.length, 0);
@@ -85,21 +85,30 @@ export function syncFileSystem(dir: string, fallbackFiles: readonly string[]): v
   }
 }
 
+/**
+ * Creates a new segment file (`<pid>-<time><suffix>.wal` in the outbox's journal folder) with its
+ * header (magic, boot id, pid), for this module's writer and for smppd's asynchronous one.
+ */
+export function openSegmentFile(outboxDir: string, suffix: string): { fd: number; file: string } {
+  const dir = path.join(outboxDir, JOURNAL_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}${suffix}.wal`);
+  const fd = fs.openSync(file, 'wx', 0o600);
+  const header = Buffer.from(JSON.stringify({ bootId: bootId(), pid: process.pid }), 'utf8');
+  const lenBuf = Buffer.alloc(2);
+  lenBuf.writeUInt16BE(header.length, 0);
+  fs.writeSync(fd, Buffer.concat([MAGIC, lenBuf, header]));
+  fsyncDir(dir);
+  return { fd, file };
+}
+
 export class JournalSegment {
   private readonly fd: number;
   readonly file: string;
   private readonly published: string[] = [];
 
   constructor(readonly outboxDir: string) {
-    const dir = path.join(outboxDir, JOURNAL_DIR);
-    fs.mkdirSync(dir, { recursive: true });
-    this.file = path.join(dir, `${process.pid}-${Date.now().toString(36)}.wal`);
-    this.fd = fs.openSync(this.file, 'wx', 0o600);
-    const header = Buffer.from(JSON.stringify({ bootId: bootId(), pid: process.pid }), 'utf8');
-    const lenBuf = Buffer.alloc(2);
-    lenBuf.writeUInt16BE(header.length, 0);
-    fs.writeSync(this.fd, Buffer.concat([MAGIC, lenBuf, header]));
-    fsyncDir(dir);
+    ({ fd: this.fd, file: this.file } = openSegmentFile(outboxDir, ''));
   }
 
   /** Makes a chunk of already published files durable with one fdatasync. */
