@@ -15,6 +15,9 @@ import type { Urc } from '../at/urc.js';
 import { tryDecodePdu, type DecodedPdu } from '../sms/decode.js';
 import type { StatusReportPdu } from '../sms/status-report.js';
 import type { DeliverPdu } from '../sms/deliver.js';
+import type { SmsAddress } from '../sms/address.js';
+import type { Scts } from '../sms/scts.js';
+import { localBackupDate } from '../smsbackup/writer.js';
 import { encodeSubmit } from '../sms/submit.js';
 import type { OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
@@ -682,19 +685,14 @@ export class SmsDaemon {
   }
 }
 
-/** A USSD answer in the shape of a received message from the code (Class 127, as Gammu stores it). */
-function ussdAsMessage(code: string, text: string): DeliverPdu {
-  const now = new Date();
-  const local = {
-    year: now.getFullYear(),
-    month: now.getMonth() + 1,
-    day: now.getDate(),
-    hour: now.getHours(),
-    minute: now.getMinutes(),
-    second: now.getSeconds(),
-  };
+/**
+ * Something that is not an SMS-DELIVER (a USSD answer, a status report) in the shape of a received
+ * GSM-7 text message, so the inbox stores it as Gammu does.
+ */
+function asReceivedMessage(originator: SmsAddress, text: string, scts: Scts, smsc?: SmsAddress): DeliverPdu {
   return {
     type: 'deliver',
+    smsc,
     tpduLength: 0,
     firstOctet: 0,
     flags: {
@@ -704,43 +702,31 @@ function ussdAsMessage(code: string, text: string): DeliverPdu {
       udhi: false,
       replyPath: false,
     },
-    originator: { number: code, toa: 0x81, ton: 0, npi: 1 },
+    originator,
     pid: 0,
     dcs: { raw: 0, alphabet: 'gsm7', messageClass: -1, compressed: false },
     coding: 'gsm7',
     messageClass: -1,
-    scts: { date: now, tzMinutes: -now.getTimezoneOffset(), local },
+    scts,
     udl: text.length,
     text,
   };
 }
 
-/** A status report in the shape of a received message, as Gammu stores it with DeliveryReport = sms. */
+/** A USSD answer: a message from the code, stamped now (Class 127 in Gammu). */
+function ussdAsMessage(code: string, text: string): DeliverPdu {
+  const now = new Date();
+  const { utc: _utc, ...local } = localBackupDate(now);
+  const scts: Scts = { date: now, tzMinutes: -now.getTimezoneOffset(), local };
+  return asReceivedMessage({ number: code, toa: 0x81, ton: 0, npi: 1 }, text, scts);
+}
+
+/** A status report as Gammu stores it with DeliveryReport = sms: the status word from the recipient. */
 function reportAsMessage(r: StatusReportPdu): DeliverPdu {
   const word = { delivered: 'Delivered', failed: 'Failed', pending: 'Pending', unknown: 'Unknown' }[
     r.statusInfo.category
   ];
-  return {
-    type: 'deliver',
-    smsc: r.smsc,
-    tpduLength: 0,
-    firstOctet: 0,
-    flags: {
-      mms: false,
-      loopPrevention: false,
-      statusReportIndication: false,
-      udhi: false,
-      replyPath: false,
-    },
-    originator: r.recipient,
-    pid: 0,
-    dcs: { raw: 0, alphabet: 'gsm7', messageClass: -1, compressed: false },
-    coding: 'gsm7',
-    messageClass: -1,
-    scts: r.discharge,
-    udl: word.length,
-    text: word,
-  };
+  return asReceivedMessage(r.recipient, word, r.discharge, r.smsc);
 }
 
 export function describe(err: unknown): string {
