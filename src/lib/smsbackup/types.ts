@@ -1,3 +1,5 @@
+import type { SctsLocal } from '../sms/scts.js';
+
 /** One message part as Gammu's SMS-backup format (`.smsbackup`) describes it. */
 export type BackupPduType = 'Deliver' | 'Submit' | 'Status_Report';
 export type BackupCoding =
@@ -9,13 +11,7 @@ export type BackupCoding =
 export type BackupState = 'UnRead' | 'Read' | 'Sent' | 'UnSent';
 
 /** Wall-clock fields as Gammu stores them; `utc` marks the `Z` suffix (time zone offset 0). */
-export interface BackupDateTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
+export interface BackupDateTime extends SctsLocal {
   utc: boolean;
 }
 
