@@ -34,4 +34,41 @@ describe('two smsd run daemons on one outbox', () => {
     expect(b.emulator.modem.sent.length).toBeGreaterThan(100);
     expect(listFiles(a.spool.outbox)).toEqual([]);
   }, 120_000);
+
+  it('a file pinned to a PhoneID (smppd routes) is sent only by that daemon; both record who received what', async () => {
+    const a = await startRig({ name: 'alpha', startDaemon: false });
+    rigs.push(a);
+    const b = await startRig({ name: 'beta', shareSpoolWith: a, startDaemon: false });
+    rigs.push(b);
+    for (let i = 0; i < 6; i++) {
+      const r = runSmsd(['inject', '-c', a.spool.config, 'TEXT', `+42077700000${i}`, '-text', `pinned ${i}`]);
+      expect(r.status).toBe(0);
+    }
+    // What smppd serve writes for a route with phone = beta: an extension line Gammu ignores.
+    for (const n of listFiles(a.spool.outbox).filter((x) => x.startsWith('OUT'))) {
+      const file = path.join(a.spool.outbox, n);
+      fs.writeFileSync(file, `; smsgate: PhoneID = beta\r\n${fs.readFileSync(file, 'utf8')}`);
+    }
+    fs.appendFileSync(b.spool.config, 'OwnNumber = +420999000111\n');
+    a.startDaemon();
+    b.startDaemon();
+    await waitFor(() => listFiles(a.spool.sent).length === 6, 30_000, '6 in sent/', a);
+    expect(a.emulator.modem.sent).toHaveLength(0);
+    expect(b.emulator.modem.sent.map((s) => s.text).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `pinned ${i}`),
+    );
+    b.emulator.modem.deliver({ from: '+420600111222', text: 'to beta' });
+    await waitFor(
+      () => listFiles(a.spool.inbox).filter((n) => n.startsWith('IN')).length === 1,
+      15_000,
+      'MO',
+      b,
+    );
+    const [inbox] = listFiles(a.spool.inbox).filter((n) => n.startsWith('IN'));
+    const { readReceivedRecord } = await import('../../src/lib/spool/received.js');
+    expect(readReceivedRecord(a.spool.inbox, inbox ?? '')).toEqual({
+      phoneId: 'beta',
+      receiver: '+420999000111',
+    });
+  }, 60_000);
 });

@@ -150,7 +150,9 @@ describe('smppd admin HTTP', () => {
 
     expect((await get(s.adminPort, `/log-level?${q}&level=nonsense`)).status).toBe(400);
     expect((await get(s.adminPort, `/log-level.json?${q}&level=0`)).body).toContain('Log level set to debug');
-    expect((await get(s.adminPort, `/rebuild-routes?${q}`)).body).toMatch(/^Routes updated .*2 accounts/);
+    expect((await get(s.adminPort, `/rebuild-routes?${q}`)).body).toMatch(
+      /^Routes updated: 0 routes, 2 accounts/,
+    );
     const unknown = await get(s.adminPort, `/nope?${q}`);
     expect(unknown.status).toBe(404);
     expect(unknown.body).toContain('/esme-unbind');
@@ -249,7 +251,7 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
 
     const rebuild = await cli('routes', ['rebuild', ...c]);
     expect(rebuild).toMatchObject({ code: 0 });
-    expect(rebuild.stdout).toMatch(/^Routes updated .*re-read 3 accounts/);
+    expect(rebuild.stdout).toMatch(/^Routes updated: 0 routes, 3 accounts/);
     const after = await boundEsme(s.port, 'newbie', 'nb-pw');
     expect((await call(after, 'enquire_link')).command_status).toBe(0);
 
@@ -258,10 +260,10 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).not.toMatch(/scrypt|\$/);
     expect(list.stdout.split('\n')).toEqual([
-      'SYSTEM_ID  ENABLED  MAX_BINDS  THROUGHPUT  MO   ALLOW',
-      'shop       yes      unlimited  unlimited   no   0.0.0.0/0, ::/0',
-      'bank       yes      unlimited  unlimited   no   0.0.0.0/0, ::/0',
-      'newbie     no       1          20          yes  127.0.0.1/32',
+      'SYSTEM_ID  ENABLED  MAX_BINDS  THROUGHPUT  MO   PREPAID  SIMULATE  ALLOW',
+      'shop       yes      unlimited  unlimited   no   no       no        0.0.0.0/0, ::/0',
+      'bank       yes      unlimited  unlimited   no   no       no        0.0.0.0/0, ::/0',
+      'newbie     no       1          20          yes  no       no        127.0.0.1/32',
       '',
     ]);
 

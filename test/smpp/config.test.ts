@@ -24,8 +24,10 @@ describe('[smppd] section', () => {
       inactivityMs: 500,
       blockAttempts: 5,
       blockMs: 300_000,
+      routesFile: '/etc/smsgate/r.ini',
+      tls: undefined,
     });
-    expect(warnings).toEqual(['rc:4: RoutesFile is not used by this version of smppd serve yet']);
+    expect(warnings).toEqual([]);
   });
 
   it('turns the admin HTTP interface on with AdminPort, only with a password, on 127.0.0.1 by default', () => {
@@ -43,6 +45,18 @@ describe('[smppd] section', () => {
       metricsPublic: true,
     });
     expect(() => read('AdminPort = 8080\n')).toThrow(/AdminPort needs AdminPassword/);
+  });
+
+  it('takes a TLS listener only with its key and certificate', () => {
+    const read = (extra: string) =>
+      readSmppdConfig(sections(`[smppd]\nAccountsFile = a\n${extra}`), 'rc', '/k');
+    expect(read('TlsPort = 3550\nTlsKey = key.pem\nTlsCert = cert.pem\n').config.tls).toEqual({
+      port: 3550,
+      listen: '0.0.0.0',
+      keyFile: '/k/key.pem',
+      certFile: '/k/cert.pem',
+    });
+    expect(() => read('TlsPort = 3550\nTlsKey = key.pem\n')).toThrow(/TlsPort needs TlsKey = .* and TlsCert/);
   });
 
   it('refuses a missing AccountsFile, a bad port and unknown keys are warned about', () => {

@@ -208,6 +208,8 @@ export interface SmsdSettings {
 
   deliveryReport: DeliveryReportMode;
   phoneId: string;
+  /** smsgate: the modem's own number (the destination of what it receives; MO routing of smppd). */
+  ownNumber: string | undefined;
   /** smsgate: `host:port` of a Prometheus metrics endpoint of smsd run (unset: none). */
   metricsListen: string | undefined;
   /** smsgate: the folder of `status/` and `reports/` (default: the parent of OutboxPath). */
@@ -351,6 +353,7 @@ const SMSD_KEYS = keyTable([
   'DeliveryReport',
   'DeliveryReportDelay',
   'PhoneID',
+  'OwnNumber',
   'MetricsListen',
   'StatePath',
   'SMSC',
@@ -706,6 +709,7 @@ function readSmsd(doc: IniDocument, r: SectionReader, cwd: string, warnings: Con
     backendRetries: Math.max(1, backend),
     deliveryReport: r.oneOf('deliveryreport', DELIVERY_REPORT_MODES, 'no'),
     phoneId: r.str('phoneid') ?? '',
+    ownNumber: r.str('ownnumber'),
     metricsListen: r.str('metricslisten'),
     statePath: r.path('statepath'),
     smsc: r.str('smsc'),

@@ -312,6 +312,7 @@ export class SmsDaemon {
       await phone.selectMemory('SM', 'SM').catch(() => undefined);
       await this.o.service.initAfterConnect({
         phoneId: this.s.phoneId,
+        ...(this.s.ownNumber ? { ownNumber: this.s.ownNumber } : {}),
         imei: id.imei ?? '',
         imsi: id.imsi ?? '',
       });

@@ -22,6 +22,7 @@ import {
   SpoolError,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
+import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
 
 export interface FilesServiceOptions {
   inboxDir: string;
@@ -45,6 +46,9 @@ export const STATE_DIR = '.smsgate-state';
 const INBOX_SERIALS = 100;
 
 /** The FILES service: Gammu's spool layout (gammu-smsd-files(7)) with claims and resumable sends. */
+/** A message pinned to another modem is read again after this long (its pin could be edited). */
+const FOREIGN_RECHECK_MS = 60_000;
+
 export class FilesService implements SmsdService {
   readonly name = 'files';
   private readonly claims = new Map<string, Release>();
@@ -54,6 +58,9 @@ export class FilesService implements SmsdService {
   /** While the watcher runs, a listing stays valid until it reports a change. */
   private watching = false;
   private readonly log: NonNullable<FilesServiceOptions['log']>;
+  /** Our PhoneID: messages pinned to another one are not ours to send. */
+  private phoneId: string | undefined;
+  private ownNumber: string | undefined;
 
   constructor(private readonly o: FilesServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -87,7 +94,11 @@ export class FilesService implements SmsdService {
     this.claims.clear();
   }
 
-  async initAfterConnect(_phone: PhoneIdentityInfo): Promise<void> {}
+  async initAfterConnect(phone: PhoneIdentityInfo): Promise<void> {
+    this.phoneId = phone.phoneId;
+    this.ownNumber = phone.ownNumber;
+    pruneReceivedRecords(this.o.inboxDir);
+  }
 
   async refreshPhoneStatus(_status: PhoneStatusInfo): Promise<void> {}
 
@@ -140,6 +151,10 @@ export class FilesService implements SmsdService {
       for (const f of rest)
         names.push(createSpoolFile(this.o.inboxDir, f.data, () => f.nameFor(serial), 1, 'inbox'));
       fsyncDir(this.o.inboxDir);
+      writeReceivedRecord(this.o.inboxDir, published.name, {
+        phoneId: this.phoneId ?? '',
+        ...(this.ownNumber ? { receiver: this.ownNumber } : {}),
+      });
       return names;
     } catch (err) {
       if (err instanceof SpoolError) throw err;
@@ -217,6 +232,13 @@ export class FilesService implements SmsdService {
       if (!read.ok) {
         this.log('error', `cannot send ${id}: ${read.reason}`);
         await this.moveSms(job, 'error', read.reason);
+        continue;
+      }
+      const pinned = read.message.phoneId;
+      if (pinned !== undefined && pinned.toLowerCase() !== (this.phoneId ?? '').toLowerCase()) {
+        // Another modem's message (Gammu's SenderID, for files): left for it, looked at again later.
+        await this.release(id);
+        this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
         continue;
       }
       return job;

@@ -11,6 +11,8 @@ import type { OutgoingMessage } from '../spool/outbox-read.js';
 
 export interface PhoneIdentityInfo {
   phoneId: string;
+  /** OwnNumber of the config: the number this modem's SIM answers to. */
+  ownNumber?: string;
   imei: string;
   imsi: string;
   manufacturer?: string;

@@ -32,6 +32,9 @@ export interface AccountChanges {
   maxBinds?: number;
   allow?: string;
   mo?: boolean;
+  prepaid?: boolean;
+  defaultRoute?: string;
+  defaultCost?: number;
 }
 
 const SECTION = /^\s*\[([^\]]*)\]/;
@@ -60,6 +63,10 @@ function checkValues(c: AccountChanges): void {
     throw new AccountsError(`throughput must be a number >= 0`);
   if (c.maxBinds !== undefined && (!Number.isInteger(c.maxBinds) || c.maxBinds < 0))
     throw new AccountsError(`max-binds must be an integer >= 0`);
+  if (c.defaultCost !== undefined && (!Number.isFinite(c.defaultCost) || c.defaultCost < 0))
+    throw new AccountsError(`default-cost must be a number >= 0`);
+  if (c.defaultRoute !== undefined && !/^(spool|none|phone:.+)$/i.test(c.defaultRoute))
+    throw new AccountsError(`default-route must be spool, none or phone:<PhoneID>`);
   if (c.allow !== undefined) {
     try {
       parseCidrList(c.allow);
@@ -77,6 +84,9 @@ async function entries(c: AccountChanges): Promise<[string, string][]> {
   if (c.allow !== undefined) out.push(['allow', c.allow]);
   if (c.throughput !== undefined) out.push(['throughput', String(c.throughput)]);
   if (c.mo !== undefined) out.push(['mo', c.mo ? 'yes' : 'no']);
+  if (c.prepaid !== undefined) out.push(['prepaid', c.prepaid ? 'yes' : 'no']);
+  if (c.defaultRoute !== undefined) out.push(['default_route', c.defaultRoute]);
+  if (c.defaultCost !== undefined) out.push(['default_cost', String(c.defaultCost)]);
   return out;
 }
 
@@ -188,7 +198,7 @@ export function listAccounts(file: string): Account[] {
 }
 
 export function formatAccounts(accounts: readonly Account[]): string {
-  const rows = [['SYSTEM_ID', 'ENABLED', 'MAX_BINDS', 'THROUGHPUT', 'MO', 'ALLOW']];
+  const rows = [['SYSTEM_ID', 'ENABLED', 'MAX_BINDS', 'THROUGHPUT', 'MO', 'PREPAID', 'SIMULATE', 'ALLOW']];
   for (const a of accounts)
     rows.push([
       a.systemId,
@@ -196,6 +206,8 @@ export function formatAccounts(accounts: readonly Account[]): string {
       a.maxBinds === 0 ? 'unlimited' : String(a.maxBinds),
       a.throughput === 0 ? 'unlimited' : String(a.throughput),
       a.mo ? 'yes' : 'no',
+      a.prepaid ? 'yes' : 'no',
+      a.simulate ? 'yes' : 'no',
       a.allow.map((c) => c.text).join(', ') || 'anywhere',
     ]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];

@@ -25,9 +25,14 @@ const scrypt = promisify(crypto.scrypt) as (
  *   long_mo = udh            ; udh | sar | payload
  *   source_pattern = Shop    ; regex source_addr must match
  *   message_id = hex         ; hex | decimal, message_id_length = 16
+ *   default_route = spool    ; when no route matches: spool (any modem), phone:<PhoneID>, none (refuse)
+ *   default_cost = 0.01      ; per part on the default route
+ *   prepaid = yes            ; charge route cost x parts against the credit (ledger in the state folder)
+ *   simulate = yes           ; never send: KSMPPD's simulation, with
+ *   simulate_deliver_every = 1, simulate_permanent_failure_every = 0,
+ *   simulate_temporary_failure_every = 0, simulate_mo_every = 0   ; every Nth submit, 0 = never
  *
  * Passwords are only ever stored hashed. system_ids compare case-insensitively (as in KSMPPD).
- * Keys planned for later issues (default route, credit, simulation) will sit in the same sections.
  */
 export interface Account {
   systemId: string;
@@ -43,6 +48,14 @@ export interface Account {
   messageId: { format: 'hex' | 'decimal'; length: number };
   /** How a long MO is delivered: UDH segments, SAR TLVs, or one deliver_sm with message_payload. */
   longMo: 'udh' | 'sar' | 'payload';
+  /** When no route matches: `spool`, `phone:<PhoneID>` or `none`. */
+  defaultRoute: string;
+  defaultCost: number;
+  prepaid: boolean;
+  /** KSMPPD's simulation: nothing is sent; fake answers every Nth submit (0 = never). */
+  simulate:
+    | { deliverEvery: number; permanentFailureEvery: number; temporaryFailureEvery: number; moEvery: number }
+    | undefined;
 }
 
 export class AccountsError extends Error {
@@ -60,6 +73,14 @@ const KNOWN_KEYS = new Set([
   'message_id',
   'message_id_length',
   'long_mo',
+  'default_route',
+  'default_cost',
+  'prepaid',
+  'simulate',
+  'simulate_deliver_every',
+  'simulate_permanent_failure_every',
+  'simulate_temporary_failure_every',
+  'simulate_mo_every',
 ]);
 
 export interface AccountsLoad {
@@ -119,6 +140,12 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
     const longMo = (get('long_mo') ?? 'udh').toLowerCase();
     if (longMo !== 'udh' && longMo !== 'sar' && longMo !== 'payload')
       throw new AccountsError(`${where}: long_mo = ${longMo}; use udh, sar or payload`);
+    const defaultRoute = get('default_route') ?? 'spool';
+    if (!/^(spool|none|phone:.+)$/i.test(defaultRoute))
+      throw new AccountsError(
+        `${where}: default_route = ${defaultRoute}; use spool, phone:<PhoneID> or none`,
+      );
+    const every = (k: string): number => Math.floor(num(k, 0));
     const key = systemId.toLowerCase();
     if (accounts.has(key)) throw new AccountsError(`${where}: system_id ${systemId} defined twice`);
     accounts.set(key, {
@@ -132,6 +159,17 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
       sourcePattern: pattern(get('source_pattern'), where),
       messageId: { format, length: Math.floor(num('message_id_length', 16)) },
       longMo,
+      defaultRoute,
+      defaultCost: num('default_cost', 0),
+      prepaid: bool('prepaid', false),
+      simulate: bool('simulate', false)
+        ? {
+            deliverEvery: every('simulate_deliver_every'),
+            permanentFailureEvery: every('simulate_permanent_failure_every'),
+            temporaryFailureEvery: every('simulate_temporary_failure_every'),
+            moEvery: every('simulate_mo_every'),
+          }
+        : undefined,
     });
   }
   return { accounts, warnings };

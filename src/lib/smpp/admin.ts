@@ -25,6 +25,8 @@ export interface AdminActions {
   /** Is `systemId` an account (in the accounts file as last read)? */
   knownAccount(systemId: string): boolean;
   setLogLevel(level: LogLevel): void;
+  /** `/esme-credit`: adds `amount` (may be negative) to a prepaid account, or only reads it; the new balance. */
+  credit(systemId: string, amount: number | undefined, note: string): Promise<number>;
   startedAt: number;
   log: Logger;
 }
@@ -58,7 +60,15 @@ const LEVELS: Record<string, LogLevel> = {
   error: 'error',
 };
 
-const COMMANDS = ['/esme-status', '/esme-unbind', '/rebuild-routes', '/uptime', '/log-level', '/metrics'];
+const COMMANDS = [
+  '/esme-status',
+  '/esme-unbind',
+  '/esme-credit',
+  '/rebuild-routes',
+  '/uptime',
+  '/log-level',
+  '/metrics',
+];
 
 /** Same-length digests make the comparison constant-time whatever the guess's length. */
 function passwordMatches(given: string, expected: string): boolean {
@@ -140,17 +150,15 @@ export class AdminServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    try {
-      this.respond(req, res);
-    } catch (err) {
+    this.respond(req, res).catch((err: unknown) => {
       // A bug of ours costs this request, never the SMPP server.
       this.a.log('error', `admin HTTP ${req.url ?? ''}: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Internal error\n');
-    }
+    });
   }
 
-  private respond(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     let command = url.pathname;
     let format: Format = 'text';
@@ -170,7 +178,11 @@ export class AdminServer {
     } else if (command === '/metrics') {
       metrics = this.metrics();
       reply = message(200, '');
-    } else reply = this.run(command, url.searchParams);
+    } else
+      reply =
+        command === '/esme-credit'
+          ? await this.credit(url.searchParams)
+          : this.run(command, url.searchParams);
     if (metrics !== undefined) {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(metrics);
@@ -202,7 +214,7 @@ export class AdminServer {
           this.a.log('info', `admin HTTP: ${what}`);
           return message(200, what);
         } catch (err) {
-          const why = `Routes not updated, the old accounts stay: ${(err as Error).message}`;
+          const why = `Routes not updated, the old accounts and routes stay: ${(err as Error).message}`;
           this.a.log('error', `admin HTTP: ${why}`);
           return message(500, why);
         }
@@ -230,6 +242,33 @@ export class AdminServer {
           data: { status: `Command '${command}' not found`, commands: COMMANDS },
           root: 'status',
         };
+    }
+  }
+
+  /** smsgate's addition to KSMPPD's commands: prepaid credit (top-up or correction) and balance. */
+  private async credit(q: URLSearchParams): Promise<Reply> {
+    const systemId = q.get('system-id');
+    if (!systemId) return message(406, "You must specify a 'system-id' parameter");
+    if (!this.a.knownAccount(systemId)) return message(404, `No such system-id '${systemId}' found`);
+    const amountText = q.get('amount');
+    const amount = amountText === null || amountText === '' ? undefined : Number(amountText);
+    if (amount !== undefined && !Number.isFinite(amount))
+      return message(406, `amount '${amountText}' is not a number`);
+    try {
+      const balance = await this.a.credit(systemId, amount, q.get('note') ?? 'admin HTTP');
+      if (amount !== undefined)
+        this.a.log(
+          'info',
+          `admin HTTP: credit of ${systemId} ${amount >= 0 ? '+' : ''}${amount}, now ${balance}`,
+        );
+      return {
+        status: 200,
+        text: `Credit of ${systemId.toLowerCase()}: ${balance}`,
+        data: { 'system-id': systemId.toLowerCase(), credit: balance },
+        root: 'credit',
+      };
+    } catch (err) {
+      return message(500, `credit not changed: ${(err as Error).message}`);
     }
   }
 

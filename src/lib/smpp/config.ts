@@ -4,13 +4,16 @@ import { parseCidrList, type Cidr } from './net.js';
 
 /**
  * The `[smppd]` section of the smsd config file (the loader keeps it raw for us). Times are in
- * seconds (fractions allowed). Keys of later issues (RoutesFile, TLS) are accepted with a warning
- * that they are not used yet.
+ * seconds (fractions allowed).
  */
 export interface SmppdConfig {
   port: number;
   listen: string;
   accountsFile: string;
+  /** Routes (see routes.ts); without it everything goes to the spool, any modem. */
+  routesFile: string | undefined;
+  /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
+  tls: { port: number; listen: string; keyFile: string; certFile: string } | undefined;
   systemId: string;
   maxPduLength: number;
   window: number;
@@ -39,8 +42,6 @@ export interface AdminConfig {
 export class SmppdConfigError extends Error {
   override name = 'SmppdConfigError';
 }
-
-const LATER = new Set(['routesfile', 'tlsport', 'tlskey', 'tlscert']);
 
 export function readSmppdConfig(
   sections: readonly IniSection[],
@@ -91,6 +92,22 @@ export function readSmppdConfig(
     throw new SmppdConfigError(`${file}: BlockExempt: ${(err as Error).message}`);
   }
   const stateDir = str('statedir');
+  const routes = str('routesfile');
+  let tls: SmppdConfig['tls'];
+  if (values.has('tlsport')) {
+    const keyFile = str('tlskey');
+    const certFile = str('tlscert');
+    if (!keyFile || !certFile)
+      throw new SmppdConfigError(
+        `${file}: TlsPort needs TlsKey = <PEM key file> and TlsCert = <PEM certificate file>`,
+      );
+    tls = {
+      port: num('tlsport', 0, 0, 65535),
+      listen: str('tlslisten') ?? str('listen') ?? '0.0.0.0',
+      keyFile: path.resolve(cwd, keyFile),
+      certFile: path.resolve(cwd, certFile),
+    };
+  } else for (const k of ['tlskey', 'tlscert', 'tlslisten']) used.add(k);
   let admin: AdminConfig | undefined;
   if (values.has('adminport')) {
     const password = str('adminpassword');
@@ -110,6 +127,8 @@ export function readSmppdConfig(
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
     accountsFile: path.resolve(cwd, accounts),
+    routesFile: routes ? path.resolve(cwd, routes) : undefined,
+    tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),
     maxPduLength: num('maxpdulength', 70_000, 256, 1_048_576),
     window: num('window', 100, 1, 10_000),
@@ -125,9 +144,7 @@ export function readSmppdConfig(
     admin,
   };
   for (const [k, v] of values) {
-    if (LATER.has(k))
-      warnings.push(`${file}:${v.line}: ${v.rawKey} is not used by this version of smppd serve yet`);
-    else if (!used.has(k)) warnings.push(`${file}:${v.line}: unknown key ${v.rawKey} in [smppd]`);
+    if (!used.has(k)) warnings.push(`${file}:${v.line}: unknown key ${v.rawKey} in [smppd]`);
   }
   return { config, warnings };
 }

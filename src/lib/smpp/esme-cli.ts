@@ -8,6 +8,11 @@ import {
   type AccountChanges,
 } from './accounts-file.js';
 import { adminCommand, smppdConfigOf } from './admin-client.js';
+import { ledgerFile, readLedgerTail, topUpOffline } from './billing.js';
+import { loadSmsdConfig } from '../config/smsd-config.js';
+import { readSmppdConfig } from './config.js';
+import { daemonPaths } from '../daemon/paths.js';
+import path from 'node:path';
 
 /** The bodies of `esme ...` and `routes rebuild`: each returns the exit code after printing. */
 
@@ -70,4 +75,45 @@ export async function adminCli(
   if (r.ok) o.out(r.message);
   else o.err(r.message);
   return r.ok ? 0 : 1;
+}
+
+/** Where smppd keeps its ledgers for this config (as smppdPaths in serve.ts). */
+function billingDir(configFile: string | undefined): { dir: string; accountsFile: string } {
+  const loaded = loadSmsdConfig(configFile);
+  const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
+  const state = config.stateDir ?? path.join(path.dirname(daemonPaths(loaded.config).reportsDir), 'smppd');
+  return { dir: path.join(state, 'billing'), accountsFile: config.accountsFile };
+}
+
+/**
+ * `esme credit SYSTEM_ID [AMOUNT]`: adds to (or, without AMOUNT, shows) a prepaid credit. With no
+ * server running the ledger is written here under its lock; a running server holds that lock and
+ * owns the balance, so the change goes through its admin HTTP interface.
+ */
+export function esmeCredit(
+  o: Out,
+  configFile: string | undefined,
+  systemId: string,
+  amount: number | undefined,
+) {
+  return guarded(o, async () => {
+    if (amount !== undefined && !Number.isFinite(amount)) throw new AccountsError('AMOUNT must be a number');
+    const { dir, accountsFile } = billingDir(configFile);
+    const account = listAccounts(accountsFile).find(
+      (a) => a.systemId.toLowerCase() === systemId.toLowerCase(),
+    );
+    if (!account) throw new AccountsError(`no system_id ${systemId} in ${accountsFile}`);
+    const note = `esme credit by ${process.env.USER ?? 'uid ' + String(process.getuid?.() ?? '?')}`;
+    const offline = amount === undefined ? undefined : topUpOffline(dir, account.systemId, amount, note);
+    if (offline !== undefined) return `credit of ${account.systemId}: ${offline}`;
+    const r = await adminCommand(configFile, '/esme-credit', {
+      'system-id': account.systemId,
+      ...(amount === undefined ? {} : { amount: String(amount), note }),
+    });
+    if (r.ok) return r.message.replace(/^Credit/, 'credit');
+    // Only reading, and no server: the ledger's last line says it.
+    if (amount === undefined)
+      return `credit of ${account.systemId}: ${readLedgerTail(ledgerFile(dir, account.systemId)).balance}`;
+    throw new Error(r.message);
+  });
 }

@@ -12,6 +12,8 @@ import { SmppServer } from './server.js';
 import { SpoolEvents } from './spool-events.js';
 import { OutboxStore } from './store.js';
 import { MessageIndex } from './messages.js';
+import { loadRoutes, routeInbound, type Route } from './routes.js';
+import { Billing } from './billing.js';
 
 /** `smppd serve`: wires the config, the spool, the accounts and the server together. */
 
@@ -20,8 +22,10 @@ export interface Smppd {
   server: SmppServer;
   /** The admin HTTP port, when AdminPort is set. */
   adminPort: number | undefined;
-  /** Re-reads the accounts file (SIGHUP); binds stay. Throws AccountsError and keeps the old accounts. */
-  reloadAccounts(): number;
+  /** The TLS port, when TlsPort is set. */
+  tlsPort: number | undefined;
+  /** Re-reads the accounts and routes files (SIGHUP, routes rebuild); binds stay. Throws and keeps the old ones. */
+  reload(): string;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
   stop(): Promise<void>;
 }
@@ -64,6 +68,20 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     for (const w of loaded.warnings) log('warn', w);
     accounts = loaded.accounts;
   }
+  let routes: readonly Route[];
+  {
+    const loaded = loadRoutes(smppd.routesFile);
+    for (const w of loaded.warnings) log('warn', w);
+    routes = loaded.routes;
+  }
+  const billing = new Billing(path.join(paths.state, 'billing'));
+  try {
+    billing.open();
+  } catch (err) {
+    throw new Error(
+      `billing ledgers in ${billing.dir} are held by another smppd serve (${(err as Error).message})`,
+    );
+  }
   const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
   const restored = store.recover();
   if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
@@ -72,6 +90,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const server = new SmppServer({
     systemId: smppd.systemId,
     accounts: () => accounts,
+    routes: () => routes,
+    billing,
     store,
     queue,
     messages: new MessageIndex(paths),
@@ -89,25 +109,58 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const events = new SpoolEvents({
     paths,
     queue,
-    // Until routes exist: MO goes to the first account (in file order) marked mo = yes.
-    moTarget: () => [...accounts.values()].find((a) => a.mo && a.enabled),
+    // KSMPPD's inbound routes first; else the first account (in file order) marked mo = yes.
+    moTarget: (mo) => {
+      const r = routeInbound(routes, mo);
+      const account = r?.systemId ? accounts.get(r.systemId.toLowerCase()) : undefined;
+      if (r && !account)
+        log('warn', `inbound route [${r.label}] names system_id ${r.systemId ?? ''}, which is no account`);
+      return account ?? [...accounts.values()].find((a) => a.mo && a.enabled);
+    },
+    refund: (sid, id, cost, why) =>
+      billing.refund(sid, id, cost, why).then((done) => {
+        if (done) log('info', `refunded ${cost} to ${sid} for ${id}: ${why}`);
+      }),
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId,
     queued: (sid) => server.drain(sid),
     log,
   });
   const address = await server.listen(smppd.port, smppd.listen);
+  let tlsPort: number | undefined;
+  if (smppd.tls) {
+    const { keyFile, certFile } = smppd.tls;
+    let key: Buffer;
+    let cert: Buffer;
+    try {
+      key = fs.readFileSync(keyFile);
+      cert = fs.readFileSync(certFile);
+    } catch (err) {
+      await server.stop();
+      throw new Error(`TLS: ${(err as Error).message}`);
+    }
+    try {
+      tlsPort = (await server.listenTls(smppd.tls.port, smppd.tls.listen, key, cert)).port;
+    } catch (err) {
+      await server.stop();
+      throw new Error(`TLS listener on ${smppd.tls.listen}:${smppd.tls.port}: ${(err as Error).message}`);
+    }
+    log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
+  }
   events.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
     `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${accounts.size} accounts, spool ${path.dirname(paths.outbox)})`,
   );
-  const reloadAccounts = (): number => {
-    const loaded = loadAccounts(smppd.accountsFile);
-    for (const w of loaded.warnings) log('warn', w);
-    accounts = loaded.accounts;
+  const reload = (): string => {
+    // Both files are read before either is taken: a bad one leaves the old pair in place.
+    const a = loadAccounts(smppd.accountsFile);
+    const r = loadRoutes(smppd.routesFile);
+    for (const w of [...a.warnings, ...r.warnings]) log('warn', w);
+    accounts = a.accounts;
+    routes = r.routes;
     server.accountsReloaded();
-    return accounts.size;
+    return `Routes updated: ${routes.length} routes${smppd.routesFile ? ` from ${smppd.routesFile}` : ''}, ${accounts.size} accounts from ${smppd.accountsFile}`;
   };
   let admin: AdminServer | undefined;
   let adminPort: number | undefined;
@@ -116,11 +169,11 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       server,
       queued: (sid) => queue.names(sid).length,
       queuedSystemIds: () => queue.systemIds(),
-      // No routes yet: a rebuild is what SIGHUP does, re-reading the accounts file.
-      rebuild: () =>
-        `Routes updated (no RoutesFile yet: re-read ${reloadAccounts()} accounts from ${smppd.accountsFile})`,
+      rebuild: reload,
       knownAccount: (sid) => accounts.has(sid.toLowerCase()),
       setLogLevel: (level) => (minLevel = level),
+      credit: async (sid, amount, note) =>
+        amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,
       log,
     });
@@ -132,6 +185,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       await server.stop();
       events.close();
       queue.close();
+      await billing.close();
       throw new Error(`admin HTTP on ${smppd.admin.listen}:${smppd.admin.port}: ${(err as Error).message}`);
     }
   }
@@ -140,7 +194,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     port: address.port,
     server,
     adminPort,
-    reloadAccounts,
+    tlsPort,
+    reload,
     stop: () =>
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,
@@ -154,6 +209,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await listenerClosed;
         await adminClosed;
         queue.close();
+        await billing.close();
         log('info', 'smppd stopped');
       })()),
   };
@@ -187,9 +243,9 @@ export async function runServe(opts: ServeOptions): Promise<number> {
   }
   const onHup = (): void => {
     try {
-      log('info', `SIGHUP: reloaded ${smppd.reloadAccounts()} accounts`);
+      log('info', `SIGHUP: ${smppd.reload()}`);
     } catch (err) {
-      log('error', `SIGHUP: accounts not reloaded, the old ones stay: ${(err as Error).message}`);
+      log('error', `SIGHUP: not reloaded, the old accounts and routes stay: ${(err as Error).message}`);
     }
   };
   process.on('SIGHUP', onHup);

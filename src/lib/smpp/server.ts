@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../daemon/log.js';
 import { verifyPassword, type Account } from './accounts.js';
 import { checkSubmit, newMessageId } from './mt.js';
@@ -18,6 +19,11 @@ import type { DeliveryQueue } from './queue.js';
 import { Session, type BindType, type SessionHandler, type SessionTimers } from './session.js';
 import type { OutboxStore } from './store.js';
 import { smppTime, type MessageIndex } from './messages.js';
+import { routeOutbound, type Route } from './routes.js';
+import { roundMoney, type Billing } from './billing.js';
+import { simulateSubmit } from './simulation.js';
+import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
+import type { SubmitRequest } from './mt.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool
@@ -28,6 +34,9 @@ export interface SmppServerOptions {
   /** system_id we answer binds with. */
   systemId: string;
   accounts: () => ReadonlyMap<string, Account>;
+  /** Sorted by priority (routes.ts); empty: everything to the spool, any modem. */
+  routes: () => readonly Route[];
+  billing: Billing;
   store: OutboxStore;
   queue: DeliveryQueue;
   messages: MessageIndex;
@@ -63,8 +72,11 @@ const PERMANENT_REFUSALS = new Set([STATUS.RX_P_APPN, 0x66]);
 
 export class SmppServer implements SessionHandler {
   private readonly server: net.Server;
+  private tlsServer: tls.Server | undefined;
   readonly sessions = new Set<Session>();
   private readonly buckets = new Map<string, TokenBucket>();
+  /** Submits per simulated account (lower case), for "every Nth". */
+  private readonly simulatedCounts = new Map<string, number>();
   /** Queue entries being delivered, per system_id (lower case). */
   private readonly inFlight = new Map<string, Set<string>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -82,6 +94,27 @@ export class SmppServer implements SessionHandler {
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** The same service over TLS (SMPP over TLS, as SMSCs offer on port 3550 or so). */
+  listenTls(port: number, host: string, key: Buffer, cert: Buffer): Promise<net.AddressInfo> {
+    const server = tls.createServer({ key, cert }, (socket) => this.onConnection(socket));
+    // A failed handshake (plain text on the TLS port, a bad client certificate) costs that connection only.
+    server.on('tlsClientError', (err, socket) =>
+      this.o.log(
+        'info',
+        `TLS handshake from ${normalizeIp(socket.remoteAddress ?? '')} failed: ${err.message}`,
+      ),
+    );
+    server.on('error', (err) => this.o.log('error', `TLS listener: ${err.message}`));
+    this.tlsServer = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as net.AddressInfo);
       });
     });
   }
@@ -234,6 +267,15 @@ export class SmppServer implements SessionHandler {
     if (!this.bucket(account).take(req.entries.length))
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
     const id = newMessageId(account.messageId);
+    if (account.simulate) return this.simulate(s, pdu, account, req, id, now, refuse);
+    const route = routeOutbound(this.o.routes(), account, req.destination, req.source.addr);
+    if (!route.ok) return refuse(route.status, route.reason);
+    const cost = account.prepaid ? roundMoney(route.cost * req.entries.length) : 0;
+    if (cost > 0 && !this.o.billing.reserve(account.systemId, cost))
+      return refuse(
+        STATUS.RSUBMITFAIL,
+        `insufficient credit: ${req.entries.length} part(s) at ${route.cost} cost ${cost}, ${account.systemId} has ${this.o.billing.balance(account.systemId)}`,
+      );
     s.pendingSubmits++;
     this.backpressure(s);
     this.o.store
@@ -246,18 +288,32 @@ export class SmppServer implements SessionHandler {
           ...(req.intermediate ? { inter: true } : {}),
           src: req.source,
           at: now.toISOString(),
+          ...(route.phone ? { phone: route.phone } : {}),
+          ...(cost > 0 ? { cost } : {}),
         },
         now,
       )
       .then(
-        (name) => {
+        async (name) => {
+          // Stored: from here on the message will be sent, so it is answered ROK even if the
+          // ledger cannot be written (a refusal would only make the ESME send it twice).
+          if (cost > 0)
+            await this.o.billing
+              .charge(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
+              .catch((err: Error) =>
+                this.o.log('error', `${id}: charge of ${cost} not recorded: ${err.message}`),
+              );
           this.counters.mt++;
           s.messagesIn++;
           this.o.messages.remember(id, name);
-          this.o.log('debug', `${s.label()}: ${id} -> ${name}`);
+          this.o.log(
+            'debug',
+            `${s.label()}: ${id} -> ${name}${route.route ? ` (route ${route.route.label})` : ''}`,
+          );
           s.write(messageIdResp(respId, pdu.seq, id));
         },
         (err: Error) => {
+          if (cost > 0) this.o.billing.cancelReservation(account.systemId, cost);
           this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
           refuse(STATUS.RSYSERR, err.message);
         },
@@ -266,6 +322,75 @@ export class SmppServer implements SessionHandler {
         s.pendingSubmits--;
         this.backpressure(s);
       });
+  }
+
+  /** A simulated account: an answer without a modem, and every Nth a receipt or an MO echo. */
+  private simulate(
+    s: Session,
+    pdu: RawPdu,
+    account: Account,
+    req: SubmitRequest,
+    id: string,
+    now: Date,
+    refuse: (status: number, why: string) => void,
+  ): void {
+    const sim = account.simulate;
+    if (!sim) return;
+    const key = account.systemId.toLowerCase();
+    const count = (this.simulatedCounts.get(key) ?? 0) + 1;
+    this.simulatedCounts.set(key, count);
+    const outcome = simulateSubmit(sim, count);
+    if (!('deliver' in outcome)) return refuse(outcome.status, outcome.reason);
+    this.counters.mt++;
+    s.messagesIn++;
+    s.write(messageIdResp(pdu.id | RESPONSE_BIT, pdu.seq, id));
+    this.o.log('debug', `${s.label()}: ${id} simulated (submit ${count})`);
+    const text = req.entries.map((e) => e.text).join('');
+    const pdus: { key: string; kind: 'receipt' | 'mo'; pdus: Buffer[] }[] = [];
+    // KSMPPD sends the simulated DELIVRD whether or not registered_delivery asked for it.
+    if (outcome.deliver)
+      pdus.push({
+        key: `sim-receipt:${id}`,
+        kind: 'receipt',
+        pdus: [
+          buildReceipt({
+            messageId: id,
+            recipient: req.destination,
+            esmeAddress: req.source,
+            state: MESSAGE_STATE.DELIVERED,
+            submitted: now,
+            done: new Date(),
+            error: 0,
+            text,
+          }),
+        ],
+      });
+    if (outcome.mo) {
+      const data = req.entries.some((e) => e.coding === '8bit');
+      const body: MoBody = data
+        ? { kind: 'data', data: Buffer.concat(req.entries.map((e) => e.data ?? Buffer.alloc(0))) }
+        : { kind: 'text', text };
+      const sender = req.source.ton === 1 ? `+${req.source.addr}` : req.source.addr;
+      pdus.push({
+        key: `sim-mo:${id}`,
+        kind: 'mo',
+        pdus: buildMo(req.destination, sender, body, account.longMo),
+      });
+    }
+    try {
+      for (const p of pdus)
+        this.o.queue.add(account.systemId, {
+          key: p.key,
+          kind: p.kind,
+          pdus: p.pdus.map((b) => b.toString('hex')),
+        });
+    } catch (err) {
+      this.o.log(
+        'error',
+        `${id}: simulated ${pdus.map((p) => p.kind).join(' and ')} not queued: ${(err as Error).message}`,
+      );
+    }
+    if (pdus.length > 0) this.drain(account.systemId);
   }
 
   private onQuery(s: Session, pdu: RawPdu): void {
@@ -415,7 +540,12 @@ export class SmppServer implements SessionHandler {
   quiesce(): Promise<void> {
     this.stopping = true;
     for (const s of this.sessions) s.socket.pause();
-    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const tlsClosed = new Promise<void>((resolve) =>
+      this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve(),
+    );
+    return Promise.all([new Promise<void>((resolve) => this.server.close(() => resolve())), tlsClosed]).then(
+      () => undefined,
+    );
   }
 
   /** Then, once the submits already taken are answered: unbind every session (bounded wait), close the rest. */

@@ -55,6 +55,8 @@ declare module 'smpp' {
     port?: number;
     url?: string;
     auto_enquire_link_period?: number;
+    /** With an `ssmpp://` url: passed on to tls.connect. */
+    rejectUnauthorized?: boolean;
   }
 
   interface Smpp {

@@ -5,6 +5,7 @@ import type { Logger } from '../daemon/log.js';
 import { parseBackup, parseBackupExtensions } from '../smsbackup/reader.js';
 import { decodeOutboxText } from '../spool/outbox-read.js';
 import { unescapeNumber } from '../spool/names.js';
+import { readReceivedRecord } from '../spool/received.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
@@ -30,8 +31,14 @@ export interface SpoolEventPaths {
 export interface SpoolEventsOptions {
   paths: SpoolEventPaths;
   queue: DeliveryQueue;
-  /** The account that receives MO, if any, and how it wants long ones. */
-  moTarget: () => { systemId: string; longMo: LongMoMode } | undefined;
+  /** The account that receives an MO (inbound routes, else the `mo = yes` account), and how it wants long ones. */
+  moTarget: (mo: {
+    sender: string;
+    receiver: string;
+    phone: string | undefined;
+  }) => { systemId: string; longMo: LongMoMode } | undefined;
+  /** A charged message failed for good: give its cost back (prepaid billing). */
+  refund?: (systemId: string, messageId: string, cost: number, why: string) => Promise<unknown>;
   /** The account exists (receipts for removed accounts are dropped). */
   knownSystemId: (sid: string) => string | undefined;
   queued: (systemId: string) => void;
@@ -149,6 +156,29 @@ export class SpoolEvents {
       return;
     }
     const { meta, text } = file;
+    if (state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund) {
+      // The refund is durable before the event counts as taken: a crash in between refunds again
+      // at most in memory (the ledger remembers refunded IDs), never loses the refund.
+      this.o
+        .refund(meta.sid, id, meta.cost, `${name} failed (error ${error})`)
+        .catch((err: Error) => this.o.log('error', `refund of ${id}: ${err.message}`))
+        .finally(() => this.takeReceipt(name, key, id, meta, text, state, error, done));
+      return;
+    }
+    this.takeReceipt(name, key, id, meta, text, state, error, done);
+  }
+
+  private takeReceipt(
+    name: string,
+    key: string,
+    id: string,
+    meta: SmppMeta,
+    text: string,
+    state: number,
+    error: number,
+    done: Date,
+  ): void {
+    if (this.closed || this.o.queue.has(key)) return;
     const wanted = meta.rd === 1 || (meta.rd === 2 && state !== MESSAGE_STATE.DELIVERED);
     const sid = this.o.knownSystemId(meta.sid);
     if (!wanted || !sid) {
@@ -270,17 +300,13 @@ export class SpoolEvents {
   private queueMo(group: string): void {
     const key = `mo:${group}`;
     if (this.o.queue.has(key)) return;
-    const target = this.o.moTarget();
-    if (!target) {
-      this.o.log('debug', `MO ${group}: no account takes MO (mo = yes); not delivered over SMPP`);
-      this.o.queue.markTaken([key]);
-      return;
-    }
     const files = this.list(this.o.paths.inbox)
       .filter((n) => n.startsWith(`${group}_`) && INBOX_RE.exec(n)?.[1] === group)
       .sort();
     if (files.length === 0) return;
     let sender = unescapeNumber(INBOX_RE.exec(files[0] ?? '')?.[2] ?? '');
+    const received = readReceivedRecord(this.o.paths.inbox, files[0] ?? '');
+    const receiver = received?.receiver ?? '';
     let body: MoBody;
     const contents = files.map((f) => fs.readFileSync(path.join(this.o.paths.inbox, f)));
     const first = contents[0] ?? Buffer.alloc(0);
@@ -296,7 +322,16 @@ export class SpoolEvents {
     } else {
       body = { kind: 'text', text: contents.map((c) => decodeOutboxText(c)).join('') };
     }
-    const pdus = buildMo(sender, '', body, target.longMo);
+    const target = this.o.moTarget({ sender, receiver, phone: received?.phoneId });
+    if (!target) {
+      this.o.log(
+        'info',
+        `MO ${group} from ${sender} to ${receiver || '?'} (phone ${received?.phoneId || '?'}): no inbound route and no account with mo = yes; not delivered over SMPP`,
+      );
+      this.o.queue.markTaken([key]);
+      return;
+    }
+    const pdus = buildMo(sender, receiver, body, target.longMo);
     if (this.o.queue.add(target.systemId, { key, kind: 'mo', pdus: pdus.map((p) => p.toString('hex')) })) {
       this.o.log('info', `MO from ${sender} (${group}) queued for ${target.systemId}`);
       this.o.queued(target.systemId);

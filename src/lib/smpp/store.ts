@@ -8,6 +8,7 @@ import { recoverJournals } from '../spool/journal.js';
 import type { SubmitRequest } from './mt.js';
 import { AsyncJournalSegment } from './journal-writer.js';
 import { isProcessAlive } from '../process-alive.js';
+import { PHONE_ID_KEY } from '../spool/outbox-read.js';
 
 /**
  * The default route: the spool outbox, with group commit.
@@ -33,6 +34,10 @@ export interface SmppMeta {
   inter?: boolean;
   src: { ton: number; npi: number; addr: string };
   at: string;
+  /** The PhoneID a route pinned it to (also written as the file's PhoneID, which `smsd run` honours). */
+  phone?: string;
+  /** What the account was charged (refunded if it fails for good). */
+  cost?: number;
 }
 
 export const META_KEY = 'Smpp';
@@ -99,6 +104,7 @@ export class OutboxStore {
   private async addNow(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string> {
     const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
     if (req.validity !== undefined) ext.RelativeValidity = req.validity;
+    if (meta.phone) ext[PHONE_ID_KEY] = meta.phone;
     const data = formatBackup(req.entries, now, ext);
     const stamp = localStamp(now);
     let name: string;

@@ -18,7 +18,12 @@ export interface OutgoingMessage {
   parts: SubmitOptions[];
   /** Class 127 in an SMS backup: a USSD code to dial, not an SMS. */
   ussd: boolean;
+  /** Only the daemon with this PhoneID sends it (an smsgate extension line; Gammu ignores it). */
+  phoneId?: string;
 }
+
+/** The SMS-backup extension line that pins a message to one modem (`; smsgate: PhoneID = x`). */
+export const PHONE_ID_KEY = 'PhoneID';
 
 export type OutboxReadResult = { ok: true; message: OutgoingMessage } | { ok: false; reason: string };
 
@@ -84,6 +89,7 @@ function fromBackup(id: string, content: Buffer): OutboxReadResult {
       number: first.number,
       parts: entries.map((e) => entryToPart(e, report, ext)),
       ussd: first.messageClass === 127,
+      ...(ext[PHONE_ID_KEY] ? { phoneId: ext[PHONE_ID_KEY] } : {}),
     },
   };
 }

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { replaceFileDurable } from './atomic.js';
+
+/**
+ * Which modem received an inbox message, and on which number. Gammu's inbox file names and formats
+ * have no room for it (its SQL inbox has RecipientID), so `smsd run` keeps a small record per
+ * message in `inbox/.smsgate/<inbox file>.json`, hidden from anything that lists `IN*` files.
+ * `smppd serve` routes MO with it. Records of inbox files that are gone are pruned at connect.
+ */
+
+export const RECEIVED_DIR = '.smsgate';
+
+export interface ReceivedRecord {
+  phoneId: string;
+  /** The number the message was sent to (OwnNumber), when known. */
+  receiver?: string;
+}
+
+export function writeReceivedRecord(inboxDir: string, inboxName: string, record: ReceivedRecord): void {
+  const dir = path.join(inboxDir, RECEIVED_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  replaceFileDurable(path.join(dir, `${inboxName}.json`), Buffer.from(JSON.stringify(record)));
+}
+
+export function readReceivedRecord(inboxDir: string, inboxName: string): ReceivedRecord | undefined {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(inboxDir, RECEIVED_DIR, `${inboxName}.json`), 'utf8')) as unknown;
+    if (r && typeof r === 'object' && typeof (r as ReceivedRecord).phoneId === 'string') return r as ReceivedRecord;
+  } catch {
+    // none (an inbox file from another writer) or unreadable: routing goes without it
+  }
+  return undefined;
+}
+
+export function pruneReceivedRecords(inboxDir: string): void {
+  const dir = path.join(inboxDir, RECEIVED_DIR);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names)
+    if (n.endsWith('.json') && !fs.existsSync(path.join(inboxDir, n.slice(0, -5))))
+      fs.rmSync(path.join(dir, n), { force: true });
+}
