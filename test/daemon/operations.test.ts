@@ -59,17 +59,27 @@ describe('smsd run operations', () => {
       'metrics up',
       r,
     );
-    expect(runSmsd(['inject', '-c', r.spool.config, 'TEXT', '+420123', '-text', 'counted']).status).toBe(0);
+    expect(
+      runSmsd(['inject', '-c', r.spool.config, 'TEXT', '+420123', '-text', 'counted', '-report']).status,
+    ).toBe(0);
     const text = await waitFor(
       async () => {
         const t = await get();
-        return /smsgate_messages_sent_total\{phone_id="metrics1",imei="\d+"\} 1/.test(t) ? t : undefined;
+        // sent, and its status report in: both latency histograms have their observation
+        return /smsgate_messages_sent_total\{phone_id="metrics1",imei="\d+"\} 1/.test(t) &&
+          /^smsgate_delivery_latency_seconds_count\{phone_id="metrics1",imei="\d+"\} 1$/m.test(t)
+          ? t
+          : undefined;
       },
       10_000,
       'sent counter',
       r,
     );
     expect(text).toMatch(/smsgate_queue_messages\{queue="sent"\} 1/);
+    expect(text).toMatch(/^smsgate_queue_latency_seconds_count\{phone_id="metrics1",imei="\d+"\} 1$/m);
+    expect(text).toMatch(
+      /^smsgate_queue_latency_seconds_bucket\{phone_id="metrics1",imei="\d+",le="\+Inf"\} 1$/m,
+    );
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 });

@@ -146,6 +146,8 @@ describe('smppd admin HTTP', () => {
     expect(metrics.body).toMatch(/^smppd_binds\{system_id="shop"\} 1$/m);
     expect(metrics.body).toMatch(/^smppd_submits_total 1$/m);
     expect(metrics.body).toMatch(/^smppd_deliver_sm_total 0$/m);
+    expect(metrics.body).toMatch(/^smppd_esme_submits_total\{system_id="shop"\} 1$/m);
+    expect(metrics.body).toMatch(/^smppd_delivery_latency_seconds_count 0$/m);
     expect((await get(s.adminPort, '/metrics')).status).toBe(401);
 
     expect((await get(s.adminPort, `/log-level?${q}&level=nonsense`)).status).toBe(400);

@@ -29,6 +29,7 @@ import { FaultLog, type Logger } from './log.js';
 import { replaceFileDurable } from '../spool/atomic.js';
 import type { DaemonPaths } from './paths.js';
 import { packageVersion } from '../version.js';
+import { LatencyHistogram } from './histogram.js';
 
 export interface DaemonOptions {
   config: SmsdConfig;
@@ -104,6 +105,9 @@ export class SmsDaemon {
       updatedAt: new Date().toISOString(),
     };
   }
+
+  /** Queued → sent (all parts), and SMSC → handset for delivered reports (metrics). */
+  readonly latency = { queue: new LatencyHistogram(), delivery: new LatencyHistogram() };
 
   get counters(): Readonly<DaemonStatus> {
     return this.status;
@@ -544,6 +548,9 @@ export class SmsDaemon {
   }
 
   private async onStatusReport(pdu: StatusReportPdu): Promise<void> {
+    // The network's delivery time: the SMSC's own stamps (TP-SCTS to TP-DT), whatever the backend.
+    if (pdu.statusInfo.category === 'delivered')
+      this.latency.delivery.observe((pdu.discharge.date.getTime() - pdu.scts.date.getTime()) / 1000);
     if (this.o.service.saveDeliveryReport) {
       // SQL: the report updates its sentitems row (Gammu never stores it in the inbox there).
       const r = await this.o.service.saveDeliveryReport(pdu);
@@ -609,6 +616,7 @@ export class SmsDaemon {
     }
     await this.o.service.moveSms(job, 'sent');
     this.status.sent++;
+    if (job.queuedAt) this.latency.queue.observe((Date.now() - job.queuedAt.getTime()) / 1000);
     this.setState('connected');
     if (this.s.runOnSent) void this.hook(this.s.runOnSent, [job.id], hookEnvironment(this.s.phoneId, [], []));
     return true;

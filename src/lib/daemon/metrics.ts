@@ -1,9 +1,14 @@
 import http from 'node:http';
 import type { DaemonStatus } from './status.js';
 import type { Snapshot } from '../monitor/snapshot.js';
+import type { LatencyHistogram } from './histogram.js';
 
 /** Prometheus text exposition of one daemon and its spool queues. */
-export function renderMetrics(s: DaemonStatus, q: Snapshot['queues']): string {
+export function renderMetrics(
+  s: DaemonStatus,
+  q: Snapshot['queues'],
+  latency?: { queue: LatencyHistogram; delivery: LatencyHistogram },
+): string {
   const labels = `phone_id="${s.phoneId.replace(/["\\\n]/g, '_')}",imei="${s.imei ?? ''}"`;
   const lines = [
     '# HELP smsgate_messages_sent_total Message parts sent by this daemon since it started.',
@@ -30,6 +35,20 @@ export function renderMetrics(s: DaemonStatus, q: Snapshot['queues']): string {
     `smsgate_queue_messages{queue="inbox"} ${q.inbox}`,
     `smsgate_queue_messages{queue="sent"} ${q.sent}`,
     `smsgate_queue_messages{queue="error"} ${q.error}`,
+    ...(latency
+      ? [
+          ...latency.queue.render(
+            'smsgate_queue_latency_seconds',
+            'From queued (outbox file time, InsertIntoDB) to every part sent by this daemon.',
+            labels,
+          ),
+          ...latency.delivery.render(
+            'smsgate_delivery_latency_seconds',
+            'From the SMSC taking a message to its delivery, as the status reports say (TP-SCTS to TP-DT).',
+            labels,
+          ),
+        ]
+      : []),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -114,7 +114,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const dirs = spoolDirs(config);
     metrics = await serveMetrics(
       config.smsd.metricsListen,
-      () => renderMetrics(daemon.counters, readSnapshot(dirs).queues),
+      () => renderMetrics(daemon.counters, readSnapshot(dirs).queues, daemon.latency),
       (err) => log('error', `metrics endpoint ${config.smsd.metricsListen}: ${err.message}`),
     );
     log('info', `metrics on http://${config.smsd.metricsListen}/metrics`);

@@ -228,6 +228,7 @@ export class FilesService implements SmsdService {
         message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
         sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
         attempts: state.attempts,
+        queuedAt: st.mtime,
       };
       if (!read.ok) {
         this.log('error', `cannot send ${id}: ${read.reason}`);

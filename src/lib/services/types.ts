@@ -41,6 +41,8 @@ export interface OutboxJob {
   /** Part index → TP-MR of the parts already sent. */
   sentParts: Map<number, number>;
   attempts: number;
+  /** When it was queued (file time, InsertIntoDB), for the queue-latency metric. */
+  queuedAt?: Date;
 }
 
 export type MoveOutcome = 'sent' | 'error';

@@ -6,6 +6,7 @@ import type { AdminConfig } from './config.js';
 import type { SmppServer } from './server.js';
 import type { Session } from './session.js';
 import type { Account } from './accounts.js';
+import type { LatencyHistogram } from '../daemon/histogram.js';
 
 /**
  * The admin HTTP interface of `smppd serve`, KSMPPD-compatible (spec/ksmppd.md §4): the command is
@@ -25,6 +26,8 @@ export interface AdminActions {
   /** Is `systemId` an account (in the accounts file as last read)? */
   knownAccount(systemId: string): boolean;
   setLogLevel(level: LogLevel): void;
+  /** submit → delivered latency (receipts), for /metrics. */
+  deliveryLatency?: LatencyHistogram;
   /** `/esme-credit`: adds `amount` (may be negative) to a prepaid account, or only reads it; the new balance. */
   credit(systemId: string, amount: number | undefined, note: string): Promise<number>;
   startedAt: number;
@@ -395,6 +398,23 @@ export class AdminServer {
       '# HELP smppd_submit_errors_total submits refused with an error status.',
       '# TYPE smppd_submit_errors_total counter',
       `smppd_submit_errors_total ${c.errors}`,
+      '# HELP smppd_esme_submits_total submit_sm/data_sm accepted per system_id (rate() is its throughput).',
+      '# TYPE smppd_esme_submits_total counter',
+      ...[...this.a.server.esmeCounters].map(([sid, e]) => `smppd_esme_submits_total${label(sid)} ${e.mt}`),
+      '# HELP smppd_esme_submit_errors_total submits refused per system_id.',
+      '# TYPE smppd_esme_submit_errors_total counter',
+      ...[...this.a.server.esmeCounters].map(
+        ([sid, e]) => `smppd_esme_submit_errors_total${label(sid)} ${e.errors}`,
+      ),
+      '# HELP smppd_esme_deliver_sm_total deliver_sm sent per system_id.',
+      '# TYPE smppd_esme_deliver_sm_total counter',
+      ...[...this.a.server.esmeCounters].map(
+        ([sid, e]) => `smppd_esme_deliver_sm_total${label(sid)} ${e.deliverSm}`,
+      ),
+      ...(this.a.deliveryLatency?.render(
+        'smppd_delivery_latency_seconds',
+        'From submit_sm accepted to delivered to the handset (the done date of DELIVRD receipts).',
+      ) ?? []),
       '# HELP smppd_queued Receipts and MO waiting on disk for an ESME.',
       '# TYPE smppd_queued gauge',
       ...this.a.queuedSystemIds().map((sid) => `smppd_queued${label(sid)} ${this.a.queued(sid)}`),

@@ -172,6 +172,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       rebuild: reload,
       knownAccount: (sid) => accounts.has(sid.toLowerCase()),
       setLogLevel: (level) => (minLevel = level),
+      deliveryLatency: events.deliveryLatency,
       credit: async (sid, amount, note) =>
         amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,

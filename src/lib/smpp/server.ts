@@ -82,6 +82,15 @@ export class SmppServer implements SessionHandler {
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private stopping = false;
   readonly counters = { mt: 0, receipts: 0, mo: 0, errors: 0, deliverSm: 0 };
+  /** The same per system_id (lower case), for per-ESME throughput in /metrics. */
+  readonly esmeCounters = new Map<string, { mt: number; errors: number; deliverSm: number }>();
+
+  private esmeCounter(sid: string): { mt: number; errors: number; deliverSm: number } {
+    const key = sid.toLowerCase();
+    let c = this.esmeCounters.get(key);
+    if (!c) this.esmeCounters.set(key, (c = { mt: 0, errors: 0, deliverSm: 0 }));
+    return c;
+  }
 
   constructor(private readonly o: SmppServerOptions) {
     this.server = net.createServer((socket) => this.onConnection(socket));
@@ -246,6 +255,7 @@ export class SmppServer implements SessionHandler {
     if (!s.canTransmit || !account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
     const refuse = (status: number, why: string): void => {
       this.counters.errors++;
+      this.esmeCounter(account.systemId).errors++;
       this.o.log(
         'info',
         `${s.label()}: ${pdu.command} seq ${pdu.seq} refused (0x${status.toString(16).padStart(2, '0')}): ${why}`,
@@ -304,6 +314,7 @@ export class SmppServer implements SessionHandler {
                 this.o.log('error', `${id}: charge of ${cost} not recorded: ${err.message}`),
               );
           this.counters.mt++;
+          this.esmeCounter(account.systemId).mt++;
           s.messagesIn++;
           this.o.messages.remember(id, name);
           this.o.log(
@@ -342,6 +353,7 @@ export class SmppServer implements SessionHandler {
     const outcome = simulateSubmit(sim, count);
     if (!('deliver' in outcome)) return refuse(outcome.status, outcome.reason);
     this.counters.mt++;
+    this.esmeCounter(account.systemId).mt++;
     s.messagesIn++;
     s.write(messageIdResp(pdu.id | RESPONSE_BIT, pdu.seq, id));
     this.o.log('debug', `${s.label()}: ${id} simulated (submit ${count})`);
@@ -474,6 +486,7 @@ export class SmppServer implements SessionHandler {
       for (const hex of entry.pdus) {
         const encoded = Buffer.from(hex, 'hex');
         this.counters.deliverSm++;
+        this.esmeCounter(sid).deliverSm++;
         r.messagesOut++;
         r.request(r.interfaceVersion < 0x34 ? withoutTlvs(encoded) : encoded, (res) => {
           const ok = 'status' in res && res.status === STATUS.ROK;

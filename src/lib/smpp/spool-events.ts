@@ -9,6 +9,7 @@ import { readReceivedRecord } from '../spool/received.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
+import { LatencyHistogram } from '../daemon/histogram.js';
 
 /**
  * Turns what `smsd run` records in the spool into queued deliver_sm:
@@ -56,6 +57,8 @@ export class SpoolEvents {
   /** Names already dealt with: the periodic listing skips them without hashing keys. */
   private readonly settled = new Set<string>();
   private closed = false;
+  /** submit_sm accepted → delivered to the handset (the receipt's done date), for /metrics. */
+  readonly deliveryLatency = new LatencyHistogram();
 
   constructor(private readonly o: SpoolEventsOptions) {}
 
@@ -179,6 +182,8 @@ export class SpoolEvents {
     done: Date,
   ): void {
     if (this.closed || this.o.queue.has(key)) return;
+    if (state === MESSAGE_STATE.DELIVERED)
+      this.deliveryLatency.observe((done.getTime() - Date.parse(meta.at)) / 1000);
     const wanted = meta.rd === 1 || (meta.rd === 2 && state !== MESSAGE_STATE.DELIVERED);
     const sid = this.o.knownSystemId(meta.sid);
     if (!wanted || !sid) {

@@ -298,6 +298,7 @@ export class SqlService implements SmsdService {
         id,
         insertIntoDb ? formatSqlTime(insertIntoDb) : formatSqlTime(new Date()),
       );
+      if (job && insertIntoDb) job.queuedAt = insertIntoDb;
       if (job) return job;
     }
     return undefined;
