@@ -299,7 +299,7 @@ describe('Phone messages', () => {
 });
 
 describe('Phone power', () => {
-  it('softReset closes the channel even when the device vanishes', async () => {
+  it('reboot (AT+CFUN=1,1) closes the channel even when the device vanishes', async () => {
     const { sim, phone } = setup();
     sim.extra['AT+CFUN=1,1'] = OK;
     sim.modem.setScript((cmd) => {
@@ -309,7 +309,7 @@ describe('Phone power', () => {
       }
       return OK;
     });
-    await phone.softReset();
+    await phone.reboot();
     expect(phone.channel.isClosed).toBe(true);
     await expect(phone.signal()).rejects.toBeInstanceOf(DeviceGoneError);
 
@@ -321,7 +321,7 @@ describe('Phone power', () => {
       }
       return OK;
     });
-    await b.phone.softReset();
+    await b.phone.reboot();
     expect(b.phone.channel.isClosed).toBe(true);
   });
 

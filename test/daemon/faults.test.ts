@@ -44,6 +44,29 @@ describe('smsd run survives modem faults', () => {
     expect(new Set(joinSent(rig.emulator.modem.sent).map((s) => s.text)).size).toBe(3);
   });
 
+  it('ResetFrequency reconnects without rebooting; HardResetFrequency reboots with AT+CFUN=1,1', async () => {
+    const soft = await startRig({ config: FAST_TIMERS + 'ResetFrequency = 1\n' });
+    rigs.push(soft);
+    const reboots: string[] = [];
+    soft.emulator.modem.on('reset', (reason: string) => reboots.push(reason));
+    await waitFor(
+      () => (soft.output().match(/connected to/g) ?? []).length >= 2,
+      10_000,
+      'reconnected after a soft reset',
+      soft,
+    );
+    expect(soft.output()).toMatch(/periodic soft reset of the phone \(ResetFrequency\)/);
+    expect(reboots).toEqual([]);
+    const hard = await startRig({ config: FAST_TIMERS + 'HardResetFrequency = 1\n' });
+    rigs.push(hard);
+    const hardReboots: string[] = [];
+    hard.emulator.modem.on('reset', (reason: string) => hardReboots.push(reason));
+    await waitFor(() => hardReboots.includes('cfun'), 10_000, 'AT+CFUN=1,1', hard);
+    expect(hard.output()).toMatch(/periodic hard reset of the phone \(HardResetFrequency\): AT\+CFUN=1,1/);
+    inject(hard, 'TEXT', '+420700000002', '-text', 'after a reboot');
+    await waitFor(() => listFiles(hard.spool.sent).length === 1, 20_000, 'sent after the reboot', hard);
+  });
+
   it('waits for a vanished device and goes on when it comes back', async () => {
     const rig = await startRig();
     rigs.push(rig);

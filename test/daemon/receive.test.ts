@@ -33,6 +33,45 @@ describe('smsd run receives through a real pseudo-terminal', () => {
     await waitFor(() => m.messages('SM').length === 0, 5_000, 'SIM emptied', rig);
   });
 
+  it('stores messages the modem routes with +CMT (AT+CNMI mt=2), a long one joined from its parts', async () => {
+    rig = await startRig({ config: `${FAST_TIMERS}\n[gammu]\natgen_setcnmi = 2,2,0,1,0\n` });
+    const m = rig.emulator.modem;
+    await waitFor(() => m.status().state.cnmi[1] === 2, 10_000, 'CNMI mt=2', rig);
+    const long = 'Routed straight to the daemon, never stored on the SIM card. '.repeat(4);
+    const r1 = m.deliver({ from: '+420111222333', text: 'routed one' });
+    const r2 = m.deliver({ from: '+420111222444', text: long });
+    expect(r1.routed + r2.routed).toBeGreaterThanOrEqual(3);
+    const files = await waitFor(
+      () => (readInbox(rig).length >= 3 ? readInbox(rig) : undefined),
+      10_000,
+      'routed messages in the inbox',
+      rig,
+    );
+    expect(files.find((f) => f.name.includes('_+420111222333_'))?.content.toString()).toBe('routed one');
+    expect(
+      files
+        .filter((f) => f.name.includes('_+420111222444_'))
+        .map((f) => f.content.toString())
+        .join(''),
+    ).toBe(long);
+    expect(m.messages('SM')).toHaveLength(0);
+  });
+
+  it('reads the phone memory too: a modem that stores received messages in ME', async () => {
+    rig = await startRig({ modem: { memories: ['ME', 'SM'] } });
+    const m = rig.emulator.modem;
+    const r = m.deliver({ from: '+420111222555', text: 'kept in the phone memory' });
+    expect(r.stored.map((x) => x.memory)).toEqual(['ME']);
+    const files = await waitFor(
+      () => (readInbox(rig).length === 1 ? readInbox(rig) : undefined),
+      10_000,
+      'the ME message in the inbox',
+      rig,
+    );
+    expect(files[0]?.content.toString()).toBe('kept in the phone memory');
+    await waitFor(() => m.messages('ME').length === 0, 5_000, 'ME emptied', rig);
+  });
+
   it('reassembles a 3-part message arriving out of order across two polls into one inbox message', async () => {
     rig = await startRig({
       config: FAST_TIMERS.replace('MultipartTimeout = 3', 'MultipartTimeout = 60') + 'InboxFormat = detail\n',

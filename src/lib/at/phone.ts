@@ -533,7 +533,7 @@ export class Phone {
    * under another tty name, so the channel is closed here either way: reopen the Phone (after a
    * delay, preferably by a /dev/serial/by-id path) and init() again.
    */
-  async softReset(): Promise<void> {
+  async reboot(): Promise<void> {
     try {
       await this.exec('AT+CFUN=1,1', 5_000);
     } catch (err) {

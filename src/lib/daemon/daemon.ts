@@ -62,6 +62,7 @@ export class SmsDaemon {
   private lastSendScan = 0;
   private lastStatus = 0;
   private lastReset = Date.now();
+  private lastHardReset = Date.now();
   private consecutiveErrors = 0;
   private connectFailures = 0;
   private readonly reassembler = new Reassembler();
@@ -116,6 +117,14 @@ export class SmsDaemon {
   private get s() {
     return this.o.config.smsd;
   }
+
+  /** Memories receive() lists (SM first), and the one AT+CPMS selected for reading last. */
+  private readMemories: string[] = ['SM'];
+  private selectedMemory = 'SM';
+
+  /** Messages the modem routed to us with +CMT, waiting for the next receive pass. */
+  private readonly routedParts: StoredPart[] = [];
+  private routedSeq = 0;
 
   private setState(state: DaemonState, lastError?: string): void {
     this.status.state = state;
@@ -314,6 +323,12 @@ export class SmsDaemon {
       this.notifications = await phone.setNotifications().catch(() => undefined);
       await phone.enableFastSms(true).catch(() => false);
       await phone.selectMemory('SM', 'SM').catch(() => undefined);
+      // Gammu reads every folder: a modem may store what it receives in the phone memory (its
+      // CPMS receive memory, or SM when full), where an SM-only reader would never look.
+      const caps = await phone.memories().catch(() => undefined);
+      const readable = caps?.read.filter((m) => m === 'SM' || m === 'ME') ?? [];
+      this.readMemories = readable.length > 0 ? readable.sort().reverse() : ['SM'];
+      this.selectedMemory = 'SM';
       await this.o.service.initAfterConnect({
         phoneId: this.s.phoneId,
         ...(this.s.ownNumber ? { ownNumber: this.s.ownNumber } : {}),
@@ -366,7 +381,7 @@ export class SmsDaemon {
       this.faults.fault(`modem problem, reconnecting: ${msg}`);
       this.setState('resetting', msg);
       const gone = err instanceof DeviceGoneError;
-      if (!gone && this.phone) await this.phone.softReset().catch(() => undefined);
+      if (!gone && this.phone) await this.phone.reboot().catch(() => undefined);
       await this.disconnect('resetting');
       this.connectFailures = gone ? Math.max(this.connectFailures, 1) : this.connectFailures;
       await this.waitForWake(gone ? 1000 : 200);
@@ -389,7 +404,13 @@ export class SmsDaemon {
         break;
       }
       case 'cmt': {
-        // Routed message (mt=2): we asked for storage, but a modem may route anyway: read on next poll.
+        // Routed message (mt=2: a modem without storage notifications, or atgen_setCNMI): never on
+        // the SIM, so it is kept here until the next receive pass saves it with the stored ones.
+        const r = tryDecodePdu(u.pdu, { allowTrailing: true });
+        if (r.ok && r.value.type === 'deliver')
+          this.routedParts.push({ memory: 'routed', index: ++this.routedSeq, pdu: r.value });
+        else if (r.ok && r.value.type === 'status-report') this.routedReports.push(r.value);
+        else this.keepBadPdu(u.pdu, r.ok ? `unexpected ${r.value.type} in +CMT` : r.error.message);
         this.poke('receive');
         break;
       }
@@ -412,10 +433,17 @@ export class SmsDaemon {
       this.lastReceive = now;
       await this.receive();
     }
-    if (this.s.resetFrequency > 0 && now - this.lastReset >= this.s.resetFrequency * 1000) {
+    const hardDue =
+      this.s.hardResetFrequency > 0 && now - this.lastHardReset >= this.s.hardResetFrequency * 1000;
+    if (hardDue || (this.s.resetFrequency > 0 && now - this.lastReset >= this.s.resetFrequency * 1000)) {
+      // Gammu: a soft reset reinitialises the link, a hard one reboots the modem. Either way the
+      // connection is set up again from scratch (identify, PIN, CNMI) by the main loop.
       this.lastReset = now;
-      this.o.log('info', 'periodic reset of the phone (ResetFrequency)');
-      await this.phone?.softReset().catch(() => undefined);
+      if (hardDue) {
+        this.lastHardReset = now;
+        this.o.log('info', 'periodic hard reset of the phone (HardResetFrequency): AT+CFUN=1,1');
+        await this.phone?.reboot().catch(() => undefined);
+      } else this.o.log('info', 'periodic soft reset of the phone (ResetFrequency): reconnecting');
       await this.disconnect('resetting');
       return;
     }
@@ -435,6 +463,7 @@ export class SmsDaemon {
       this.s.send ? this.lastSendScan + this.s.commTimeout * 1000 : Infinity,
       this.s.statusFrequency > 0 ? this.lastStatus + this.s.statusFrequency * 1000 : Infinity,
       this.s.resetFrequency > 0 ? this.lastReset + this.s.resetFrequency * 1000 : Infinity,
+      this.s.hardResetFrequency > 0 ? this.lastHardReset + this.s.hardResetFrequency * 1000 : Infinity,
     );
     await this.waitForWake(Math.max(this.s.loopSleep * 1000, Math.min(next - Date.now(), 3_600_000)));
   }
@@ -485,33 +514,66 @@ export class SmsDaemon {
   private async receive(): Promise<void> {
     const phone = this.phone;
     if (!phone) return;
-    const stored = await phone.listMessages();
     const parts: StoredPart[] = [];
-    for (const m of stored) {
-      if (m.stat === 2 || m.stat === 3) continue; // stored outgoing messages are not ours to take
-      const decoded = tryDecodePdu(m.pdu, { allowTrailing: true });
-      if (!decoded.ok) {
-        this.keepBadPdu(m.pdu, decoded.error.message, `SM ${m.index}`);
-        await phone.deleteMessage(m.index);
-        continue;
+    for (const memory of this.readMemories) {
+      await this.useMemory(phone, memory);
+      for (const m of await phone.listMessages()) {
+        const part = await this.takeStored(phone, memory, m);
+        if (part) parts.push(part);
       }
-      const pdu: DecodedPdu = decoded.value;
-      if (pdu.type === 'status-report') {
-        await this.onStatusReport(pdu);
-        await phone.deleteMessage(m.index);
-        continue;
+    }
+    await this.assembleAndSave(phone, parts);
+  }
+
+  /** AT+CPMS=<memory> before listing or deleting there (only when it changes). */
+  private async useMemory(phone: Phone, memory: string): Promise<void> {
+    if (this.selectedMemory === memory) return;
+    await phone.selectMemory(memory);
+    this.selectedMemory = memory;
+  }
+
+  /** A stored message: a part to assemble, or dealt with here (bad PDU, status report, excluded). */
+  private async takeStored(
+    phone: Phone,
+    memory: string,
+    m: { index: number; stat: number; pdu: string },
+  ): Promise<StoredPart | undefined> {
+    if (m.stat === 2 || m.stat === 3) return undefined; // stored outgoing messages are not ours to take
+    const decoded = tryDecodePdu(m.pdu, { allowTrailing: true });
+    if (!decoded.ok) {
+      this.keepBadPdu(m.pdu, decoded.error.message, `${memory} ${m.index}`);
+      await phone.deleteMessage(m.index);
+      return undefined;
+    }
+    const pdu: DecodedPdu = decoded.value;
+    if (pdu.type === 'status-report') {
+      await this.onStatusReport(pdu);
+      await this.useMemory(phone, memory); // saving it may not touch the modem, but be sure
+      await phone.deleteMessage(m.index);
+      return undefined;
+    }
+    if (pdu.type !== 'deliver') return undefined;
+    const smsc = pdu.smsc?.number ?? '';
+    const sender = pdu.originator.number;
+    if (!this.smscs.accepts(smsc) || !this.senders.accepts(sender)) {
+      const why = !this.smscs.accepts(smsc) ? `SMSC: ${smsc}` : `sender: ${sender}`;
+      const key = `${memory}|${m.index}|${m.pdu}`;
+      if (!this.ignoredReported.has(key)) this.o.log('info', `Message excluded because of ${why}`);
+      this.ignoredReported.add(key);
+      return undefined; // left on the SIM, as Gammu does
+    }
+    return { memory, index: m.index, pdu };
+  }
+
+  private async assembleAndSave(phone: Phone, parts: StoredPart[]): Promise<void> {
+    for (const r of [...this.routedParts]) {
+      const smsc = r.pdu.smsc?.number ?? '';
+      if (this.smscs.accepts(smsc) && this.senders.accepts(r.pdu.originator.number)) parts.push(r);
+      else {
+        // Nowhere to leave it (it is not on the SIM): dropped, as Gammu drops what it excludes.
+        this.o.log('info', `Routed message from ${r.pdu.originator.number} excluded (SMSC ${smsc}); dropped`);
+        this.routedParts.splice(this.routedParts.indexOf(r), 1);
       }
-      if (pdu.type !== 'deliver') continue;
-      const smsc = pdu.smsc?.number ?? '';
-      const sender = pdu.originator.number;
-      if (!this.smscs.accepts(smsc) || !this.senders.accepts(sender)) {
-        const why = !this.smscs.accepts(smsc) ? `SMSC: ${smsc}` : `sender: ${sender}`;
-        const key = `${m.index}|${m.pdu}`;
-        if (!this.ignoredReported.has(key)) this.o.log('info', `Message excluded because of ${why}`);
-        this.ignoredReported.add(key);
-        continue; // left on the SIM, as Gammu does
-      }
-      parts.push({ memory: 'SM', index: m.index, pdu });
     }
     const groups = this.reassembler.group(parts);
     this.reassembler.retain(new Set(groups.map((g) => g.key)));
@@ -529,7 +591,13 @@ export class SmsDaemon {
       const text = g.ordered.map((p) => p.text ?? '').join('');
       const ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
       this.reassembler.forget(g.key);
-      for (const p of g.parts) await phone.deleteMessage(p.index); // only after the inbox copy is durable
+      // Only after the inbox copy is durable: from the SIM, or from the routed ones kept in memory.
+      for (const p of g.parts)
+        if (p.memory === 'routed') this.routedParts.splice(this.routedParts.indexOf(p), 1);
+        else {
+          await this.useMemory(phone, p.memory);
+          await phone.deleteMessage(p.index);
+        }
       this.status.received += g.ordered.length;
       this.o.log('info', `Received ${ids.join(' ')} from ${g.ordered[0]?.originator.number ?? '?'}`);
       this.setState('connected');

@@ -41,7 +41,7 @@ export interface ModemSettings {
   /** Slots in SIM ("SM") and phone ("ME") storage. */
   simSize: number;
   meSize: number;
-  /** Memories offered by AT+CPMS=?. */
+  /** Memories offered by AT+CPMS=?; the first is where the modem stores what it receives at power-on. */
   memories: MemoryName[];
   /** Delay between a SUBMIT with TP-SRR and its status report. */
   reportDelayMs: number;
@@ -362,7 +362,7 @@ function check<T extends object>(
 }
 
 function profileDefaults(memories: readonly MemoryName[]): Profile {
-  const m = memories.includes('SM') ? 'SM' : (memories[0] ?? 'SM');
+  const m = memories[0] ?? 'SM';
   return {
     echo: true,
     cmee: 0,
