@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { parseIni } from '../config/ini.js';
 import { FALSE_WORDS, TRUE_WORDS } from '../config/values.js';
 import { parseCidrList, type Cidr } from './net.js';
+import { sectionReader } from './ini-section.js';
 
 const scrypt = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -94,14 +95,7 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
   const warnings: string[] = [];
   for (const s of document.sections) {
     const where = `${file}:${s.line}`;
-    const get = (k: string): string | undefined => {
-      let v: string | undefined;
-      for (const e of s.entries) if (e.key === k && e.value !== '') v = e.value;
-      return v;
-    };
-    for (const e of s.entries)
-      if (!KNOWN_KEYS.has(e.key))
-        warnings.push(`${file}:${e.line}: unknown key "${e.rawKey}" in [${s.rawName}]`);
+    const get = sectionReader(s, file, KNOWN_KEYS, `[${s.rawName}]`, warnings);
     const systemId = s.rawName;
     if (systemId.length === 0 || systemId.length > 15)
       throw new AccountsError(`${where}: system_id "${systemId}" must have 1 to 15 characters`);

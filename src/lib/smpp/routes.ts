@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseIni } from '../config/ini.js';
 import { STATUS } from './pdu.js';
+import { sectionReader } from './ini-section.js';
 
 /**
  * Routes (`RoutesFile` in [smppd]), KSMPPD's `smpp_route` rows as an INI file, one section per
@@ -71,14 +72,7 @@ export function parseRoutes(text: string, file: string): RoutesLoad {
   const routes: Route[] = [];
   for (const s of document.sections) {
     const where = `${file}:${s.line} [${s.rawName}]`;
-    const get = (k: string): string | undefined => {
-      let v: string | undefined;
-      for (const e of s.entries) if (e.key === k && e.value !== '') v = e.value;
-      return v;
-    };
-    for (const e of s.entries)
-      if (!KEYS.has(e.key))
-        warnings.push(`${file}:${e.line}: unknown key "${e.rawKey}" in route [${s.rawName}]`);
+    const get = sectionReader(s, file, KEYS, `route [${s.rawName}]`, warnings);
     const direction = (get('direction') ?? 'out').toLowerCase();
     if (direction !== 'out' && direction !== 'in')
       throw new RoutesError(`${where}: direction = ${direction}; use out (MT) or in (MO)`);
