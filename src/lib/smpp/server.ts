@@ -24,6 +24,7 @@ import { roundMoney, type Billing } from './billing.js';
 import { simulateSubmit } from './simulation.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
 import type { SubmitRequest } from './mt.js';
+import type { SharedThroughput } from './shared-throughput.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool
@@ -48,6 +49,8 @@ export interface SmppServerOptions {
   blocklist: FailureBlocklist;
   /** Submits awaiting their commit per bind before we stop reading from it. */
   maxPendingSubmits?: number;
+  /** Several nodes: each account's throughput is shared by demand (shared-throughput.ts). */
+  throughputShare?: SharedThroughput;
   /** After a failed delivery attempt, wait this long before the next. */
   retryMs?: number;
 }
@@ -243,9 +246,11 @@ export class SmppServer implements SessionHandler {
 
   private bucket(account: Account): TokenBucket {
     const key = account.systemId.toLowerCase();
+    const share = this.o.throughputShare?.share(key) ?? 1;
+    const rate = account.throughput * share;
     let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = new TokenBucket(account.throughput)));
-    else b.setRate(account.throughput);
+    if (!b) this.buckets.set(key, (b = new TokenBucket(rate)));
+    else b.setRate(rate);
     return b;
   }
 
@@ -274,6 +279,7 @@ export class SmppServer implements SessionHandler {
         `source_addr "${req.source.addr}" is not allowed for ${account.systemId}`,
       );
     // Every part counts against the rate, so a long message costs what it costs the modem.
+    if (account.throughput > 0) this.o.throughputShare?.offer(account.systemId, req.entries.length);
     if (!this.bucket(account).take(req.entries.length))
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
     const id = newMessageId(account.messageId);
