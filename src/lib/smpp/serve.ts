@@ -114,7 +114,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   if (smppd.admin) {
     admin = new AdminServer(smppd.admin, {
       server,
-      queued: (sid) => queue.names(sid).length,
+      queued: (sid) => queue.count(sid),
       queuedSystemIds: () => queue.systemIds(),
       // No routes yet: a rebuild is what SIGHUP does, re-reading the accounts file.
       rebuild: () =>
