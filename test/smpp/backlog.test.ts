@@ -7,7 +7,7 @@ import { makeSpool } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
 import { buildReceipt, MESSAGE_STATE } from '../../src/lib/smpp/deliver.js';
 
-// A backlog larger than the queue's page in memory (4,096 names) through smppd: paging, order and
+// A backlog larger than the queue's page in memory (8,192 names) through smppd: paging, order and
 // exactly-once across a restart. test/smpp/queue.test.ts measures the memory.
 
 const ACCOUNTS = [{ systemId: 'alpha', password: 'secret1' }];
