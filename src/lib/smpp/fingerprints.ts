@@ -1,8 +1,8 @@
 /**
  * A set of 80-bit key hashes (20 hex digits, as `keyHash` makes them) with a few flag bits each.
  *
- * Open addressing with linear probing over typed arrays: 11 bytes a slot, at most 3/4 full, so
- * about 15 bytes an entry instead of the ~100 of a string in a Set. All 80 bits are kept, so a
+ * Open addressing with linear probing over typed arrays: 11 bytes a slot, 3/8 to 3/4 full, so
+ * 15 to 30 bytes an entry instead of the ~100 of a string in a Set. All 80 bits are kept, so a
  * lookup is exactly as precise as the hashes in done.log and in the queue's file names: no
  * collision risk is added on top of theirs. Nothing is ever deleted one by one (the owner builds
  * a smaller set with `rebuilt`), which keeps probing free of tombstones.

@@ -17,7 +17,7 @@ import { hashOfEntry, isEntryName, oldestEntries, seqOfEntry } from './queue-sca
  *
  * Memory does not grow with the queue: per ESME only a page of the oldest names is held (the
  * rest stay on disk and are read in, oldest first, as the page runs low) plus a count; the set of
- * taken events is a table of 80-bit hashes (about 15 bytes an event, see FingerprintSet), kept
+ * taken events is a table of 80-bit hashes (15 to 30 bytes an event, see FingerprintSet), kept
  * small by `compact`.
  */
 
@@ -296,8 +296,8 @@ export class DeliveryQueue {
    * sources that are only ever seen once, through a watch event (ENROUTE from sent/, already best
    * effort across a restart), and late or doubled events. The trade-off: memory and done.log are
    * bounded by what the spool still holds plus a day of traffic, not by all history; a source file
-   * kept forever (an inbox never cleaned) is remembered forever, at ~15 bytes in memory and ~33 on
-   * disk.
+   * kept forever (reports/, which smsd run never cleans; an inbox nobody empties) keeps its event
+   * remembered, at 15 to 30 bytes in memory and 21 on disk.
    */
   compact(liveKeys: Iterable<string>): { kept: number; dropped: number } {
     this.flushRemovals();
