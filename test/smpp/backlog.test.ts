@@ -6,6 +6,7 @@ import { writeQueueFiles } from './queue-files.js';
 import { makeSpool } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
 import { buildReceipt, MESSAGE_STATE } from '../../src/lib/smpp/deliver.js';
+import { keyHash } from '../../src/lib/smpp/queue.js';
 
 // A backlog larger than the queue's page in memory (8,192 names) through smppd: paging, order and
 // exactly-once across a restart. test/smpp/queue.test.ts measures the memory.
@@ -62,5 +63,34 @@ describe('a backlog for an absent ESME', () => {
     expect(rest).toEqual(Array.from({ length: N - ids.length }, (_, i) => `m${ids.length + i}`));
     await waitFor(() => fs.readdirSync(queueDir).length === 0, 5_000, 'queue emptied');
     second.session.close();
+  });
+});
+
+describe('done.log at start', () => {
+  it('forgets events older than a day whose source left the spool, keeps those reports/, error/ or inbox/ still hold', async () => {
+    const spool = makeSpool();
+    const msg = (id: string): string => `OUTC20250101_120000_00_+420123456789_smpp-${id}.smsbackup`;
+    fs.mkdirSync(path.join(spool.dir, 'reports'), { recursive: true });
+    fs.writeFileSync(path.join(spool.dir, 'reports', `${msg('rep')}.01.json`), '{}');
+    fs.writeFileSync(path.join(spool.error, msg('err')), '');
+    fs.writeFileSync(path.join(spool.inbox, 'IN20250101_120000_00_+420123456789_00.txt'), 'hi');
+    const live = [`receipt:${msg('rep')}`, `receipt:${msg('err')}`, 'mo:IN20250101_120000_00_+420123456789'];
+    const gone = [`receipt:${msg('gone')}`, 'mo:IN20240101_120000_00_+420123456789'];
+    const state = path.join(spool.dir, 'smppd');
+    fs.mkdirSync(state, { recursive: true });
+    const old = Math.floor(Date.now() / 1000) - 2 * 86_400;
+    fs.writeFileSync(
+      path.join(state, 'done.log'),
+      `@${old}\n${[...live, ...gone].map(keyHash).join('\n')}\n`,
+    );
+    t = await startTestSmppd(ACCOUNTS, '', spool);
+    const hashes = fs
+      .readFileSync(path.join(state, 'done.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{20}$/.test(l));
+    expect(hashes.sort()).toEqual(live.map(keyHash).sort());
+    // Still taken: nothing is queued for them.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fs.existsSync(path.join(state, 'queue', 'alpha'))).toBe(false);
   });
 });
