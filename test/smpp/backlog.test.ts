@@ -43,7 +43,7 @@ describe('a backlog for an absent ESME', () => {
     const queueDir = path.join(state, 'queue', 'alpha');
     t = await startTestSmppd(ACCOUNTS, '', spool);
     const first = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_receiver');
-    await waitFor(() => first.got.length >= N / 2, 15_000, 'half of the backlog');
+    await waitFor(() => first.got.length >= N / 2, 30_000, 'half of the backlog');
     // A clean stop: what the ESME answered is done, the rest waits for the next start.
     await t.stop();
     await closed(first.session);
@@ -57,13 +57,13 @@ describe('a backlog for an absent ESME', () => {
     );
     t = await startTestSmppd(ACCOUNTS, '', spool);
     const second = await bindCollecting(t.port, 'alpha', 'secret1', 'bind_receiver');
-    await waitFor(() => ids.length + second.got.length >= N, 15_000, 'the rest of the backlog');
+    await waitFor(() => ids.length + second.got.length >= N, 30_000, 'the rest of the backlog');
     await new Promise((r) => setTimeout(r, 200)); // nothing more comes
     const rest = second.got.map((p) => String(p.receipted_message_id));
     expect(rest).toEqual(Array.from({ length: N - ids.length }, (_, i) => `m${ids.length + i}`));
     await waitFor(() => fs.readdirSync(queueDir).length === 0, 5_000, 'queue emptied');
     second.session.close();
-  });
+  }, 90_000); // ~7 s alone; several times that when the other test files share the 2 cores
 });
 
 describe('done.log at start', () => {
