@@ -167,7 +167,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   if (smppd.admin) {
     admin = new AdminServer(smppd.admin, {
       server,
-      queued: (sid) => queue.names(sid).length,
+      queued: (sid) => queue.count(sid),
       queuedSystemIds: () => queue.systemIds(),
       rebuild: reload,
       knownAccount: (sid) => accounts.has(sid.toLowerCase()),

@@ -463,15 +463,16 @@ export class SmppServer implements SessionHandler {
   /** Sends queued deliver_sm of `systemId` to its bound receivers, oldest first, within their windows. */
   drain(systemId: string): void {
     const sid = systemId.toLowerCase();
-    const names = this.o.queue.names(sid);
-    if (names.length === 0 || this.stopping) return;
+    if (this.o.queue.count(sid) === 0 || this.stopping) return;
     const receivers = [...this.sessions].filter(
       (x) => x.canReceive && x.account?.systemId.toLowerCase() === sid,
     );
     if (receivers.length === 0) return;
     const busy = this.inFlight.get(sid) ?? new Set<string>();
     this.inFlight.set(sid, busy);
-    for (const name of names) {
+    // The page starts with the entries in flight (answered ones leave it), so a pass costs
+    // O(window), not O(queued); it holds at least what the windows can take.
+    for (const name of this.o.queue.page(sid, receivers.length * this.o.window)) {
       if (busy.has(name)) continue;
       const r = receivers
         .filter((x) => x.inFlight < this.o.window)

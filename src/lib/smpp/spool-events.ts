@@ -74,6 +74,7 @@ export class SpoolEvents {
       ];
       queue.markTaken([...new Set(keys)]);
     }
+    this.compact();
     // sent/ only through events (it can be huge): intermediate notifications are best effort.
     for (const dir of [paths.reports, paths.error, paths.inbox, paths.sent]) {
       try {
@@ -100,10 +101,41 @@ export class SpoolEvents {
   private rescan(): void {
     if (this.closed) return;
     const { paths } = this.o;
+    const present = new Set<string>();
     for (const dir of [paths.reports, paths.error, paths.inbox])
-      for (const n of this.list(dir)) this.handle(dir, n);
+      for (const n of this.list(dir)) {
+        this.handle(dir, n);
+        if (this.settled.has(n)) present.add(n);
+      }
+    // Forget names that left the folders: `settled` stays as big as the folders, not their history.
+    for (const n of this.settled) if (!present.has(n)) this.settled.delete(n);
+    if (this.o.queue.needsCompaction()) this.compact();
     this.rescanTimer = setTimeout(() => this.rescan(), this.o.rescanMs ?? 5_000);
     this.rescanTimer.unref();
+  }
+
+  /** Keys that the folders listed again and again can still produce (see DeliveryQueue.compact). */
+  private *liveKeys(): Generator<string> {
+    const { paths } = this.o;
+    for (const n of this.list(paths.reports)) {
+      const file = REPORT_RE.exec(n)?.[1];
+      if (file) yield `receipt:${file}`;
+    }
+    for (const n of this.list(paths.error)) yield `receipt:${n}`;
+    for (const n of this.list(paths.inbox)) {
+      const group = INBOX_RE.exec(n)?.[1];
+      if (group) yield `mo:${group}`;
+    }
+  }
+
+  private compact(): void {
+    try {
+      const { kept, dropped } = this.o.queue.compact(this.liveKeys());
+      if (dropped > 0) this.o.log('debug', `done.log compacted: ${kept} events kept, ${dropped} forgotten`);
+    } catch (err) {
+      // The old done.log stays whole: nothing is lost, it is only bigger.
+      this.o.log('error', `compacting done.log: ${(err as Error).message}`);
+    }
   }
 
   private handle(dir: string, name: string): void {
