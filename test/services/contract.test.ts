@@ -36,8 +36,10 @@ async function filesHarness(): Promise<ContractHarness> {
       return fs.readdirSync(spool.outbox).filter(isOutboxCandidate).length;
     },
     async inboxTexts() {
+      // Gammu's inbox files; smsd run also keeps hidden records beside them (inbox/.smsgate/).
       return fs
         .readdirSync(spool.inbox)
+        .filter((n) => n.startsWith('IN'))
         .sort()
         .map((n) => fs.readFileSync(path.join(spool.inbox, n), 'utf8'));
     },
