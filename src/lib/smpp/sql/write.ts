@@ -90,8 +90,20 @@ export async function addSqlAccount(
     throw new AccountsError('SMPP 3.4 passwords have at most 8 characters (bind password field)');
   const cols = await columnsOf(conn, t, c);
   if (await storedId(conn, t, systemId)) throw new AccountsError(`system_id ${systemId} exists already`);
-  // A new account falls back on no route unless told otherwise, as KSMPPD's NULL default_smsc.
-  const all: [string, SqlValue][] = [['system_id', systemId], ...cols];
+  // KSMPPD's DDL has NOT NULL columns without a default (default_cost, simulate_*_every): a
+  // value for each, so the INSERT works in strict SQL modes. default_smsc stays NULL unless
+  // given: like KSMPPD, what no route takes is refused.
+  const given = new Set(cols.map(([k]) => k));
+  const defaults: [string, SqlValue][] = [
+    'default_cost',
+    'simulate_deliver_every',
+    'simulate_permanent_failure_every',
+    'simulate_temporary_failure_every',
+    'simulate_mo_every',
+  ]
+    .filter((k) => !given.has(k))
+    .map((k) => [k, 0]);
+  const all: [string, SqlValue][] = [['system_id', systemId], ...cols, ...defaults];
   const p = (i: number) => placeholder(conn.dialect, i + 1);
   await conn.query(
     `INSERT INTO ${t.user} (${all.map(([k]) => k).join(', ')}) VALUES (${all.map((_, i) => p(i)).join(', ')})`,
