@@ -2,10 +2,12 @@ import { Command, Flags } from '@oclif/core';
 
 export default class SmppdServe extends Command {
   static override summary = 'Run the SMPP 3.4 server that bridges ESMEs to the spool';
-  static override description = `Reads [smppd] from the smsd config (Port, Listen, AccountsFile, timers) and its spool:
+  static override description = `Reads [smppd] from the smsd config (Port, Listen, accounts and routes, timers) and its spool:
 submit_sm/data_sm become outbox files that smsd run sends, acknowledged once durable; delivery
 receipts and MO messages go back as deliver_sm, queued on disk while no receiver is bound.
-SIGTERM/SIGINT: stop accepting, unbind the sessions, flush, exit 0.`;
+Accounts and routes come from AccountsFile and RoutesFile, from KSMPPD's SQL tables
+(AccountsSource/RoutesSource = sql) or from KSMPPD's HTTP auth and routing services (= http).
+SIGHUP re-reads them. SIGTERM/SIGINT: stop accepting, unbind the sessions, flush, exit 0.`;
   static override examples = ['<%= config.bin %> smppd serve -c /etc/smsgate/smsdrc'];
   static override flags = {
     config: Flags.string({ char: 'c', description: 'config file (default: see README, search order)' }),
