@@ -307,3 +307,66 @@ describe('KSMPPD tables on PostgreSQL (smppd db init)', () => {
     }
   });
 });
+
+describe.each(['mysql', 'pgsql'] as const)('a KSMPPD schema 1 database on %s', (dialect) => {
+  it('is read as it is, and smppd db upgrade brings it to schema 4 plus ours without changing a row', async () => {
+    if (!(await serverAvailable(dialect))) return;
+    db = await createTempDb(dialect);
+    const c = new SqlConnection(db.options);
+    try {
+      const dbl = dialect === 'mysql' ? 'double' : 'double precision';
+      // KSMPPD's first tables: no connect_allow_ip, source_regex, priority, nor smpp_version.
+      await c.query(
+        `CREATE TABLE smpp_user (system_id varchar(15) NOT NULL PRIMARY KEY, password varchar(64) NOT NULL, throughput ${dbl} NOT NULL DEFAULT 0, default_smsc varchar(64), default_cost ${dbl} NOT NULL, enable_prepaid_billing integer NOT NULL DEFAULT 0, credit ${dbl} NOT NULL DEFAULT 0, callback_url varchar(255), simulate smallint NOT NULL DEFAULT 0, simulate_deliver_every integer NOT NULL, simulate_permanent_failure_every integer NOT NULL, simulate_temporary_failure_every integer NOT NULL, simulate_mo_every integer NOT NULL, max_binds integer NOT NULL DEFAULT 0)`,
+      );
+      await c.query(
+        `CREATE TABLE smpp_route (route_id integer NOT NULL PRIMARY KEY, direction integer NOT NULL, regex text, cost ${dbl}, system_id varchar(64), smsc_id varchar(64))`,
+      );
+      const p = dialect === 'mysql' ? '?' : '$1';
+      await c.query(
+        `INSERT INTO smpp_user VALUES ('old', ${p}, 5, 'modem1', 0.25, 0, 12.5, NULL, 0, 0, 0, 0, 0, 3)`,
+        [mysqlPassword('oldpw')],
+      );
+      // Bound: MySQL would take the backslash in a literal for an escape.
+      await c.query(`INSERT INTO smpp_route VALUES (7, 1, ${p}, 0.1, 'old', 'modem2')`, ['^\\+?420']);
+      const { loadSqlAccounts, loadSqlRoutes } = await import('../../src/lib/smpp/sql/load.js');
+      const { upgradeKsmppdSchema } = await import('../../src/lib/smpp/sql/schema.js');
+      const tables = { user: 'smpp_user', route: 'smpp_route', version: 'smpp_version' };
+      const accounts = await loadSqlAccounts(c, tables);
+      expect(accounts.accounts.get('old')).toMatchObject({
+        maxBinds: 3,
+        throughput: 5,
+        defaultRoute: 'phone:modem1',
+      });
+      expect((await loadSqlRoutes(c, tables)).routes).toMatchObject([
+        { label: 'route_id 7', phone: 'modem2', priority: 0 },
+      ]);
+      const before = (await c.query('SELECT * FROM smpp_user')).rows;
+      const r = await upgradeKsmppdSchema(c, tables);
+      expect(r.ksmppd).toEqual({ from: 1, to: 4 });
+      expect(r.smsgate).toEqual({ from: 0, to: 1 });
+      expect(r.changes).toEqual(
+        expect.arrayContaining([
+          'created smpp_version',
+          'added smpp_user.connect_allow_ip',
+          'added smpp_route.source_regex',
+          'added smpp_route.priority',
+          'added smpp_user.enabled',
+        ]),
+      );
+      const after = (await c.query('SELECT * FROM smpp_user')).rows;
+      expect(after.map((row) => row.slice(0, before[0]?.length))).toEqual(before);
+      expect((await c.query(`SELECT component, version FROM smpp_version ORDER BY component`)).rows).toEqual([
+        ['ksmppd', 4],
+        ['smsgate', 1],
+      ]);
+      expect((await loadSqlAccounts(c, tables)).accounts.get('old')).toMatchObject({
+        enabled: true,
+        maxBinds: 3,
+      });
+      expect((await upgradeKsmppdSchema(c, tables)).changes).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+});
