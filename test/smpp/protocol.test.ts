@@ -113,7 +113,7 @@ describe('reload (SIGHUP)', () => {
         { systemId: 'alpha', password: 'secret1', extra: 'max_binds = 1\n' },
         { systemId: 'newbie', password: 'fresh1' },
       ]);
-      expect(r.smppd.reload()).toMatch(/: 0 routes, 2 accounts from /);
+      await expect(r.smppd.reload()).resolves.toMatch(/: 0 routes, 2 accounts from /);
       expect((await bind(r.port, 'newbie', 'fresh1')).resp.command_status).toBe(0);
       expect((await call(session, 'enquire_link')).command_status).toBe(0);
       // The existing bind counts against the new max_binds = 1.

@@ -70,10 +70,10 @@ describe('outbound routes', () => {
     expect(outboxFile(t, String(any.message_id)).ext.PhoneID).toBeUndefined();
     // A new route, taken at the reload; a broken file leaves the old routes in place.
     writeRoutes(t, `${spoolRoutes}\n[uk]\ndestination = ^\\+44\n`);
-    expect(t.smppd.reload()).toMatch(/Routes updated: 3 routes/);
+    await expect(t.smppd.reload()).resolves.toMatch(/Routes updated: 3 routes/);
     expect((await submit(session, '+4412345678')).command_status).toBe(0);
     writeRoutes(t, '[bad]\ndestination = ^(\n');
-    expect(() => t?.smppd.reload()).toThrow(/destination = \^\(/);
+    await expect(t.smppd.reload()).rejects.toThrow(/destination = \^\(/);
     expect((await submit(session, '+4412345678')).command_status).toBe(0);
     expect((await call(session, 'enquire_link')).command_status).toBe(0);
     session.close();

@@ -36,7 +36,7 @@ export async function runMonitorLive(configPath: string | undefined): Promise<nu
   let smppd: import('./smppd-view.js').SmppdPoller | undefined;
   try {
     const { readSmppdConfig } = await import('../smpp/config.js');
-    const admin = readSmppdConfig(config.smppd, loaded.source, process.cwd()).config.admin;
+    const admin = readSmppdConfig(config.smppd, loaded.source, process.cwd(), config.smsd).config.admin;
     if (admin && admin.port > 0) smppd = new (await import('./smppd-view.js')).SmppdPoller(admin);
   } catch {
     // no usable [smppd] section: the view shows the daemons only

@@ -58,7 +58,7 @@ function sectionRange(lines: readonly string[], systemId: string): [number, numb
   return [start, end];
 }
 
-function checkValues(c: AccountChanges): void {
+export function checkValues(c: AccountChanges): void {
   if (c.throughput !== undefined && (!Number.isFinite(c.throughput) || c.throughput < 0))
     throw new AccountsError(`throughput must be a number >= 0`);
   if (c.maxBinds !== undefined && (!Number.isInteger(c.maxBinds) || c.maxBinds < 0))
@@ -208,7 +208,7 @@ export function formatAccounts(accounts: readonly Account[]): string {
       a.mo ? 'yes' : 'no',
       a.prepaid ? 'yes' : 'no',
       a.simulate ? 'yes' : 'no',
-      a.allow.map((c) => c.text).join(', ') || 'anywhere',
+      [...a.allow.map((c) => c.text), ...(a.allowPatterns ?? [])].join(', ') || 'anywhere',
     ]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows

@@ -41,6 +41,11 @@ export interface Account {
   enabled: boolean;
   maxBinds: number;
   allow: Cidr[];
+  /**
+   * KSMPPD's connect_allow_ip patterns with `*` (`10.0.0.*`), for accounts from SQL or HTTP: a
+   * peer matching one of them may bind too (as may one in `allow`).
+   */
+  allowPatterns?: readonly string[];
   throughput: number;
   mo: boolean;
   /** source_addr must match this (whole-string regex), else ESME_RINVSRCADR. */
@@ -207,6 +212,22 @@ function parseHash(s: string, where = 'password'): ParsedHash {
 
 const DEFAULT_COST = { N: 16384, r: 8, p: 1 };
 
+/** MySQL's PASSWORD() (4.1 to 5.7, MariaDB): `*` + HEX(SHA1(SHA1(password))), as KSMPPD stores them. */
+const LEGACY_HASH = /^\*[0-9A-Fa-f]{40}$/;
+
+/** Is `s` a stored hash we can check: ours (scrypt) or MySQL's PASSWORD() of a KSMPPD database? */
+export function checkPasswordHash(s: string): string | undefined {
+  if (LEGACY_HASH.test(s)) return undefined;
+  try {
+    parseHash(s);
+    return undefined;
+  } catch (err) {
+    return s.startsWith('scrypt$')
+      ? (err as Error).message.replace(/^password: /, '')
+      : 'not a scrypt$... hash nor a MySQL PASSWORD() hash (* and 40 hex digits)';
+  }
+}
+
 /** `scrypt$N$r$p$salt$hash` for the accounts file (used by `esme add/set` and by tests). */
 export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
   const salt = crypto.randomBytes(16);
@@ -231,7 +252,17 @@ export async function verifyPassword(
   stored: string | undefined,
   known = stored !== undefined,
 ): Promise<boolean> {
-  const h = parseHash(stored ?? (await (dummyHash ??= hashPassword(crypto.randomBytes(6).toString('hex')))));
+  const dummy = (): Promise<string> => (dummyHash ??= hashPassword(crypto.randomBytes(6).toString('hex')));
+  if (stored !== undefined && LEGACY_HASH.test(stored)) {
+    // Checked here, never with the server's PASSWORD() (gone in MySQL 8, absent in PostgreSQL).
+    // The scrypt round costs what a modern hash costs, so timing does not tell the two kinds
+    // (nor a known system_id from an unknown one) apart.
+    await verifyPassword(password, await dummy(), false);
+    const inner = crypto.createHash('sha1').update(password, 'utf8').digest();
+    const outer = crypto.createHash('sha1').update(inner).digest();
+    return crypto.timingSafeEqual(outer, Buffer.from(stored.slice(1), 'hex')) && known;
+  }
+  const h = parseHash(stored ?? (await dummy()));
   const derived = await scrypt(password, h.salt, h.hash.length, {
     N: h.N,
     r: h.r,

@@ -11,7 +11,7 @@ export class AdminClientError extends Error {
 /** The [smppd] section of the config (`-c FILE` or the usual search order). */
 export function smppdConfigOf(configFile: string | undefined): { smppd: SmppdConfig; source: string } {
   const loaded = loadSmsdConfig(configFile);
-  const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
+  const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd(), loaded.config.smsd);
   return { smppd: config, source: loaded.source };
 }
 

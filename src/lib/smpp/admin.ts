@@ -21,8 +21,8 @@ export interface AdminActions {
   queued(systemId: string): number;
   /** System ids with a queue (lower case). */
   queuedSystemIds(): string[];
-  /** `/rebuild-routes`: until routes exist, re-reads the accounts file; returns what was done. Throws on a bad file. */
-  rebuild(): string;
+  /** `/rebuild-routes`: re-reads the accounts and routes (files or SQL); returns what was done. Rejects on a bad source. */
+  rebuild(): Promise<string>;
   /** Is `systemId` an account (in the accounts file as last read)? */
   knownAccount(systemId: string): boolean;
   setLogLevel(level: LogLevel): void;
@@ -185,7 +185,9 @@ export class AdminServer {
       reply =
         command === '/esme-credit'
           ? await this.credit(url.searchParams)
-          : this.run(command, url.searchParams);
+          : command === '/rebuild-routes'
+            ? await this.rebuild()
+            : this.run(command, url.searchParams);
     if (metrics !== undefined) {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(metrics);
@@ -205,22 +207,24 @@ export class AdminServer {
     res.end(body);
   }
 
+  private async rebuild(): Promise<Reply> {
+    try {
+      const what = await this.a.rebuild();
+      this.a.log('info', `admin HTTP: ${what}`);
+      return message(200, what);
+    } catch (err) {
+      const why = `Routes not updated, the old accounts and routes stay: ${(err as Error).message}`;
+      this.a.log('error', `admin HTTP: ${why}`);
+      return message(500, why);
+    }
+  }
+
   private run(command: string, q: URLSearchParams): Reply {
     switch (command) {
       case '/esme-status':
         return this.status();
       case '/esme-unbind':
         return this.unbind(q);
-      case '/rebuild-routes':
-        try {
-          const what = this.a.rebuild();
-          this.a.log('info', `admin HTTP: ${what}`);
-          return message(200, what);
-        } catch (err) {
-          const why = `Routes not updated, the old accounts and routes stay: ${(err as Error).message}`;
-          this.a.log('error', `admin HTTP: ${why}`);
-          return message(500, why);
-        }
       case '/uptime': {
         const seconds = Math.floor((Date.now() - this.a.startedAt) / 1000);
         return {

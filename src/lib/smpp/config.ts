@@ -1,6 +1,36 @@
 import path from 'node:path';
 import type { IniSection } from '../config/ini.js';
 import { parseCidrList, type Cidr } from './net.js';
+import type { ConnectOptions } from '../services/sql/connection.js';
+
+/** Where accounts and routes come from (KSMPPD's auth-method / routing-method: database, http). */
+export type SourceKind = 'file' | 'sql' | 'http';
+
+/** KSMPPD's table names (database-user-table, database-route-table, database-version-table). */
+export interface KsmppdTables {
+  user: string;
+  route: string;
+  version: string;
+}
+
+/** KSMPPD's HTTP auth and routing (spec section 3): URLs used verbatim, GET, headers only. */
+export interface KsmppdHttpConfig {
+  authUrl: string | undefined;
+  routingUrl: string | undefined;
+  /** Per request; a bind waiting on a dead service is refused after this, never left hanging. */
+  timeoutMs: number;
+  /** Lifetime of a positive auth answer (0: ask on every bind, as KSMPPD does). */
+  authCacheMs: number;
+}
+
+/** The [smsd] SQL keys, the fallback of the [smppd] Sql* keys (one database for both). */
+export interface SmsdSqlKeys {
+  driver: string | undefined;
+  host: string;
+  user: string;
+  password: string;
+  database: string;
+}
 
 /**
  * The `[smppd]` section of the smsd config file (the loader keeps it raw for us). Times are in
@@ -9,9 +39,17 @@ import { parseCidrList, type Cidr } from './net.js';
 export interface SmppdConfig {
   port: number;
   listen: string;
-  accountsFile: string;
+  /** AccountsSource (default file: AccountsFile). */
+  accountsSource: SourceKind;
+  /** Set when AccountsSource = file. */
+  accountsFile: string | undefined;
+  /** RoutesSource (default file: RoutesFile, or no routes without one). */
+  routesSource: SourceKind;
   /** Routes (see routes.ts); without it everything goes to the spool, any modem. */
   routesFile: string | undefined;
+  /** The KSMPPD database, when either source is sql or SqlDriver is set (smppd db init before switching). */
+  sql: { connection: ConnectOptions; tables: KsmppdTables } | undefined;
+  http: KsmppdHttpConfig;
   /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
   tls: { port: number; listen: string; keyFile: string; certFile: string } | undefined;
   systemId: string;
@@ -39,14 +77,47 @@ export interface AdminConfig {
   metricsPublic: boolean;
 }
 
+const SQL_KEYS = [
+  'sqldriver',
+  'sqlhost',
+  'sqluser',
+  'sqlpassword',
+  'sqldatabase',
+  'usertable',
+  'routetable',
+  'versiontable',
+];
+
 export class SmppdConfigError extends Error {
   override name = 'SmppdConfigError';
 }
 
+const SOURCES: readonly SourceKind[] = ['file', 'sql', 'http'];
+
+/** Driver names we take for the KSMPPD database: Gammu's (as in [smsd]) and the plain ones. */
+const SQL_DRIVERS: Record<string, ConnectOptions['dialect']> = {
+  native_mysql: 'mysql',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+  native_pgsql: 'pgsql',
+  pgsql: 'pgsql',
+  postgresql: 'pgsql',
+};
+
+/** Table names go into SQL text (they cannot be bound), so only plain identifiers. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * `smsd` gives the [smsd] SQL keys: with AccountsSource or RoutesSource = sql and no SqlDriver in
+ * [smppd], the KSMPPD tables are read from [smsd]'s database (Driver, Host, User, Password,
+ * Database). With SqlDriver, [smppd]'s own SqlHost, SqlUser, SqlPassword, SqlDatabase are used
+ * and none of [smsd]'s: a KSMPPD database is often not the one Gammu's tables live in.
+ */
 export function readSmppdConfig(
   sections: readonly IniSection[],
   file: string,
   cwd: string,
+  smsd?: SmsdSqlKeys,
 ): { config: SmppdConfig; warnings: string[] } {
   const warnings: string[] = [];
   const values = new Map<string, { value: string; line: number; rawKey: string }>();
@@ -78,9 +149,30 @@ export function readSmppdConfig(
     return n;
   };
   const seconds = (k: string, def: number): number => Math.round(num(k, def, 0.01, 86_400, false) * 1000);
+  const source = (k: string, rawKey: string): SourceKind => {
+    const v = (str(k) ?? 'file').toLowerCase();
+    if (!(SOURCES as readonly string[]).includes(v))
+      throw new SmppdConfigError(`${file}: ${rawKey} = ${v}; use file, sql or http`);
+    return v as SourceKind;
+  };
+  const accountsSource = source('accountssource', 'AccountsSource');
+  const routesSource = source('routessource', 'RoutesSource');
   const accounts = str('accountsfile');
-  if (!accounts)
+  if (accountsSource === 'file' && !accounts)
     throw new SmppdConfigError(`${file}: [smppd] needs AccountsFile = <path of the ESME accounts file>`);
+  const unusedWith = (key: string, rawKey: string, why: string): void => {
+    const v = values.get(key);
+    used.add(key);
+    if (v) warnings.push(`${file}:${v.line}: ${rawKey} is not used: ${why}`);
+  };
+  if (accountsSource !== 'file')
+    unusedWith('accountsfile', 'AccountsFile', `AccountsSource = ${accountsSource}`);
+  if (routesSource !== 'file') unusedWith('routesfile', 'RoutesFile', `RoutesSource = ${routesSource}`);
+  const sql =
+    accountsSource === 'sql' || routesSource === 'sql' || values.has('sqldriver')
+      ? readSql()
+      : (skipSql(), undefined);
+  const http = readHttp();
   const level = (str('loglevel') ?? 'info').toLowerCase();
   if (!['debug', 'info'].includes(level))
     throw new SmppdConfigError(`${file}: LogLevel = ${level}; use debug or info`);
@@ -126,8 +218,12 @@ export function readSmppdConfig(
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
-    accountsFile: path.resolve(cwd, accounts),
-    routesFile: routes ? path.resolve(cwd, routes) : undefined,
+    accountsSource,
+    accountsFile: accountsSource === 'file' && accounts ? path.resolve(cwd, accounts) : undefined,
+    routesSource,
+    routesFile: routesSource === 'file' && routes ? path.resolve(cwd, routes) : undefined,
+    sql,
+    http,
     tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),
     maxPduLength: num('maxpdulength', 70_000, 256, 1_048_576),
@@ -147,4 +243,85 @@ export function readSmppdConfig(
     if (!used.has(k)) warnings.push(`${file}:${v.line}: unknown key ${v.rawKey} in [smppd]`);
   }
   return { config, warnings };
+
+  function table(k: string, rawKey: string, def: string): string {
+    const v = str(k) ?? def;
+    if (!IDENTIFIER.test(v))
+      throw new SmppdConfigError(`${file}: ${rawKey} = ${v} is not a plain table name (letters, digits, _)`);
+    return v;
+  }
+
+  function skipSql(): void {
+    for (const k of SQL_KEYS) used.add(k);
+  }
+
+  function readSql(): { connection: ConnectOptions; tables: KsmppdTables } {
+    const tables = {
+      user: table('usertable', 'UserTable', 'smpp_user'),
+      route: table('routetable', 'RouteTable', 'smpp_route'),
+      version: table('versiontable', 'VersionTable', 'smpp_version'),
+    };
+    const own = str('sqldriver');
+    const driverName = (own ?? smsd?.driver ?? '').toLowerCase();
+    const dialect = SQL_DRIVERS[driverName];
+    if (!dialect)
+      throw new SmppdConfigError(
+        own
+          ? `${file}: SqlDriver = ${own}; use native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`
+          : `${file}: AccountsSource/RoutesSource = sql needs SqlDriver = native_mysql or native_pgsql in [smppd] (or Driver = one of them in [smsd])`,
+      );
+    if (own) {
+      const database = str('sqldatabase');
+      if (!database)
+        throw new SmppdConfigError(`${file}: SqlDriver needs SqlDatabase = <the KSMPPD database>`);
+      return {
+        connection: {
+          dialect,
+          host: str('sqlhost') ?? 'localhost',
+          user: str('sqluser') ?? 'root',
+          password: str('sqlpassword') ?? '',
+          database,
+        },
+        tables,
+      };
+    }
+    for (const k of ['sqlhost', 'sqluser', 'sqlpassword', 'sqldatabase'])
+      unusedWith(k, values.get(k)?.rawKey ?? k, 'without SqlDriver the [smsd] database keys are used');
+    const s = smsd as SmsdSqlKeys;
+    return {
+      connection: { dialect, host: s.host, user: s.user, password: s.password, database: s.database },
+      tables,
+    };
+  }
+
+  function readHttp(): KsmppdHttpConfig {
+    const url = (k: string, rawKey: string, neededBy: string | undefined): string | undefined => {
+      const v = str(k);
+      if (!v) {
+        if (neededBy) throw new SmppdConfigError(`${file}: ${neededBy} = http needs ${rawKey} = http://...`);
+        return undefined;
+      }
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new SmppdConfigError(`${file}: ${rawKey} = ${v} is not a URL`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new SmppdConfigError(`${file}: ${rawKey} must be an http:// or https:// URL`);
+      return v;
+    };
+    const authUrl = url('authurl', 'AuthUrl', accountsSource === 'http' ? 'AccountsSource' : undefined);
+    const routingUrl = url('routingurl', 'RoutingUrl', routesSource === 'http' ? 'RoutesSource' : undefined);
+    if (authUrl && accountsSource !== 'http')
+      unusedWith('authurl', 'AuthUrl', `AccountsSource = ${accountsSource}`);
+    if (routingUrl && routesSource !== 'http')
+      unusedWith('routingurl', 'RoutingUrl', `RoutesSource = ${routesSource}`);
+    return {
+      authUrl: accountsSource === 'http' ? authUrl : undefined,
+      routingUrl: routesSource === 'http' ? routingUrl : undefined,
+      timeoutMs: seconds('httptimeout', 5),
+      authCacheMs: Math.round(num('authcachetime', 60, 0, 86_400, false) * 1000),
+    };
+  }
 }

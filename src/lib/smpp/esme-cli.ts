@@ -10,7 +10,8 @@ import {
 import { adminCommand, smppdConfigOf } from './admin-client.js';
 import { ledgerFile, readLedgerTail, topUpOffline } from './billing.js';
 import { loadSmsdConfig } from '../config/smsd-config.js';
-import { readSmppdConfig } from './config.js';
+import { readSmppdConfig, type KsmppdTables, type SmppdConfig } from './config.js';
+import type { SqlConnection } from '../services/sql/connection.js';
 import { daemonPaths } from '../daemon/paths.js';
 import path from 'node:path';
 
@@ -21,9 +22,32 @@ export interface Out {
   err(line: string): void;
 }
 
-function accountsFile(configFile: string | undefined): string {
-  return smppdConfigOf(configFile).smppd.accountsFile;
+/** Where `esme add/set/remove/list` write: the accounts file, or KSMPPD's smpp_user table. */
+type AccountsStore = { kind: 'file'; file: string } | { kind: 'sql'; sql: NonNullable<SmppdConfig['sql']> };
+
+function accountsStore(configFile: string | undefined): AccountsStore {
+  const { smppd } = smppdConfigOf(configFile);
+  if (smppd.accountsSource === 'sql' && smppd.sql) return { kind: 'sql', sql: smppd.sql };
+  if (smppd.accountsSource === 'http')
+    throw new AccountsError('AccountsSource = http: the accounts live in the HTTP auth service, not here');
+  return { kind: 'file', file: smppd.accountsFile ?? '' };
 }
+
+/** One connection for one command; closed whatever happens. */
+async function withSql<T>(
+  sql: NonNullable<SmppdConfig['sql']>,
+  fn: (c: SqlConnection, t: KsmppdTables) => Promise<T>,
+) {
+  const { SqlConnection } = await import('../services/sql/connection.js');
+  const conn = new SqlConnection({ ...sql.connection, retries: 1, connectTimeoutMs: 5_000 });
+  try {
+    return await fn(conn, sql.tables);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+const sqlWrite = () => import('./sql/write.js');
 
 async function guarded(o: Out, body: () => Promise<string> | string): Promise<number> {
   try {
@@ -39,30 +63,51 @@ const REBUILD_HINT = '; a running smppd serve takes it at `routes rebuild`';
 
 export function esmeAdd(o: Out, configFile: string | undefined, systemId: string, c: AccountChanges) {
   return guarded(o, async () => {
-    const file = accountsFile(configFile);
-    await addAccount(file, systemId, c);
-    return `added ${systemId} to ${file}${REBUILD_HINT}`;
+    const store = accountsStore(configFile);
+    if (store.kind === 'sql') {
+      const { addSqlAccount } = await sqlWrite();
+      await withSql(store.sql, (conn, t) => addSqlAccount(conn, t, systemId, c));
+      return `added ${systemId} to table ${store.sql.tables.user}${REBUILD_HINT}`;
+    }
+    await addAccount(store.file, systemId, c);
+    return `added ${systemId} to ${store.file}${REBUILD_HINT}`;
   });
 }
 
 export function esmeSet(o: Out, configFile: string | undefined, systemId: string, c: AccountChanges) {
   return guarded(o, async () => {
-    const file = accountsFile(configFile);
-    await setAccount(file, systemId, c);
-    return `changed ${systemId} in ${file}${REBUILD_HINT}`;
+    const store = accountsStore(configFile);
+    if (store.kind === 'sql') {
+      const { setSqlAccount } = await sqlWrite();
+      await withSql(store.sql, (conn, t) => setSqlAccount(conn, t, systemId, c));
+      return `changed ${systemId} in table ${store.sql.tables.user}${REBUILD_HINT}`;
+    }
+    await setAccount(store.file, systemId, c);
+    return `changed ${systemId} in ${store.file}${REBUILD_HINT}`;
   });
 }
 
 export function esmeRemove(o: Out, configFile: string | undefined, systemId: string) {
   return guarded(o, async () => {
-    const file = accountsFile(configFile);
-    await removeAccount(file, systemId);
-    return `removed ${systemId} from ${file}${REBUILD_HINT} (its binds stay until unbound: esme unbind)`;
+    const store = accountsStore(configFile);
+    const where = store.kind === 'sql' ? `table ${store.sql.tables.user}` : store.file;
+    if (store.kind === 'sql') {
+      const { removeSqlAccount } = await sqlWrite();
+      await withSql(store.sql, (conn, t) => removeSqlAccount(conn, t, systemId));
+    } else await removeAccount(store.file, systemId);
+    return `removed ${systemId} from ${where}${REBUILD_HINT} (its binds stay until unbound: esme unbind)`;
   });
 }
 
 export function esmeList(o: Out, configFile: string | undefined) {
-  return guarded(o, () => formatAccounts(listAccounts(accountsFile(configFile))));
+  return guarded(o, async () => {
+    const store = accountsStore(configFile);
+    if (store.kind === 'file') return formatAccounts(listAccounts(store.file));
+    const { listSqlAccounts } = await sqlWrite();
+    const { accounts, warnings } = await withSql(store.sql, listSqlAccounts);
+    for (const w of warnings) o.err(`warning: ${w}`);
+    return formatAccounts(accounts);
+  });
 }
 
 export async function adminCli(
@@ -78,11 +123,11 @@ export async function adminCli(
 }
 
 /** Where smppd keeps its ledgers for this config (as smppdPaths in serve.ts). */
-function billingDir(configFile: string | undefined): { dir: string; accountsFile: string } {
+function billingDir(configFile: string | undefined): { dir: string } {
   const loaded = loadSmsdConfig(configFile);
-  const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
+  const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd(), loaded.config.smsd);
   const state = config.stateDir ?? path.join(path.dirname(daemonPaths(loaded.config).reportsDir), 'smppd');
-  return { dir: path.join(state, 'billing'), accountsFile: config.accountsFile };
+  return { dir: path.join(state, 'billing') };
 }
 
 /**
@@ -98,11 +143,17 @@ export function esmeCredit(
 ) {
   return guarded(o, async () => {
     if (amount !== undefined && !Number.isFinite(amount)) throw new AccountsError('AMOUNT must be a number');
-    const { dir, accountsFile } = billingDir(configFile);
-    const account = listAccounts(accountsFile).find(
-      (a) => a.systemId.toLowerCase() === systemId.toLowerCase(),
-    );
-    if (!account) throw new AccountsError(`no system_id ${systemId} in ${accountsFile}`);
+    const { dir } = billingDir(configFile);
+    const store = accountsStore(configFile);
+    const known =
+      store.kind === 'file'
+        ? listAccounts(store.file)
+        : (await withSql(store.sql, async (conn, t) => (await sqlWrite()).listSqlAccounts(conn, t))).accounts;
+    const account = known.find((a) => a.systemId.toLowerCase() === systemId.toLowerCase());
+    if (!account)
+      throw new AccountsError(
+        `no system_id ${systemId} in ${store.kind === 'file' ? store.file : `table ${store.sql.tables.user}`}`,
+      );
     const note = `esme credit by ${process.env.USER ?? 'uid ' + String(process.getuid?.() ?? '?')}`;
     const offline = amount === undefined ? undefined : topUpOffline(dir, account.systemId, amount, note);
     if (offline !== undefined) return `credit of ${account.systemId}: ${offline}`;

@@ -105,3 +105,35 @@ export class FailureBlocklist {
     return this.attempts > 0 && this.recent(ip, now).length >= this.attempts;
   }
 }
+
+/**
+ * KSMPPD's connect_allow_ip (Kannel's IP pattern list): `*.*.*.*;10.0.0.*;192.168.1.5`, `;` (or
+ * `,`, blanks) between patterns. Entries without `*` that are addresses or CIDRs go to `allow`;
+ * patterns with `*` stay patterns (`10.*.0.1` is no CIDR). Kannel's lists are IPv4: `*.*.*.*`
+ * admits every IPv4 peer, not IPv6 ones. Empty: anywhere.
+ */
+export function parseKannelIpList(text: string): { allow: Cidr[]; patterns: string[] } {
+  const items = text.split(/[\s,;]+/).filter(Boolean);
+  if (items.length === 0) return { allow: parseCidrList('0.0.0.0/0, ::/0'), patterns: [] };
+  const allow: Cidr[] = [];
+  const patterns: string[] = [];
+  for (const item of items) {
+    if (!item.includes('*')) {
+      allow.push(...parseCidrList(item));
+      continue;
+    }
+    const octets = item.split('.');
+    if (octets.length !== 4 || !octets.every((o) => o === '*' || (/^\d{1,3}$/.test(o) && Number(o) <= 255)))
+      throw new Error(`"${item}" is not an IPv4 pattern like 10.0.*.*`);
+    patterns.push(item);
+  }
+  return { allow, patterns };
+}
+
+/** Does the peer match one of KSMPPD's `*` patterns (each `*` one whole octet)? */
+export function ipMatchesPattern(ip: string, patterns: readonly string[]): boolean {
+  const addr = normalizeIp(ip);
+  if (!net.isIPv4(addr)) return false;
+  const octets = addr.split('.');
+  return patterns.some((p) => p.split('.').every((o, i) => o === '*' || Number(o) === Number(octets[i])));
+}

@@ -4,7 +4,7 @@ import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
 import { streamLogger, type LogLevel, type Logger } from '../daemon/log.js';
 import { AdminServer } from './admin.js';
 import { daemonPaths } from '../daemon/paths.js';
-import { loadAccounts, type Account } from './accounts.js';
+import type { Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
 import { FailureBlocklist } from './net.js';
 import { DeliveryQueue } from './queue.js';
@@ -12,7 +12,9 @@ import { SmppServer } from './server.js';
 import { SpoolEvents } from './spool-events.js';
 import { OutboxStore } from './store.js';
 import { MessageIndex } from './messages.js';
-import { loadRoutes, routeInbound, type Route } from './routes.js';
+import { routeInbound, type Route } from './routes.js';
+import { SmppdSources } from './sources.js';
+import type { MoTarget } from './spool-events.js';
 import { Billing } from './billing.js';
 
 /** `smppd serve`: wires the config, the spool, the accounts and the server together. */
@@ -24,8 +26,8 @@ export interface Smppd {
   adminPort: number | undefined;
   /** The TLS port, when TlsPort is set. */
   tlsPort: number | undefined;
-  /** Re-reads the accounts and routes files (SIGHUP, routes rebuild); binds stay. Throws and keeps the old ones. */
-  reload(): string;
+  /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
+  reload(): Promise<string>;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
   stop(): Promise<void>;
 }
@@ -62,17 +64,16 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const startedAt = Date.now();
   const paths = smppdPaths(o.smsd, smppd);
   fs.mkdirSync(paths.reports, { recursive: true });
-  let accounts: ReadonlyMap<string, Account>;
-  {
-    const loaded = loadAccounts(smppd.accountsFile);
-    for (const w of loaded.warnings) log('warn', w);
-    accounts = loaded.accounts;
-  }
+  const sources = new SmppdSources(smppd, log);
+  const { authenticator, router } = sources;
+  // With HTTP auth: the accounts that have bound (for receipts, MO, the admin interface).
+  let accounts: Map<string, Account>;
   let routes: readonly Route[];
   {
-    const loaded = loadRoutes(smppd.routesFile);
+    const loaded = await sources.load();
     for (const w of loaded.warnings) log('warn', w);
-    routes = loaded.routes;
+    accounts = loaded.accounts ?? new Map();
+    routes = loaded.routes ?? [];
   }
   const billing = new Billing(path.join(paths.state, 'billing'));
   try {
@@ -91,6 +92,16 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     systemId: smppd.systemId,
     accounts: () => accounts,
     routes: () => routes,
+    ...(authenticator
+      ? {
+          authenticate: (sid: string, pw: string) =>
+            authenticator.authenticate(sid, pw).then((outcome) => {
+              if (outcome.ok) accounts.set(outcome.account.systemId.toLowerCase(), outcome.account);
+              return outcome;
+            }),
+        }
+      : {}),
+    ...(router ? { routeSubmit: router.outbound.bind(router) } : {}),
     billing,
     store,
     queue,
@@ -109,19 +120,31 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const events = new SpoolEvents({
     paths,
     queue,
-    // KSMPPD's inbound routes first; else the first account (in file order) marked mo = yes.
+    // KSMPPD's inbound routes (or its HTTP router) first; else the first account (in file order) marked mo = yes.
     moTarget: (mo) => {
+      const fallback = (): MoTarget | undefined => [...accounts.values()].find((a) => a.mo && a.enabled);
+      if (router)
+        return router.inbound(mo).then((sid) => {
+          if (!sid) return fallback();
+          // With HTTP auth an ESME not bound since the start is still somebody: KSMPPD's defaults.
+          return (
+            accounts.get(sid.toLowerCase()) ??
+            (authenticator ? { systemId: sid, longMo: 'udh' } : undefined) ??
+            unknownTarget(sid)
+          );
+        });
       const r = routeInbound(routes, mo);
       const account = r?.systemId ? accounts.get(r.systemId.toLowerCase()) : undefined;
       if (r && !account)
         log('warn', `inbound route [${r.label}] names system_id ${r.systemId ?? ''}, which is no account`);
-      return account ?? [...accounts.values()].find((a) => a.mo && a.enabled);
+      return account ?? fallback();
     },
     refund: (sid, id, cost, why) =>
       billing.refund(sid, id, cost, why).then((done) => {
         if (done) log('info', `refunded ${cost} to ${sid} for ${id}: ${why}`);
       }),
-    knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId,
+    // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
+    knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
     log,
   });
@@ -150,17 +173,22 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
-    `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${accounts.size} accounts, spool ${path.dirname(paths.outbox)})`,
+    `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${authenticator ? 'HTTP auth' : `${accounts.size} accounts`}, spool ${path.dirname(paths.outbox)})`,
   );
-  const reload = (): string => {
-    // Both files are read before either is taken: a bad one leaves the old pair in place.
-    const a = loadAccounts(smppd.accountsFile);
-    const r = loadRoutes(smppd.routesFile);
-    for (const w of [...a.warnings, ...r.warnings]) log('warn', w);
-    accounts = a.accounts;
-    routes = r.routes;
+  const unknownTarget = (sid: string): undefined => {
+    log('warn', `HTTP routing names system_id ${sid} for an MO, which is no account`);
+    return undefined;
+  };
+  const reload = async (): Promise<string> => {
+    // Both are read before either is taken: a bad one leaves the old pair in place.
+    const loaded = await sources.load();
+    for (const w of loaded.warnings) log('warn', w);
+    if (loaded.accounts) accounts = loaded.accounts;
+    if (loaded.routes) routes = loaded.routes;
+    // A change made in the auth service counts from now on, not after the cache's lifetime.
+    authenticator?.clear();
     server.accountsReloaded();
-    return `Routes updated: ${routes.length} routes${smppd.routesFile ? ` from ${smppd.routesFile}` : ''}, ${accounts.size} accounts from ${smppd.accountsFile}`;
+    return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}`;
   };
   let admin: AdminServer | undefined;
   let adminPort: number | undefined;
@@ -227,7 +255,12 @@ export async function runServe(opts: ServeOptions): Promise<number> {
   let smppd: Smppd;
   try {
     const loaded = loadSmsdConfig(opts.config);
-    const { config, warnings } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd());
+    const { config, warnings } = readSmppdConfig(
+      loaded.config.smppd,
+      loaded.source,
+      process.cwd(),
+      loaded.config.smsd,
+    );
     // Debug lines pass the stream; startSmppd filters by level, which /log-level can change.
     if (!opts.log) log = streamLogger(process.stdout, { debug: true });
     for (const w of loaded.warnings) log('warn', w.message);
@@ -243,11 +276,10 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     return 2;
   }
   const onHup = (): void => {
-    try {
-      log('info', `SIGHUP: ${smppd.reload()}`);
-    } catch (err) {
-      log('error', `SIGHUP: not reloaded, the old accounts and routes stay: ${(err as Error).message}`);
-    }
+    smppd.reload().then(
+      (what) => log('info', `SIGHUP: ${what}`),
+      (err: Error) => log('error', `SIGHUP: not reloaded, the old accounts and routes stay: ${err.message}`),
+    );
   };
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import type { Logger } from '../daemon/log.js';
 import { verifyPassword, type Account } from './accounts.js';
 import { checkSubmit, newMessageId } from './mt.js';
-import { FailureBlocklist, TokenBucket, ipAllowed, normalizeIp } from './net.js';
+import { FailureBlocklist, TokenBucket, ipAllowed, ipMatchesPattern, normalizeIp } from './net.js';
 import {
   CMD,
   RESPONSE_BIT,
@@ -19,7 +19,8 @@ import type { DeliveryQueue } from './queue.js';
 import { Session, type BindType, type SessionHandler, type SessionTimers } from './session.js';
 import type { OutboxStore } from './store.js';
 import { smppTime, type MessageIndex } from './messages.js';
-import { routeOutbound, type Route } from './routes.js';
+import { routeOutbound, type OutboundDecision, type Route } from './routes.js';
+import type { AuthOutcome } from './http-auth.js';
 import { roundMoney, type Billing } from './billing.js';
 import { simulateSubmit } from './simulation.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
@@ -37,6 +38,10 @@ export interface SmppServerOptions {
   accounts: () => ReadonlyMap<string, Account>;
   /** Sorted by priority (routes.ts); empty: everything to the spool, any modem. */
   routes: () => readonly Route[];
+  /** An outside judge of binds (HTTP auth) instead of the hashes in `accounts()`. */
+  authenticate?: (systemId: string, password: string) => Promise<AuthOutcome>;
+  /** An outside router of submits (HTTP routing) instead of `routes()`; local routing stays synchronous. */
+  routeSubmit?: (account: Account, req: SubmitRequest, id: string, now: Date) => Promise<OutboundDecision>;
   billing: Billing;
   store: OutboxStore;
   queue: DeliveryQueue;
@@ -211,24 +216,23 @@ export class SmppServer implements SessionHandler {
     s.state = 'binding';
     const systemId = fieldString(pdu, 'system_id');
     const password = fieldString(pdu, 'password');
-    const accounts = this.o.accounts();
-    const account = accounts.get(systemId.toLowerCase());
-    // An unknown system_id is checked against another account's hash: same cost, same answer.
-    const hash = account?.passwordHash ?? accounts.values().next().value?.passwordHash;
     const ip = normalizeIp(s.ip);
-    const fail = (status: number, why: string): void => {
+    const fail = (status: number, why: string, strike = true): void => {
       this.o.log('warn', `bind ${s.id} from ${ip} as "${systemId}" refused: ${why}`);
-      this.o.blocklist.fail(ip);
+      if (strike) this.o.blocklist.fail(ip);
       this.bindResp(s, pdu, status);
       s.close();
     };
-    verifyPassword(password, hash, account !== undefined)
-      .then((ok) => {
+    (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(systemId, password)
+      .then((outcome) => {
         if (s.state !== 'binding') return;
-        // Unknown system_id and wrong password get the same answer, after the same work.
-        if (!ok || !account) return fail(STATUS.RINVPASWD, account ? 'wrong password' : 'unknown system_id');
+        if (!outcome.ok) return fail(outcome.status, outcome.why, outcome.strike);
+        const account = outcome.account;
         if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
-        if (!ipAllowed(ip, account.allow)) return fail(STATUS.RBINDFAIL, `address ${ip} not allowed`);
+        const allowed =
+          ipAllowed(ip, account.allow) ||
+          (account.allowPatterns !== undefined && ipMatchesPattern(ip, account.allowPatterns));
+        if (!allowed) return fail(STATUS.RBINDFAIL, `address ${ip} not allowed`);
         const binds = [...this.sessions].filter(
           (x) => x.state === 'bound' && x.account?.systemId.toLowerCase() === account.systemId.toLowerCase(),
         ).length;
@@ -242,6 +246,24 @@ export class SmppServer implements SessionHandler {
         if (s.canReceive) this.drain(account.systemId);
       })
       .catch((err: Error) => fail(STATUS.RSYSERR, err.message));
+  }
+
+  /** The password against the loaded accounts (file or SQL). */
+  private async checkLocally(systemId: string, password: string): Promise<AuthOutcome> {
+    const accounts = this.o.accounts();
+    const account = accounts.get(systemId.toLowerCase());
+    // An unknown system_id is checked against another account's hash: same cost, same answer.
+    const hash = account?.passwordHash ?? accounts.values().next().value?.passwordHash;
+    const ok = await verifyPassword(password, hash, account !== undefined);
+    // Unknown system_id and wrong password get the same answer, after the same work.
+    if (!ok || !account)
+      return {
+        ok: false,
+        status: STATUS.RINVPASWD,
+        why: account ? 'wrong password' : 'unknown system_id',
+        strike: true,
+      };
+    return { ok: true, account };
   }
 
   private bucket(account: Account): TokenBucket {
@@ -284,7 +306,43 @@ export class SmppServer implements SessionHandler {
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
     const id = newMessageId(account.messageId);
     if (account.simulate) return this.simulate(s, pdu, account, req, id, now, refuse);
-    const route = routeOutbound(this.o.routes(), account, req.destination, req.source.addr);
+    if (this.o.routeSubmit) {
+      // Counts as pending while the router thinks, so a slow router slows the reading, not memory.
+      s.pendingSubmits++;
+      this.backpressure(s);
+      this.o
+        .routeSubmit(account, req, id, now)
+        .catch((err: Error): OutboundDecision => ({ ok: false, status: STATUS.RSYSERR, reason: err.message }))
+        .then((route) => {
+          s.pendingSubmits--;
+          this.take(s, pdu, account, req, id, now, route, refuse);
+        });
+      return;
+    }
+    this.take(
+      s,
+      pdu,
+      account,
+      req,
+      id,
+      now,
+      routeOutbound(this.o.routes(), account, req.destination, req.source.addr),
+      refuse,
+    );
+  }
+
+  /** A routed submit: charged if prepaid, stored, answered once durable. */
+  private take(
+    s: Session,
+    pdu: RawPdu,
+    account: Account,
+    req: SubmitRequest,
+    id: string,
+    now: Date,
+    route: OutboundDecision,
+    refuse: (status: number, why: string) => void,
+  ): void {
+    const respId = pdu.id | RESPONSE_BIT;
     if (!route.ok) return refuse(route.status, route.reason);
     const cost = account.prepaid ? roundMoney(route.cost * req.entries.length) : 0;
     if (cost > 0 && !this.o.billing.reserve(account.systemId, cost))

@@ -32,12 +32,17 @@ export interface SpoolEventPaths {
 export interface SpoolEventsOptions {
   paths: SpoolEventPaths;
   queue: DeliveryQueue;
-  /** The account that receives an MO (inbound routes, else the `mo = yes` account), and how it wants long ones. */
+  /**
+   * The account that receives an MO (inbound routes, else the `mo = yes` account), and how it
+   * wants long ones. A promise when an outside router decides (HTTP routing); its rejection means
+   * "ask again later": the MO stays in the inbox and is tried at the next listing.
+   */
   moTarget: (mo: {
     sender: string;
     receiver: string;
     phone: string | undefined;
-  }) => { systemId: string; longMo: LongMoMode } | undefined;
+    text: string;
+  }) => MoTarget | undefined | Promise<MoTarget | undefined>;
   /** A charged message failed for good: give its cost back (prepaid billing). */
   refund?: (systemId: string, messageId: string, cost: number, why: string) => Promise<unknown>;
   /** The account exists (receipts for removed accounts are dropped). */
@@ -45,6 +50,11 @@ export interface SpoolEventsOptions {
   queued: (systemId: string) => void;
   log: Logger;
   rescanMs?: number;
+}
+
+export interface MoTarget {
+  systemId: string;
+  longMo: LongMoMode;
 }
 
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
@@ -56,6 +66,8 @@ export class SpoolEvents {
   private readonly moGroups = new Map<string, NodeJS.Timeout>();
   /** Names already dealt with: the periodic listing skips them without hashing keys. */
   private readonly settled = new Set<string>();
+  /** MO keys whose target an outside router is deciding. */
+  private readonly routing = new Set<string>();
   private closed = false;
   /** submit_sm accepted → delivered to the handset (the receipt's done date), for /metrics. */
   readonly deliveryLatency = new LatencyHistogram();
@@ -322,7 +334,7 @@ export class SpoolEvents {
       this.settled.add(name);
       return;
     }
-    if (this.moGroups.has(group)) return;
+    if (this.moGroups.has(group) || this.routing.has(`mo:${group}`)) return;
     const t = setTimeout(() => {
       this.moGroups.delete(group);
       try {
@@ -359,11 +371,39 @@ export class SpoolEvents {
     } else {
       body = { kind: 'text', text: contents.map((c) => decodeOutboxText(c)).join('') };
     }
-    const target = this.o.moTarget({ sender, receiver, phone: received?.phoneId });
+    const mo = {
+      sender,
+      receiver,
+      phone: received?.phoneId,
+      text: body.kind === 'text' ? body.text : '',
+    };
+    const target = this.o.moTarget(mo);
+    if (!(target instanceof Promise)) return this.queueMoFor(key, group, mo, body, target);
+    this.routing.add(key);
+    target.then(
+      (t) => {
+        this.routing.delete(key);
+        if (!this.closed && !this.o.queue.has(key)) this.queueMoFor(key, group, mo, body, t);
+      },
+      (err: Error) => {
+        this.routing.delete(key);
+        this.o.log('debug', `MO ${group}: ${err.message}; tried again later`);
+      },
+    );
+  }
+
+  private queueMoFor(
+    key: string,
+    group: string,
+    mo: { sender: string; receiver: string; phone: string | undefined },
+    body: MoBody,
+    target: MoTarget | undefined,
+  ): void {
+    const { sender, receiver } = mo;
     if (!target) {
       this.o.log(
         'info',
-        `MO ${group} from ${sender} to ${receiver || '?'} (phone ${received?.phoneId || '?'}): no inbound route and no account with mo = yes; not delivered over SMPP`,
+        `MO ${group} from ${sender} to ${receiver || '?'} (phone ${mo.phone || '?'}): no inbound route and no account with mo = yes; not delivered over SMPP`,
       );
       this.o.queue.markTaken([key]);
       return;
