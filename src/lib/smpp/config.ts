@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { IniSection } from '../config/ini.js';
 import { parseCidrList, type Cidr } from './net.js';
@@ -50,6 +51,8 @@ export interface SmppdConfig {
   /** The KSMPPD database, when either source is sql or SqlDriver is set (smppd db init before switching). */
   sql: { connection: ConnectOptions; tables: KsmppdTables } | undefined;
   http: KsmppdHttpConfig;
+  /** This node's name among several sharing one database (NodeId; default host name and port). */
+  nodeId: string;
   /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
   tls: { port: number; listen: string; keyFile: string; certFile: string } | undefined;
   systemId: string;
@@ -224,6 +227,7 @@ export function readSmppdConfig(
     routesFile: routesSource === 'file' && routes ? path.resolve(cwd, routes) : undefined,
     sql,
     http,
+    nodeId: str('nodeid') ?? `${os.hostname()}:${values.get('port')?.value ?? '2775'}`,
     tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),
     maxPduLength: num('maxpdulength', 70_000, 256, 1_048_576),

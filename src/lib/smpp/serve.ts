@@ -16,6 +16,8 @@ import { routeInbound, type Route } from './routes.js';
 import { SmppdSources } from './sources.js';
 import type { MoTarget } from './spool-events.js';
 import { Billing } from './billing.js';
+import { SharedThroughput, SqlRateExchange } from './shared-throughput.js';
+import { SqlConnection } from '../services/sql/connection.js';
 
 /** `smppd serve`: wires the config, the spool, the accounts and the server together. */
 
@@ -88,7 +90,28 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
+  // Accounts in a shared database mean several nodes may serve them: their throughput limits are
+  // shared by demand through the same database (shared-throughput.ts).
+  let throughputShare: SharedThroughput | undefined;
+  if (smppd.accountsSource === 'sql' && smppd.sql) {
+    const exchange = new SqlRateExchange(new SqlConnection({ ...smppd.sql.connection, retries: 1 }));
+    try {
+      await exchange.init();
+      let failing = false;
+      throughputShare = new SharedThroughput(smppd.nodeId, exchange, 250, (err) => {
+        if (!failing) log('warn', `throughput sharing with other nodes paused: ${err.message}`);
+        failing = true;
+      });
+      throughputShare.start();
+    } catch (err) {
+      log(
+        'warn',
+        `throughput limits are per node: cannot share them through the database (${(err as Error).message})`,
+      );
+    }
+  }
   const server = new SmppServer({
+    throughputShare,
     systemId: smppd.systemId,
     accounts: () => accounts,
     routes: () => routes,
@@ -239,6 +262,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await adminClosed;
         queue.close();
         await billing.close();
+        await throughputShare?.stop();
         log('info', 'smppd stopped');
       })()),
   };
