@@ -10,6 +10,7 @@ import { joinSent } from '../../src/lib/emulator/records.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import type { ModemEmulatorOptions } from '../../src/lib/emulator/modem.js';
 import { bindCollecting, call, startTestSmppd, type TestSmppd } from './harness.js';
+import { ledgerFile, topUpOffline } from '../../src/lib/smpp/billing.js';
 
 // `smppd serve` with [smsd] Service = sql: submits go into Gammu's outbox tables of a real MariaDB
 // or PostgreSQL, the real `smsd run` (a process, on the modem emulator) sends them from there, and
@@ -51,7 +52,14 @@ afterEach(async () => {
 
 async function startSqlStack(
   dialect: SqlDialect,
-  o: { version?: SchemaVersion; modem?: Partial<ModemEmulatorOptions>; daemon?: boolean } = {},
+  o: {
+    version?: SchemaVersion;
+    modem?: Partial<ModemEmulatorOptions>;
+    daemon?: boolean;
+    accountExtra?: string;
+    /** Runs on the spool folder before smppd starts. */
+    before?: (dir: string) => void;
+  } = {},
 ): Promise<SqlStack> {
   const db = await createTempDb(dialect, o.version ?? 18);
   const rig = await startRig({
@@ -65,8 +73,9 @@ async function startSqlStack(
   );
   const routes = path.join(rig.spool.dir, 'routes.ini');
   fs.writeFileSync(routes, ROUTES);
+  o.before?.(rig.spool.dir);
   const smppd = await startTestSmppd(
-    [{ systemId: 'shop', password: 'pw123', extra: 'mo = yes\n' }],
+    [{ systemId: 'shop', password: 'pw123', extra: `mo = yes\n${o.accountExtra ?? ''}` }],
     `RoutesFile = ${routes}\n`,
     rig.spool,
   );
@@ -93,12 +102,17 @@ const text = (p: PDU): string => {
 
 const gsm = (t: string) => Buffer.from(encodeGsm7(t));
 
-describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s', (dialect) => {
-  it('queues submits in the SQL outbox (pins as SenderID), smsd run sends them, DELIVRD receipts come from sentitems; query_sm, cancel_sm, MO', async () => {
+describe.each([
+  ['mysql', 18],
+  ['pgsql', 18],
+  ['mysql', 17],
+  ['pgsql', 17],
+] as const)('smppd serve with Service = sql on %s, schema %i', (dialect, version) => {
+  it('queues submits in the SQL outbox (pins as SenderID), smsd run sends them, DELIVRD receipts come from sentitems; query_sm, cancel_sm, long MO', async () => {
     if (!(await serverAvailable(dialect))) return;
-    const s = await startSqlStack(dialect, { daemon: false });
+    const s = await startSqlStack(dialect, { daemon: false, version });
     const { q } = s;
-    expect(s.smppd.logs.join('\n')).toMatch(/SQL outbox .* schema 18/);
+    expect(s.smppd.logs.join('\n')).toMatch(new RegExp(`SQL outbox .* schema ${version}`));
     const { session, got } = await bindCollecting(s.smppd.port, 'shop', 'pw123');
     const long =
       'Dlouhá zpráva přes SMPP do SQL, která se nevejde do jedné SMS a musí být rozdělena. '.repeat(2);
@@ -207,7 +221,9 @@ describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s
     );
     session.close();
   });
+});
 
+describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s: failures', (dialect) => {
   it('gives UNDELIV with the network error when the report says the message failed', async () => {
     if (!(await serverAvailable(dialect))) return;
     const s = await startSqlStack(dialect, { modem: { reportStatus: 0x41 } });
@@ -227,6 +243,60 @@ describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s
       `SELECT ${s.q('state')}, ${s.q('final_state')}, ${s.q('final_error')} FROM smppd_message`,
     );
     expect(st.map((x) => x.map(Number))).toEqual([[1, 5, 0x41]]);
+    session.close();
+  });
+
+  it('gives UNDELIV when the modem cannot send it, and refunds a prepaid message', async () => {
+    if (!(await serverAvailable(dialect))) return;
+    const billing = (dir: string) => path.join(dir, 'smppd', 'billing');
+    const s = await startSqlStack(dialect, {
+      modem: { faults: { cmsErrorEvery: 1 } },
+      accountExtra: 'prepaid = yes\ndefault_cost = 0.25\n',
+      before: (dir) => topUpOffline(billing(dir), 'shop', 1, 'test credit'),
+    });
+    const { session, got } = await bindCollecting(s.smppd.port, 'shop', 'pw123');
+    const r = await call(session, 'submit_sm', {
+      destination_addr: '+420111222666',
+      short_message: gsm('never sent'),
+      registered_delivery: 1,
+    });
+    expect(r.command_status).toBe(0);
+    const rc = await waitFor(() => got.find((p) => p.esm_class === 4), 15_000, `receipt\n${s.out()}`);
+    expect(rc.receipted_message_id).toBe(r.message_id);
+    expect(rc.message_state).toBe(5);
+    expect(text(rc)).toMatch(/ stat:UNDELIV err:000 text:never sent$/);
+    expect((await s.rows(`SELECT ${s.q('Status')} FROM sentitems`)).map((x) => x[0])).toEqual([
+      'SendingError',
+    ]);
+    const ledger = fs.readFileSync(ledgerFile(billing(s.rig.spool.dir), 'shop'), 'utf8');
+    expect(ledger).toMatch(new RegExp(`\trefund\t0\.25\t1\t${String(r.message_id)}\t`));
+    session.close();
+  });
+
+  it('answers ESME_RSYSERR when the database refuses the batch, and stores nothing of it', async () => {
+    if (!(await serverAvailable(dialect))) return;
+    const s = await startSqlStack(dialect, { daemon: false });
+    const { session } = await bindCollecting(s.smppd.port, 'shop', 'pw123');
+    const rename = (from: string, to: string) =>
+      s.admin.query(
+        dialect === 'mysql' ? `RENAME TABLE ${from} TO ${to}` : `ALTER TABLE ${from} RENAME TO ${to}`,
+      );
+    await rename('smppd_message', 'smppd_message_away');
+    const refused = await call(session, 'submit_sm', {
+      destination_addr: '+420111222777',
+      short_message: gsm('x'),
+    });
+    expect(refused.command_status).toBe(0x08);
+    expect(s.smppd.logs.join('\n')).toMatch(/cannot store the message: SQL outbox in .*smppd_message/);
+    // The outbox row went in first, and was rolled back with the rest.
+    expect(Number((await s.rows('SELECT COUNT(*) FROM outbox'))[0]?.[0])).toBe(0);
+    await rename('smppd_message_away', 'smppd_message');
+    const ok = await call(session, 'submit_sm', {
+      destination_addr: '+420111222777',
+      short_message: gsm('y'),
+    });
+    expect(ok.command_status).toBe(0);
+    expect(Number((await s.rows('SELECT COUNT(*) FROM outbox'))[0]?.[0])).toBe(1);
     session.close();
   });
 });
