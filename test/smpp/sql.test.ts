@@ -269,7 +269,7 @@ describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s
       'SendingError',
     ]);
     const ledger = fs.readFileSync(ledgerFile(billing(s.rig.spool.dir), 'shop'), 'utf8');
-    expect(ledger).toMatch(new RegExp(`\trefund\t0\.25\t1\t${String(r.message_id)}\t`));
+    expect(ledger).toMatch(new RegExp(`\trefund\t0\\.25\t1\t${String(r.message_id)}\t`));
     session.close();
   });
 
