@@ -246,6 +246,34 @@ describe.each(['mysql', 'pgsql'] as const)('smppd serve with Service = sql on %s
     session.close();
   });
 
+  it('sends ENROUTE when asked (registered_delivery 0x10), closes a message that wants no receipt once sent, and query_sm still follows it', async () => {
+    if (!(await serverAvailable(dialect))) return;
+    const s = await startSqlStack(dialect, { modem: { reportDelayMs: 1500 } });
+    const { session, got } = await bindCollecting(s.smppd.port, 'shop', 'pw123');
+    const r = await call(session, 'submit_sm', {
+      destination_addr: '+420111222888',
+      short_message: gsm('on its way'),
+      registered_delivery: 0x10,
+    });
+    expect(r.command_status).toBe(0);
+    const enroute = await waitFor(() => got.find((p) => p.esm_class === 0x20), 15_000, `ENROUTE\n${s.out()}`);
+    expect(enroute.receipted_message_id).toBe(r.message_id);
+    expect(text(enroute)).toMatch(/ stat:ENROUTE err:000 text:on its way$/);
+    await waitFor(
+      async () => Number((await s.rows(`SELECT ${s.q('state')} FROM smppd_message`))[0]?.[0]) === 1,
+      5_000,
+      'the smppd_message row closed',
+    );
+    // The report comes later; query_sm reads it from sentitems.
+    await waitFor(
+      async () => (await call(session, 'query_sm', { message_id: r.message_id })).message_state === 2,
+      15_000,
+      `DELIVERED by query_sm\n${s.out()}`,
+    );
+    expect(got.filter((p) => p.esm_class === 4)).toEqual([]);
+    session.close();
+  });
+
   it('gives UNDELIV when the modem cannot send it, and refunds a prepaid message', async () => {
     if (!(await serverAvailable(dialect))) return;
     const billing = (dir: string) => path.join(dir, 'smppd', 'billing');

@@ -49,11 +49,9 @@ export class SqlMessageLookup implements MessageLookup {
     return this.db.exclusive(async () => {
       const m = await this.row(id, systemId);
       if (!m) return undefined;
-      if (!m.open) {
-        // Settled without a report (sent, nothing more to learn): still ENROUTE for SMPP.
-        if (m.finalState === MESSAGE_STATE.ENROUTE) return { state: MESSAGE_STATE.ENROUTE, error: 0 };
+      // Closed without a final state (sent, no receipt wanted) is read like an open one.
+      if (!m.open && m.finalState !== MESSAGE_STATE.ENROUTE)
         return { state: m.finalState, error: m.finalError, ...(m.doneAt ? { finalDate: m.doneAt } : {}) };
-      }
       // The receipt poller may not have seen it yet: read sentitems now.
       const { db } = this;
       const r = await db.query(

@@ -76,7 +76,12 @@ export class SqlReceipts {
     for (const m of open) {
       const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
       if (!outcome.final) {
-        if (outcome.sent && m.meta.inter) this.enroute(m);
+        if (!outcome.sent) continue;
+        if (m.meta.inter) this.enroute(m);
+        // Sent, no receipt asked for, nothing to refund: no reason to keep reading it (query_sm
+        // reads its sentitems rows itself).
+        if (m.meta.rd === 0 && !m.meta.cost)
+          settled.push({ id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() });
         continue;
       }
       await this.receipt(m, outcome);
