@@ -3,7 +3,11 @@
 // each acknowledged only once its outbox file is durable (group commit), beside a server on the
 // same `smpp` package that stores nothing (bench/smpp-null-server.mjs); prints both and the ratio.
 // Then the submit_sm_resp latency at a steady offered rate.
+// With --sql mysql|pgsql: `Service = sql` instead, each submit acknowledged once committed to Gammu's
+// SQL outbox (and smppd_message) in a fresh database on the local server; --nodes N runs N smppd
+// processes on that one database, each flooded by its own bind at once (aggregate rate).
 // Usage: npm run build && node bench/smpp.mjs [--messages 50000] [--window 100] [--rate 1000]
+//          [--sql mysql|pgsql [--nodes 2]]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +25,9 @@ const MESSAGES = opt('--messages', 50000);
 const WINDOW = opt('--window', 100);
 const RATE = opt('--rate', 1000);
 const BINDS = opt('--binds', 1000);
+const SQL = args.includes('--sql') ? args[args.indexOf('--sql') + 1] : undefined;
+const NODES = opt('--nodes', 1);
+if (SQL !== undefined && !['mysql', 'pgsql'].includes(SQL)) throw new Error(`--sql mysql|pgsql, not ${SQL}`);
 
 function start(cmd, argv, pattern) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -120,6 +127,73 @@ async function run(label, server) {
       (lat ? `; at ${RATE}/s offered: p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms` : ''),
   );
   return rate;
+}
+
+/** --sql: N smppd on one fresh database; aggregate submits/s acknowledged after the SQL commit. */
+async function runSql(dialect) {
+  const { SqlConnection } = await import(path.join(root, 'dist/lib/services/sql/connection.js'));
+  const { initSchema } = await import(path.join(root, 'dist/lib/services/sql/schema.js'));
+  const { SQL_TABLE_NAMES } = await import(path.join(root, 'dist/lib/config/smsd-config.js'));
+  const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
+  const server = {
+    mysql: { dialect: 'mysql', host: '127.0.0.1:3306', user: 'root', password: '', admin: 'mysql' },
+    pgsql: { dialect: 'pgsql', host: '127.0.0.1:5432', user: 'postgres', password: '', admin: 'postgres' },
+  }[dialect];
+  const name = `smsgate_bench_${Math.random().toString(16).slice(2, 10)}`;
+  const admin = new SqlConnection({ ...server, database: server.admin });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const conn = new SqlConnection({ ...server, database: name });
+  await initSchema(conn, Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])), 18);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-sql-'));
+  fs.writeFileSync(path.join(work, 'esme.ini'), `[bench]\npassword = ${await hashPassword('bench1')}\n`);
+  const nodes = [];
+  for (let i = 0; i < NODES; i++) {
+    const config = path.join(work, `smsdrc-${i}`);
+    fs.writeFileSync(
+      config,
+      `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = sql\ndriver = native_${dialect}\nhost = ${server.host}\nuser = ${server.user}\npassword =\ndatabase = ${name}\n` +
+        `[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\nStateDir = ${work}/state-${i}\n`,
+    );
+    nodes.push(
+      await start(
+        process.execPath,
+        [path.join(root, 'bin/smppd.js'), 'serve', '-c', config],
+        /listening on [^:]+:(\d+)/,
+      ),
+    );
+  }
+  console.log(
+    `# smppd serve on SQL (${dialect}, database ${name}, ${NODES} node(s), ${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW} per node)`,
+  );
+  const sessions = await Promise.all(nodes.map((n) => bind(n.port)));
+  await Promise.all(sessions.map((s) => flood(s, Math.min(2000, MESSAGES), WINDOW))); // warm-up
+  const per = Math.ceil(MESSAGES / NODES);
+  const t0 = process.hrtime.bigint();
+  const rates = await Promise.all(sessions.map((s) => flood(s, per, WINDOW)));
+  const total = (per * NODES) / (Number(process.hrtime.bigint() - t0) / 1e9);
+  rates.forEach((r, i) => console.log(`node ${i + 1}: ${Math.round(r).toLocaleString('en')} submit_sm/s`));
+  console.log(
+    `all ${NODES} node(s): ${Math.round(total).toLocaleString('en')} submit_sm/s committed to the SQL outbox`,
+  );
+  if (RATE > 0) {
+    const lat = await latency(sessions[0], RATE, 3);
+    console.log(`node 1 at ${RATE}/s offered: p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms`);
+  }
+  for (const s of sessions) s.close();
+  for (const n of nodes) await stop(n.child);
+  const count = async (t) => Number((await conn.query(`SELECT COUNT(*) FROM ${t}`)).rows[0][0]);
+  console.log(`${await count('outbox')} outbox rows, ${await count('smppd_message')} smppd_message rows`);
+  await conn.close();
+  if (dialect === 'pgsql')
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+  await admin.query(`DROP DATABASE ${name}`);
+  await admin.close();
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+if (SQL) {
+  await runSql(SQL);
+  process.exit(0);
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-'));

@@ -14,12 +14,23 @@ import { OutboxStore } from './store.js';
 import { MessageIndex } from './messages.js';
 import { routeInbound, type Route } from './routes.js';
 import { SmppdSources } from './sources.js';
-import type { MoTarget } from './spool-events.js';
+import type { MoTarget, SpoolEventsOptions } from './spool-events.js';
 import { Billing } from './billing.js';
 import { SharedThroughput, SqlRateExchange } from './shared-throughput.js';
 import { SqlConnection } from '../services/sql/connection.js';
+import type { EventSource, MessageLookup, MessageStore } from './message-store.js';
+import type { LongMoMode } from './deliver.js';
+import { sqlServiceOptions } from '../services/sql/settings.js';
+import { SmppdDb, smppdNodeId } from './sql-db.js';
+import { SqlMessageStore } from './sql-store.js';
+import { SqlMessageLookup } from './sql-messages.js';
+import { SqlEvents } from './sql-events.js';
 
-/** `smppd serve`: wires the config, the spool, the accounts and the server together. */
+/**
+ * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
+ * where `smsd run` sends from: the spool with `[smsd] Service = files`, Gammu's SQL outbox with
+ * `Service = sql` (the same database settings as `smsd run`).
+ */
 
 export interface Smppd {
   port: number;
@@ -57,6 +68,61 @@ export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
   };
 }
 
+/** What the server and the event source need of the hooks serve.ts builds. */
+interface EventHooks {
+  queue: DeliveryQueue;
+  moTarget: SpoolEventsOptions['moTarget'];
+  refund: (sid: string, id: string, cost: number, why: string) => Promise<unknown>;
+  knownSystemId: (sid: string) => string | undefined;
+  queued: (sid: string) => void;
+  log: Logger;
+}
+
+interface Backend {
+  store: MessageStore;
+  messages: MessageLookup;
+  events: (hooks: EventHooks) => EventSource;
+  /** Where messages go, for the start-up line. */
+  describe: string;
+  /** Closes what the backend holds after the server stopped. */
+  close: () => Promise<void>;
+}
+
+function spoolBackend(paths: ReturnType<typeof smppdPaths>, log: Logger): Backend {
+  fs.mkdirSync(paths.reports, { recursive: true });
+  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
+  const restored = store.recover();
+  if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
+  return {
+    store,
+    messages: new MessageIndex(paths),
+    events: (hooks) => new SpoolEvents({ paths, ...hooks }),
+    describe: `spool ${path.dirname(paths.outbox)}`,
+    close: async () => undefined,
+  };
+}
+
+/** Two connections: group-committed submits on one, polls, query_sm and cancel_sm on the other. */
+async function sqlBackend(smsd: SmsdConfig, stateDir: string, log: Logger): Promise<Backend> {
+  const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
+  const node = smppdNodeId(stateDir);
+  const storeDb = await SmppdDb.open(options, node);
+  let eventsDb: SmppdDb;
+  try {
+    eventsDb = await SmppdDb.open(options, node);
+  } catch (err) {
+    await storeDb.close();
+    throw err;
+  }
+  return {
+    store: new SqlMessageStore(storeDb),
+    messages: new SqlMessageLookup(eventsDb),
+    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks }),
+    describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
+    close: () => eventsDb.close(),
+  };
+}
+
 export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const { smppd } = o;
   let minLevel = o.logLevel ?? 'debug';
@@ -85,9 +151,15 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       `billing ledgers in ${billing.dir} are held by another smppd serve (${(err as Error).message})`,
     );
   }
-  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
-  const restored = store.recover();
-  if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
+  let backend: Backend;
+  try {
+    backend =
+      o.smsd.smsd.service === 'sql' ? await sqlBackend(o.smsd, paths.state, log) : spoolBackend(paths, log);
+  } catch (err) {
+    await billing.close();
+    throw err;
+  }
+  const { store } = backend;
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
@@ -128,7 +200,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     billing,
     store,
     queue,
-    messages: new MessageIndex(paths),
+    messages: backend.messages,
     log,
     timers: {
       sessionInitMs: smppd.sessionInitMs,
@@ -140,8 +212,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     window: smppd.window,
     blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
   });
-  const events = new SpoolEvents({
-    paths,
+  const events = backend.events({
     queue,
     // KSMPPD's inbound routes (or its HTTP router) first; else the first account (in file order) marked mo = yes.
     moTarget: (mo) => {
@@ -171,7 +242,17 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     queued: (sid) => server.drain(sid),
     log,
   });
-  const address = await server.listen(smppd.port, smppd.listen);
+  /** A start that fails after the store is open: everything opened so far is closed again. */
+  const abandon = async (err: Error): Promise<never> => {
+    await server.stop();
+    await events.close();
+    await store.close();
+    await backend.close();
+    queue.close();
+    await billing.close();
+    throw err;
+  };
+  const address = await server.listen(smppd.port, smppd.listen).catch(abandon);
   let tlsPort: number | undefined;
   if (smppd.tls) {
     const { keyFile, certFile } = smppd.tls;
@@ -181,14 +262,14 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       key = fs.readFileSync(keyFile);
       cert = fs.readFileSync(certFile);
     } catch (err) {
-      await server.stop();
-      throw new Error(`TLS: ${(err as Error).message}`);
+      return abandon(new Error(`TLS: ${(err as Error).message}`));
     }
     try {
       tlsPort = (await server.listenTls(smppd.tls.port, smppd.tls.listen, key, cert)).port;
     } catch (err) {
-      await server.stop();
-      throw new Error(`TLS listener on ${smppd.tls.listen}:${smppd.tls.port}: ${(err as Error).message}`);
+      return abandon(
+        new Error(`TLS listener on ${smppd.tls.listen}:${smppd.tls.port}: ${(err as Error).message}`),
+      );
     }
     log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
   }
@@ -196,7 +277,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
-    `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${authenticator ? 'HTTP auth' : `${accounts.size} accounts`}, spool ${path.dirname(paths.outbox)})`,
+    `smppd listening on ${address.address}:${address.port} (system_id ${smppd.systemId}, ${authenticator ? 'HTTP auth' : `${accounts.size} accounts`}, ${backend.describe})`,
   );
   const unknownTarget = (sid: string): undefined => {
     log('warn', `HTTP routing names system_id ${sid} for an MO, which is no account`);
@@ -234,11 +315,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       adminPort = a.port;
       log('info', `smppd admin HTTP on ${a.address}:${a.port}`);
     } catch (err) {
-      await server.stop();
-      events.close();
-      queue.close();
-      await billing.close();
-      throw new Error(`admin HTTP on ${smppd.admin.listen}:${smppd.admin.port}: ${(err as Error).message}`);
+      return abandon(
+        new Error(`admin HTTP on ${smppd.admin.listen}:${smppd.admin.port}: ${(err as Error).message}`),
+      );
     }
   }
   let stopping: Promise<void> | undefined;
@@ -252,7 +331,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,
         // then unbind: an ESME never loses the answer to a message we stored.
-        events.close();
+        const eventsClosed = events.close();
         const adminClosed = admin?.close();
         const listenerClosed = server.quiesce();
         await store.close();
@@ -260,6 +339,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await server.stop();
         await listenerClosed;
         await adminClosed;
+        await eventsClosed;
+        await backend.close();
         queue.close();
         await billing.close();
         await throughputShare?.stop();

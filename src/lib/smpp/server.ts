@@ -17,8 +17,8 @@ import {
 } from './pdu.js';
 import type { DeliveryQueue } from './queue.js';
 import { Session, type BindType, type SessionHandler, type SessionTimers } from './session.js';
-import type { OutboxStore } from './store.js';
-import { smppTime, type MessageIndex } from './messages.js';
+import type { MessageLookup, MessageStore } from './message-store.js';
+import { smppTime, type MessageStatus } from './messages.js';
 import { routeOutbound, type OutboundDecision, type Route } from './routes.js';
 import type { AuthOutcome } from './http-auth.js';
 import { roundMoney, type Billing } from './billing.js';
@@ -28,8 +28,8 @@ import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from './shared-throughput.js';
 
 /**
- * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool
- * (through OutboxStore) and drains the per-ESME delivery queues (receipts, MO) into bound receivers.
+ * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool or
+ * the SQL outbox (through a MessageStore) and drains the per-ESME delivery queues (receipts, MO) into bound receivers.
  */
 
 export interface SmppServerOptions {
@@ -43,9 +43,9 @@ export interface SmppServerOptions {
   /** An outside router of submits (HTTP routing) instead of `routes()`; local routing stays synchronous. */
   routeSubmit?: (account: Account, req: SubmitRequest, id: string, now: Date) => Promise<OutboundDecision>;
   billing: Billing;
-  store: OutboxStore;
+  store: MessageStore;
   queue: DeliveryQueue;
-  messages: MessageIndex;
+  messages: MessageLookup;
   log: Logger;
   timers: SessionTimers;
   maxPduLength: number;
@@ -473,17 +473,25 @@ export class SmppServer implements SessionHandler {
     const respId = pdu.id | RESPONSE_BIT;
     if (!s.canTransmit || !s.account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
     const id = fieldString(pdu, 'message_id');
+    const answer = (st: MessageStatus | undefined): void => {
+      if (!st) return s.write(headerOnly(respId, STATUS.RINVMSGID, pdu.seq));
+      s.write(
+        encodePdu('query_sm_resp', {
+          sequence_number: pdu.seq,
+          message_id: id,
+          final_date: st.finalDate ? smppTime(st.finalDate) : '',
+          message_state: st.state,
+          error_code: st.error & 0xff,
+        }),
+      );
+    };
     const st = this.o.messages.query(id, s.account.systemId);
-    if (!st) return s.write(headerOnly(respId, STATUS.RINVMSGID, pdu.seq));
-    s.write(
-      encodePdu('query_sm_resp', {
-        sequence_number: pdu.seq,
-        message_id: id,
-        final_date: st.finalDate ? smppTime(st.finalDate) : '',
-        message_state: st.state,
-        error_code: st.error & 0xff,
-      }),
-    );
+    if (!(st instanceof Promise)) return answer(st);
+    const label = s.label();
+    st.then(answer, (err: Error) => {
+      this.o.log('error', `${label}: query_sm ${id}: ${err.message}`);
+      s.write(headerOnly(respId, STATUS.RQUERYFAIL, pdu.seq));
+    });
   }
 
   private onCancel(s: Session, pdu: RawPdu): void {

@@ -98,7 +98,8 @@ export function isConnectionLost(err: unknown): boolean {
 
 interface Driver {
   query(sql: string, params: readonly SqlValue[]): Promise<SqlResult>;
-  insertId(result: SqlResult): Promise<number>;
+  /** An INSERT and the ID it generated. */
+  insert(sql: string, params: readonly SqlValue[]): Promise<number>;
   close(): Promise<void>;
   broken: boolean;
 }
@@ -156,7 +157,8 @@ async function openMysql(o: ConnectOptions): Promise<Driver> {
       lastInsertId = header.insertId ?? 0;
       return { rows: [], affectedRows: header.affectedRows ?? 0 };
     },
-    async insertId() {
+    async insert(sql, params) {
+      await d.query(sql, params);
       return lastInsertId;
     },
     async close() {
@@ -187,10 +189,17 @@ async function openPg(o: ConnectOptions): Promise<Driver> {
       const res = await client.query({ text: sql, values: params as SqlValue[], rowMode: 'array' });
       return { rows: (res.rows ?? []) as unknown[][], affectedRows: res.rowCount ?? 0 };
     },
-    async insertId() {
-      // Gammu asks the sequence; lastval() also works for renamed tables.
-      const r = await client.query({ text: 'SELECT lastval()', rowMode: 'array' });
-      return Number((r.rows[0] as unknown[] | undefined)?.[0] ?? 0);
+    async insert(sql, params) {
+      // Gammu asks the sequence; lastval() also works for renamed tables. Asked in the INSERT's own
+      // RETURNING (evaluated after the row took its serial default) it costs no second round trip.
+      const text = sql.replace(/;\s*$/, '');
+      if (/\breturning\b/i.test(text)) {
+        await d.query(text, params);
+        const r = await client.query({ text: 'SELECT lastval()', rowMode: 'array' });
+        return Number((r.rows[0] as unknown[] | undefined)?.[0] ?? 0);
+      }
+      const r = await d.query(`${text} RETURNING lastval()`, params);
+      return Number(r.rows.at(-1)?.[0] ?? 0);
     },
     async close() {
       await client.end().catch(() => undefined);
@@ -299,7 +308,7 @@ export class SqlConnection {
 
   /** An INSERT, returning the new row's ID (auto_increment / serial). */
   async insert(sql: string, params: readonly SqlValue[]): Promise<number> {
-    const run = async (d: Driver) => d.insertId(await d.query(sql, params));
+    const run = (d: Driver) => d.insert(sql, params);
     if (this.inTransaction) return run(this.driver as Driver);
     return this.withRetry('an insert', run);
   }

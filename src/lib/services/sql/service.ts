@@ -117,12 +117,18 @@ export class SqlService implements SmsdService {
     return this.version;
   }
 
-  private q(name: QueryName, params: readonly SqlValue[] = [], part?: PartVars, creatorId = '') {
+  private q(
+    name: QueryName,
+    params: readonly SqlValue[] = [],
+    part?: PartVars,
+    creatorId = '',
+    phoneId = this.phone.phoneId,
+  ) {
     if (!this.queries) throw new Error('SQL service used before init()');
     return expandQuery(
       this.queries[name],
       this.conn.dialect,
-      { phone: { ...this.phone, creatorId }, part, params },
+      { phone: { ...this.phone, creatorId, phoneId }, part, params },
       name,
     );
   }
@@ -253,8 +259,12 @@ export class SqlService implements SmsdService {
     return this.conn.transaction(fn);
   }
 
-  /** createOutbox without its own transaction; returns the outbox ID. */
-  async insertOutbox(msg: OutboxMessage, creatorId: string): Promise<string> {
+  /**
+   * createOutbox without its own transaction; returns the outbox ID. `senderId` (the outbox row's
+   * SenderID, `%P` of create_outbox) pins the message to the daemon with that PhoneID; '' lets any
+   * daemon take it. Default: our own PhoneID, as gammu-smsd-inject writes it.
+   */
+  async insertOutbox(msg: OutboxMessage, creatorId: string, senderId?: string): Promise<string> {
     const multipart = msg.entries.length > 1 ? 'TRUE' : 'FALSE';
     // Gammu writes the default relative validity (0xFF, "maximum") when none was asked for.
     const validity = msg.validity ?? 255;
@@ -266,6 +276,8 @@ export class SqlService implements SmsdService {
         i === 0 ? 'create_outbox' : 'create_outbox_multipart',
         [creatorId, report, multipart, i + 1, id],
         vars,
+        '',
+        senderId,
       );
       if (i === 0) id = await this.conn.insert(b.text, b.values);
       else await this.conn.query(b.text, b.values);
