@@ -19,7 +19,6 @@ import { Billing } from './billing.js';
 import { SharedThroughput, SqlRateExchange } from './shared-throughput.js';
 import { SqlConnection } from '../services/sql/connection.js';
 import type { EventSource, MessageLookup, MessageStore } from './message-store.js';
-import type { LongMoMode } from './deliver.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
 import { SmppdDb, smppdNodeId } from './sql-db.js';
 import { SqlMessageStore } from './sql-store.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '../daemon/log.js';
 import { num, str } from '../services/sql/rows.js';
 import { parseUdh } from '../sms/udh.js';
-import { buildMo, type LongMoMode, type MoBody } from './deliver.js';
+import { buildMo, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { SMPPD_TABLES, type SmppdDb } from './sql-db.js';
 import type { MoTarget } from './spool-events.js';
