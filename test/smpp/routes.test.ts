@@ -142,11 +142,11 @@ describe('billing ledger', () => {
     const b = new Billing(d);
     b.open();
     await b.topUp('Shop', 0.15, 'test');
-    expect(b.reserve('shop', 0.1)).toBe(true);
-    expect(b.reserve('SHOP', 0.1)).toBe(false); // 0.05 left
-    expect(b.reserve('shop', 0.05)).toBe(true);
-    b.cancelReservation('shop', 0.05); // its message was not stored
-    await b.charge('shop', 'id1', 0.1, '2 parts');
+    expect(b.reserve('shop', 'a', 0.1)).toBe(true);
+    expect(b.reserve('SHOP', 'b', 0.1)).toBe(false); // 0.05 left
+    expect(b.reserve('shop', 'c', 0.05)).toBe(true);
+    b.release('shop', 'c', 0.05); // its message was not stored
+    await b.commit('shop', 'id1', 0.1, '2 parts');
     expect(await b.refund('shop', 'id1', 0.1, 'failed')).toBe(true);
     expect(await b.refund('shop', 'id1', 0.1, 'failed again')).toBe(false);
     expect(b.balance('shop')).toBe(0.15);
@@ -175,7 +175,7 @@ describe('billing ledger', () => {
     const b = new Billing(d);
     b.open();
     await b.topUp('a', 1);
-    expect(b.reserve('a', 0.4)).toBe(true); // the process dies before the charge
+    expect(b.reserve('a', 'x', 0.4)).toBe(true); // the process dies before the charge
     await b.topUp('a', 1);
     await b.close();
     expect(readLedgerTail(ledgerFile(d, 'a')).balance).toBe(2);

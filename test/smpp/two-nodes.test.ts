@@ -81,4 +81,69 @@ describe('two smppd nodes on one database', () => {
     expect(rate).toBeLessThan(LIMIT * 1.2);
     for (const s of sessions) s.session.close();
   }, 20_000);
+
+  it.each(['mysql', 'pgsql'] as const)(
+    'bill one prepaid account in the database exactly, whatever node takes the submit (%s)',
+    async (dialect) => {
+      if (!(await serverAvailable(dialect))) return;
+      db = await createTempDb(dialect);
+      const c = new SqlConnection(db.options);
+      const p = (i: number) => (dialect === 'mysql' ? '?' : `$${i}`);
+      try {
+        await initKsmppdSchema(c, { user: 'smpp_user', route: 'smpp_route', version: 'smpp_version' });
+        await c.query(
+          `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, enable_prepaid_billing, credit, simulate_deliver_every, simulate_permanent_failure_every, simulate_temporary_failure_every, simulate_mo_every) VALUES ('shop', ${p(1)}, 0, '*', 0.5, 1, 60, 0, 0, 0, 0)`,
+          [await hashPassword('shop1', { N: 1024, r: 8, p: 1 })],
+        );
+      } finally {
+        await c.close();
+      }
+      const driver = dialect === 'mysql' ? 'native_mysql' : 'native_pgsql';
+      const keys = `AccountsSource = sql\nSqlDriver = ${driver}\nSqlHost = ${SERVERS[dialect].host}\nSqlUser = ${SERVERS[dialect].user}\nSqlDatabase = ${db.name}\n`;
+      nodes.push(await startTestSmppd([], `${keys}NodeId = node-a\n`));
+      nodes.push(await startTestSmppd([], `${keys}NodeId = node-b\n`));
+      const sessions = await Promise.all(nodes.map((n) => bind(n.port, 'shop', 'shop1')));
+      // 2 x 100 submits at once at 0.5 each against a credit of 60: exactly 120 go through.
+      const results = await Promise.all(
+        sessions.map(
+          (x) =>
+            new Promise<number[]>((resolve) => {
+              const statuses: number[] = [];
+              for (let i = 0; i < 100; i++)
+                x.session.send(
+                  new smpp.PDU('submit_sm', {
+                    destination_addr: `+42077700${String(i).padStart(4, '0')}`,
+                    data_coding: 0,
+                    short_message: Buffer.from(encodeGsm7('paid')),
+                  }),
+                  (r: PDU) => {
+                    statuses.push(r.command_status);
+                    if (statuses.length === 100) resolve(statuses);
+                  },
+                );
+            }),
+        ),
+      );
+      const all = results.flat();
+      expect(all.filter((st) => st === 0)).toHaveLength(120);
+      expect(all.filter((st) => st === 0x45)).toHaveLength(80);
+      expect(results.every((r) => r.includes(0))).toBe(true); // both nodes sold some
+      const q = new SqlConnection(db.options);
+      try {
+        expect(
+          Number((await q.query(`SELECT credit FROM smpp_user WHERE system_id = 'shop'`)).rows[0]?.[0]),
+        ).toBe(0);
+        const ledger = await q.query(
+          `SELECT node, COUNT(*), SUM(amount) FROM smppd_ledger WHERE kind = 'charge' GROUP BY node ORDER BY node`,
+        );
+        expect(ledger.rows.reduce((n, r) => n + Number(r[1]), 0)).toBe(120);
+        expect(ledger.rows.reduce((n, r) => n + Number(r[2]), 0)).toBe(-60);
+        expect(ledger.rows.map((r) => String(r[0]))).toEqual(['node-a', 'node-b']);
+      } finally {
+        await q.close();
+      }
+      for (const x of sessions) x.session.close();
+    },
+    30_000,
+  );
 });

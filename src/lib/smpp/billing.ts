@@ -78,6 +78,23 @@ export function readLedgerTail(file: string, tailBytes = 256 * 1024): LedgerTail
   }
 }
 
+/**
+ * Where prepaid credit lives: the ledger files here, or the database (sql-billing.ts). A submit
+ * reserves its cost before it is stored, commits it once stored (durable before the
+ * submit_sm_resp), or releases it when the store failed; a message that failed for good is
+ * refunded once.
+ */
+export interface CreditKeeper {
+  /** Check and deduct; false (nothing deducted) when the credit does not cover it. */
+  reserve(sid: string, id: string, amount: number, note: string): boolean | Promise<boolean>;
+  commit(sid: string, id: string, amount: number, note: string): Promise<void>;
+  release(sid: string, id: string, amount: number): void | Promise<void>;
+  refund(sid: string, id: string, amount: number, note: string): Promise<boolean>;
+  balance(sid: string): number | Promise<number>;
+  topUp(sid: string, amount: number, note?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
 interface Pending {
   lines: string[];
   waiters: { resolve: () => void; reject: (e: Error) => void }[];
@@ -85,7 +102,7 @@ interface Pending {
 
 const REFUNDS_REMEMBERED = 50_000;
 
-export class Billing {
+export class Billing implements CreditKeeper {
   /** Available credit: the ledger's balance minus the reservations not yet charged. */
   private readonly balances = new Map<string, number>();
   /** The balance as the ledger lines written so far say (what a restart starts from). */
@@ -93,7 +110,7 @@ export class Billing {
   private readonly refunded = new Set<string>();
   private readonly pending = new Map<string, Pending>();
   private flushing = false;
-  private release: (() => void) | undefined;
+  private unlock: (() => void) | undefined;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -103,7 +120,7 @@ export class Billing {
   open(): void {
     const release = ownDir(this.dir);
     if (!release) throw new Error(`${path.join(this.dir, '.lock')} belongs to a running process`);
-    this.release = release;
+    this.unlock = release;
   }
 
   balance(systemId: string): number {
@@ -120,7 +137,7 @@ export class Billing {
   }
 
   /** Check and deduct in one step; false (nothing deducted) when the credit does not cover it. */
-  reserve(systemId: string, amount: number): boolean {
+  reserve(systemId: string, _id: string, amount: number): boolean {
     const b = this.balance(systemId);
     if (amount > 0 && b + 1e-9 < amount) return false;
     this.balances.set(systemId.toLowerCase(), roundMoney(b - amount));
@@ -128,12 +145,12 @@ export class Billing {
   }
 
   /** A reservation whose message was not stored. */
-  cancelReservation(systemId: string, amount: number): void {
+  release(systemId: string, _id: string, amount: number): void {
     this.balances.set(systemId.toLowerCase(), roundMoney(this.balance(systemId) + amount));
   }
 
   /** Records a reserved charge durably (resolves after its fdatasync). */
-  charge(systemId: string, id: string, amount: number, note: string): Promise<void> {
+  commit(systemId: string, id: string, amount: number, note: string): Promise<void> {
     return this.append(systemId, 'charge', -amount, id, note);
   }
 
@@ -209,8 +226,8 @@ export class Billing {
 
   async close(): Promise<void> {
     while (this.flushing || this.pending.size > 0) await new Promise((r) => setTimeout(r, 2));
-    this.release?.();
-    this.release = undefined;
+    this.unlock?.();
+    this.unlock = undefined;
   }
 }
 

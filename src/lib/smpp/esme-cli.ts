@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { AccountsError } from './accounts.js';
 import {
   addAccount,
@@ -155,6 +156,23 @@ export function esmeCredit(
         `no system_id ${systemId} in ${store.kind === 'file' ? store.file : `table ${store.sql.tables.user}`}`,
       );
     const note = `esme credit by ${process.env.USER ?? 'uid ' + String(process.getuid?.() ?? '?')}`;
+    if (store.kind === 'sql') {
+      // The credit column is the balance every node reads: changed here atomically, server or not.
+      const { SqlBilling } = await import('./sql-billing.js');
+      const sql = store.sql;
+      return withSql(sql, async (conn) => {
+        const b = new SqlBilling(conn, `esme-cli@${os.hostname()}`, {
+          user: sql.tables.user,
+          ledger: 'smppd_ledger',
+        });
+        await b.init();
+        const balance =
+          amount === undefined
+            ? await b.balance(account.systemId)
+            : await b.topUp(account.systemId, amount, note);
+        return `credit of ${account.systemId}: ${balance}`;
+      });
+    }
     const offline = amount === undefined ? undefined : topUpOffline(dir, account.systemId, amount, note);
     if (offline !== undefined) return `credit of ${account.systemId}: ${offline}`;
     const r = await adminCommand(configFile, '/esme-credit', {

@@ -15,7 +15,8 @@ import { MessageIndex } from './messages.js';
 import { routeInbound, type Route } from './routes.js';
 import { SmppdSources } from './sources.js';
 import type { MoTarget, SpoolEventsOptions } from './spool-events.js';
-import { Billing } from './billing.js';
+import { Billing, type CreditKeeper } from './billing.js';
+import { SqlBilling } from './sql-billing.js';
 import { SharedThroughput, SqlRateExchange } from './shared-throughput.js';
 import { SqlConnection } from '../services/sql/connection.js';
 import type { EventSource, MessageLookup, MessageStore } from './message-store.js';
@@ -142,23 +143,49 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     accounts = loaded.accounts ?? new Map();
     routes = loaded.routes ?? [];
   }
-  const billing = new Billing(path.join(paths.state, 'billing'));
+  const fileBilling = new Billing(path.join(paths.state, 'billing'));
   try {
-    billing.open();
+    fileBilling.open();
   } catch (err) {
     throw new Error(
-      `billing ledgers in ${billing.dir} are held by another smppd serve (${(err as Error).message})`,
+      `billing ledgers in ${fileBilling.dir} are held by another smppd serve (${(err as Error).message})`,
     );
   }
+  // Accounts in KSMPPD's tables keep their credit there (smpp_user.credit), shared by every node.
+  let sqlBilling: SqlBilling | undefined;
+  if (smppd.accountsSource === 'sql' && smppd.sql) {
+    const conn = new SqlConnection({ ...smppd.sql.connection });
+    sqlBilling = new SqlBilling(conn, smppd.nodeId, { user: smppd.sql.tables.user, ledger: 'smppd_ledger' });
+    try {
+      await sqlBilling.init();
+    } catch (err) {
+      await conn.close().catch(() => undefined);
+      await fileBilling.close();
+      throw new Error(`prepaid credit in the database: ${(err as Error).message}`);
+    }
+  }
+  const billing: CreditKeeper & { close(): Promise<void> } = sqlBilling ?? fileBilling;
   let backend: Backend;
   try {
     backend =
       o.smsd.smsd.service === 'sql' ? await sqlBackend(o.smsd, paths.state, log) : spoolBackend(paths, log);
   } catch (err) {
     await billing.close();
+    if (sqlBilling) await fileBilling.close();
     throw err;
   }
   const { store } = backend;
+  if (sqlBilling) {
+    // Charges this node made but never confirmed (killed between charge and answer).
+    const r = await sqlBilling.reconcile(
+      async (sid, id) => (await backend.messages.query(id, sid)) !== undefined,
+    );
+    if (r.kept + r.released > 0)
+      log(
+        'warn',
+        `credit after a crash: ${r.kept} charge(s) kept (stored), ${r.released} released (not stored)`,
+      );
+  }
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
@@ -249,6 +276,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     await backend.close();
     queue.close();
     await billing.close();
+    if (sqlBilling) await fileBilling.close();
     throw err;
   };
   const address = await server.listen(smppd.port, smppd.listen).catch(abandon);
@@ -342,6 +370,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await backend.close();
         queue.close();
         await billing.close();
+        if (sqlBilling) await fileBilling.close();
         await throughputShare?.stop();
         log('info', 'smppd stopped');
       })()),

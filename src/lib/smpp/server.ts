@@ -21,7 +21,7 @@ import type { MessageLookup, MessageStore } from './message-store.js';
 import { smppTime, type MessageStatus } from './messages.js';
 import { routeOutbound, type OutboundDecision, type Route } from './routes.js';
 import type { AuthOutcome } from './http-auth.js';
-import { roundMoney, type Billing } from './billing.js';
+import { roundMoney, type CreditKeeper } from './billing.js';
 import { simulateSubmit } from './simulation.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
 import type { SubmitRequest } from './mt.js';
@@ -42,7 +42,7 @@ export interface SmppServerOptions {
   authenticate?: (systemId: string, password: string) => Promise<AuthOutcome>;
   /** An outside router of submits (HTTP routing) instead of `routes()`; local routing stays synchronous. */
   routeSubmit?: (account: Account, req: SubmitRequest, id: string, now: Date) => Promise<OutboundDecision>;
-  billing: Billing;
+  billing: CreditKeeper;
   store: MessageStore;
   queue: DeliveryQueue;
   messages: MessageLookup;
@@ -342,14 +342,52 @@ export class SmppServer implements SessionHandler {
     route: OutboundDecision,
     refuse: (status: number, why: string) => void,
   ): void {
-    const respId = pdu.id | RESPONSE_BIT;
     if (!route.ok) return refuse(route.status, route.reason);
     const cost = account.prepaid ? roundMoney(route.cost * req.entries.length) : 0;
-    if (cost > 0 && !this.o.billing.reserve(account.systemId, cost))
-      return refuse(
+    if (cost <= 0) return this.store(s, pdu, account, req, id, now, route, 0, refuse);
+    const sid = account.systemId;
+    const note = `${req.entries.length} part(s) to ${req.destination}`;
+    const insufficient = (): void =>
+      refuse(
         STATUS.RSUBMITFAIL,
-        `insufficient credit: ${req.entries.length} part(s) at ${route.cost} cost ${cost}, ${account.systemId} has ${this.o.billing.balance(account.systemId)}`,
+        `insufficient credit: ${req.entries.length} part(s) at ${route.cost} cost ${cost}`,
       );
+    const reserved = this.o.billing.reserve(sid, id, cost, note);
+    if (typeof reserved === 'boolean') {
+      // The ledger files: decided in this step of the event loop, nothing to wait for.
+      if (!reserved) return insufficient();
+      return this.store(s, pdu, account, req, id, now, route, cost, refuse);
+    }
+    // The database: group-committed with other submits; the session reads on meanwhile.
+    s.pendingSubmits++;
+    this.backpressure(s);
+    reserved.then(
+      (ok) => {
+        s.pendingSubmits--;
+        if (!ok) return insufficient();
+        this.store(s, pdu, account, req, id, now, route, cost, refuse);
+      },
+      (err: Error) => {
+        s.pendingSubmits--;
+        this.o.log('error', `${s.label()}: credit not checked: ${err.message}`);
+        refuse(STATUS.RSYSERR, err.message);
+      },
+    );
+  }
+
+  /** Stores a routed (and paid) submit; the answer once it is durable. */
+  private store(
+    s: Session,
+    pdu: RawPdu,
+    account: Account,
+    req: SubmitRequest,
+    id: string,
+    now: Date,
+    route: Extract<OutboundDecision, { ok: true }>,
+    cost: number,
+    refuse: (status: number, why: string) => void,
+  ): void {
+    const respId = pdu.id | RESPONSE_BIT;
     s.pendingSubmits++;
     this.backpressure(s);
     this.o.store
@@ -370,10 +408,10 @@ export class SmppServer implements SessionHandler {
       .then(
         async (name) => {
           // Stored: from here on the message will be sent, so it is answered ROK even if the
-          // ledger cannot be written (a refusal would only make the ESME send it twice).
+          // charge cannot be recorded (a refusal would only make the ESME send it twice).
           if (cost > 0)
             await this.o.billing
-              .charge(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
+              .commit(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
               .catch((err: Error) =>
                 this.o.log('error', `${id}: charge of ${cost} not recorded: ${err.message}`),
               );
@@ -388,7 +426,10 @@ export class SmppServer implements SessionHandler {
           s.write(messageIdResp(respId, pdu.seq, id));
         },
         (err: Error) => {
-          if (cost > 0) this.o.billing.cancelReservation(account.systemId, cost);
+          if (cost > 0)
+            void Promise.resolve(this.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
+              this.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
+            );
           this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
           refuse(STATUS.RSYSERR, err.message);
         },

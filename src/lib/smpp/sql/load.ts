@@ -130,7 +130,6 @@ export async function loadSqlAccounts(conn: SqlConnection, t: KsmppdTables): Pro
   const r = await conn.query(`SELECT ${cols.join(', ')} FROM ${t.user} ORDER BY system_id`);
   const accounts = new Map<string, Account>();
   const warnings: string[] = [];
-  let prepaid = 0;
   for (const values of r.rows) {
     const row: UserRow = Object.fromEntries(cols.map((c, i) => [c, values[i]]));
     const a = accountOfRow(row);
@@ -145,13 +144,8 @@ export async function loadSqlAccounts(conn: SqlConnection, t: KsmppdTables): Pro
       warnings.push(`${where} skipped: system_id ${a.systemId} is there twice (case differs)`);
       continue;
     }
-    if (a.prepaid) prepaid++;
     accounts.set(key, a);
   }
-  if (prepaid > 0)
-    warnings.push(
-      `${prepaid} prepaid account(s) in ${t.user}: the credit column is not read; balances are smppd's ledgers (esme credit)`,
-    );
   return { accounts, warnings };
 }
 
