@@ -27,10 +27,13 @@ const RATE = opt('--rate', 1000);
 const BINDS = opt('--binds', 1000);
 const SQL = args.includes('--sql') ? args[args.indexOf('--sql') + 1] : undefined;
 const NODES = opt('--nodes', 1);
+// --ksmppd (with --sql): accounts, routes and prepaid credit from KSMPPD's tables in the same database.
+const KSMPPD = args.includes('--ksmppd');
 if (SQL !== undefined && !['mysql', 'pgsql'].includes(SQL)) throw new Error(`--sql mysql|pgsql, not ${SQL}`);
 
 function start(cmd, argv, pattern) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (process.env.BENCH_LOG) child.stdout.on('data', (b) => process.stderr.write(b));
   let out = '';
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (b) => {
@@ -146,13 +149,27 @@ async function runSql(dialect) {
   await initSchema(conn, Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])), 18);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-sql-'));
   fs.writeFileSync(path.join(work, 'esme.ini'), `[bench]\npassword = ${await hashPassword('bench1')}\n`);
+  if (KSMPPD) {
+    const { initKsmppdSchema } = await import(path.join(root, 'dist/lib/smpp/sql/schema.js'));
+    await initKsmppdSchema(conn, { user: 'smpp_user', route: 'smpp_route', version: 'smpp_version' });
+    const p = (i) => (dialect === 'mysql' ? '?' : `$${i}`);
+    await conn.query(
+      `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, enable_prepaid_billing, credit, simulate_deliver_every, simulate_permanent_failure_every, simulate_temporary_failure_every, simulate_mo_every) VALUES ('bench', ${p(1)}, 0, NULL, 0, 1, 1000000, 0, 0, 0, 0)`,
+      [await hashPassword('bench1')],
+    );
+    await conn.query(
+      `INSERT INTO smpp_route (direction, regex, cost, system_id, smsc_id, priority) VALUES (1, ${p(1)}, 0.01, '*', '', 0)`,
+      ['^\\+420'],
+    );
+  }
   const nodes = [];
   for (let i = 0; i < NODES; i++) {
     const config = path.join(work, `smsdrc-${i}`);
     fs.writeFileSync(
       config,
       `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = sql\ndriver = native_${dialect}\nhost = ${server.host}\nuser = ${server.user}\npassword =\ndatabase = ${name}\n` +
-        `[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\nStateDir = ${work}/state-${i}\n`,
+        `[smppd]\nPort = 0\nListen = 127.0.0.1\nStateDir = ${work}/state-${i}\nNodeId = node-${i}\n` +
+        (KSMPPD ? 'AccountsSource = sql\nRoutesSource = sql\n' : `AccountsFile = ${work}/esme.ini\n`),
     );
     nodes.push(
       await start(
@@ -163,7 +180,7 @@ async function runSql(dialect) {
     );
   }
   console.log(
-    `# smppd serve on SQL (${dialect}, database ${name}, ${NODES} node(s), ${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW} per node)`,
+    `# smppd serve on SQL (${dialect}, database ${name}, ${KSMPPD ? 'KSMPPD accounts, routes and prepaid credit in the database, ' : ''}${NODES} node(s), ${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW} per node)`,
   );
   const sessions = await Promise.all(nodes.map((n) => bind(n.port)));
   await Promise.all(sessions.map((s) => flood(s, Math.min(2000, MESSAGES), WINDOW))); // warm-up
@@ -183,6 +200,14 @@ async function runSql(dialect) {
   for (const n of nodes) await stop(n.child);
   const count = async (t) => Number((await conn.query(`SELECT COUNT(*) FROM ${t}`)).rows[0][0]);
   console.log(`${await count('outbox')} outbox rows, ${await count('smppd_message')} smppd_message rows`);
+  if (KSMPPD) {
+    const credit = Number(
+      (await conn.query(`SELECT credit FROM smpp_user WHERE system_id = 'bench'`)).rows[0][0],
+    );
+    console.log(
+      `credit left ${credit.toFixed(2)} (spent ${(1_000_000 - credit).toFixed(2)}), ${await count('smppd_ledger')} ledger rows`,
+    );
+  }
   await conn.close();
   if (dialect === 'pgsql')
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);

@@ -4,13 +4,24 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Logger = (level: LogLevel, message: string) => void;
 
+const streams = new WeakMap<NodeJS.WritableStream, { broken: boolean }>();
+
 /** Lines to a stream (stdout under systemd), timestamped; debug lines only when asked for. */
 export function streamLogger(
   out: NodeJS.WritableStream,
   opts: { debug?: boolean; prefix?: string } = {},
 ): Logger {
+  // A reader that went away (EPIPE: a closed pipe, a supervisor's log collector restarting) costs
+  // the log lines, never the daemon: an 'error' on the stream would otherwise be uncaught.
+  let state = streams.get(out);
+  if (!state) {
+    const s = { broken: false };
+    streams.set(out, (state = s));
+    out.on('error', () => (s.broken = true));
+  }
+  const st = state;
   return (level, message) => {
-    if (level === 'debug' && !opts.debug) return;
+    if (st.broken || (level === 'debug' && !opts.debug)) return;
     const prefix = opts.prefix ? `${opts.prefix} ` : '';
     out.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${prefix}${message}\n`);
   };

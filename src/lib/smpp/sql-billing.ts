@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlValue } from '../services/sql/connection.js';
+import { isTransientConflict, type SqlConnection, type SqlValue } from '../services/sql/connection.js';
 import { roundMoney, type CreditKeeper } from './billing.js';
 
 /**
@@ -81,7 +81,7 @@ export class SqlBilling implements CreditKeeper {
         const batch = this.pending;
         this.pending = [];
         try {
-          const granted = await this.conn.transaction(() => this.deduct(batch));
+          const granted = await this.deductWithRetry(batch);
           batch.forEach((r, i) => r.resolve(granted[i] ?? false));
         } catch (err) {
           for (const r of batch) r.reject(new Error(`credit in ${this.t.user}: ${(err as Error).message}`));
@@ -89,6 +89,18 @@ export class SqlBilling implements CreditKeeper {
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Two nodes charging one account can deadlock on its row: the loser runs its batch again. */
+  private async deductWithRetry(batch: readonly Pending[]): Promise<boolean[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.conn.transaction(() => this.deduct(batch));
+      } catch (err) {
+        if (attempt >= 5 || !isTransientConflict(err)) throw err;
+        await new Promise((r) => setTimeout(r, 2 * attempt));
+      }
     }
   }
 

@@ -85,6 +85,25 @@ const LOST_CODES = new Set([
   '08004',
 ]);
 
+/**
+ * A transaction the server rolled back to break a deadlock or a serialisation conflict (MySQL
+ * ER_LOCK_DEADLOCK 1213 / lock wait timeout 1205, PostgreSQL 40P01 / 40001): running it again is
+ * the documented answer.
+ */
+export function isTransientConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (
+    e.code === 'ER_LOCK_DEADLOCK' ||
+    e.code === 'ER_LOCK_WAIT_TIMEOUT' ||
+    e.errno === 1213 ||
+    e.errno === 1205
+  )
+    return true;
+  if (e.code === '40P01' || e.code === '40001') return true;
+  return e.cause !== undefined && e.cause !== err && isTransientConflict(e.cause);
+}
+
 /** Is this the connection going away (worth a reconnect) rather than a bad query? */
 export function isConnectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
