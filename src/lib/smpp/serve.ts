@@ -22,6 +22,8 @@ export interface Smppd {
   adminPort: number | undefined;
   /** Re-reads the accounts file (SIGHUP); binds stay. Throws AccountsError and keeps the old accounts. */
   reloadAccounts(): number;
+  /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
+  settled(): Promise<void>;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
   stop(): Promise<void>;
 }
@@ -64,9 +66,18 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     for (const w of loaded.warnings) log('warn', w);
     accounts = loaded.accounts;
   }
-  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
+  const messages = new MessageIndex(paths);
+  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error], {
+    log,
+    renamed: (id, name) => messages.remember(id, name),
+  });
+  messages.unmaterialized = store;
   const restored = store.recover();
-  if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
+  if (restored.length > 0)
+    log(
+      'warn',
+      `restored ${restored.length} committed outbox files lost when a writer was killed or crashed`,
+    );
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   const server = new SmppServer({
@@ -74,7 +85,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     accounts: () => accounts,
     store,
     queue,
-    messages: new MessageIndex(paths),
+    messages,
     log,
     timers: {
       sessionInitMs: smppd.sessionInitMs,
@@ -95,7 +106,14 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     queued: (sid) => server.drain(sid),
     log,
   });
-  const address = await server.listen(smppd.port, smppd.listen);
+  let address: Awaited<ReturnType<SmppServer['listen']>>;
+  try {
+    address = await server.listen(smppd.port, smppd.listen);
+  } catch (err) {
+    await store.close();
+    queue.close();
+    throw err;
+  }
   events.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
@@ -130,6 +148,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       log('info', `smppd admin HTTP on ${a.address}:${a.port}`);
     } catch (err) {
       await server.stop();
+      await store.close();
       events.close();
       queue.close();
       throw new Error(`admin HTTP on ${smppd.admin.listen}:${smppd.admin.port}: ${(err as Error).message}`);
@@ -141,6 +160,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     server,
     adminPort,
     reloadAccounts,
+    settled: () => store.settled(),
     stop: () =>
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,

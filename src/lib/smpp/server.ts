@@ -73,6 +73,7 @@ export class SmppServer implements SessionHandler {
 
   constructor(private readonly o: SmppServerOptions) {
     this.server = net.createServer((socket) => this.onConnection(socket));
+    o.store.onRoom = () => this.resumeReading();
     this.server.on('error', (err) => this.o.log('error', `listener: ${err.message}`));
   }
 
@@ -235,37 +236,33 @@ export class SmppServer implements SessionHandler {
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
     const id = newMessageId(account.messageId);
     s.pendingSubmits++;
-    this.backpressure(s);
-    this.o.store
-      .add(
-        req,
-        {
-          sid: account.systemId,
-          id,
-          rd: req.receipt,
-          ...(req.intermediate ? { inter: true } : {}),
-          src: req.source,
-          at: now.toISOString(),
-        },
-        now,
-      )
-      .then(
-        (name) => {
+    this.o.store.add(
+      req,
+      {
+        sid: account.systemId,
+        id,
+        rd: req.receipt,
+        ...(req.intermediate ? { inter: true } : {}),
+        src: req.source,
+        at: now.toISOString(),
+      },
+      now,
+      (err, name) => {
+        s.pendingSubmits--;
+        if (err) {
+          this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
+          refuse(STATUS.RSYSERR, err.message);
+        } else {
           this.counters.mt++;
           s.messagesIn++;
           this.o.messages.remember(id, name);
           this.o.log('debug', `${s.label()}: ${id} -> ${name}`);
           s.write(messageIdResp(respId, pdu.seq, id));
-        },
-        (err: Error) => {
-          this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
-          refuse(STATUS.RSYSERR, err.message);
-        },
-      )
-      .finally(() => {
-        s.pendingSubmits--;
+        }
         this.backpressure(s);
-      });
+      },
+    );
+    this.backpressure(s);
   }
 
   private onQuery(s: Session, pdu: RawPdu): void {
@@ -309,12 +306,21 @@ export class SmppServer implements SessionHandler {
       );
   }
 
-  /** Stops reading from an ESME that has many submits waiting for their commit. */
+  /**
+   * Stops reading from an ESME that has many submits waiting for their commit, or from any that
+   * submits while too many acknowledged messages still wait for their outbox file (the store calls
+   * `resumeReading` once that backlog has shrunk).
+   */
   private backpressure(s: Session): void {
     if (this.stopping) return; // quiesce() paused every socket; stop() resumes them
     const max = this.o.maxPendingSubmits ?? 1000;
-    if (s.pendingSubmits >= max && !s.socket.isPaused()) s.socket.pause();
-    else if (s.pendingSubmits < max / 2 && s.socket.isPaused()) s.socket.resume();
+    if ((s.pendingSubmits >= max || this.o.store.full) && !s.socket.isPaused()) s.socket.pause();
+    else if (s.pendingSubmits < max / 2 && !this.o.store.full && s.socket.isPaused()) s.socket.resume();
+  }
+
+  /** The store has room again: sessions paused for it read again. */
+  resumeReading(): void {
+    for (const s of this.sessions) this.backpressure(s);
   }
 
   /** Sends queued deliver_sm of `systemId` to its bound receivers, oldest first, within their windows. */
