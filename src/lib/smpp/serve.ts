@@ -164,13 +164,15 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     stop: () =>
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,
-        // then unbind: an ESME never loses the answer to a message we stored.
+        // then unbind: an ESME never loses the answer to a message we stored. The files of the
+        // last messages are created meanwhile (what is not done in time, the next start restores).
         events.close();
         const adminClosed = admin?.close();
         const listenerClosed = server.quiesce();
-        await store.close();
+        await store.drain();
         await new Promise((r) => setImmediate(r));
         await server.stop();
+        await store.close();
         await listenerClosed;
         await adminClosed;
         queue.close();

@@ -2,17 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatBackup } from '../smsbackup/writer.js';
 import { localStamp, outboxName } from '../spool/names.js';
-import { describeFsError } from '../spool/atomic.js';
-import {
-  encodeRecordInto,
-  readSegment,
-  recordLength,
-  recoverJournals,
-  type JournalRecord,
-} from '../spool/journal.js';
+import { recordLength, recoverJournals } from '../spool/journal.js';
 import type { Logger } from '../daemon/log.js';
 import type { SubmitRequest } from './mt.js';
-import { AsyncJournalSegment } from './journal-writer.js';
+import { GroupCommit } from './group-commit.js';
 import { Materializer, type Renamed } from './materializer.js';
 import { isProcessAlive } from '../process-alive.js';
 
@@ -22,13 +15,13 @@ import { isProcessAlive } from '../process-alive.js';
  * Each accepted submit becomes an ordinary `.smsbackup` outbox file (what `smsd inject` writes, so
  * `smsd run` and Gammu send it) whose name carries the message ID
  * (`OUT<prio>..._<number>_smpp-<id>.smsbackup`: the durable ID ↔ file map). Its content and name are
- * made up at once; submits that arrive while a commit runs wait for the next one; each commit appends
- * all of them to a journal segment with ONE fdatasync (in libuv's thread pool), and then their
+ * made up at once and its journal record is group-committed (group-commit.ts: submits that arrive
+ * while a write runs form the next one, each write made durable by one flush); then their
  * submit_sm_resp go out. Only afterwards is each file created, by the materializer thread (see
  * materializer.ts), so the main thread only decodes, encodes and answers.
  *
- * Until its file exists a message is known here (`pending`, `whenMaterialized`), so query_sm and
- * cancel_sm find it. Messages acknowledged without a file are bounded (`full`: the server stops
+ * Until its file exists a message is known here (`pendingMessage`, `whenMaterialized`), so query_sm
+ * and cancel_sm find it. Messages acknowledged without a file are bounded (`full`: the server stops
  * reading until the materializer catches up). A segment is retired (flushed, deleted) once every one
  * of its records has its file. After a kill -9, the next `smppd serve` or `smsd run` restores the
  * records of a dead writer that never got their file; after a machine crash, every missing one.
@@ -69,25 +62,6 @@ interface Pending {
   done: AddCallback | undefined;
 }
 
-/** A journal write and what it carries. */
-interface CommitJob {
-  seg: AsyncJournalSegment;
-  batch: Pending[];
-  /** The encoded batch, handed to the materializer once committed. */
-  arrayBuffer: ArrayBuffer;
-  spans: Uint32Array;
-  /** Index in the segment of its first record. */
-  first: number;
-  outcome: 'ok' | Error | undefined;
-}
-
-/**
- * Journal writes under way at most. Measured with 3 at once on this machine: no more submits per
- * second (the disk runs the flushes one after the other, so batches only got smaller), so one; the
- * ordering below still holds for more.
- */
-const COMMITS_AT_ONCE = 1;
-
 /** A committed record, until the materializer reports its file (in commit order). */
 interface Committed {
   id: string | undefined;
@@ -102,17 +76,6 @@ interface Unmaterialized {
   waiters: (() => void)[];
 }
 
-/** Start a new journal segment after this many records or this long, retiring the old one. */
-const SEGMENT_RECORDS = 50_000;
-const SEGMENT_MS = 10_000;
-/**
- * A segment whose files all exist is retired this long after the last one was created: by then the
- * kernel has written them back by itself (vm.dirty_expire_centisecs, 30 s by default, checked every
- * 5 s), so the `sync -f` before the deletion has little of ours left to flush. Measured: a `sync -f`
- * right after 50,000 files took up to 0.75 s and held up the journal's flushes behind it meanwhile.
- */
-const WRITEBACK_WAIT_MS = 35_000;
-
 export interface OutboxStoreOptions {
   /** Messages taken but without a file at most (then `full`); resumes below half. */
   maxBacklog?: number;
@@ -126,12 +89,7 @@ export interface OutboxStoreOptions {
 }
 
 export class OutboxStore {
-  private segment: AsyncJournalSegment | undefined;
-  /** Segments not retired yet, the current one included. */
-  private readonly segments = new Map<number, AsyncJournalSegment>();
-  private pending: Pending[] = [];
-  /** Journal writes under way, in the order of their place in their segment. */
-  private readonly commits: CommitJob[] = [];
+  private readonly journal: GroupCommit<Pending>;
   private readonly committed: Committed[] = [];
   /** Index of the oldest entry of `committed` still waiting for its file. */
   private committedHead = 0;
@@ -141,10 +99,6 @@ export class OutboxStore {
   private backlog = 0;
   private backlogBytes = 0;
   private wasFull = false;
-  private retiring: Promise<void> = Promise.resolve();
-  private rotateTimer: NodeJS.Timeout | undefined;
-  private readonly retireTimers = new Map<number, NodeJS.Timeout>();
-  private idleWaiters: (() => void)[] = [];
   private settledWaiters: (() => void)[] = [];
   private readonly materializer: Materializer;
   private readonly stagingDir: string;
@@ -181,6 +135,16 @@ export class OutboxStore {
         exited: (err) => this.onMaterializerExit(err),
       },
     );
+    this.journal = new GroupCommit<Pending>(outboxDir, {
+      committed: (batch, files) => {
+        for (const p of batch) this.committed.push({ id: p.id, name: p.name, bytes: p.bytes });
+        this.materializer.post(files);
+        for (const p of batch) p.done?.(undefined, p.name);
+      },
+      failed: (batch, err) => this.fail(batch, err),
+      retired: (seg) => this.materializer.forget(seg.countFile),
+      log: this.log,
+    });
   }
 
   /** Settles journal segments left by a killed or crashed process (ours or an injector's). */
@@ -232,8 +196,7 @@ export class OutboxStore {
     this.backlog++;
     this.backlogBytes += p.bytes;
     if (this.full) this.wasFull = true;
-    this.pending.push(p);
-    this.commit();
+    this.journal.add(p);
   }
 
   /** The message if it is taken but has no file yet. */
@@ -252,87 +215,6 @@ export class OutboxStore {
     return this.backlog === 0
       ? Promise.resolve()
       : new Promise((resolve) => this.settledWaiters.push(resolve));
-  }
-
-  /**
-   * Starts commits: whatever was taken since the last one forms the next, up to COMMITS_AT_ONCE
-   * writes at a time (a slow flush does not hold back the writes behind it; their acknowledgements
-   * do wait for it, see settleCommits).
-   */
-  private commit(): void {
-    while (this.pending.length > 0 && this.commits.length < COMMITS_AT_ONCE) {
-      const batch = this.pending;
-      this.pending = [];
-      const seg = this.currentSegment(batch);
-      if (!seg) continue;
-      const { buf, arrayBuffer, spans } = encodeBatch(batch);
-      const job: CommitJob = { seg, batch, arrayBuffer, spans, first: seg.reserved, outcome: undefined };
-      this.commits.push(job);
-      seg
-        .write(buf, batch.length)
-        .then(
-          () => (job.outcome = 'ok'),
-          (err: Error) => (job.outcome = err),
-        )
-        .then(() => this.settleCommits())
-        .catch((err: Error) => this.log('error', `journal commit: ${err.stack ?? err.message}`));
-    }
-  }
-
-  /**
-   * Commits count in the order of their place in the segment: a record after one that may be torn
-   * could never be read back, so a failed write also fails every later one of its segment.
-   */
-  private settleCommits(): void {
-    for (let job = this.commits[0]; job && job.outcome !== undefined; job = this.commits[0]) {
-      this.commits.shift();
-      const { seg, batch, outcome } = job;
-      seg.unsettled--;
-      if (outcome !== 'ok' || seg.broken) {
-        // Not durable: refused (the ESME resubmits). Later records go to a new segment.
-        seg.broken = true;
-        if (this.segment === seg) this.rotate();
-        const cause = outcome === 'ok' ? new Error('an earlier write to the journal failed') : outcome;
-        this.fail(batch, describeFsError(cause, this.outboxDir, 'outbox'));
-        this.maybeRetire(seg);
-        continue;
-      }
-      seg.records += batch.length;
-      for (const p of batch) this.committed.push({ id: p.id, name: p.name, bytes: p.bytes });
-      this.materializer.post({
-        seg: seg.id,
-        countFile: seg.countFile,
-        first: job.first,
-        names: batch.map((p) => p.name),
-        buf: job.arrayBuffer,
-        spans: job.spans,
-      });
-      for (const p of batch) p.done?.(undefined, p.name);
-      this.maybeRetire(seg);
-    }
-    this.commit();
-    if (this.commits.length === 0 && this.pending.length === 0)
-      for (const w of this.idleWaiters.splice(0)) w();
-  }
-
-  private currentSegment(batch: Pending[]): AsyncJournalSegment | undefined {
-    const s = this.segment;
-    if (s && (s.reserved >= SEGMENT_RECORDS || Date.now() - s.started > SEGMENT_MS)) this.rotate();
-    if (this.segment) return this.segment;
-    try {
-      const seg = new AsyncJournalSegment(this.outboxDir);
-      this.segment = seg;
-      this.segments.set(seg.id, seg);
-      // An idle server still retires its segment (and with it the records recovery would look at).
-      this.rotateTimer = setTimeout(() => {
-        if (this.segment === seg) this.rotate();
-      }, SEGMENT_MS);
-      this.rotateTimer.unref();
-      return seg;
-    } catch (err) {
-      this.fail(batch, describeFsError(err, this.outboxDir, 'outbox'));
-      return undefined;
-    }
   }
 
   private fail(batch: Pending[], err: Error): void {
@@ -355,11 +237,9 @@ export class OutboxStore {
   }
 
   private onMaterialized(segId: number, upto: number, renamed: Renamed[]): void {
-    const seg = this.segments.get(segId);
-    if (!seg || upto <= seg.materialized) return;
-    const n = upto - seg.materialized;
-    seg.materialized = upto;
-    seg.materializedAt = Date.now();
+    const before = this.journal.materializedCount(segId);
+    if (!this.journal.materialized(segId, upto)) return;
+    const n = upto - before;
     // First, so the backlog does not look empty in between (settled()).
     for (const r of renamed) this.onRenamed(r);
     for (let i = 0; i < n; i++) {
@@ -378,7 +258,6 @@ export class OutboxStore {
       this.committed.splice(0, this.committedHead);
       this.committedHead = 0;
     }
-    this.maybeRetire(seg);
   }
 
   /** The file got another serial: the new name is journaled (a machine crash must not lose it). */
@@ -404,48 +283,12 @@ export class OutboxStore {
   private onMaterializerExit(err: Error): void {
     this.log('error', `outbox materializer: ${err.message}; restarting it`);
     this.materializer.restart();
-    for (const seg of this.segments.values()) {
-      if (seg.materialized >= seg.records) continue;
-      const { records } = readSegment(fs.readFileSync(seg.file));
-      const rest = records.slice(seg.materialized, seg.records);
-      const { arrayBuffer, spans } = encodeBatch(rest);
-      this.materializer.post({
-        seg: seg.id,
-        countFile: seg.countFile,
-        first: seg.materialized,
-        names: rest.map((r) => r.name),
-        buf: arrayBuffer,
-        spans,
-      });
-    }
+    for (const files of this.journal.unmaterialized()) this.materializer.post(files);
   }
 
-  private rotate(): void {
-    const old = this.segment;
-    this.segment = undefined;
-    if (this.rotateTimer) clearTimeout(this.rotateTimer);
-    if (!old) return;
-    old.closed = true;
-    this.maybeRetire(old);
-  }
-
-  /** Retires the segment once nothing more is to come to it and every record has its file. */
-  private maybeRetire(seg: AsyncJournalSegment, now = false): void {
-    if (!seg.closed || !seg.idle || seg.materialized < seg.records || !this.segments.has(seg.id)) return;
-    const wait = seg.materializedAt + WRITEBACK_WAIT_MS - Date.now();
-    clearTimeout(this.retireTimers.get(seg.id));
-    if (!now && wait > 0) {
-      const t = setTimeout(() => this.maybeRetire(seg), wait);
-      t.unref();
-      this.retireTimers.set(seg.id, t);
-      return;
-    }
-    this.retireTimers.delete(seg.id);
-    this.segments.delete(seg.id);
-    this.materializer.forget(seg.countFile);
-    this.retiring = this.retiring
-      .then(() => seg.retire())
-      .catch((err: Error) => this.log('error', `retiring journal segment ${seg.file}: ${err.message}`));
+  /** Resolves once every message taken so far is committed and answered (or refused). */
+  drain(): Promise<void> {
+    return this.journal.drain();
   }
 
   /**
@@ -454,9 +297,7 @@ export class OutboxStore {
    * next start restores.
    */
   async close(materializeMs = 30_000): Promise<void> {
-    if (this.commits.length > 0 || this.pending.length > 0)
-      await new Promise<void>((r) => this.idleWaiters.push(r));
-    this.rotate();
+    await this.journal.drain();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.settled(),
@@ -471,30 +312,7 @@ export class OutboxStore {
       }),
     ]);
     clearTimeout(timer);
-    for (const seg of [...this.segments.values()]) this.maybeRetire(seg, true);
-    await this.retiring;
+    await this.journal.close();
     await this.materializer.close();
   }
-}
-
-/**
- * The records in one buffer of its own (not a slice of Buffer's shared pool: it is handed over to
- * the materializer thread), with the [offset, length] of each one's file content.
- */
-function encodeBatch(records: readonly JournalRecord[]): {
-  buf: Buffer;
-  arrayBuffer: ArrayBuffer;
-  spans: Uint32Array;
-} {
-  const lengths = records.map(recordLength);
-  const buf = Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
-  const spans = new Uint32Array(records.length * 2);
-  let off = 0;
-  records.forEach((r, i) => {
-    spans[2 * i] = encodeRecordInto(r, buf, off);
-    spans[2 * i + 1] = r.data.length;
-    off += lengths[i] ?? 0;
-  });
-  // allocUnsafeSlow: a buffer that is its whole ArrayBuffer (offset 0, same length).
-  return { buf, arrayBuffer: buf.buffer as ArrayBuffer, spans };
 }
