@@ -72,7 +72,7 @@ export class Materializer {
   private spawn(): Worker {
     // The thread's code is this module's function as source text: the same in dist/ and under the
     // test runner (which runs src/*.ts, a path a worker could not load).
-    const source = `(${materializerThread.toString()})(require('node:worker_threads'), require('node:fs'), require('node:path'));`;
+    const source = `(${materializerThread.toString()})(require('node:worker_threads'), require('node:fs'));`;
     const w = new Worker(source, { eval: true, workerData: this.options });
     // Never what keeps the process alive: close() waits for it where that matters.
     w.unref();
@@ -114,11 +114,7 @@ export class Materializer {
 /**
  * The thread's body. It runs from its source text (see spawn), so it uses nothing but its arguments.
  */
-function materializerThread(
-  wt: typeof import('node:worker_threads'),
-  fs: typeof import('node:fs'),
-  path: typeof import('node:path'),
-): void {
+function materializerThread(wt: typeof import('node:worker_threads'), fs: typeof import('node:fs')): void {
   const port = wt.parentPort;
   if (!port) return;
   const { outboxDir, stagingDir, retryMs } = wt.workerData as WorkerOptions;
@@ -182,7 +178,7 @@ function materializerThread(
     let tmp: string;
     let fd: number;
     for (;;) {
-      tmp = path.join(stagingDir, `.tmp-${process.pid}-w${++tmpSerial}`);
+      tmp = `${stagingDir}/.tmp-${process.pid}-w${++tmpSerial}`;
       try {
         fd = fs.openSync(tmp, 'wx', 0o644);
         break;
@@ -196,16 +192,15 @@ function materializerThread(
       } finally {
         fs.closeSync(fd);
       }
-      const m = /^(OUT[A-Z]\d{8}_\d{6}_)(\d+)(_.*)$/.exec(name);
       for (let j = 0; j < 100; j++) {
-        const candidate = j === 0 || !m ? name : `${m[1]}${String(Number(m[2]) + j).padStart(2, '0')}${m[3]}`;
+        const candidate = j === 0 ? name : withSerial(name, j);
+        if (candidate === undefined) break;
         try {
-          fs.linkSync(tmp, path.join(outboxDir, candidate));
+          fs.linkSync(tmp, `${outboxDir}/${candidate}`);
           return candidate;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          if (sameContent(path.join(outboxDir, candidate), content)) return candidate;
-          if (!m) break;
+          if (sameContent(`${outboxDir}/${candidate}`, content)) return candidate;
         }
       }
       throw new Error('no free outbox file name (tried 100 serials)');
@@ -216,6 +211,12 @@ function materializerThread(
         // gone already: nothing to clean
       }
     }
+  }
+
+  /** `name` with its serial (OUT<prio><date>_<time>_<serial>_...) raised by `j`; undefined if it has none. */
+  function withSerial(name: string, j: number): string | undefined {
+    const m = /^(OUT[A-Z]\d{8}_\d{6}_)(\d+)(_.*)$/.exec(name);
+    return m ? `${m[1]}${String(Number(m[2]) + j).padStart(2, '0')}${m[3]}` : undefined;
   }
 
   function sameContent(file: string, content: Buffer): boolean {

@@ -73,7 +73,7 @@ interface Committed {
 interface Unmaterialized {
   name: string;
   sid: string;
-  waiters: (() => void)[];
+  waiters?: (() => void)[];
 }
 
 export interface OutboxStoreOptions {
@@ -188,7 +188,7 @@ export class OutboxStore {
       return;
     }
     this.reserved.add(name);
-    this.unmaterialized.set(meta.id, { name, sid: meta.sid, waiters: [] });
+    this.unmaterialized.set(meta.id, { name, sid: meta.sid });
     this.push({ id: meta.id, name, data, bytes: recordLength({ name, data }), done });
   }
 
@@ -207,7 +207,7 @@ export class OutboxStore {
   /** Resolves once the message's file exists; undefined when it already does (or is unknown). */
   whenMaterialized(id: string): Promise<void> | undefined {
     const u = this.unmaterialized.get(id);
-    return u ? new Promise((resolve) => u.waiters.push(resolve)) : undefined;
+    return u ? new Promise((resolve) => (u.waiters ??= []).push(resolve)) : undefined;
   }
 
   /** Resolves when every message taken so far has its file. */
@@ -249,7 +249,7 @@ export class OutboxStore {
       const u = c.id === undefined ? undefined : this.unmaterialized.get(c.id);
       if (c.id !== undefined && u?.name === c.name) {
         this.unmaterialized.delete(c.id);
-        for (const w of u.waiters) w();
+        for (const w of u.waiters ?? []) w();
       }
       this.shrink(c.bytes);
     }
