@@ -71,6 +71,7 @@ async function submitWithReceipt(
     registered_delivery: rd,
   });
   expect(r.command_status).toBe(0);
+  await t?.settled(); // the outbox file follows the acknowledgement
   return String(r.message_id);
 }
 

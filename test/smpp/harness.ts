@@ -22,6 +22,8 @@ export interface TestSmppd {
   port: number;
   logs: string[];
   configFile: string;
+  /** Every message acknowledged so far has its outbox file (files follow the submit_sm_resp). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startTestSmppd(
     port: smppd.port,
     logs,
     configFile: made.configFile,
+    settled: () => smppd.settled(),
     async stop() {
       await smppd.stop();
     },

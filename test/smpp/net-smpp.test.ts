@@ -33,6 +33,7 @@ describe.skipIf(!HAVE_NET_SMPP)('Net::SMPP (Perl) as the ESME', () => {
       10_000,
       `two submits\n${out}`,
     );
+    await t.settled(); // the outbox files follow the acknowledgements
     expect(out).toMatch(/^badbind=14$/m);
     expect(out).toMatch(/^bind=0 system_id=smsgate$/m);
     expect(out).toMatch(/^enquire_link=0$/m);

@@ -3,7 +3,7 @@ import { createTempDb, DEFAULT_TABLES, serverAvailable, type TempDb } from '../s
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { SmppdDb } from '../../src/lib/smpp/sql-db.js';
 import { SqlMessageStore } from '../../src/lib/smpp/sql-store.js';
-import { checkSubmit } from '../../src/lib/smpp/mt.js';
+import { checkSubmit, type SubmitRequest } from '../../src/lib/smpp/mt.js';
 import type { SmppMeta } from '../../src/lib/smpp/store.js';
 import { encodePdu, decodePdu } from '../../src/lib/smpp/pdu.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
@@ -68,6 +68,10 @@ async function open(
   };
 }
 
+/** The store's callback as a promise, for these tests. */
+const add = (store: SqlMessageStore, ...args: [SubmitRequest, SmppMeta, Date]): Promise<string> =>
+  new Promise((resolve, reject) => store.add(...args, (err, name) => (err ? reject(err) : resolve(name))));
+
 describe.each(['mysql', 'pgsql'] as const)('SqlMessageStore on %s', (dialect) => {
   it('commits submits that arrive during a commit together, each answered after its commit', async () => {
     if (!(await serverAvailable(dialect))) return;
@@ -75,7 +79,8 @@ describe.each(['mysql', 'pgsql'] as const)('SqlMessageStore on %s', (dialect) =>
     const n = 400;
     const names = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        store.add(
+        add(
+          store,
           request(`+42060000${String(i).padStart(4, '0')}`, `message ${i}`),
           meta(`m${i}`),
           new Date(),
@@ -93,13 +98,13 @@ describe.each(['mysql', 'pgsql'] as const)('SqlMessageStore on %s', (dialect) =>
   it('refuses the whole batch when one of its rows fails, leaving nothing of it behind', async () => {
     if (!(await serverAvailable(dialect))) return;
     const { store, count } = await open(dialect);
-    await store.add(request('+420600000001', 'first'), meta('first'), new Date());
+    await add(store, request('+420600000001', 'first'), meta('first'), new Date());
     // Two messages with one ID: the second smppd_message row breaks the primary key, after both
     // outbox rows were inserted; the rollback takes them all.
     const batch = await Promise.allSettled([
-      store.add(request('+420600000002', 'a'), meta('twice'), new Date()),
-      store.add(request('+420600000003', 'b'), meta('twice'), new Date()),
-      store.add(request('+420600000004', 'c'), meta('innocent'), new Date()),
+      add(store, request('+420600000002', 'a'), meta('twice'), new Date()),
+      add(store, request('+420600000003', 'b'), meta('twice'), new Date()),
+      add(store, request('+420600000004', 'c'), meta('innocent'), new Date()),
     ]);
     // The first of them may have committed alone (nothing was running when it came).
     const refused = batch.filter((r) => r.status === 'rejected');
@@ -109,6 +114,6 @@ describe.each(['mysql', 'pgsql'] as const)('SqlMessageStore on %s', (dialect) =>
     expect(await count('outbox')).toBe(stored);
     expect(await count('smppd_message')).toBe(stored);
     // The store goes on.
-    expect(await store.add(request('+420600000005', 'after'), meta('after'), new Date())).toBe('sql:after');
+    expect(await add(store, request('+420600000005', 'after'), meta('after'), new Date())).toBe('sql:after');
   });
 });

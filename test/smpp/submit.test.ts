@@ -29,7 +29,8 @@ afterAll(async () => {
   await t?.stop();
   t?.spool.cleanup();
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await t.settled(); // a file of the previous test could otherwise appear after this clean-up
   for (const n of fs.readdirSync(t.spool.outbox))
     if (n.startsWith('OUT')) fs.rmSync(path.join(t.spool.outbox, n));
 });
@@ -40,6 +41,7 @@ const DEST = { destination_addr: '420123456789', dest_addr_ton: 1, dest_addr_npi
 
 async function submit(options: Record<string, unknown>): Promise<{ status: number; id: string }> {
   const r = await call(s, 'submit_sm', { ...DEST, ...options } as never);
+  await t.settled(); // the outbox file follows the acknowledgement
   return { status: r.command_status, id: typeof r.message_id === 'string' ? r.message_id : '' };
 }
 
@@ -179,6 +181,7 @@ describe('long messages', () => {
     expect(r.command).toBe('data_sm_resp');
     expect(r.command_status).toBe(0);
     expect(r.message_id).toMatch(/^[0-9a-f]{16}$/);
+    await t.settled();
     expect(outboxMessages(t.spool)).toMatchObject([{ text: 'via data_sm' }]);
   });
 });
@@ -257,6 +260,7 @@ describe('throughput', () => {
     );
     expect(results.every((r) => r.command_status === 0)).toBe(true);
     expect(new Set(results.map((r) => r.message_id)).size).toBe(500);
+    await t.settled();
     expect(outboxMessages(t.spool)).toHaveLength(500);
   });
 });

@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JournalSegment, recoverJournals, readSegment, JOURNAL_DIR } from '../../src/lib/spool/journal.js';
+import {
+  JournalSegment,
+  recoverJournals,
+  readSegment,
+  JOURNAL_DIR,
+  encodeRecord,
+  materializedFile,
+  openSegmentFile,
+} from '../../src/lib/spool/journal.js';
 
 /** A segment as a crashed machine would have left it: another boot id, a dead writer. */
 function fakeCrashedSegment(outbox: string, records: { name: string; data: Buffer }[], tornTail = false): string {
@@ -77,4 +85,52 @@ describe('batch journal (group commit)', () => {
     expect(report).toEqual({ segments: 1, restored: [] });
     expect(fs.existsSync(path.join(outbox, 'OUTL.txt'))).toBe(false);
   });
+
+  it('restores the records a killed deferred writer had not created yet, and no other', () => {
+    const errorDir = path.join(dir, 'error');
+    fs.mkdirSync(errorDir);
+    const rec = (n: number) => ({ name: `OUT${n}.smsbackup`, data: Buffer.from(`message ${n}`) });
+    // A deferred segment (records first, files after) of a dead writer on this boot: 6 records, the
+    // first 3 counted as created.
+    const { fd, file } = openSegmentFile(outbox, '-smppd', { deferred: true });
+    fs.writeSync(fd, Buffer.concat([1, 2, 3, 4, 5, 6].map((n) => encodeRecord(rec(n)))));
+    fs.closeSync(fd);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(3);
+    fs.writeFileSync(materializedFile(file), count);
+    const raw = fs.readFileSync(file);
+    const hlen = raw.readUInt16BE(4);
+    const header = JSON.parse(raw.subarray(6, 6 + hlen).toString()) as { deferred?: boolean };
+    expect(header.deferred).toBe(true);
+    const dead = Buffer.from(JSON.stringify({ ...header, pid: 999999 }));
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(dead.length);
+    fs.writeFileSync(file, Buffer.concat([raw.subarray(0, 4), len, dead, raw.subarray(6 + hlen)]));
+    // 1 was sent, 2 cancelled (moved to error/), 3 deleted by someone: counted, never brought back.
+    fs.writeFileSync(path.join(sent, 'OUT1.smsbackup'), rec(1).data);
+    fs.writeFileSync(path.join(errorDir, 'OUT2.smsbackup'), rec(2).data);
+    // 4 was created just before the kill (the count not rewritten yet); 5 and 6 never were.
+    fs.writeFileSync(path.join(outbox, 'OUT4.smsbackup'), rec(4).data);
+    // A count left behind by a writer killed while retiring (its segment already deleted).
+    fs.writeFileSync(path.join(outbox, JOURNAL_DIR, '999999-abc-1-smppd.wal.materialized'), count);
+
+    const report = recoverJournals(outbox, [sent, errorDir]);
+    expect(report.segments).toBe(1);
+    expect(report.restored.sort()).toEqual(['OUT5.smsbackup', 'OUT6.smsbackup']);
+    expect(fs.readFileSync(path.join(outbox, 'OUT6.smsbackup'), 'utf8')).toBe('message 6');
+    for (const n of [1, 2, 3]) expect(fs.existsSync(path.join(outbox, `OUT${n}.smsbackup`))).toBe(false);
+    expect(fs.readdirSync(path.join(outbox, JOURNAL_DIR))).toEqual([]);
+    expect(fs.readdirSync(outbox).filter((n) => n.startsWith('.'))).toEqual([JOURNAL_DIR]);
+  });
+
+  it('after a machine crash restores every missing record of a deferred segment not handled', () => {
+    const rec = (n: number) => ({ name: `OUT${n}.smsbackup`, data: Buffer.from(`message ${n}`) });
+    const file = fakeCrashedSegment(outbox, [1, 2, 3].map(rec));
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(3); // all created before the crash, but maybe never written to disk
+    fs.writeFileSync(materializedFile(file), count);
+    fs.writeFileSync(path.join(sent, 'OUT1.smsbackup'), rec(1).data);
+    expect(recoverJournals(outbox, [sent]).restored.sort()).toEqual(['OUT2.smsbackup', 'OUT3.smsbackup']);
+  });
 });
+

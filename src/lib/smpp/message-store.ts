@@ -9,12 +9,22 @@ import type { SmppMeta } from './store.js';
  * One routing decision in the server, two stores behind it.
  */
 
+/** Called once the message is durable (err undefined) with its name (file name, `sql:<id>`). */
+export type AddCallback = (err: Error | undefined, name: string) => void;
+
 export interface MessageStore {
-  /** Stores the message; resolves with its name (file name, `sql:<id>`) once it is durable. */
-  add(req: SubmitRequest, meta: SmppMeta, now: Date): Promise<string>;
+  /** Stores the message; `done` once it is durable (a callback: no promise per message on the hot path). */
+  add(req: SubmitRequest, meta: SmppMeta, now: Date, done: AddCallback): void;
+  /** Too much taken but not yet written out: the server stops reading until `onRoom`. */
+  readonly full: boolean;
+  onRoom: (() => void) | undefined;
   /** Settles what a crash left half done; returns what was restored. */
   recover(): string[];
-  /** Waits for every message in progress to be durable (shutdown). */
+  /** Every message taken so far is durable and answered (shutdown, before the unbinds). */
+  drain(): Promise<void>;
+  /** Every message acknowledged so far is where `smsd run` reads it (files follow the ack). */
+  settled(): Promise<void>;
+  /** Waits for every message in progress and releases what the store holds (shutdown). */
   close(): Promise<void>;
 }
 

@@ -11,7 +11,8 @@ import { META_KEY, type SmppMeta } from './store.js';
 /**
  * query_sm and cancel_sm: where a message ID stands in the spool. The ID is in the outbox file's
  * name, which `smsd run` keeps when it moves the file to sent/ or error/; the delivery reports of
- * `smsd run` give the final state.
+ * `smsd run` give the final state. A message acknowledged a moment ago may not have its file yet:
+ * the store (`unmaterialized`) knows it until then.
  */
 
 export interface SpoolPaths {
@@ -31,6 +32,15 @@ export interface MessageStatus {
 
 type Where = { dir: 'outbox' | 'sent' | 'error'; name: string };
 
+/** Messages taken whose outbox file is still to be created (OutboxStore). */
+export interface UnmaterializedMessages {
+  pendingMessage(id: string): { name: string; sid: string } | undefined;
+  whenMaterialized(id: string): Promise<void> | undefined;
+}
+
+/** How long cancel_sm waits for the file of a message acknowledged a moment ago. */
+const CANCEL_WAIT_MS = 5_000;
+
 const CANCEL_REASON = 'cancelled by the ESME (cancel_sm)';
 
 /** SMPP absolute time `YYMMDDhhmmss000+` in UTC. */
@@ -42,6 +52,8 @@ export function smppTime(d: Date): string {
 export class MessageIndex {
   /** Names of the files written by this process, so a lookup seldom needs a folder listing. */
   private readonly recent = new Map<string, string>();
+
+  unmaterialized: UnmaterializedMessages | undefined;
 
   constructor(private readonly paths: SpoolPaths) {}
 
@@ -86,6 +98,11 @@ export class MessageIndex {
   }
 
   query(id: string, systemId: string): MessageStatus | undefined {
+    const p = this.unmaterialized?.pendingMessage(id);
+    if (p)
+      return p.sid.toLowerCase() === systemId.toLowerCase()
+        ? { state: MESSAGE_STATE.ENROUTE, error: 0 }
+        : undefined;
     const w = this.owned(id, systemId);
     if (!w) return undefined;
     if (w.dir === 'outbox') return { state: MESSAGE_STATE.ENROUTE, error: 0 };
@@ -143,6 +160,20 @@ export class MessageIndex {
    * (the caller marks its receipt as handled: a cancelled message gets no UNDELIV receipt).
    */
   async cancel(id: string, systemId: string, beforeMove: (name: string) => void): Promise<boolean> {
+    // Not yet in the outbox: wait for the file, then cancel it like any other (no daemon can have
+    // taken it before). Never a cancel of a record alone: recovery would bring the message back.
+    const materialized = this.unmaterialized?.whenMaterialized(id);
+    if (materialized) {
+      const p = this.unmaterialized?.pendingMessage(id);
+      if (p?.sid.toLowerCase() !== systemId.toLowerCase()) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        materialized.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CANCEL_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) return false;
+    }
     const w = this.owned(id, systemId);
     if (!w || w.dir !== 'outbox') return false;
     const file = path.join(this.paths.outbox, w.name);

@@ -41,6 +41,8 @@ export interface Smppd {
   tlsPort: number | undefined;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
+  /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
+  settled(): Promise<void>;
   /** Stops accepting, unbinds, flushes the journal and the queue. */
   stop(): Promise<void>;
 }
@@ -90,12 +92,21 @@ interface Backend {
 
 function spoolBackend(paths: ReturnType<typeof smppdPaths>, log: Logger): Backend {
   fs.mkdirSync(paths.reports, { recursive: true });
-  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error]);
+  const messages = new MessageIndex(paths);
+  const store = new OutboxStore(paths.outbox, [paths.sent, paths.error], {
+    log,
+    renamed: (id, name) => messages.remember(id, name),
+  });
+  messages.unmaterialized = store;
   const restored = store.recover();
-  if (restored.length > 0) log('warn', `restored ${restored.length} committed outbox files lost in a crash`);
+  if (restored.length > 0)
+    log(
+      'warn',
+      `restored ${restored.length} committed outbox files lost when a writer was killed or crashed`,
+    );
   return {
     store,
-    messages: new MessageIndex(paths),
+    messages,
     events: (hooks) => new SpoolEvents({ paths, ...hooks }),
     describe: `spool ${path.dirname(paths.outbox)}`,
     close: async () => undefined,
@@ -353,17 +364,20 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     server,
     adminPort,
     tlsPort,
+    settled: () => store.settled(),
     reload,
     stop: () =>
       (stopping ??= (async () => {
         // Stop reading, let every submit already taken become durable and get its response,
-        // then unbind: an ESME never loses the answer to a message we stored.
+        // then unbind: an ESME never loses the answer to a message we stored. The files of the
+        // last messages are created meanwhile (what is not done in time, the next start restores).
         const eventsClosed = events.close();
         const adminClosed = admin?.close();
         const listenerClosed = server.quiesce();
-        await store.close();
+        await store.drain();
         await new Promise((r) => setImmediate(r));
         await server.stop();
+        await store.close();
         await listenerClosed;
         await adminClosed;
         await eventsClosed;

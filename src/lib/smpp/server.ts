@@ -102,6 +102,7 @@ export class SmppServer implements SessionHandler {
 
   constructor(private readonly o: SmppServerOptions) {
     this.server = net.createServer((socket) => this.onConnection(socket));
+    o.store.onRoom = () => this.resumeReading();
     this.server.on('error', (err) => this.o.log('error', `listener: ${err.message}`));
   }
 
@@ -389,32 +390,33 @@ export class SmppServer implements SessionHandler {
   ): void {
     const respId = pdu.id | RESPONSE_BIT;
     s.pendingSubmits++;
-    this.backpressure(s);
-    this.o.store
-      .add(
-        req,
-        {
-          sid: account.systemId,
-          id,
-          rd: req.receipt,
-          ...(req.intermediate ? { inter: true } : {}),
-          src: req.source,
-          at: now.toISOString(),
-          ...(route.phone ? { phone: route.phone } : {}),
-          ...(cost > 0 ? { cost } : {}),
-        },
-        now,
-      )
-      .then(
-        async (name) => {
-          // Stored: from here on the message will be sent, so it is answered ROK even if the
-          // charge cannot be recorded (a refusal would only make the ESME send it twice).
+    this.o.store.add(
+      req,
+      {
+        sid: account.systemId,
+        id,
+        rd: req.receipt,
+        ...(req.intermediate ? { inter: true } : {}),
+        src: req.source,
+        at: now.toISOString(),
+        ...(route.phone ? { phone: route.phone } : {}),
+        ...(cost > 0 ? { cost } : {}),
+      },
+      now,
+      (err, name) => {
+        if (err) {
+          s.pendingSubmits--;
           if (cost > 0)
-            await this.o.billing
-              .commit(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
-              .catch((err: Error) =>
-                this.o.log('error', `${id}: charge of ${cost} not recorded: ${err.message}`),
-              );
+            void Promise.resolve(this.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
+              this.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
+            );
+          this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
+          refuse(STATUS.RSYSERR, err.message);
+          this.backpressure(s);
+          return;
+        }
+        const answer = (): void => {
+          s.pendingSubmits--;
           this.counters.mt++;
           this.esmeCounter(account.systemId).mt++;
           s.messagesIn++;
@@ -424,20 +426,18 @@ export class SmppServer implements SessionHandler {
             `${s.label()}: ${id} -> ${name}${route.route ? ` (route ${route.route.label})` : ''}`,
           );
           s.write(messageIdResp(respId, pdu.seq, id));
-        },
-        (err: Error) => {
-          if (cost > 0)
-            void Promise.resolve(this.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
-              this.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
-            );
-          this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
-          refuse(STATUS.RSYSERR, err.message);
-        },
-      )
-      .finally(() => {
-        s.pendingSubmits--;
-        this.backpressure(s);
-      });
+          this.backpressure(s);
+        };
+        // Stored: from here on the message will be sent, so it is answered ROK even if the
+        // charge cannot be recorded (a refusal would only make the ESME send it twice).
+        if (cost <= 0) return answer();
+        this.o.billing
+          .commit(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
+          .catch((e: Error) => this.o.log('error', `${id}: charge of ${cost} not recorded: ${e.message}`))
+          .finally(answer);
+      },
+    );
+    this.backpressure(s);
   }
 
   /** A simulated account: an answer without a modem, and every Nth a receipt or an MO echo. */
@@ -559,12 +559,21 @@ export class SmppServer implements SessionHandler {
       );
   }
 
-  /** Stops reading from an ESME that has many submits waiting for their commit. */
+  /**
+   * Stops reading from an ESME that has many submits waiting for their commit, or from any that
+   * submits while too many acknowledged messages still wait for their outbox file (the store calls
+   * `resumeReading` once that backlog has shrunk).
+   */
   private backpressure(s: Session): void {
     if (this.stopping) return; // quiesce() paused every socket; stop() resumes them
     const max = this.o.maxPendingSubmits ?? 1000;
-    if (s.pendingSubmits >= max && !s.socket.isPaused()) s.socket.pause();
-    else if (s.pendingSubmits < max / 2 && s.socket.isPaused()) s.socket.resume();
+    if ((s.pendingSubmits >= max || this.o.store.full) && !s.socket.isPaused()) s.socket.pause();
+    else if (s.pendingSubmits < max / 2 && !this.o.store.full && s.socket.isPaused()) s.socket.resume();
+  }
+
+  /** The store has room again: sessions paused for it read again. */
+  resumeReading(): void {
+    for (const s of this.sessions) this.backpressure(s);
   }
 
   /** Sends queued deliver_sm of `systemId` to its bound receivers, oldest first, within their windows. */

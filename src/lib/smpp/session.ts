@@ -170,10 +170,25 @@ export class Session {
     if (this.initTimer) clearTimeout(this.initTimer);
   }
 
+  /**
+   * Writes are gathered until the current callbacks have run (cork, uncork on the next tick): a group
+   * commit answers a hundred submits at once, in one writev instead of a hundred writes.
+   */
   write(buf: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(buf);
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Sends a request; `pdu` is fully encoded except its sequence number. */
   request(pdu: Buffer, callback: ResponseCallback): void {

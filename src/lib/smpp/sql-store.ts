@@ -1,4 +1,4 @@
-import type { MessageStore } from './message-store.js';
+import type { AddCallback, MessageStore } from './message-store.js';
 import type { SubmitRequest } from './mt.js';
 import type { SmppMeta } from './store.js';
 import { SMPPD_TABLES, SmppdDb } from './sql-db.js';
@@ -23,8 +23,7 @@ export interface SqlMessageMeta extends SmppMeta {
 interface Pending {
   req: SubmitRequest;
   meta: SmppMeta;
-  resolve: (name: string) => void;
-  reject: (err: Error) => void;
+  done: AddCallback;
 }
 
 /** Messages per transaction at most: a long backlog commits in steps, not in one huge transaction. */
@@ -50,11 +49,25 @@ export class SqlMessageStore implements MessageStore {
     return [];
   }
 
-  add(req: SubmitRequest, meta: SmppMeta, _now: Date): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      this.pending.push({ req, meta, resolve, reject });
-      void this.commit();
-    });
+  /** Never full: a submit waits for its transaction, so the sessions' own limits bound what waits. */
+  readonly full = false;
+  onRoom: (() => void) | undefined;
+
+  add(req: SubmitRequest, meta: SmppMeta, _now: Date, done: AddCallback): void {
+    this.pending.push({ req, meta, done });
+    void this.commit();
+  }
+
+  /** Committed means stored where `smsd run` reads it: draining is waiting for the commits. */
+  async drain(): Promise<void> {
+    while (this.committing || this.pending.length > 0) {
+      if (this.committing) await this.idle;
+      else await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  settled(): Promise<void> {
+    return this.drain();
   }
 
   private async commit(): Promise<void> {
@@ -67,11 +80,11 @@ export class SqlMessageStore implements MessageStore {
         await this.db.exclusive(() => this.write(batch));
         this.stats.batches++;
         this.stats.messages += batch.length;
-        for (const p of batch) p.resolve(sqlMessageName(p.meta.id));
+        for (const p of batch) p.done(undefined, sqlMessageName(p.meta.id));
       } catch (err) {
         // Rolled back: nothing of the batch is stored; each ESME gets an error and submits again.
         const e = new Error(`SQL outbox in ${this.db.conn.target}: ${(err as Error).message}`);
-        for (const p of batch) p.reject(e);
+        for (const p of batch) p.done(e, '');
       }
     }
     this.committing = false;
@@ -116,10 +129,7 @@ export class SqlMessageStore implements MessageStore {
   }
 
   async close(): Promise<void> {
-    while (this.committing || this.pending.length > 0) {
-      if (this.committing) await this.idle;
-      else await new Promise((r) => setTimeout(r, 2));
-    }
+    await this.drain();
     await this.db.close();
   }
 }

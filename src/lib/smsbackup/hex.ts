@@ -1,8 +1,7 @@
 /** Gammu writes hex in upper case; UCS-2BE for text codings. */
 export function utf16beHex(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) out += text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0');
-  return out;
+  // 'utf16le' keeps every UTF-16 code unit as it is (lone surrogates too); swapped to big-endian.
+  return Buffer.from(text, 'utf16le').swap16().toString('hex').toUpperCase();
 }
 
 export function hexToUtf16be(hex: string): string {

@@ -73,13 +73,23 @@ function textLines(hex: string): string {
   return out;
 }
 
-/** One `[SMSBackupNNN]` section, byte for byte as Gammu 1.42 writes it (mixed CRLF/LF endings). */
-export function formatEntry(e: BackupEntry, index: number): Buffer {
-  const head = Buffer.from(`[SMSBackup${pad(index, 3)}]\n`, 'utf8');
-  const comment =
-    e.coding === 'Default_No_Compression' || e.coding === 'Unicode_No_Compression'
-      ? commentLines(e.text)
-      : Buffer.alloc(0);
+/**
+ * The comment lines as a string when every character is printable ASCII (one byte each, no line
+ * breaks): the same bytes as commentLines, without going through a byte array.
+ */
+function asciiCommentLines(text: string): string | undefined {
+  if (!/^[\x20-\x7e]*$/.test(text)) return undefined;
+  let out = '';
+  let i = 0;
+  do {
+    out += `; ${text.slice(i, i + COMMENT_BYTES_PER_LINE)}\n`;
+    i += COMMENT_BYTES_PER_LINE;
+  } while (i < text.length);
+  return out;
+}
+
+/** The section's lines after its comment. */
+function entryBody(e: BackupEntry): string {
   let s = '';
   if (e.pdu === 'Deliver') {
     s += `SMSC = ${quote(e.smsc ?? '')}\r\nSMSCUnicode = ${utf16beHex(e.smsc ?? '')}\r\n`;
@@ -105,7 +115,25 @@ export function formatEntry(e: BackupEntry, index: number): Buffer {
   s += `ReplaceMessage = ${e.replaceMessage}\n`;
   s += `MessageReference = ${e.messageReference}\n`;
   s += '\n';
-  return Buffer.concat([head, comment, Buffer.from(s, 'utf8')]);
+  return s;
+}
+
+const hasComment = (e: BackupEntry): boolean =>
+  e.coding === 'Default_No_Compression' || e.coding === 'Unicode_No_Compression';
+
+/** The whole section as a string, when its comment can be one (see asciiCommentLines). */
+function entryString(e: BackupEntry, index: number): string | undefined {
+  const comment = hasComment(e) ? asciiCommentLines(e.text) : '';
+  return comment === undefined ? undefined : `[SMSBackup${pad(index, 3)}]\n${comment}${entryBody(e)}`;
+}
+
+/** One `[SMSBackupNNN]` section, byte for byte as Gammu 1.42 writes it (mixed CRLF/LF endings). */
+export function formatEntry(e: BackupEntry, index: number): Buffer {
+  const fast = entryString(e, index);
+  if (fast !== undefined) return Buffer.from(fast, 'utf8');
+  const head = Buffer.from(`[SMSBackup${pad(index, 3)}]\n`, 'utf8');
+  const comment = hasComment(e) ? commentLines(e.text) : Buffer.alloc(0);
+  return Buffer.concat([head, comment, Buffer.from(entryBody(e), 'utf8')]);
 }
 
 /**
@@ -121,8 +149,17 @@ export function formatBackup(
   let header =
     HEADER_1 +
     HEADER_2 +
-    `; Saved ${formatVcalDate({ ...localBackupDate(saved), utc: false })} (${cLocaleDate(saved)})\n`;
+    `; Saved ${formatVcalDate(Object.assign(localBackupDate(saved), { utc: false }))} (${cLocaleDate(saved)})\n`;
   for (const [k, v] of Object.entries(extensions)) header += `${EXTENSION_PREFIX}${k} = ${v}\n`;
   header += '\n';
-  return Buffer.concat([Buffer.from(header, 'utf8'), ...entries.map((e, i) => formatEntry(e, i))]);
+  // Usually one string, encoded once; a section whose comment needs byte-wise cutting is a Buffer.
+  const parts: (string | Buffer)[] = [header];
+  entries.forEach((e, i) => {
+    const fast = entryString(e, i);
+    const last = parts.length - 1;
+    if (fast !== undefined && typeof parts[last] === 'string') parts[last] += fast;
+    else parts.push(fast ?? formatEntry(e, i));
+  });
+  if (parts.length === 1) return Buffer.from(parts[0] as string, 'utf8');
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }

@@ -18,6 +18,14 @@ import { isProcessAlive } from '../process-alive.js';
  * chunk that is missing or truncated in the outbox and absent from the sent and error folders.
  * A killed process with the machine still up loses nothing (its files are complete in the page cache):
  * its segments are only flushed and retired.
+ *
+ * A *deferred* segment (header `deferred: true`, written by smppd) is the other way round: a record is
+ * committed first and its file created afterwards, so a killed writer may leave committed records
+ * without files. Its writer keeps, beside the segment, how many records (from the first) have their
+ * file (`<segment>.materialized`, a 32-bit count rewritten in place after each batch, never synced:
+ * it is only read back on the same boot, from the page cache). For a dead writer on the same boot,
+ * recovery restores the records past that count whose file is neither in the outbox nor handled;
+ * records below it had their file, which a daemon may since have sent, deleted or a cancel moved.
  */
 
 export const JOURNAL_DIR = '.smsgate-journal';
@@ -36,24 +44,59 @@ export interface JournalRecord {
   data: Buffer;
 }
 
+export interface SegmentHeader {
+  bootId: string;
+  pid: number;
+  /** Records are committed before their files exist (see above). */
+  deferred?: boolean;
+}
+
+/** The file beside a deferred segment that counts its records whose file exists. */
+export function materializedFile(segmentFile: string): string {
+  return `${segmentFile}.materialized`;
+}
+
+/** The count a deferred segment's writer left; 0 when it wrote none (or the file is short). */
+export function readMaterializedCount(segmentFile: string): number {
+  try {
+    const b = fs.readFileSync(materializedFile(segmentFile));
+    return b.length >= 4 ? b.readUInt32BE(0) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Bytes `r` takes in a segment. */
+export function recordLength(r: JournalRecord): number {
+  return 10 + Buffer.byteLength(r.name, 'utf8') + r.data.length;
+}
+
+/**
+ * Writes `r` at `off` of `buf` (which must have recordLength(r) bytes there); returns where its
+ * data (the file content) starts.
+ */
+export function encodeRecordInto(r: JournalRecord, buf: Buffer, off: number): number {
+  const nameLength = buf.write(r.name, off + 10, 'utf8');
+  const bodyLength = 2 + nameLength + r.data.length;
+  buf.writeUInt32BE(bodyLength, off);
+  buf.writeUInt16BE(nameLength, off + 8);
+  r.data.copy(buf, off + 10 + nameLength);
+  buf.writeUInt32BE(crc32(buf.subarray(off + 8, off + 8 + bodyLength)), off + 4);
+  return off + 10 + nameLength;
+}
+
 export function encodeRecord(r: JournalRecord): Buffer {
-  const name = Buffer.from(r.name, 'utf8');
-  const body = Buffer.alloc(2 + name.length + r.data.length);
-  body.writeUInt16BE(name.length, 0);
-  name.copy(body, 2);
-  r.data.copy(body, 2 + name.length);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length, 0);
-  head.writeUInt32BE(crc32(body), 4);
-  return Buffer.concat([head, body]);
+  const buf = Buffer.allocUnsafe(recordLength(r));
+  encodeRecordInto(r, buf, 0);
+  return buf;
 }
 
 /** Complete records of a segment; a torn or corrupt tail (never acknowledged) ends the list. */
-export function readSegment(buf: Buffer): { header: { bootId: string; pid: number }; records: JournalRecord[] } {
+export function readSegment(buf: Buffer): { header: SegmentHeader; records: JournalRecord[] } {
   const records: JournalRecord[] = [];
   if (buf.length < 6 || !buf.subarray(0, 4).equals(MAGIC)) return { header: { bootId: '', pid: 0 }, records };
   const hlen = buf.readUInt16BE(4);
-  const header = JSON.parse(buf.subarray(6, 6 + hlen).toString('utf8')) as { bootId: string; pid: number };
+  const header = JSON.parse(buf.subarray(6, 6 + hlen).toString('utf8')) as SegmentHeader;
   let off = 6 + hlen;
   while (off + 8 <= buf.length) {
     const len = buf.readUInt32BE(off);
@@ -85,16 +128,28 @@ export function syncFileSystem(dir: string, fallbackFiles: readonly string[]): v
   }
 }
 
+let segmentCounter = 0;
+
 /**
- * Creates a new segment file (`<pid>-<time><suffix>.wal` in the outbox's journal folder) with its
- * header (magic, boot id, pid), for this module's writer and for smppd's asynchronous one.
+ * Creates a new segment file (`<pid>-<time>-<n><suffix>.wal` in the outbox's journal folder) with its
+ * header (magic, boot id, pid, deferred), for this module's writer and for smppd's asynchronous one.
+ * `dsync`: opened with O_DSYNC, so each write returns once it is on disk (a write and an fdatasync
+ * in one system call).
  */
-export function openSegmentFile(outboxDir: string, suffix: string): { fd: number; file: string } {
+export function openSegmentFile(
+  outboxDir: string,
+  suffix: string,
+  opts: { deferred?: boolean; dsync?: boolean } = {},
+): { fd: number; file: string } {
+  const { deferred = false, dsync = false } = opts;
   const dir = path.join(outboxDir, JOURNAL_DIR);
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}${suffix}.wal`);
-  const fd = fs.openSync(file, 'wx', 0o600);
-  const header = Buffer.from(JSON.stringify({ bootId: bootId(), pid: process.pid }), 'utf8');
+  // The counter: two segments opened in the same millisecond (a quick rotation) get distinct names.
+  const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}-${++segmentCounter}${suffix}.wal`);
+  const c = fs.constants;
+  const fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_EXCL | (dsync ? c.O_DSYNC : 0), 0o600);
+  const h: SegmentHeader = { bootId: bootId(), pid: process.pid, ...(deferred ? { deferred: true } : {}) };
+  const header = Buffer.from(JSON.stringify(h), 'utf8');
   const lenBuf = Buffer.alloc(2);
   lenBuf.writeUInt16BE(header.length, 0);
   fs.writeSync(fd, Buffer.concat([MAGIC, lenBuf, header]));
@@ -145,40 +200,64 @@ export function recoverJournals(outboxDir: string, elsewhere: readonly string[])
   const dir = path.join(outboxDir, JOURNAL_DIR);
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.wal'));
+    names = fs.readdirSync(dir);
   } catch {
     return { segments: 0, restored: [] };
   }
   const report: RecoveryReport = { segments: 0, restored: [] };
   const currentBoot = bootId();
-  for (const n of names) {
+  for (const n of names.filter((x) => x.endsWith('.wal'))) {
     const file = path.join(dir, n);
     const { header, records } = readSegment(fs.readFileSync(file));
     const sameBoot = header.bootId === currentBoot;
     if (sameBoot && header.pid !== process.pid && isProcessAlive(header.pid)) continue; // still being written
-    if (!sameBoot) {
-      for (const r of records) {
-        const target = path.join(outboxDir, r.name);
-        if (elsewhere.some((d) => d !== outboxDir && fs.existsSync(path.join(d, r.name)))) continue;
-        let size = -1;
-        try {
-          size = fs.statSync(target).size;
-        } catch {
-          // missing: restore below
-        }
-        if (size === r.data.length) continue;
-        const tmp = path.join(outboxDir, `.recover-${process.pid}-${report.restored.length}`);
-        fs.writeFileSync(tmp, r.data, { mode: 0o644 });
-        fs.renameSync(tmp, target);
-        report.restored.push(r.name);
-      }
+    // Which records may lack their file: after a machine crash any (the page cache is gone); on the
+    // same boot only those a deferred writer had not created yet (the others were, and may since have
+    // been sent, cancelled or deleted: never brought back).
+    const from = !sameBoot ? 0 : header.deferred ? readMaterializedCount(file) : records.length;
+    for (const r of records.slice(from)) {
+      if (elsewhere.some((d) => d !== outboxDir && fs.existsSync(path.join(d, r.name)))) continue;
+      if (restoreRecord(outboxDir, r, !sameBoot, report.restored.length)) report.restored.push(r.name);
     }
     syncFileSystem(
       outboxDir,
       records.map((r) => path.join(outboxDir, r.name)),
     );
     fs.rmSync(file, { force: true });
+    fs.rmSync(materializedFile(file), { force: true });
     report.segments++;
   }
+  // A writer killed between deleting a retired segment and its count leaves the count behind.
+  for (const n of names) {
+    if (!n.endsWith('.wal.materialized') || names.includes(n.slice(0, -'.materialized'.length))) continue;
+    const pid = Number(/^(\d+)-/.exec(n)?.[1]);
+    if (pid !== process.pid && !isProcessAlive(pid)) fs.rmSync(path.join(dir, n), { force: true });
+  }
   return report;
+}
+
+/**
+ * Writes a record's file unless it is there. A missing file is linked into place (never replacing
+ * one that appeared meanwhile); after a machine crash a file of another size is a truncated copy of
+ * ours and is replaced.
+ */
+function restoreRecord(outboxDir: string, r: JournalRecord, replaceTruncated: boolean, n: number): boolean {
+  const target = path.join(outboxDir, r.name);
+  const size = fs.statSync(target, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && (size === r.data.length || !replaceTruncated)) return false;
+  const tmp = path.join(outboxDir, `.recover-${process.pid}-${n}`);
+  fs.writeFileSync(tmp, r.data, { mode: 0o644 });
+  if (size !== undefined) {
+    fs.renameSync(tmp, target);
+    return true;
+  }
+  try {
+    fs.linkSync(tmp, target);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
