@@ -1,3 +1,4 @@
+import { parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import smpp, { type PDU, type PduValue, type Session } from 'smpp';
@@ -166,4 +167,20 @@ export async function bindCollecting(
   const resp = await call(session, command, { system_id: systemId, password, interface_version: 0x34 });
   if (resp.command_status !== 0) throw new Error(`bind failed: ${resp.command_status}`);
   return { session, got };
+}
+
+/** The outbox file of a message and its `; smsgate:` header lines, once its file exists (files follow the ack). */
+export async function outboxFileOf(
+  t: TestSmppd,
+  id: unknown,
+): Promise<{ name: string; ext: Record<string, string> }> {
+  await t.settled();
+  const name = fs.readdirSync(t.spool.outbox).find((n) => n.includes(`_smpp-${String(id)}.`));
+  if (!name) throw new Error(`no outbox file for ${String(id)}`);
+  return { name, ext: parseBackupExtensions(fs.readFileSync(path.join(t.spool.outbox, name))) };
+}
+
+/** The PhoneID a route pinned the message to, if any. */
+export async function phoneOf(t: TestSmppd, id: unknown): Promise<string | undefined> {
+  return (await outboxFileOf(t, id)).ext.PhoneID;
 }

@@ -4,10 +4,9 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Session } from 'smpp';
-import { bind, bindCollecting, call, startTestSmppd, type TestSmppd } from './harness.js';
+import { bind, bindCollecting, call, startTestSmppd, type TestSmppd, phoneOf } from './harness.js';
 import { waitFor } from '../helpers/rig.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
-import { parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { writeReceivedRecord } from '../../src/lib/spool/received.js';
 
 // KSMPPD's HTTP auth and HTTP routing (spec section 3) against a small HTTP service in the test,
@@ -97,12 +96,6 @@ const submit = (s: Session, to: string, text = 'hello') =>
     short_message: gsm(text),
   });
 
-function phoneOf(t: TestSmppd, id: unknown): string | undefined {
-  const name = fs.readdirSync(t.spool.outbox).find((n) => n.includes(`_smpp-${String(id)}.`));
-  if (!name) throw new Error(`no outbox file for ${String(id)}`);
-  return parseBackupExtensions(fs.readFileSync(path.join(t.spool.outbox, name))).PhoneID;
-}
-
 const httpConfig = (url: string, extra = '') =>
   `AccountsSource = http\nRoutesSource = http\nAuthUrl = ${url}/auth\nRoutingUrl = ${url}/route\nHttpTimeout = 0.5\nBlockAttempts = 0\n${extra}`;
 
@@ -180,7 +173,7 @@ describe('HTTP routing (KSMPPD routing-method 2)', () => {
     const { session } = await bind(t.port, 'smppuserA', 'smppassA');
     const cz = await submit(session, '+420777123456', 'Ahoj +');
     expect(cz.command_status).toBe(0);
-    expect(phoneOf(t, cz.message_id)).toBe('modemCZ');
+    expect(await phoneOf(t, cz.message_id)).toBe('modemCZ');
     const req = svc.requests.find((r) => r.path === '/route')?.headers;
     expect(req).toMatchObject({
       'x-ksmppd-routing-direction': '1',
@@ -195,7 +188,7 @@ describe('HTTP routing (KSMPPD routing-method 2)', () => {
     // Routed without SMSC-ID: any modem.
     const uk = await submit(session, '+447700900123');
     expect(uk.command_status).toBe(0);
-    expect(phoneOf(t, uk.message_id)).toBeUndefined();
+    expect(await phoneOf(t, uk.message_id)).toBeUndefined();
     // Route-Status 0 with Route-Error-Code 51: that status; Route-Status 1 without Route-Cost: RSUBMITFAIL.
     expect((await submit(session, '+33612345678')).command_status).toBe(51);
     expect((await submit(session, '+4930123456')).command_status).toBe(0x45);
@@ -210,7 +203,7 @@ describe('HTTP routing (KSMPPD routing-method 2)', () => {
     const b = await bind(t.port, 'smppuserB', 'smppassB');
     const fallback = await submit(b.session, '+33612345678');
     expect(fallback.command_status).toBe(0);
-    expect(phoneOf(t, fallback.message_id)).toBe('modemB');
+    expect(await phoneOf(t, fallback.message_id)).toBe('modemB');
     session.close();
     b.session.close();
   });

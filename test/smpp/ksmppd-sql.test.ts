@@ -4,11 +4,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Session } from 'smpp';
-import { bind, call, startTestSmppd, type TestSmppd } from './harness.js';
+import { bind, call, startTestSmppd, type TestSmppd, phoneOf } from './harness.js';
 import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
 import { makeSpool, ROOT } from '../helpers/spool.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
-import { parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { esmeAdd, esmeList, esmeSet } from '../../src/lib/smpp/esme-cli.js';
 import { smppdDbUpgrade } from '../../src/lib/smpp/sql/admin.js';
@@ -36,12 +35,6 @@ const submit = (s: Session, to: string, from = 'Shop') =>
     data_coding: 0,
     short_message: gsm('hello'),
   });
-
-function phoneOf(t: TestSmppd, id: unknown): string | undefined {
-  const name = fs.readdirSync(t.spool.outbox).find((n) => n.includes(`_smpp-${String(id)}.`));
-  if (!name) throw new Error(`no outbox file for ${String(id)}`);
-  return parseBackupExtensions(fs.readFileSync(path.join(t.spool.outbox, name))).PhoneID;
-}
 
 /** MySQL's PASSWORD(): what a KSMPPD database holds, computed here where the server has none. */
 const mysqlPassword = (pw: string): string => {
@@ -126,14 +119,14 @@ async function checkKsmppdBehaviour(t: TestSmppd): Promise<void> {
   // Priority 10 beats the broader priority-0 route; the broken regex row (priority 99) is skipped.
   const mobile = await submit(d.session, '+420777123456');
   expect(mobile.command_status).toBe(0);
-  expect(phoneOf(t, mobile.message_id)).toBe('modemMobile');
+  expect(await phoneOf(t, mobile.message_id)).toBe('modemMobile');
   const fixed = await submit(d.session, '+420212345678');
-  expect(phoneOf(t, fixed.message_id)).toBe('modemCZ');
+  expect(await phoneOf(t, fixed.message_id)).toBe('modemCZ');
   // POSIX class in the regex.
-  expect(phoneOf(t, (await submit(d.session, '123')).message_id)).toBe('shortcodes');
+  expect(await phoneOf(t, (await submit(d.session, '123')).message_id)).toBe('shortcodes');
   // source_regex: the destination matches but the sender does not: RINVSRCADR.
   expect((await submit(d.session, '+4930123456', 'Other')).command_status).toBe(0x0a);
-  expect(phoneOf(t, (await submit(d.session, '+4930123456', 'Shop')).message_id)).toBe('modemDE');
+  expect(await phoneOf(t, (await submit(d.session, '+4930123456', 'Shop')).message_id)).toBe('modemDE');
   // No route and no default_smsc: RINVDSTADR.
   expect((await submit(d.session, '+33612345678')).command_status).toBe(0x0b);
   // smppuserA: its route leaves the modem open; anything else falls back on default_smsc.
@@ -141,10 +134,10 @@ async function checkKsmppdBehaviour(t: TestSmppd): Promise<void> {
   expect(a.resp.command_status).toBe(0);
   const uk = await submit(a.session, '+447700900123');
   expect(uk.command_status).toBe(0);
-  expect(phoneOf(t, uk.message_id)).toBeUndefined();
+  expect(await phoneOf(t, uk.message_id)).toBeUndefined();
   const fr = await submit(a.session, '+33612345678');
   expect(fr.command_status).toBe(0);
-  expect(phoneOf(t, fr.message_id)).toBe('ksmppd2');
+  expect(await phoneOf(t, fr.message_id)).toBe('ksmppd2');
   // connect_allow_ip 10.0.0.* keeps 127.0.0.1 out; max_binds 2 allows two binds.
   expect((await bind(t.port, 'smppuserC', 'smppassC')).resp.command_status).toBe(0x0d);
   const b1 = await bind(t.port, 'smppuserB', 'smppassB');
@@ -231,7 +224,7 @@ describe('KSMPPD database on MariaDB (KSMPPD DDL, PASSWORD() hashes)', () => {
       expect(d.resp.command_status).toBe(0);
       const f = await bind(t.port, 'fresh', 'fr3sh');
       expect(f.resp.command_status).toBe(0);
-      expect(phoneOf(t, (await submit(f.session, '+15551234567')).message_id)).toBeUndefined(); // default * = any modem
+      expect(await phoneOf(t, (await submit(f.session, '+15551234567')).message_id)).toBeUndefined(); // default * = any modem
       expect((await bind(t.port, 'smppuserA', 'smppassA')).resp.command_status).toBe(0); // PASSWORD() hash still works
       expect((await bind(t.port, 'smppuserB', 'smppassB')).resp.command_status).toBe(0x0d); // disabled
       out.length = 0;
@@ -299,7 +292,7 @@ describe('KSMPPD tables on PostgreSQL (smppd db init)', () => {
       await t.smppd.reload();
       const s = await bind(t.port, 'shop', 'sh0p');
       expect(s.resp.command_status).toBe(0);
-      expect(phoneOf(t, (await submit(s.session, '+15551234567')).message_id)).toBe('modem9');
+      expect(await phoneOf(t, (await submit(s.session, '+15551234567')).message_id)).toBe('modem9');
       expect((await bind(t.port, 'shop', 'sh0p')).resp.command_status).toBe(0x0d); // max_binds 1
       s.session.close();
     } finally {

@@ -4,11 +4,10 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import smpp, { type PDU, type Session } from 'smpp';
-import { bind, bindCollecting, call, startTestSmppd, type TestSmppd } from './harness.js';
+import { bind, bindCollecting, call, startTestSmppd, type TestSmppd, outboxFileOf } from './harness.js';
 import { waitFor } from '../helpers/rig.js';
 import { ROOT } from '../helpers/spool.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
-import { parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { writeReceivedRecord } from '../../src/lib/spool/received.js';
 import { ledgerFile } from '../../src/lib/smpp/billing.js';
 
@@ -33,12 +32,6 @@ const submit = (s: Session, to: string, text = 'hello', extra: Record<string, st
     ...extra,
   });
 
-function outboxFile(t: TestSmppd, id: string): { name: string; ext: Record<string, string> } {
-  const name = fs.readdirSync(t.spool.outbox).find((n) => n.includes(`_smpp-${id}.`));
-  if (!name) throw new Error(`no outbox file for ${id}`);
-  return { name, ext: parseBackupExtensions(fs.readFileSync(path.join(t.spool.outbox, name))) };
-}
-
 function writeRoutes(t: TestSmppd, text: string): void {
   fs.writeFileSync(path.join(t.spool.dir, 'routes.ini'), text);
 }
@@ -60,14 +53,14 @@ describe('outbound routes', () => {
     const { session } = await bind(t.port, 'alpha', 'secret1');
     const pinned = await submit(session, '+420777123456');
     expect(pinned.command_status).toBe(0);
-    expect(outboxFile(t, String(pinned.message_id)).ext.PhoneID).toBe('modem2');
+    expect((await outboxFileOf(t, String(pinned.message_id))).ext.PhoneID).toBe('modem2');
     expect((await submit(session, '+420900123456')).command_status).toBe(0x0b); // action = reject
     expect((await submit(session, '+4412345678')).command_status).toBe(0x0b); // no route, default none
     // beta keeps the default default_route (spool, any modem)
     const b = await bind(t.port, 'beta', 'secret2');
     const any = await submit(b.session, '+4412345678');
     expect(any.command_status).toBe(0);
-    expect(outboxFile(t, String(any.message_id)).ext.PhoneID).toBeUndefined();
+    expect((await outboxFileOf(t, String(any.message_id))).ext.PhoneID).toBeUndefined();
     // A new route, taken at the reload; a broken file leaves the old routes in place.
     writeRoutes(t, `${spoolRoutes}\n[uk]\ndestination = ^\\+44\n`);
     await expect(t.smppd.reload()).resolves.toMatch(/Routes updated: 3 routes/);
@@ -121,7 +114,7 @@ describe('prepaid billing', () => {
     expect((await submit(session, '+420777000003')).command_status).toBe(0); // exactly the rest
     expect((await submit(session, '+420777000004')).command_status).toBe(0x45);
     // smsd run gives up on the long one: it lands in error/, the 0.1 comes back.
-    const failed = outboxFile(t, String(long.message_id)).name;
+    const failed = (await outboxFileOf(t, String(long.message_id))).name;
     fs.renameSync(path.join(t.spool.outbox, failed), path.join(t.spool.error, failed));
     const ledger = ledgerFile(path.join(t.spool.dir, 'smppd', 'billing'), 'shop');
     await waitFor(() => fs.readFileSync(ledger, 'utf8').includes('\trefund\t'), 5_000, 'refund');
@@ -279,7 +272,7 @@ describe('TLS listener', () => {
     expect(resp.command_status).toBe(0);
     const r: PDU = await submit(session, '+420777123456', 'over TLS');
     expect(r.command_status).toBe(0);
-    expect(outboxFile(t, String(r.message_id)).name).toMatch(/^OUT/);
+    expect((await outboxFileOf(t, String(r.message_id))).name).toMatch(/^OUT/);
     // Plain SMPP on the TLS port is a failed handshake for that connection only.
     const plain = await bind(t.port, 'alpha', 'secret1');
     expect(plain.resp.command_status).toBe(0);
