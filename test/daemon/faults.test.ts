@@ -26,7 +26,8 @@ describe('smsd run survives modem faults', () => {
       /\+CMS ERROR: 500.*\(after 2 attempts\)/,
     );
     expect(rig.emulator.modem.sendAttempts).toHaveLength(2); // MaxRetries = 1: two tries in all
-    expect(listFiles(rig.spool.outbox)).toEqual([]);
+    // The claim (`<file>.lock`) is released just after the move: nothing may stay behind.
+    await waitFor(() => listFiles(rig.spool.outbox).length === 0, 5_000, 'outbox empty, claim released', rig);
   });
 
   it('detects a hung modem within SendTimeout, recovers, and sends the rest', async () => {
