@@ -44,6 +44,15 @@ export class SqlBilling implements CreditKeeper {
     private readonly t: SqlBillingTables = { user: 'smpp_user', ledger: 'smppd_ledger' },
   ) {}
 
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** One user of the connection at a time: two transactions on one connection would merge. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
   private p(i: number): string {
     return this.conn.dialect === 'mysql' ? '?' : `$${i}`;
   }
@@ -77,7 +86,12 @@ export class SqlBilling implements CreditKeeper {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.pending.length > 0) {
+      // One statement at a time on the connection: reservations first, then the confirmations.
+      while (this.pending.length > 0 || this.confirms.length > 0) {
+        if (this.pending.length === 0) {
+          await this.flushConfirms();
+          continue;
+        }
         const batch = this.pending;
         this.pending = [];
         try {
@@ -96,7 +110,7 @@ export class SqlBilling implements CreditKeeper {
   private async deductWithRetry(batch: readonly Pending[]): Promise<boolean[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.conn.transaction(() => this.deduct(batch));
+        return await this.exclusive(() => this.conn.transaction(() => this.deduct(batch)));
       } catch (err) {
         if (attempt >= 5 || !isTransientConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, 2 * attempt));
@@ -142,19 +156,19 @@ export class SqlBilling implements CreditKeeper {
   /** The message is stored: its charge is final (marked lazily; a restart checks the unmarked). */
   async commit(_sid: string, id: string): Promise<void> {
     this.confirms.push(id);
-    if (this.confirms.length === 1) setImmediate(() => void this.flushConfirms());
+    if (this.confirms.length === 1) setImmediate(() => void this.run());
   }
 
   private async flushConfirms(): Promise<void> {
     const ids = this.confirms;
     this.confirms = [];
     if (ids.length === 0) return;
-    await this.conn
-      .query(
+    await this.exclusive(() =>
+      this.conn.query(
         `UPDATE ${this.t.ledger} SET confirmed = 1 WHERE kind = 'charge' AND confirmed = 0 AND message_id IN (${ids.map((_, i) => this.p(i + 1)).join(', ')})`,
         ids,
-      )
-      .catch(() => undefined); // left for reconcile(): it finds the message and confirms then
+      ),
+    ).catch(() => undefined); // left for reconcile(): it finds the message and confirms then
   }
 
   /** The message was not stored: the credit goes back. */
@@ -175,27 +189,29 @@ export class SqlBilling implements CreditKeeper {
     kind: string,
     note: string,
   ): Promise<boolean> {
-    return this.conn.transaction(async () => {
-      const done = await this.conn.query(
-        `SELECT 1 FROM ${this.t.ledger} WHERE message_id = ${this.p(1)} AND kind IN ('refund', 'release')`,
-        [id],
-      );
-      if (done.rows.length > 0) return false;
-      await this.conn.query(
-        `UPDATE ${this.t.user} SET credit = credit + ${this.p(1)} WHERE system_id = ${this.p(2)}`,
-        [amount, sid],
-      );
-      // The charge is settled either way: reconcile() does not look at it again.
-      await this.conn.query(
-        `UPDATE ${this.t.ledger} SET confirmed = 1 WHERE message_id = ${this.p(1)} AND kind = 'charge'`,
-        [id],
-      );
-      await this.conn.query(
-        `INSERT INTO ${this.t.ledger} (at_ms, system_id, kind, amount, message_id, node, note) VALUES (${[1, 2, 3, 4, 5, 6, 7].map((k) => this.p(k)).join(', ')})`,
-        [Date.now(), sid, kind, amount, id, this.node, note.slice(0, 255)],
-      );
-      return true;
-    });
+    return this.exclusive(() =>
+      this.conn.transaction(async () => {
+        const done = await this.conn.query(
+          `SELECT 1 FROM ${this.t.ledger} WHERE message_id = ${this.p(1)} AND kind IN ('refund', 'release')`,
+          [id],
+        );
+        if (done.rows.length > 0) return false;
+        await this.conn.query(
+          `UPDATE ${this.t.user} SET credit = credit + ${this.p(1)} WHERE system_id = ${this.p(2)}`,
+          [amount, sid],
+        );
+        // The charge is settled either way: reconcile() does not look at it again.
+        await this.conn.query(
+          `UPDATE ${this.t.ledger} SET confirmed = 1 WHERE message_id = ${this.p(1)} AND kind = 'charge'`,
+          [id],
+        );
+        await this.conn.query(
+          `INSERT INTO ${this.t.ledger} (at_ms, system_id, kind, amount, message_id, node, note) VALUES (${[1, 2, 3, 4, 5, 6, 7].map((k) => this.p(k)).join(', ')})`,
+          [Date.now(), sid, kind, amount, id, this.node, note.slice(0, 255)],
+        );
+        return true;
+      }),
+    );
   }
 
   async balance(sid: string): Promise<number> {
@@ -206,17 +222,19 @@ export class SqlBilling implements CreditKeeper {
   }
 
   async topUp(sid: string, amount: number, note = ''): Promise<number> {
-    await this.conn.transaction(async () => {
-      const r = await this.conn.query(
-        `UPDATE ${this.t.user} SET credit = credit + ${this.p(1)} WHERE system_id = ${this.p(2)}`,
-        [amount, sid],
-      );
-      if (r.affectedRows === 0) throw new Error(`no system_id ${sid} in ${this.t.user}`);
-      await this.conn.query(
-        `INSERT INTO ${this.t.ledger} (at_ms, system_id, kind, amount, node, note) VALUES (${[1, 2, 3, 4, 5, 6].map((k) => this.p(k)).join(', ')})`,
-        [Date.now(), sid, 'topup', amount, this.node, note.slice(0, 255)],
-      );
-    });
+    await this.exclusive(() =>
+      this.conn.transaction(async () => {
+        const r = await this.conn.query(
+          `UPDATE ${this.t.user} SET credit = credit + ${this.p(1)} WHERE system_id = ${this.p(2)}`,
+          [amount, sid],
+        );
+        if (r.affectedRows === 0) throw new Error(`no system_id ${sid} in ${this.t.user}`);
+        await this.conn.query(
+          `INSERT INTO ${this.t.ledger} (at_ms, system_id, kind, amount, node, note) VALUES (${[1, 2, 3, 4, 5, 6].map((k) => this.p(k)).join(', ')})`,
+          [Date.now(), sid, 'topup', amount, this.node, note.slice(0, 255)],
+        );
+      }),
+    );
     return this.balance(sid);
   }
 
@@ -228,9 +246,11 @@ export class SqlBilling implements CreditKeeper {
     exists: (sid: string, id: string) => Promise<boolean> | boolean,
   ): Promise<{ kept: number; released: number }> {
     await this.flushConfirms();
-    const r = await this.conn.query(
-      `SELECT system_id, message_id, amount FROM ${this.t.ledger} WHERE node = ${this.p(1)} AND confirmed = 0 AND kind = 'charge'`,
-      [this.node],
+    const r = await this.exclusive(() =>
+      this.conn.query(
+        `SELECT system_id, message_id, amount FROM ${this.t.ledger} WHERE node = ${this.p(1)} AND confirmed = 0 AND kind = 'charge'`,
+        [this.node],
+      ),
     );
     let kept = 0;
     let released = 0;
@@ -251,7 +271,7 @@ export class SqlBilling implements CreditKeeper {
 
   async close(): Promise<void> {
     while (this.running || this.pending.length > 0) await new Promise((r) => setTimeout(r, 2));
-    await this.flushConfirms();
+    await this.run();
     await this.conn.close();
   }
 }
