@@ -280,3 +280,46 @@ describe('TLS listener', () => {
     plain.session.close();
   });
 });
+
+describe('replace_sm', () => {
+  it('replaces the text of a message still queued, keeps its ID, and refuses what it cannot honour', async () => {
+    t = await startTestSmppd([
+      { systemId: 'alpha', password: 'secret1' },
+      { systemId: 'beta', password: 'secret2' },
+    ]);
+    const { session } = await bind(t.port, 'alpha', 'secret1');
+    const r = await submit(session, '+420777123456', 'Your code is 1111', { registered_delivery: 1 });
+    expect(r.command_status).toBe(0);
+    const id = String(r.message_id);
+    const replace = (s: Session, extra: Record<string, string | number | Buffer>) =>
+      call(s, 'replace_sm', {
+        message_id: id,
+        source_addr: 'Shop',
+        short_message: gsm('Your code is 2222'),
+        ...extra,
+      });
+    expect((await replace(session, {})).command_status).toBe(0);
+    const { name } = await outboxFileOf(t, id);
+    const { readOutboxFile } = await import('../../src/lib/spool/outbox-read.js');
+    const read = readOutboxFile(name, fs.readFileSync(path.join(t.spool.outbox, name)), 'auto', 0);
+    expect(read.ok && read.message.parts.map((p) => p.text).join('')).toBe('Your code is 2222');
+    expect(read.ok && read.message.parts[0]?.statusReport).toBe(true); // registered_delivery 0 kept the receipt
+    // Another source_addr, another ESME, an unknown ID, schedule_delivery_time: refused.
+    expect((await replace(session, { source_addr: 'Other' })).command_status).toBe(0x13);
+    const b = await bind(t.port, 'beta', 'secret2');
+    expect((await replace(b.session, {})).command_status).toBe(0x13);
+    expect(
+      (await call(session, 'replace_sm', { message_id: 'ffff0000', source_addr: 'Shop' })).command_status,
+    ).toBe(0x13);
+    expect((await replace(session, { schedule_delivery_time: '000001000000000R' })).command_status).toBe(
+      0x61,
+    );
+    // Once a daemon has claimed the file, it is not rewritten under its feet.
+    const { tryClaim } = await import('../../src/lib/spool/lock.js');
+    const release = await tryClaim(path.join(t.spool.outbox, name));
+    expect((await replace(session, { short_message: gsm('too late') })).command_status).toBe(0x13);
+    await release?.();
+    session.close();
+    b.session.close();
+  });
+});

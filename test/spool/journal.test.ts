@@ -64,6 +64,18 @@ describe('batch journal (group commit)', () => {
     expect(fs.readdirSync(path.join(outbox, JOURNAL_DIR))).toEqual([]);
   });
 
+  it('after a machine crash completes a file cut short, but keeps one rewritten on purpose (replace_sm)', () => {
+    const data = (s: string) => Buffer.from(`the whole content of ${s}`);
+    fs.writeFileSync(path.join(outbox, 'OUT1.txt'), data('1').subarray(0, 7)); // a prefix: cut by the crash
+    fs.writeFileSync(path.join(outbox, 'OUT2.txt'), 'replaced'); // shorter but other content
+    fs.writeFileSync(path.join(outbox, 'OUT3.txt'), 'replaced with a much longer text than the record');
+    fakeCrashedSegment(outbox, ['1', '2', '3'].map((n) => ({ name: `OUT${n}.txt`, data: data(n) })));
+    expect(recoverJournals(outbox, [sent]).restored).toEqual(['OUT1.txt']);
+    expect(fs.readFileSync(path.join(outbox, 'OUT1.txt'), 'utf8')).toBe('the whole content of 1');
+    expect(fs.readFileSync(path.join(outbox, 'OUT2.txt'), 'utf8')).toBe('replaced');
+    expect(fs.readFileSync(path.join(outbox, 'OUT3.txt'), 'utf8')).toMatch(/^replaced with/);
+  });
+
   it('leaves the segment of a live writer alone and retires one of a killed writer without replaying', () => {
     const live = new JournalSegment(outbox);
     live.commit([{ name: 'OUTL.txt', data: Buffer.from('x') }]);

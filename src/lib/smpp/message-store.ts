@@ -39,6 +39,8 @@ export interface MessageLookup {
    * cancelled (the server marks its receipt as handled).
    */
   cancel(id: string, systemId: string, beforeCancel: (name: string) => void): Promise<boolean>;
+  /** replace_sm: the new content from the old while no modem has the message (stores that can). */
+  replace?(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean>;
 }
 
 /** Turns what the modems did (receipts, MO) into queued deliver_sm. */

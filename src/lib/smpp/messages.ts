@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ReportRecord } from '../daemon/reports.js';
 import { parseBackupExtensions } from '../smsbackup/reader.js';
 import { STATE_DIR } from '../services/files.js';
-import { fsyncDir } from '../spool/atomic.js';
+import { fsyncDir, replaceFileDurable } from '../spool/atomic.js';
 import { tryClaim } from '../spool/lock.js';
 import { MESSAGE_STATE } from './deliver.js';
 import { META_KEY, type SmppMeta } from './store.js';
@@ -159,21 +159,27 @@ export class MessageIndex {
    * and no part of it has gone out yet; it goes to error/ with the reason. `beforeMove` runs first
    * (the caller marks its receipt as handled: a cancelled message gets no UNDELIV receipt).
    */
-  async cancel(id: string, systemId: string, beforeMove: (name: string) => void): Promise<boolean> {
-    // Not yet in the outbox: wait for the file, then cancel it like any other (no daemon can have
-    // taken it before). Never a cancel of a record alone: recovery would bring the message back.
+  /**
+   * A message acknowledged but not yet in the outbox: wait for its file (no daemon can have taken it
+   * before). False when it is not ours or its file does not come in time.
+   */
+  private async fileInTime(id: string, systemId: string): Promise<boolean> {
     const materialized = this.unmaterialized?.whenMaterialized(id);
-    if (materialized) {
-      const p = this.unmaterialized?.pendingMessage(id);
-      if (p?.sid.toLowerCase() !== systemId.toLowerCase()) return false;
-      let timer: NodeJS.Timeout | undefined;
-      const inTime = await Promise.race([
-        materialized.then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CANCEL_WAIT_MS))),
-      ]);
-      clearTimeout(timer);
-      if (!inTime) return false;
-    }
+    if (!materialized) return true;
+    const p = this.unmaterialized?.pendingMessage(id);
+    if (p?.sid.toLowerCase() !== systemId.toLowerCase()) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      materialized.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CANCEL_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    return inTime;
+  }
+
+  async cancel(id: string, systemId: string, beforeMove: (name: string) => void): Promise<boolean> {
+    // Never a cancel of a record alone: recovery would bring the message back.
+    if (!(await this.fileInTime(id, systemId))) return false;
     const w = this.owned(id, systemId);
     if (!w || w.dir !== 'outbox') return false;
     const file = path.join(this.paths.outbox, w.name);
@@ -189,6 +195,33 @@ export class MessageIndex {
       fs.renameSync(file, path.join(this.paths.error, w.name));
       fsyncDir(this.paths.error);
       fsyncDir(this.paths.outbox);
+      return true;
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * replace_sm: the message gets `build(old)`'s content while it is still queued, claimed like a
+   * daemon would and with no part sent; the file is replaced atomically under the same name (its
+   * message ID stays). Refused (false) once a daemon has it.
+   */
+  async replace(
+    id: string,
+    systemId: string,
+    build: (old: Buffer) => Buffer | undefined,
+  ): Promise<boolean> {
+    if (!(await this.fileInTime(id, systemId))) return false;
+    const w = this.owned(id, systemId);
+    if (!w || w.dir !== 'outbox') return false;
+    const file = path.join(this.paths.outbox, w.name);
+    const release = await tryClaim(file);
+    if (!release) return false;
+    try {
+      if (fs.existsSync(path.join(this.paths.outbox, STATE_DIR, `${w.name}.json`))) return false; // parts already sent
+      const data = build(fs.readFileSync(file));
+      if (!data) return false;
+      replaceFileDurable(file, data);
       return true;
     } finally {
       await release().catch(() => undefined);

@@ -26,6 +26,7 @@ import { simulateSubmit } from './simulation.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
 import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from './shared-throughput.js';
+import { replacement } from './replace.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool or
@@ -68,7 +69,6 @@ const BIND_TYPES: Record<string, BindType> = {
 
 /** Requests we know but do not carry out (yet): each gets its own response with an error status. */
 const REFUSED: Record<string, number> = {
-  replace_sm: 0x13, // ESME_RREPLACEFAIL: an outbox file is not rewritten under a daemon's feet
   submit_multi: STATUS.RINVCMDID,
   broadcast_sm: STATUS.RINVCMDID,
   query_broadcast_sm: STATUS.RINVCMDID,
@@ -179,6 +179,8 @@ export class SmppServer implements SessionHandler {
         return this.onQuery(s, pdu);
       case 'cancel_sm':
         return this.onCancel(s, pdu);
+      case 'replace_sm':
+        return this.onReplace(s, pdu);
       case 'generic_nack':
         return;
       case undefined:
@@ -557,6 +559,34 @@ export class SmppServer implements SessionHandler {
           s.write(headerOnly(respId, 0x11, pdu.seq));
         },
       );
+  }
+
+  /**
+   * replace_sm, where it can be honoured: a message of this ESME still queued (no daemon has
+   * claimed it, no part sent) gets the new text (and registered_delivery, validity when given);
+   * otherwise ESME_RREPLACEFAIL. The SQL outbox does not offer it.
+   */
+  private onReplace(s: Session, pdu: RawPdu): void {
+    const respId = pdu.id | RESPONSE_BIT;
+    const account = s.account;
+    if (!s.canTransmit || !account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
+    const id = fieldString(pdu, 'message_id');
+    const r = replacement(pdu, new Date());
+    if (!r.ok) return s.write(headerOnly(respId, r.status, pdu.seq));
+    if (!id || !this.o.messages.replace) return s.write(headerOnly(respId, STATUS.RREPLACEFAIL, pdu.seq));
+    this.o.messages.replace(id, account.systemId, r.build).then(
+      (ok) => {
+        this.o.log(
+          'info',
+          `${s.label()}: replace_sm ${id}: ${ok ? 'replaced' : 'not replaceable (unknown, not yours, already sending, or the new text is not valid)'}`,
+        );
+        s.write(headerOnly(respId, ok ? STATUS.ROK : STATUS.RREPLACEFAIL, pdu.seq));
+      },
+      (err: Error) => {
+        this.o.log('error', `${s.label()}: replace_sm ${id}: ${err.message}`);
+        s.write(headerOnly(respId, STATUS.RREPLACEFAIL, pdu.seq));
+      },
+    );
   }
 
   /**

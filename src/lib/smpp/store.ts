@@ -46,6 +46,14 @@ export interface SmppMeta {
 }
 
 export const META_KEY = 'Smpp';
+
+/** The outbox file of a message: Gammu's SMS backup, with smppd's data in `; smsgate:` lines. */
+export function messageFile(req: SubmitRequest, meta: SmppMeta, now: Date): Buffer {
+  const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
+  if (req.validity !== undefined) ext.RelativeValidity = req.validity;
+  if (meta.phone) ext[PHONE_ID_KEY] = meta.phone;
+  return formatBackup(req.entries, now, ext);
+}
 const NOTE_PREFIX = 'smpp-';
 
 /** The message ID in an outbox file name written by smppd, if it is one. */
@@ -172,10 +180,7 @@ export class OutboxStore {
    * name its file gets, or with the error that kept it from being stored.
    */
   add(req: SubmitRequest, meta: SmppMeta, now: Date, done: AddCallback): void {
-    const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
-    if (req.validity !== undefined) ext.RelativeValidity = req.validity;
-    if (meta.phone) ext[PHONE_ID_KEY] = meta.phone;
-    const data = formatBackup(req.entries, now, ext);
+    const data = messageFile(req, meta, now);
     const stamp = localStamp(now);
     let name = '';
     for (let j = 0; j < 100; j++) {

@@ -245,6 +245,10 @@ function restoreRecord(outboxDir: string, r: JournalRecord, replaceTruncated: bo
   const target = path.join(outboxDir, r.name);
   const size = fs.statSync(target, { throwIfNoEntry: false })?.size;
   if (size !== undefined && (size === r.data.length || !replaceTruncated)) return false;
+  // Truncated by the crash means a shorter prefix of what was written; other content was written
+  // on purpose after the record (replace_sm) and stays.
+  if (size !== undefined && (size > r.data.length || !r.data.subarray(0, size).equals(fs.readFileSync(target))))
+    return false;
   const tmp = path.join(outboxDir, `.recover-${process.pid}-${n}`);
   fs.writeFileSync(tmp, r.data, { mode: 0o644 });
   if (size !== undefined) {
