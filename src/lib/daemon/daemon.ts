@@ -473,7 +473,7 @@ export class SmsDaemon {
     if (!phone) return;
     this.lastStatus = Date.now();
     if (this.s.checkBattery) {
-      const b = await phone.battery().catch(() => undefined);
+      const b = await phone.battery().catch(unsupported);
       if (b) this.status.batteryPercent = b.percent;
     }
     if (this.s.checkSignal) {
@@ -485,7 +485,7 @@ export class SmsDaemon {
       const n = await phone.network();
       this.status.operatorName = n.operatorName;
       this.status.operatorCode = n.operatorCode;
-      if (n.stateName === 'not-registered') await phone.setPower(true).catch(() => undefined);
+      if (n.stateName === 'not-registered') await phone.setPower(true).catch(unsupported);
     }
     await this.o.service.refreshPhoneStatus({
       batteryPercent: this.status.batteryPercent,
@@ -804,6 +804,16 @@ function reportAsMessage(r: StatusReportPdu): DeliverPdu {
     r.statusInfo.category
   ];
   return asReceivedMessage(r.recipient, word, r.discharge, r.smsc);
+}
+
+/**
+ * For optional commands: an error answer (not supported, +CME ERROR) is no answer to use; no answer
+ * at all (a hung or vanished modem) is a fault of the link and goes on up, so it is noticed now and
+ * not only at the next command's resync.
+ */
+function unsupported(err: unknown): undefined {
+  if (err instanceof AtCommandError) return undefined;
+  throw err;
 }
 
 export function describe(err: unknown): string {

@@ -53,6 +53,8 @@ export interface SmppdConfig {
   http: KsmppdHttpConfig;
   /** This node's name among several sharing one database (NodeId; default host name and port). */
   nodeId: string;
+  /** With Service = sql: a node silent this long is dead, its open messages taken over (NodeTimeout). */
+  nodeTimeoutMs: number;
   /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
   tls: { port: number; listen: string; keyFile: string; certFile: string } | undefined;
   systemId: string;
@@ -228,6 +230,7 @@ export function readSmppdConfig(
     sql,
     http,
     nodeId: str('nodeid') ?? `${os.hostname()}:${values.get('port')?.value ?? '2775'}`,
+    nodeTimeoutMs: seconds('nodetimeout', 15),
     tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),
     maxPduLength: num('maxpdulength', 70_000, 256, 1_048_576),

@@ -206,11 +206,7 @@ export class MessageIndex {
    * daemon would and with no part sent; the file is replaced atomically under the same name (its
    * message ID stays). Refused (false) once a daemon has it.
    */
-  async replace(
-    id: string,
-    systemId: string,
-    build: (old: Buffer) => Buffer | undefined,
-  ): Promise<boolean> {
+  async replace(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean> {
     if (!(await this.fileInTime(id, systemId))) return false;
     const w = this.owned(id, systemId);
     if (!w || w.dir !== 'outbox') return false;

@@ -11,8 +11,7 @@ import { META_KEY, messageFile, type SmppMeta } from './store.js';
  */
 
 export type ReplaceBuild =
-  | { ok: true; build: (old: Buffer) => Buffer | undefined }
-  | { ok: false; status: number; reason: string };
+  { ok: true; build: (old: Buffer) => Buffer | undefined } | { ok: false; status: number; reason: string };
 
 /** SMPP data_coding for the coding of the message being replaced. */
 function dataCodingOf(coding: string): number {
@@ -23,7 +22,11 @@ function dataCodingOf(coding: string): number {
 
 export function replacement(pdu: RawPdu, now: Date): ReplaceBuild {
   if (fieldString(pdu, 'schedule_delivery_time') !== '')
-    return { ok: false, status: 0x61, reason: 'scheduled delivery (schedule_delivery_time) is not supported' };
+    return {
+      ok: false,
+      status: 0x61,
+      reason: 'scheduled delivery (schedule_delivery_time) is not supported',
+    };
   return {
     ok: true,
     build: (old) => {

@@ -77,6 +77,8 @@ interface EventHooks {
   refund: (sid: string, id: string, cost: number, why: string) => Promise<unknown>;
   knownSystemId: (sid: string) => string | undefined;
   queued: (sid: string) => void;
+  /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
+  receivers: () => ReadonlySet<string>;
   log: Logger;
 }
 
@@ -107,14 +109,19 @@ function spoolBackend(paths: ReturnType<typeof smppdPaths>, log: Logger): Backen
   return {
     store,
     messages,
-    events: (hooks) => new SpoolEvents({ paths, ...hooks }),
+    events: ({ receivers: _local, ...hooks }) => new SpoolEvents({ paths, ...hooks }),
     describe: `spool ${path.dirname(paths.outbox)}`,
     close: async () => undefined,
   };
 }
 
 /** Two connections: group-committed submits on one, polls, query_sm and cancel_sm on the other. */
-async function sqlBackend(smsd: SmsdConfig, stateDir: string, log: Logger): Promise<Backend> {
+async function sqlBackend(
+  smsd: SmsdConfig,
+  stateDir: string,
+  log: Logger,
+  nodeTimeoutMs: number,
+): Promise<Backend> {
   const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
   const node = smppdNodeId(stateDir);
   const storeDb = await SmppdDb.open(options, node);
@@ -128,7 +135,7 @@ async function sqlBackend(smsd: SmsdConfig, stateDir: string, log: Logger): Prom
   return {
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
-    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks }),
+    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
@@ -179,7 +186,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   let backend: Backend;
   try {
     backend =
-      o.smsd.smsd.service === 'sql' ? await sqlBackend(o.smsd, paths.state, log) : spoolBackend(paths, log);
+      o.smsd.smsd.service === 'sql'
+        ? await sqlBackend(o.smsd, paths.state, log, smppd.nodeTimeoutMs)
+        : spoolBackend(paths, log);
   } catch (err) {
     await billing.close();
     if (sqlBilling) await fileBilling.close();
@@ -277,6 +286,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
+    receivers: () => server.receiverSystemIds(),
     log,
   });
   /** A start that fails after the store is open: everything opened so far is closed again. */

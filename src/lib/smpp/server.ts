@@ -687,6 +687,13 @@ export class SmppServer implements SessionHandler {
     }
   }
 
+  /** system_ids (lower case) with a receiver (rx or trx) bound here. */
+  receiverSystemIds(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.sessions) if (s.canReceive && s.account) out.add(s.account.systemId.toLowerCase());
+    return out;
+  }
+
   /** Bound sessions of `systemId` (case-insensitive), all or the one with `bindId`. */
   bindsOf(systemId: string, bindId?: number): Session[] {
     const sid = systemId.toLowerCase();

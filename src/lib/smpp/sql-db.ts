@@ -5,6 +5,7 @@ import type { SqlTableName } from '../config/smsd-config.js';
 import type { SqlConnection, SqlDialect, SqlResult, SqlValue } from '../services/sql/connection.js';
 import { quoteField } from '../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../services/sql/service.js';
+import { sharedQueueStatements } from './sql-shared-queue.js';
 
 /**
  * smppd's side of Gammu's database: one connection (through an SqlService, which checks Gammu's
@@ -24,6 +25,10 @@ export const SMPPD_TABLES = { message: 'smppd_message', mo: 'smppd_mo', state: '
 
 /** The statements that create smppd's tables when missing. */
 export function smppdTableStatements(dialect: SqlDialect): string[] {
+  return [...ownTableStatements(dialect), ...sharedQueueStatements(dialect)];
+}
+
+function ownTableStatements(dialect: SqlDialect): string[] {
   const f = (n: string): string => quoteField(dialect, n);
   const t = SMPPD_TABLES;
   if (dialect === 'mysql') {

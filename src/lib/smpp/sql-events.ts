@@ -2,6 +2,7 @@ import { LatencyHistogram } from '../daemon/histogram.js';
 import type { EventSource } from './message-store.js';
 import { SqlMo, type SqlMoOptions } from './sql-mo.js';
 import { SqlReceipts, type SqlReceiptsOptions } from './sql-receipts.js';
+import { SharedQueue } from './sql-shared-queue.js';
 
 /**
  * The SQL counterpart of SpoolEvents: polls for receipts (sentitems) and MO (inbox) on smppd's
@@ -9,12 +10,20 @@ import { SqlReceipts, type SqlReceiptsOptions } from './sql-receipts.js';
  * PostgreSQL alike; a poll reads at most a page, and when a page was full the next follows at once.
  */
 
-export type SqlEventsOptions = Omit<SqlReceiptsOptions, 'latency'> & SqlMoOptions & { pollMs?: number };
+export type SqlEventsOptions = Omit<SqlReceiptsOptions, 'latency'> &
+  SqlMoOptions & {
+    pollMs?: number;
+    /** system_ids with a receiver bound here: turns on the queue shared with other nodes. */
+    receivers?: () => ReadonlySet<string>;
+    /** A node silent this long counts as dead: its open messages are taken over. */
+    nodeTimeoutMs?: number;
+  };
 
 export class SqlEvents implements EventSource {
   readonly deliveryLatency = new LatencyHistogram();
   private readonly receipts: SqlReceipts;
   private readonly mo: SqlMo;
+  private readonly shared: SharedQueue | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
@@ -24,6 +33,14 @@ export class SqlEvents implements EventSource {
   constructor(private readonly o: SqlEventsOptions) {
     this.receipts = new SqlReceipts({ ...o, latency: this.deliveryLatency });
     this.mo = new SqlMo(o);
+    if (o.receivers)
+      this.shared = new SharedQueue({
+        db: o.db,
+        queue: o.queue,
+        receivers: o.receivers,
+        queued: o.queued,
+        ...(o.nodeTimeoutMs ? { deadMs: o.nodeTimeoutMs } : {}),
+      });
   }
 
   start(): void {
@@ -56,7 +73,11 @@ export class SqlEvents implements EventSource {
     if (this.closed) return;
     const receipts = await this.job('receipts (sentitems)', () => this.receipts.page());
     const mo = this.closed ? false : await this.job('MO (inbox)', () => this.mo.poll());
-    this.schedule(receipts || mo ? 0 : (this.o.pollMs ?? 1_000));
+    const shared =
+      this.closed || !this.shared
+        ? false
+        : await this.job('shared queue', () => this.shared?.tick() ?? Promise.resolve(false));
+    this.schedule(receipts || mo || shared ? 0 : (this.o.pollMs ?? 1_000));
   }
 
   /** Stops polling (the connection stays: query_sm and cancel_sm use it until the server stops). */
