@@ -5,6 +5,7 @@ import { parseIni } from '../config/ini.js';
 import { FALSE_WORDS, TRUE_WORDS } from '../config/values.js';
 import { parseCidrList, type Cidr } from './net.js';
 import { sectionReader } from './ini-section.js';
+import { simulationSettings } from './simulation.js';
 
 const scrypt = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -161,14 +162,7 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
       defaultRoute,
       defaultCost: num('default_cost', 0),
       prepaid: bool('prepaid', false),
-      simulate: bool('simulate', false)
-        ? {
-            deliverEvery: every('simulate_deliver_every'),
-            permanentFailureEvery: every('simulate_permanent_failure_every'),
-            temporaryFailureEvery: every('simulate_temporary_failure_every'),
-            moEvery: every('simulate_mo_every'),
-          }
-        : undefined,
+      simulate: bool('simulate', false) ? simulationSettings(every) : undefined,
     });
   }
   return { accounts, warnings };

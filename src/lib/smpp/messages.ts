@@ -177,8 +177,16 @@ export class MessageIndex {
     return inTime;
   }
 
-  async cancel(id: string, systemId: string, beforeMove: (name: string) => void): Promise<boolean> {
-    // Never a cancel of a record alone: recovery would bring the message back.
+  /**
+   * Runs `fn` on a message of `systemId` still in the outbox, claimed like a daemon would claim it
+   * and with no part sent yet; false when any of that is not so (or `fn` says no).
+   */
+  private async whileQueued(
+    id: string,
+    systemId: string,
+    fn: (name: string, file: string) => boolean,
+  ): Promise<boolean> {
+    // Never an action on a record alone (before its file): recovery would undo it.
     if (!(await this.fileInTime(id, systemId))) return false;
     const w = this.owned(id, systemId);
     if (!w || w.dir !== 'outbox') return false;
@@ -187,40 +195,36 @@ export class MessageIndex {
     if (!release) return false;
     try {
       if (fs.existsSync(path.join(this.paths.outbox, STATE_DIR, `${w.name}.json`))) return false; // parts already sent
-      beforeMove(w.name);
-      fs.writeFileSync(
-        path.join(this.paths.error, `${w.name}.reason`),
-        `${new Date().toISOString()} ${CANCEL_REASON}\n`,
-      );
-      fs.renameSync(file, path.join(this.paths.error, w.name));
-      fsyncDir(this.paths.error);
-      fsyncDir(this.paths.outbox);
-      return true;
+      return fn(w.name, file);
     } finally {
       await release().catch(() => undefined);
     }
   }
 
+  cancel(id: string, systemId: string, beforeMove: (name: string) => void): Promise<boolean> {
+    return this.whileQueued(id, systemId, (name, file) => {
+      beforeMove(name);
+      fs.writeFileSync(
+        path.join(this.paths.error, `${name}.reason`),
+        `${new Date().toISOString()} ${CANCEL_REASON}\n`,
+      );
+      fs.renameSync(file, path.join(this.paths.error, name));
+      fsyncDir(this.paths.error);
+      fsyncDir(this.paths.outbox);
+      return true;
+    });
+  }
+
   /**
-   * replace_sm: the message gets `build(old)`'s content while it is still queued, claimed like a
-   * daemon would and with no part sent; the file is replaced atomically under the same name (its
-   * message ID stays). Refused (false) once a daemon has it.
+   * replace_sm: the message gets `build(old)`'s content while it is still queued; the file is
+   * replaced atomically under the same name (its message ID stays).
    */
-  async replace(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean> {
-    if (!(await this.fileInTime(id, systemId))) return false;
-    const w = this.owned(id, systemId);
-    if (!w || w.dir !== 'outbox') return false;
-    const file = path.join(this.paths.outbox, w.name);
-    const release = await tryClaim(file);
-    if (!release) return false;
-    try {
-      if (fs.existsSync(path.join(this.paths.outbox, STATE_DIR, `${w.name}.json`))) return false; // parts already sent
+  replace(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean> {
+    return this.whileQueued(id, systemId, (_name, file) => {
       const data = build(fs.readFileSync(file));
       if (!data) return false;
       replaceFileDurable(file, data);
       return true;
-    } finally {
-      await release().catch(() => undefined);
-    }
+    });
   }
 }

@@ -26,3 +26,13 @@ export function simulateSubmit(sim: NonNullable<Account['simulate']>, count: num
     };
   return { status: STATUS.ROK, deliver: every(sim.deliverEvery), mo: every(sim.moEvery) };
 }
+
+/** The four `simulate_*_every` settings, by their KSMPPD column names (accounts file and SQL alike). */
+export function simulationSettings(every: (column: string) => number): NonNullable<Account['simulate']> {
+  return {
+    deliverEvery: every('simulate_deliver_every'),
+    permanentFailureEvery: every('simulate_permanent_failure_every'),
+    temporaryFailureEvery: every('simulate_temporary_failure_every'),
+    moEvery: every('simulate_mo_every'),
+  };
+}

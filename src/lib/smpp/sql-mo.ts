@@ -4,7 +4,7 @@ import { parseUdh } from '../sms/udh.js';
 import { buildMo, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { SMPPD_TABLES, type SmppdDb } from './sql-db.js';
-import type { MoTarget } from './spool-events.js';
+import type { MoTarget, SpoolEventsOptions } from './spool-events.js';
 
 /**
  * MO from Gammu's SQL `inbox`: rows above this node's watermark (kept in smppd_state) are read by
@@ -23,12 +23,7 @@ export interface SqlMoOptions {
   db: SmppdDb;
   queue: DeliveryQueue;
   /** As in spool-events.ts: a promise when an outside router decides; a rejection means "later". */
-  moTarget: (mo: {
-    sender: string;
-    receiver: string;
-    phone: string | undefined;
-    text: string;
-  }) => MoTarget | undefined | Promise<MoTarget | undefined>;
+  moTarget: SpoolEventsOptions['moTarget'];
   queued: (systemId: string) => void;
   log: Logger;
 }

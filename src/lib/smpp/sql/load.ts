@@ -16,6 +16,7 @@ import type { Route, RoutesLoad } from '../routes.js';
 import type { SqlConnection } from '../../services/sql/connection.js';
 import { tableColumns } from './schema.js';
 import { posixRegex } from './posix-regex.js';
+import { simulationSettings } from '../simulation.js';
 
 const text = (v: unknown): string | undefined => {
   if (v === null || v === undefined) return undefined;
@@ -111,15 +112,7 @@ export function accountOfRow(row: UserRow): Account | string {
     defaultRoute: defaultRouteOf(text(row.default_smsc)),
     defaultCost: nums.default_cost ?? 0,
     prepaid: number(row.enable_prepaid_billing) > 0,
-    simulate:
-      number(row.simulate) !== 0
-        ? {
-            deliverEvery: every('simulate_deliver_every'),
-            permanentFailureEvery: every('simulate_permanent_failure_every'),
-            temporaryFailureEvery: every('simulate_temporary_failure_every'),
-            moEvery: every('simulate_mo_every'),
-          }
-        : undefined,
+    simulate: number(row.simulate) !== 0 ? simulationSettings(every) : undefined,
   };
 }
 
