@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PDU, Session } from 'smpp';
+import smpp, { type PDU, type Session } from 'smpp';
 import { bind, call, collectDelivers, smppdConfig, startTestSmppd, type TestSmppd } from './harness.js';
 import { FAST_TIMERS, startRig, waitFor, type Rig } from '../helpers/rig.js';
 import { makeSpool, ROOT } from '../helpers/spool.js';
-import { createTempDb, serverAvailable, type TempDb } from '../sql/db.js';
+import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
+import { SqlConnection } from '../../src/lib/services/sql/connection.js';
+import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
+import { hashPassword } from '../../src/lib/smpp/accounts.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 // Two `smppd serve` nodes on one database with Service = sql and the real `smsd run` on the
@@ -103,3 +106,123 @@ describe('two smppd nodes on one SQL database', () => {
     rx.session.close();
   }, 120_000);
 });
+
+describe.each(['mysql', 'pgsql'] as const)(
+  'two smppd nodes, KSMPPD accounts and prepaid credit, 10,000 submits (%s)',
+  (dialect) => {
+    it('store every accepted message once, bill exactly, and deliver each receipt once through the node the receiver is bound to, one node killed', async () => {
+      if (!(await serverAvailable(dialect))) return;
+      db = await createTempDb(dialect, 18);
+      const p = (i: number) => (dialect === 'mysql' ? '?' : `$${i}`);
+      const c = (n: string) => (dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
+      const conn = new SqlConnection(db.options);
+      const PER_NODE = 5_000;
+      const CREDIT = 9_000; // one unit per message: 1,000 of the 10,000 are refused
+      try {
+        await initKsmppdSchema(conn, { user: 'smpp_user', route: 'smpp_route', version: 'smpp_version' });
+        await conn.query(
+          `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, enable_prepaid_billing, credit, simulate_deliver_every, simulate_permanent_failure_every, simulate_temporary_failure_every, simulate_mo_every) VALUES ('bulk', ${p(1)}, 0, '*', 1, 1, ${CREDIT}, 0, 0, 0, 0)`,
+          [await hashPassword('bulk1', { N: 1024, r: 8, p: 1 })],
+        );
+      } finally {
+        await conn.close();
+      }
+      const keys = `AccountsSource = sql\nSqlDriver = native_${dialect}\nSqlHost = ${SERVERS[dialect].host}\nSqlUser = ${SERVERS[dialect].user}\nSqlDatabase = ${db.name}\nNodeTimeout = 1\n`;
+      const spoolA = makeSpool();
+      const spoolB = makeSpool();
+      for (const s of [spoolA, spoolB])
+        fs.writeFileSync(
+          s.config,
+          fs.readFileSync(s.config, 'utf8').replace('service = files\n', (db as TempDb).configLines),
+        );
+      const a = await smppdConfig([], `${keys}NodeId = node-a\n`, spoolA);
+      const nodeA = await startNode(a.configFile);
+      nodeB = await startTestSmppd([], `${keys}NodeId = node-b\n`, spoolB);
+      // Clients on both nodes; the receiver on B.
+      const txA = await bind(nodeA.port, 'bulk', 'bulk1', 'bind_transmitter');
+      const txB = await bind(nodeB.port, 'bulk', 'bulk1', 'bind_transmitter');
+      const rx = await bind(nodeB.port, 'bulk', 'bulk1', 'bind_receiver');
+      const got = collectDelivers(rx.session);
+      const flood = (s: Session, base: number) =>
+        new Promise<{ ok: string[]; refused: number }>((resolve) => {
+          const ok: string[] = [];
+          let refused = 0;
+          let sent = 0;
+          const next = (): void => {
+            while (sent < PER_NODE && sent - ok.length - refused < 100) {
+              const i = base + sent++;
+              s.send(
+                new smpp.PDU('submit_sm', {
+                  destination_addr: `+42077${String(i).padStart(7, '0')}`,
+                  data_coding: 0,
+                  short_message: Buffer.from(encodeGsm7(`bulk ${i}`)),
+                  registered_delivery: 1,
+                }),
+                (r: PDU) => {
+                  if (r.command_status === 0) ok.push(String(r.message_id));
+                  else if (r.command_status === 0x45) refused++;
+                  if (ok.length + refused === PER_NODE) resolve({ ok, refused });
+                  else next();
+                },
+              );
+            }
+          };
+          next();
+        });
+      const [fromA, fromB] = await Promise.all([flood(txA.session, 0), flood(txB.session, PER_NODE)]);
+      const accepted = [...fromA.ok, ...fromB.ok];
+      expect(accepted).toHaveLength(CREDIT);
+      expect(new Set(accepted).size).toBe(CREDIT);
+      expect(fromA.ok.length).toBeGreaterThan(0);
+      expect(fromB.ok.length).toBeGreaterThan(0);
+      // Node A dies with all its messages still open.
+      nodeA.child.kill('SIGKILL');
+      await new Promise<void>((r) => nodeA.child.once('exit', () => r()));
+      const q = new SqlConnection(db.options);
+      try {
+        const one = async (sql: string) => Number((await q.query(sql)).rows[0]?.[0]);
+        expect(await one('SELECT COUNT(*) FROM outbox')).toBe(CREDIT);
+        expect(await one('SELECT COUNT(DISTINCT message_id) FROM smppd_message')).toBe(CREDIT);
+        expect(await one(`SELECT credit FROM smpp_user WHERE system_id = 'bulk'`)).toBe(0);
+        expect(await one(`SELECT COUNT(*) FROM smppd_ledger WHERE kind = 'charge'`)).toBe(CREDIT);
+        // What smsd run does, in bulk: every message sent and delivered (sentitems), out of the outbox.
+        const copied = [
+          'InsertIntoDB',
+          'Text',
+          'DestinationNumber',
+          'Coding',
+          'UDH',
+          'Class',
+          'TextDecoded',
+          'ID',
+          'RelativeValidity',
+          'CreatorID',
+        ];
+        const set = [
+          'SendingDateTime',
+          'DeliveryDateTime',
+          'SMSCNumber',
+          'SenderID',
+          'SequencePosition',
+          'Status',
+          'StatusError',
+          'TPMR',
+          'StatusCode',
+        ];
+        await q.query(
+          `INSERT INTO sentitems (${[...copied, ...set].map(c).join(', ')}) SELECT ${copied.map(c).join(', ')}, NOW(), NOW(), '', 'run1', 1, 'DeliveryOK', 0, ${c('ID')} % 256, 0 FROM outbox`,
+        );
+        await q.query('DELETE FROM outbox');
+      } finally {
+        await q.close();
+      }
+      await waitFor(() => got.length >= CREDIT, 60_000, `${CREDIT} receipts through node B`);
+      await new Promise((r) => setTimeout(r, 1_500)); // and none twice
+      const receipted = got.map((p) => String(p.receipted_message_id));
+      expect(receipted).toHaveLength(CREDIT);
+      expect(new Set(receipted)).toEqual(new Set(accepted));
+      for (const x of [txA, txB, rx]) x.session.close();
+      spoolA.cleanup();
+    }, 180_000);
+  },
+);
