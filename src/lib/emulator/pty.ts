@@ -169,12 +169,13 @@ export class PtyDevice extends EventEmitter<PtyDeviceEvents> {
   }
 
   /** Kills socat and waits until it is gone (socat removes the link on its way out). */
-  private async kill(): Promise<void> {
+  /** SIGKILL for a vanish (a USB modem dropping off the bus does not wait), SIGTERM for a stop. */
+  private async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child) return;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
+      child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exited;
       clearTimeout(t);
@@ -190,7 +191,7 @@ export class PtyDevice extends EventEmitter<PtyDeviceEvents> {
   async vanish(ms: number): Promise<void> {
     if (this.returnTimer) clearTimeout(this.returnTimer);
     await this.starting?.catch(() => undefined);
-    await this.kill();
+    await this.kill('SIGKILL');
     this.modem.powerCycle('power');
     this.returnTimer = setTimeout(() => {
       this.returnTimer = undefined;
