@@ -109,8 +109,9 @@ export class SharedQueue {
       const keep = here.has(sid) ? KEEP : 0;
       const count = queue.count(sid);
       if (count <= keep) continue;
-      // The oldest stay here (they go out first); the newest beyond KEEP move to the table.
-      const names = [...queue.page(sid, count)].sort();
+      // The oldest stay here (they go out first); the next BATCH beyond KEEP move to the table.
+      // Only that many names are paged in: a backlog of 100,000 stays on disk.
+      const names = [...queue.page(sid, keep + BATCH)].sort();
       const moving = names.slice(keep, keep + BATCH);
       if (moving.length === 0) continue;
       const entries = moving.map((name) => ({ name, entry: queue.read(sid, name) }));
