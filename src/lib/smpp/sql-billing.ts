@@ -1,5 +1,6 @@
 import { isTransientConflict, type SqlConnection, type SqlValue } from '../services/sql/connection.js';
 import { roundMoney, type CreditKeeper } from './billing.js';
+import { oneAtATime } from './one-at-a-time.js';
 
 /**
  * Prepaid credit in the database, for accounts in KSMPPD's tables (AccountsSource = sql): the
@@ -44,14 +45,8 @@ export class SqlBilling implements CreditKeeper {
     private readonly t: SqlBillingTables = { user: 'smpp_user', ledger: 'smppd_ledger' },
   ) {}
 
-  private chain: Promise<unknown> = Promise.resolve();
-
   /** One user of the connection at a time: two transactions on one connection would merge. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(fn, fn);
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
+  private readonly exclusive = oneAtATime();
 
   private p(i: number): string {
     return this.conn.dialect === 'mysql' ? '?' : `$${i}`;

@@ -6,6 +6,7 @@ import type { SqlConnection, SqlDialect, SqlResult, SqlValue } from '../services
 import { quoteField } from '../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../services/sql/service.js';
 import { sharedQueueStatements } from './sql-shared-queue.js';
+import { oneAtATime } from './one-at-a-time.js';
 
 /**
  * smppd's side of Gammu's database: one connection (through an SqlService, which checks Gammu's
@@ -109,8 +110,6 @@ export function smppdNodeId(stateDir: string): string {
 }
 
 export class SmppdDb {
-  private lock: Promise<unknown> = Promise.resolve();
-
   constructor(
     readonly svc: SqlService,
     readonly tables: Record<SqlTableName, string>,
@@ -160,11 +159,7 @@ export class SmppdDb {
   }
 
   /** Runs `fn` alone on the connection (jobs queue in call order). */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
+  readonly exclusive = oneAtATime();
 
   /** `?, ?, ...` for `n` values. */
   static marks(n: number): string {
