@@ -13,7 +13,7 @@ import { ledgerFile, readLedgerTail, topUpOffline } from './billing.js';
 import { loadSmsdConfig } from '../config/smsd-config.js';
 import { readSmppdConfig, type KsmppdTables, type SmppdConfig } from './config.js';
 import type { SqlConnection } from '../services/sql/connection.js';
-import { daemonPaths } from '../daemon/paths.js';
+import { smppdPaths } from './paths.js';
 import path from 'node:path';
 
 /** The bodies of `esme ...` and `routes rebuild`: each returns the exit code after printing. */
@@ -123,12 +123,11 @@ export async function adminCli(
   return r.ok ? 0 : 1;
 }
 
-/** Where smppd keeps its ledgers for this config (as smppdPaths in serve.ts). */
+/** Where smppd keeps its ledgers for this config. */
 function billingDir(configFile: string | undefined): { dir: string } {
   const loaded = loadSmsdConfig(configFile);
   const { config } = readSmppdConfig(loaded.config.smppd, loaded.source, process.cwd(), loaded.config.smsd);
-  const state = config.stateDir ?? path.join(path.dirname(daemonPaths(loaded.config).reportsDir), 'smppd');
-  return { dir: path.join(state, 'billing') };
+  return { dir: path.join(smppdPaths(loaded.config, config).state, 'billing') };
 }
 
 /**
