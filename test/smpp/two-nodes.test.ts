@@ -68,8 +68,9 @@ describe('two smppd nodes on one database', () => {
       await c.close();
     }
     const keys = `AccountsSource = sql\nSqlDriver = native_mysql\nSqlHost = ${SERVERS.mysql.host}\nSqlUser = root\nSqlDatabase = ${db.name}\n`;
-    nodes.push(await startTestSmppd([], `${keys}NodeId = node-a\n`));
-    nodes.push(await startTestSmppd([], `${keys}NodeId = node-b\n`));
+    // No NodeId: the default names must tell two nodes on one host apart.
+    nodes.push(await startTestSmppd([], keys));
+    nodes.push(await startTestSmppd([], keys));
     const sessions = await Promise.all(nodes.map((n) => bind(n.port, 'bulk', 'bulk1')));
     expect(sessions.map((s) => s.resp.command_status)).toEqual([0, 0]);
     const MS = 3_000;

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { IniSection } from '../config/ini.js';
 import { parseCidrList, type Cidr } from './net.js';
@@ -51,8 +50,11 @@ export interface SmppdConfig {
   /** The KSMPPD database, when either source is sql or SqlDriver is set (smppd db init before switching). */
   sql: { connection: ConnectOptions; tables: KsmppdTables } | undefined;
   http: KsmppdHttpConfig;
-  /** This node's name among several sharing one database (NodeId; default host name and port). */
-  nodeId: string;
+  /**
+   * This node's name among several sharing one database (NodeId). Default: a random name kept in the
+   * state folder (sql-db.ts smppdNodeId), unique even for two nodes on one host.
+   */
+  nodeId: string | undefined;
   /** With Service = sql: a node silent this long is dead, its open messages taken over (NodeTimeout). */
   nodeTimeoutMs: number;
   /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
@@ -229,7 +231,7 @@ export function readSmppdConfig(
     routesFile: routesSource === 'file' && routes ? path.resolve(cwd, routes) : undefined,
     sql,
     http,
-    nodeId: str('nodeid') ?? `${os.hostname()}:${values.get('port')?.value ?? '2775'}`,
+    nodeId: str('nodeid'),
     nodeTimeoutMs: seconds('nodetimeout', 15),
     tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),

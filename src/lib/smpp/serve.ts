@@ -3,9 +3,9 @@ import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
 import { streamLogger, type LogLevel, type Logger } from '../daemon/log.js';
 import { AdminServer } from './admin.js';
-import { daemonPaths } from '../daemon/paths.js';
 import type { Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
+import { smppdPaths } from './paths.js';
 import { FailureBlocklist } from './net.js';
 import { DeliveryQueue } from './queue.js';
 import { SmppServer } from './server.js';
@@ -57,19 +57,6 @@ export interface StartOptions {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** Spool folders smppd reads and writes: reports/ where `smsd run` writes them (StatePath, else beside the outbox), smppd/ next to it. */
-export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
-  const reports = daemonPaths(smsd).reportsDir;
-  return {
-    outbox: smsd.smsd.outboxPath.path,
-    sent: smsd.smsd.sentSmsPath.path,
-    error: smsd.smsd.errorSmsPath.path,
-    inbox: smsd.smsd.inboxPath.path,
-    reports,
-    state: smppd.stateDir ?? path.join(path.dirname(reports), 'smppd'),
-  };
-}
-
 /** What the server and the event source need of the hooks serve.ts builds. */
 interface EventHooks {
   queue: DeliveryQueue;
@@ -118,12 +105,11 @@ function spoolBackend(paths: ReturnType<typeof smppdPaths>, log: Logger): Backen
 /** Two connections: group-committed submits on one, polls, query_sm and cancel_sm on the other. */
 async function sqlBackend(
   smsd: SmsdConfig,
-  stateDir: string,
+  node: string,
   log: Logger,
   nodeTimeoutMs: number,
 ): Promise<Backend> {
   const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
-  const node = smppdNodeId(stateDir);
   const storeDb = await SmppdDb.open(options, node);
   let eventsDb: SmppdDb;
   try {
@@ -149,6 +135,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   };
   const startedAt = Date.now();
   const paths = smppdPaths(o.smsd, smppd);
+  // One name for this node wherever nodes meet: message ownership, heartbeats, the credit ledger,
+  // the throughput exchange.
+  const node = smppd.nodeId ?? smppdNodeId(paths.state);
   fs.mkdirSync(paths.reports, { recursive: true });
   const sources = new SmppdSources(smppd, log);
   const { authenticator, router } = sources;
@@ -173,7 +162,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   let sqlBilling: SqlBilling | undefined;
   if (smppd.accountsSource === 'sql' && smppd.sql) {
     const conn = new SqlConnection({ ...smppd.sql.connection });
-    sqlBilling = new SqlBilling(conn, smppd.nodeId, { user: smppd.sql.tables.user, ledger: 'smppd_ledger' });
+    sqlBilling = new SqlBilling(conn, node, { user: smppd.sql.tables.user, ledger: 'smppd_ledger' });
     try {
       await sqlBilling.init();
     } catch (err) {
@@ -187,7 +176,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   try {
     backend =
       o.smsd.smsd.service === 'sql'
-        ? await sqlBackend(o.smsd, paths.state, log, smppd.nodeTimeoutMs)
+        ? await sqlBackend(o.smsd, node, log, smppd.nodeTimeoutMs)
         : spoolBackend(paths, log);
   } catch (err) {
     await billing.close();
@@ -216,7 +205,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     try {
       await exchange.init();
       let failing = false;
-      throughputShare = new SharedThroughput(smppd.nodeId, exchange, 250, (err) => {
+      throughputShare = new SharedThroughput(node, exchange, 250, (err) => {
         if (!failing) log('warn', `throughput sharing with other nodes paused: ${err.message}`);
         failing = true;
       });
