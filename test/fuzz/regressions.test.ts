@@ -35,3 +35,19 @@ describe('found by fuzzing', () => {
     expect(performance.now() - t).toBeLessThan(2000);
   });
 });
+
+describe('found by fuzzing: SMPP framer', () => {
+  it('a 64 KiB PDU arriving one octet at a time is joined once, not once per octet', async () => {
+    const { Framer } = await import('../../src/lib/smpp/pdu.js');
+    const pdu = Buffer.alloc(64 * 1024);
+    pdu.writeUInt32BE(pdu.length, 0);
+    pdu.writeUInt32BE(0x15, 4);
+    const framer = new Framer(pdu.length);
+    const t = performance.now();
+    const out = [];
+    for (let i = 0; i < pdu.length; i++) out.push(...framer.push(pdu.subarray(i, i + 1)));
+    expect(performance.now() - t).toBeLessThan(400);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.kind === 'pdu' && out[0].buf.equals(pdu)).toBe(true);
+  });
+});
