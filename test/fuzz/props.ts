@@ -48,3 +48,16 @@ export function bytesFrom(fragments: readonly string[], maxParts = 40): fc.Arbit
     )
     .map((parts) => Buffer.concat(parts));
 }
+
+/**
+ * Paths of values in a parsed result that are functions or class instances other than plain data:
+ * a lookup such as `TABLE[userText]` with userText = "constructor" returns Object.prototype members.
+ */
+export function strayValues(v: unknown, at = '$', seen = new Set<unknown>()): string[] {
+  if (typeof v === 'function') return [at];
+  if (v === null || typeof v !== 'object' || seen.has(v)) return [];
+  seen.add(v);
+  const entries: [string, unknown][] =
+    v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v as object);
+  return entries.flatMap(([k, x]) => strayValues(x, `${at}.${k}`, seen));
+}

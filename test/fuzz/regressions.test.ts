@@ -51,3 +51,68 @@ describe('found by fuzzing: SMPP framer', () => {
     expect(out[0]?.kind === 'pdu' && out[0].buf.equals(pdu)).toBe(true);
   });
 });
+
+describe('found by fuzzing: table lookups with Object.prototype names', () => {
+  it('an SMS backup with "Coding = constructor" reads as 8-bit, and the outbox file gives a message, not a TypeError', async () => {
+    const { readOutboxFile } = await import('../../src/lib/spool/outbox-read.js');
+    for (const c of ['constructor', '__proto__', 'toString']) {
+      const file = Buffer.from(`[SMSBackup000]\nNumber = "+1"\nCoding = ${c}\nText00 = 0041\n`);
+      expect(parseBackup(file)[0]?.coding).toBe('8bit');
+      const r = readOutboxFile('OUTA20240101_120000_00_+1_x.smsbackup', file, 'auto', 0);
+      expect(r.ok && r.message.parts[0]?.coding).toBe('8bit');
+    }
+  });
+
+  it('"SQL = constructor" in [smsd] is a ConfigError naming the allowed dialects', async () => {
+    const { parseSmsdConfig } = await import('../../src/lib/config/smsd-config.js');
+    const { ConfigError } = await import('../../src/lib/config/errors.js');
+    const text =
+      '[gammu]\ndevice = /dev/null\n[smsd]\nservice = sql\ndriver = native_mysql\nsql = constructor\n';
+    expect(() => parseSmsdConfig(text, 'smsdrc', { cwd: '/tmp' })).toThrow(ConfigError);
+  });
+
+  it('"SqlDriver = constructor" in [smppd] is a SmppdConfigError', async () => {
+    const { readSmppdConfig, SmppdConfigError } = await import('../../src/lib/smpp/config.js');
+    const { document } = parseIni(
+      '[smppd]\nAccountsSource = sql\nSqlDriver = constructor\nSqlDatabase = x\n',
+      'smsdrc',
+      {
+        isRawSection: () => true,
+      },
+    );
+    expect(() => readSmppdConfig(document.sections, 'smsdrc', '/tmp')).toThrow(SmppdConfigError);
+  });
+
+  it('"[[:constructor:]]" in a SQL route pattern is an unknown POSIX class', async () => {
+    const { posixRegex } = await import('../../src/lib/smpp/sql/posix-regex.js');
+    expect(() => posixRegex('^[[:constructor:]]$')).toThrow(/unknown POSIX class/);
+  });
+
+  it('admin HTTP /log-level?level=constructor is 400, and a target Node cannot make a URL of is 400, not 500', async () => {
+    // Covered end to end in admin-http.test.ts; here the two targets by name.
+    const { default: http } = await import('node:http');
+    const { AdminServer } = await import('../../src/lib/smpp/admin.js');
+    const levels: string[] = [];
+    const errors: string[] = [];
+    const admin = new AdminServer({ port: 0, listen: '127.0.0.1', password: 'pw', metricsPublic: false }, {
+      setLogLevel: (l: string) => levels.push(l),
+      log: (level: string, m: string) => level === 'error' && errors.push(m),
+    } as never);
+    const { port } = await admin.listen();
+    const get = (p: string): Promise<number> =>
+      new Promise((resolve, reject) =>
+        http
+          .get({ host: '127.0.0.1', port, path: p }, (res) => resolve(res.resume().statusCode ?? 0))
+          .on('error', reject),
+      );
+    try {
+      expect(await get('/log-level?password=pw&level=constructor')).toBe(400);
+      expect(await get('//%zz/x')).toBe(400);
+      expect(await get('/log-level?password=pw&level=debug')).toBe(200);
+      expect(levels).toEqual(['debug']);
+      expect(errors).toEqual([]);
+    } finally {
+      await admin.close();
+    }
+  });
+});

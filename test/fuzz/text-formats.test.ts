@@ -12,6 +12,7 @@ import {
 import { parseIni } from '../../src/lib/config/ini.js';
 import { ConfigError } from '../../src/lib/config/errors.js';
 import { knownKeys, loadSmsdConfig, parseSmsdConfig } from '../../src/lib/config/smsd-config.js';
+import { SmppdConfigError, readSmppdConfig } from '../../src/lib/smpp/config.js';
 import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
 import {
   INBOX_NAME_RE,
@@ -20,7 +21,7 @@ import {
   parseOutboxName,
   unescapeNumber,
 } from '../../src/lib/spool/names.js';
-import { bytesFrom, onlyThrows, params, timed } from './props.js';
+import { bytesFrom, onlyThrows, params, strayValues, timed } from './props.js';
 
 // The spool's text formats: SMS backup files, the INI dialect and the smsd config built on it, outbox
 // files and spool file names. Hostile bytes give the module's typed error (or a failed result), never
@@ -53,6 +54,9 @@ const BACKUP_FRAGMENTS = [
   'Coding = Default_No_Compression\n',
   'Coding = 8bit\n',
   'Coding = Unicode_No_Compression\n',
+  'Coding = constructor\n',
+  'Coding = __proto__\n',
+  'Coding = toString\n',
   'PDU = Status_Report\n',
   'PDU = Deliver\n',
   'PDU = Nonsense\n',
@@ -71,7 +75,55 @@ const BACKUP_FRAGMENTS = [
   '\u00ff\u00fe',
 ];
 
-const backupFile = bytesFrom(BACKUP_FRAGMENTS);
+const BACKUP_KEYS: Record<string, readonly string[]> = {
+  Number: ['"+123"', '"Shop"', '""', '"', '+1'],
+  NumberUnicode: ['002B0031', '', '0', 'zz'],
+  PDU: ['Submit', 'Deliver', 'Status_Report', 'constructor', 'x'],
+  Coding: [
+    'Default_No_Compression',
+    'Unicode_No_Compression',
+    '8bit',
+    'Default',
+    'constructor',
+    '__proto__',
+    'toString',
+    '',
+  ],
+  Text00: ['00680069', 'D83D', '', '0', 'FFFF', '00'],
+  Text01: ['0041'],
+  UDH: ['050003AA0201', '', '00', 'FF', '0500'],
+  Class: ['-1', '0', '1', '127', 'x', '99999999999999999999'],
+  State: ['Sent', 'Read', 'constructor'],
+  DateTime: ['20240102T030405Z', '20241399T999999', 'x'],
+  SMSC: ['"+1"', '""'],
+  DeliveryStatus: ['0', '70', '-5'],
+  ReplySMSC: ['True', 'constructor'],
+  RejectDuplicates: ['False', 'yes'],
+};
+/** Files shaped like SMS backups: sections of known keys with good and bad values. */
+const structuredBackup = fc
+  .tuple(
+    fc.constantFrom(
+      '',
+      '; smsgate: PhoneID = a\n',
+      '; smsgate: RelativeValidity = 300\n; smsgate: SMSC = "+1"\n',
+    ),
+    fc.array(
+      fc.array(
+        fc
+          .constantFrom(...Object.keys(BACKUP_KEYS))
+          .chain((k) => fc.constantFrom(...(BACKUP_KEYS[k] ?? [])).map((v) => `${k} = ${v}`)),
+        { maxLength: 10 },
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  )
+  .map(([head, sections]) =>
+    Buffer.from(
+      head + sections.map((lines, i) => `[SMSBackup00${i}]\nNumber = "+1"\n${lines.join('\n')}\n`).join('\n'),
+    ),
+  );
+const backupFile = fc.oneof(bytesFrom(BACKUP_FRAGMENTS), structuredBackup);
 
 describe('SMS backup reader', () => {
   it('hostile files give BackupFormatError or entries', () => {
@@ -167,6 +219,11 @@ describe('SMS backup reader', () => {
 const { gammu, smsd } = knownKeys();
 const KEYS = [...gammu, ...smsd];
 const VALUES = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'native_mysql',
+
   '',
   '0',
   '-1',
@@ -192,6 +249,11 @@ const VALUES = [
 ];
 const iniLine = fc.oneof(
   fc.constantFrom(
+    'SqlDriver = constructor',
+    'Driver = native_pgsql',
+    'SQL = constructor',
+    'AccountsSource = sql',
+    'RoutesSource = sql',
     '[gammu]',
     '[smsd]',
     '[include_numbers]',
@@ -229,13 +291,50 @@ describe('INI parser and smsd config', () => {
   it('parseSmsdConfig: ConfigError or a config', () => {
     fc.assert(
       fc.property(iniText, (t) => {
-        onlyThrows(
+        const r = onlyThrows(
           () =>
             parseSmsdConfig(`[gammu]\ndevice = /dev/null\n[smsd]\nservice = files\n${t}`, 'fuzz.ini', {
               cwd: tmp,
             }),
           [ConfigError],
         );
+        expect(strayValues(r)).toEqual([]);
+      }),
+      params(1500),
+    );
+  });
+
+  it('readSmppdConfig ([smppd] of the same file): SmppdConfigError or a config', () => {
+    const smppdKeys = [
+      'Port',
+      'Listen',
+      'AccountsSource',
+      'RoutesSource',
+      'SqlDriver',
+      'SqlDatabase',
+      'AdminPort',
+      'AdminPassword',
+      'MaxPduLength',
+      'Window',
+      'NodeId',
+      'SystemId',
+      'AccountsFile',
+      'RoutesFile',
+    ];
+    const smppdLine = fc.oneof(
+      iniLine,
+      fc.tuple(fc.constantFrom(...smppdKeys), fc.constantFrom(...VALUES)).map(([k, v]) => `${k} = ${v}`),
+    );
+    fc.assert(
+      fc.property(fc.array(smppdLine, { maxLength: 12 }), (ls) => {
+        const text = `[smppd]\n${ls.join('\n')}`;
+        const doc = onlyThrows(() => parseIni(text, 'fuzz.ini', { isRawSection: () => true }), [ConfigError]);
+        if (doc instanceof Error) return;
+        const r = onlyThrows(
+          () => readSmppdConfig(doc.document.sections, 'fuzz.ini', tmp),
+          [SmppdConfigError],
+        );
+        expect(strayValues(r)).toEqual([]);
       }),
       params(1500),
     );
@@ -251,7 +350,8 @@ describe('INI parser and smsd config', () => {
         ),
         (b) => {
           fs.writeFileSync(file, b);
-          onlyThrows(() => loadSmsdConfig(file, { cwd: tmp }), [ConfigError]);
+          const r = onlyThrows(() => loadSmsdConfig(file, { cwd: tmp }), [ConfigError]);
+          expect(strayValues(r)).toEqual([]);
         },
       ),
       params(500),
@@ -295,8 +395,8 @@ const NAME_FRAGMENTS = [
 const fileName = fc
   .array(fc.oneof(fc.constantFrom(...NAME_FRAGMENTS), fc.string({ maxLength: 4 })), { maxLength: 12 })
   .map((p) => p.join(''));
-const outboxContent = fc.oneof(
-  backupFile,
+const outboxContent: fc.Arbitrary<Buffer> = fc.oneof(
+  { weight: 2, arbitrary: backupFile },
   fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)),
   fc.string({ unit: 'binary', maxLength: 400 }).map((s) => Buffer.from(s, 'utf8')),
 );
