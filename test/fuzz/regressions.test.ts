@@ -116,3 +116,11 @@ describe('found by fuzzing: table lookups with Object.prototype names', () => {
     }
   });
 });
+
+describe('found by fuzzing: HTTP auth answer', () => {
+  it('"X-KSMPPD-Throughput: Infinity" is refused as not a number >= 0', async () => {
+    const { accountOfHeaders } = await import('../../src/lib/smpp/http-auth.js');
+    const h = new Headers({ 'X-KSMPPD-Throughput': 'Infinity' });
+    expect(accountOfHeaders('acme', h)).toBe('X-KSMPPD-Throughput: Infinity is not a number >= 0');
+  });
+});
