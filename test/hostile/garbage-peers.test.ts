@@ -8,6 +8,8 @@ import { ROOT, SMSD_BIN, makeSpool, type TempSpool } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
 import { openFds, rssKb } from '../helpers/resources.js';
 import { smppdConfig } from '../smpp/harness.js';
+import { anyPdu, cstr, dataSm, frame, mangled, submitSm, u8 } from '../fuzz/smpp-arbitraries.js';
+import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
 
 // Garbage peers on raw sockets (no SMPP or HTTP code of ours, nor a client library that would clean
 // the bytes up): smppd's SMPP port and admin port, and the emulator's control socket. The server stays
@@ -161,6 +163,51 @@ describe('garbage peers', () => {
     expect(out()).not.toMatch(/Internal error|TypeError|RangeError|\n\s+at /);
   }, 120_000);
 
+  it('smppd serve: hostile PDUs from bound ESMEs (submits, then query/cancel/replace of their IDs); still serving, every stored file sendable', async () => {
+    const made = await smppdConfig([{ systemId: 'acme', password: 'pw1' }]);
+    spools.push(made.spool);
+    const { child, out } = spawnWatched([SMPPD_BIN, 'serve', '-c', made.configFile]);
+    const port = Number(
+      (await waitFor(() => /smppd listening on 127\.0\.0\.1:(\d+)/.exec(out()), 15_000, 'smppd start'))[1],
+    );
+    const pid = child.pid ?? 0;
+    const fds0 = openFds(pid);
+    const rss0 = rssKb(pid);
+    // Good submits first (their IDs feed the operations below), then the fuzz lane's plausible and
+    // mangled PDUs, after which the server may hang up (generic_nack and close) on the rest of a batch.
+    const ids: string[] = [];
+    let closedEarly = 0;
+    for (const [arb, seed, batch] of [
+      [goodSubmit, 16, 30],
+      [fc.oneof(submitSm, dataSm, mangled(submitSm), mangled(dataSm), anyPdu), 18, 10],
+    ] as const) {
+      const pdus = fc.sample(arb, { numRuns: 300, seed });
+      for (let i = 0; i < pdus.length; i += batch) {
+        const r = await boundExchange(port, pdus.slice(i, i + batch));
+        ids.push(...r.ids);
+        if (r.closed) closedEarly++;
+      }
+    }
+    expect(ids.length).toBeGreaterThan(200);
+    const onIds = fc.sample(idOperation(ids), { numRuns: 300, seed: 17 });
+    for (let i = 0; i < onIds.length; i += 50) await boundExchange(port, onIds.slice(i, i + 50));
+
+    expect(child.exitCode, out()).toBeNull();
+    expect(await bindStatus(port, 'acme', 'pw1')).toBe(0);
+    for (const n of fs.readdirSync(made.spool.outbox).filter((x) => x.startsWith('OUT'))) {
+      const r = readOutboxFile(n, fs.readFileSync(path.join(made.spool.outbox, n)), 'auto', 0);
+      expect(r.ok, `${n}: ${r.ok ? '' : r.reason}`).toBe(true);
+    }
+    const fds = await settles(pid, fds0);
+    const rss = rssKb(pid);
+    console.log(
+      `smppd after hostile ESMEs: ${ids.length} accepted, ${closedEarly} sessions closed by the server, fds ${fds0} → ${fds}, RSS ${Math.round(rss0 / 1024)} → ${Math.round(rss / 1024)} MB`,
+    );
+    expect(fds).toBeLessThanOrEqual(fds0 + 5);
+    expect(rss - rss0).toBeLessThan(50 * 1024);
+    expect(out()).not.toMatch(/TypeError|RangeError|\n\s+at /);
+  }, 120_000);
+
   it('smsd emulate: garbage, unknown commands and a 64 MB line without a newline on the control socket; still answering, memory bounded', async () => {
     const spool = makeSpool();
     spools.push(spool);
@@ -214,6 +261,136 @@ describe('garbage peers', () => {
     expect(rss - rss0).toBeLessThan(50 * 1024);
   }, 120_000);
 });
+
+/** submit_sm that smppd accepts: a phone number, GSM/IA5, 8-bit or UCS-2 text, maybe a UDH. */
+const goodSubmit: fc.Arbitrary<Buffer> = fc
+  .tuple(
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 3, maxLength: 15 }),
+    fc.constantFrom(0, 4, 8),
+    fc.string({ unit: 'binary-ascii', maxLength: 120 }),
+    fc.boolean(),
+    fc.nat(),
+  )
+  .map(([dst, dc, text, udh, seq]) => {
+    const body =
+      dc === 8
+        ? Buffer.from(text, 'utf16le').swap16()
+        : Buffer.from(text.replace(/[^\x20-\x7e]/g, '.'), 'latin1');
+    const sm = udh ? Buffer.concat([Buffer.from('050003aa0201', 'hex'), body.subarray(0, 100)]) : body;
+    return frame(
+      0x04,
+      seq,
+      Buffer.concat([
+        cstr(''),
+        u8(1),
+        u8(1),
+        cstr('src'),
+        u8(1),
+        u8(1),
+        cstr(`+${dst}`),
+        u8(udh ? 0x40 : 0),
+        u8(0),
+        u8(0),
+        cstr(''),
+        cstr(''),
+        u8(1),
+        u8(0),
+        u8(dc),
+        u8(0),
+        u8(sm.length),
+        sm,
+      ]),
+    );
+  });
+
+/** query_sm, cancel_sm and replace_sm of known and unknown message IDs, with random other fields. */
+function idOperation(ids: readonly string[]): fc.Arbitrary<Buffer> {
+  const id = fc.oneof(
+    fc.constantFrom(...ids),
+    fc.constantFrom('', '0', 'zz', 'x'.repeat(70)),
+    fc.string({ maxLength: 10 }),
+  );
+  const addr = fc.constantFrom('', '+420123456789', '420123456789', 'src', 'x'.repeat(30));
+  return fc.oneof(
+    fc
+      .tuple(id, addr, fc.nat())
+      .map(([m, a, seq]) => frame(0x03, seq, Buffer.concat([cstr(m), u8(1), u8(1), cstr(a)]))),
+    fc
+      .tuple(id, addr, addr, fc.nat())
+      .map(([m, a, d, seq]) =>
+        frame(0x08, seq, Buffer.concat([cstr(''), cstr(m), u8(1), u8(1), cstr(a), u8(1), u8(1), cstr(d)])),
+      ),
+    fc
+      .tuple(
+        id,
+        addr,
+        fc.constantFrom('', '000001000000000R', 'garbage'),
+        fc.nat(0x1f),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(),
+      )
+      .map(([m, a, vp, rd, sm, seq]) =>
+        frame(
+          0x07,
+          seq,
+          Buffer.concat([
+            cstr(m),
+            u8(1),
+            u8(1),
+            cstr(a),
+            cstr(''),
+            cstr(vp),
+            u8(rd),
+            u8(0),
+            u8(sm.length),
+            Buffer.from(sm),
+          ]),
+        ),
+      ),
+  );
+}
+
+/**
+ * Binds (transceiver) on a raw socket, sends `pdus`, collects the message IDs of accepted submits
+ * until the answers stop; `closed` when the server hung up on us (a malformed PDU's generic_nack).
+ */
+function boundExchange(port: number, pdus: readonly Buffer[]): Promise<{ ids: string[]; closed: boolean }> {
+  const body = Buffer.concat([cstr('acme'), cstr('pw1'), cstr(''), u8(0x34), u8(0), u8(0), cstr('')]);
+  return new Promise((resolve) => {
+    const ids: string[] = [];
+    let closed = false;
+    let buf = Buffer.alloc(0);
+    let quiet: NodeJS.Timeout | undefined;
+    const s = net.connect(port, '127.0.0.1', () => s.write(frame(0x09, 1, body)));
+    const finish = (): void => {
+      clearTimeout(quiet);
+      s.destroy();
+      resolve({ ids, closed });
+    };
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      closed = true;
+      finish();
+    });
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 16 && buf.length >= buf.readUInt32BE(0)) {
+        const len = buf.readUInt32BE(0);
+        const id = buf.readUInt32BE(4);
+        const status = buf.readUInt32BE(8);
+        if (id === 0x80000009 && status === 0) for (const p of pdus) s.write(p);
+        if ((id === 0x80000004 || id === 0x80000103) && status === 0)
+          ids.push(buf.subarray(16, len - 1).toString('latin1'));
+        if (id === 0x15) s.write(frame(0x80000015, buf.readUInt32BE(12), Buffer.alloc(0)));
+        if (id === 0x05 || id === 0x102) s.write(frame(0x80000005, buf.readUInt32BE(12), Buffer.from([0])));
+        buf = buf.subarray(Math.max(16, len));
+      }
+      clearTimeout(quiet);
+      quiet = setTimeout(finish, 150);
+    });
+    s.setTimeout(20_000, finish);
+  });
+}
 
 /** bind_transmitter on a raw socket; the command_status of the answer. */
 function bindStatus(port: number, systemId: string, password: string): Promise<number> {
