@@ -124,3 +124,21 @@ describe('found by fuzzing: HTTP auth answer', () => {
     expect(accountOfHeaders('acme', h)).toBe('X-KSMPPD-Throughput: Infinity is not a number >= 0');
   });
 });
+
+describe('found by fuzzing: inject', () => {
+  it('a batch line whose "smsc" holds a line break is refused, not written as extra lines of the outbox file', async () => {
+    const { parseBatchLine } = await import('../../src/lib/inject/batch-lines.js');
+    const { buildMessage } = await import('../../src/lib/inject/message.js');
+    const line = JSON.stringify({
+      number: '+420123456789',
+      text: 'hi',
+      smsc: '\n[SMSBackup000]\nNumber = "+999"',
+    });
+    const parsed = parseBatchLine(line, 'jsonl', 1);
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok !== true) return;
+    expect(() => buildMessage({ type: 'text', ...parsed.request }, { now: new Date(0), ref: 1 })).toThrow(
+      /SMSC number "\\n\[SMSBackup000\]\\nNumber = \\"\+999\\"" is not a phone number/,
+    );
+  });
+});
