@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { formatBackup, parseBackup, type BackupEntry } from '../../src/lib/smsbackup/index.js';
 import { parseIni } from '../../src/lib/config/ini.js';
 
@@ -28,11 +28,11 @@ describe('found by fuzzing', () => {
     expect(parseBackup(file)).toEqual([entry]);
   });
 
-  it('an INI file of 50,000 sections parses in linear time', () => {
-    const text = Array.from({ length: 50_000 }, (_, i) => `[s${i}]\nk = v`).join('\n');
+  it('an INI file of 100,000 sections parses in linear time (a search per header took 7.7 s for 50,000)', () => {
+    const text = Array.from({ length: 100_000 }, (_, i) => `[s${i}]\nk = v`).join('\n');
     const t = performance.now();
-    expect(parseIni(text, 'many.ini').document.sections).toHaveLength(50_000);
-    expect(performance.now() - t).toBeLessThan(2000);
+    expect(parseIni(text, 'many.ini').document.sections).toHaveLength(100_000);
+    expect(performance.now() - t).toBeLessThan(5000);
   });
 });
 
@@ -43,10 +43,18 @@ describe('found by fuzzing: SMPP framer', () => {
     pdu.writeUInt32BE(pdu.length, 0);
     pdu.writeUInt32BE(0x15, 4);
     const framer = new Framer(pdu.length);
-    const t = performance.now();
+    // Octets copied by joins, counted rather than timed: ~2 GiB when every chunk re-joined all pending ones.
+    const realConcat = Buffer.concat.bind(Buffer);
+    let copied = 0;
+    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list, total) => {
+      const b = realConcat(list, total);
+      copied += b.length;
+      return b;
+    });
     const out = [];
     for (let i = 0; i < pdu.length; i++) out.push(...framer.push(pdu.subarray(i, i + 1)));
-    expect(performance.now() - t).toBeLessThan(400);
+    spy.mockRestore();
+    expect(copied).toBeLessThanOrEqual(pdu.length + 16); // the PDU once, plus joins of the first header octets
     expect(out).toHaveLength(1);
     expect(out[0]?.kind === 'pdu' && out[0].buf.equals(pdu)).toBe(true);
   });
