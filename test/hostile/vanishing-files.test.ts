@@ -8,19 +8,22 @@ import { readDaemonStatus, StatusUnavailable } from '../../src/lib/monitor/read-
 import { loadSmsdConfig } from '../../src/lib/config/smsd-config.js';
 import { daemonPaths, daemonName } from '../../src/lib/daemon/paths.js';
 import { makeSpool, type TempSpool } from '../helpers/spool.js';
-import { waitFor } from '../helpers/rig.js';
+import { startRig, waitFor, type Rig } from '../helpers/rig.js';
+import { listFiles, runSmsd } from '../helpers/spool.js';
 import { bindCollecting, startTestSmppd, type TestSmppd } from '../smpp/harness.js';
 
 // A file that vanishes at the worst moment: removed for real right before the read that was about to
 // take it (the read goes to the real fs and meets ENOENT), not a mocked error.
 
 const spools: TempSpool[] = [];
+const rigs: Rig[] = [];
 let smppd: TestSmppd | undefined;
 afterEach(async () => {
   vi.restoreAllMocks();
   await smppd?.stop();
   smppd = undefined;
   for (const s of spools.splice(0)) s.cleanup();
+  for (const r of rigs.splice(0)) await r.close();
 });
 
 /** Makes `fs[fn]` delete `victim` just before it is read the first time. */
@@ -80,6 +83,61 @@ describe('an outbox file vanishing between listing and reading (smsd run)', () =
       await svc.free();
     });
   }
+});
+
+describe('outbox files deleted at random while smsd run sends (a real process, real races)', () => {
+  it('the daemon stays up, sends each remaining message once, fails none', async () => {
+    const rig = await startRig({ modem: { faults: { latencyMs: 5 } } });
+    rigs.push(rig);
+    const N = 60;
+    const batch = path.join(rig.spool.dir, 'b.csv');
+    fs.writeFileSync(
+      batch,
+      Array.from({ length: N }, (_, i) => `+4209${String(i).padStart(8, '0')},vanish ${i}`).join('\n'),
+    );
+    const r = runSmsd(['inject', '-c', rig.spool.config, '--batch', batch]);
+    expect(r.status, r.stderr).toBe(0);
+    const all = listFiles(rig.spool.outbox).filter((n) => n.startsWith('OUT'));
+    expect(all).toHaveLength(N);
+    // Each time the modem takes a message, a file next in line (likely listed, maybe claimed or
+    // being read or sent right now) is deleted: 20 times.
+    const deleted: string[] = [];
+    for (let k = 0; k < 20; k++) {
+      const seen = rig.emulator.modem.sendAttempts.length;
+      await waitFor(() => rig.emulator.modem.sendAttempts.length > seen, 20_000, 'a send', rig);
+      const next = listFiles(rig.spool.outbox)
+        .filter((n) => n.startsWith('OUT'))
+        .sort()[k % 2];
+      if (!next) break;
+      try {
+        fs.unlinkSync(path.join(rig.spool.outbox, next));
+        deleted.push(next);
+      } catch {
+        // already sent and moved: not deleted
+      }
+    }
+    await waitFor(
+      () => listFiles(rig.spool.outbox).filter((n) => n.startsWith('OUT')).length === 0,
+      60_000,
+      'outbox drained',
+      rig,
+    );
+    await waitFor(
+      () => listFiles(rig.spool.sent).length === N - deleted.length,
+      20_000,
+      'the rest in sent/',
+      rig,
+    );
+    expect(rig.daemon?.exitCode, rig.output()).toBeNull();
+    expect(listFiles(rig.spool.error)).toEqual([]);
+    const texts = rig.emulator.modem.sent.map((m) => m.text);
+    expect(new Set(texts).size).toBe(texts.length);
+    expect(deleted.length).toBeGreaterThan(5);
+    const midSend = rig.output().split('vanished while it was handled').length - 1;
+    console.log(`smsd run: ${deleted.length} outbox files deleted, ${midSend} of them while being sent`);
+    // A file deleted while it was being sent is no modem problem (no reconnect), only a warning.
+    expect(rig.output()).not.toMatch(/modem error|reconnect|\n\s+at /);
+  }, 120_000);
 });
 
 describe('an inbox file vanishing while smppd reads it', () => {
