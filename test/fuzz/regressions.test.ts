@@ -150,3 +150,28 @@ describe('found by fuzzing: inject', () => {
     );
   });
 });
+
+describe('found by fuzzing: emulator control', () => {
+  it('{"cmd":"set","__proto__":0} and {"cmd":"fault","constructor":1} are unknown settings, not a TypeError', async () => {
+    const { handleControl } = await import('../../src/lib/emulator/control.js');
+    const { ModemEmulator } = await import('../../src/lib/emulator/index.js');
+    const modem = new ModemEmulator({ seed: 1 });
+    const target = {
+      modem,
+      vanish: () => Promise.resolve(),
+      endpoints: () => ({ device: null, pts: null, present: true, tcp: null, control: null }),
+    };
+    try {
+      expect(await handleControl(target, JSON.parse('{"cmd":"set","__proto__":0}'))).toEqual({
+        ok: false,
+        error: 'unknown setting "__proto__"',
+      });
+      expect(await handleControl(target, { cmd: 'fault', constructor: 1 })).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^unknown fault "constructor"/),
+      });
+    } finally {
+      modem.dispose();
+    }
+  });
+});
