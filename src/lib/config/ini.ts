@@ -139,6 +139,7 @@ export function parseIni(text: string, file: string, options: IniParseOptions = 
   const sections: MutableSection[] = [];
   const effective = new Map<string, Map<string, Effective>>();
   let current: MutableSection | undefined;
+  const firstByName = new Map<string, { line: number }>();
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
   lines.forEach((rawLine, index) => {
@@ -162,7 +163,9 @@ export function parseIni(text: string, file: string, options: IniParseOptions = 
           }),
         );
       }
-      const first = sections.find((s) => s.name === name);
+      // A map, not a search of `sections`: a file of many sections must not take quadratic time.
+      const first = firstByName.get(name);
+      if (!first) firstByName.set(name, { line });
       if (first && !isRaw(name)) {
         const consequence = isList(name)
           ? 'Gammu reads only the first one, so the entries below are ignored'

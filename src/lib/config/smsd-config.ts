@@ -656,7 +656,11 @@ function readSmsd(doc: IniDocument, r: SectionReader, cwd: string, warnings: Con
   const sqlSrc = r.src('sql');
   let sqlDialect: SqlDialect | undefined;
   if (sqlSrc) {
-    sqlDialect = DIALECT_ALIASES[sqlSrc.value.toLowerCase()] ?? parseEnum(sqlSrc, SQL_DIALECTS);
+    const alias = sqlSrc.value.toLowerCase();
+    // Own keys only: `SQL = constructor` must not find Object.prototype.constructor.
+    sqlDialect =
+      (Object.hasOwn(DIALECT_ALIASES, alias) ? DIALECT_ALIASES[alias] : undefined) ??
+      parseEnum(sqlSrc, SQL_DIALECTS);
   } else if (driver !== undefined) {
     sqlDialect = DIALECT_OF_DRIVER[driver];
   }

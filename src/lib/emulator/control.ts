@@ -134,6 +134,9 @@ async function clearStaleSocket(path: string): Promise<void> {
 }
 
 /** The JSON-lines control socket (a Unix socket). Requests on one connection are answered in order. */
+/** A control request is a small JSON object; a line longer than this is refused and the peer dropped. */
+const MAX_REQUEST_LINE = 1024 * 1024;
+
 export class ControlServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -161,7 +164,22 @@ export class ControlServer {
     socket.setEncoding('utf8');
     let buf = '';
     let chain = Promise.resolve();
+    let refused = false;
     socket.on('data', (chunk: string) => {
+      if (refused) return;
+      // Only the new chunk can end a line: searching all of `buf` again is quadratic on a long line.
+      if (!chunk.includes('\n')) {
+        buf += chunk;
+        if (buf.length > MAX_REQUEST_LINE) {
+          // A peer that never ends its line would take the emulator's memory.
+          buf = '';
+          refused = true;
+          socket.end(
+            `${JSON.stringify({ ok: false, error: `request line longer than ${MAX_REQUEST_LINE} characters` })}\n`,
+          );
+        }
+        return;
+      }
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {

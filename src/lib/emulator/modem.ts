@@ -352,11 +352,12 @@ function check<T extends object>(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    out[key] = value;
-    const entry = (table as Record<string, [Validator, string] | undefined>)[key];
+    // Own keys only: "constructor" or "__proto__" from a JSON request must not find Object.prototype.
+    const entry = Object.hasOwn(table, key) ? (table as Record<string, [Validator, string]>)[key] : undefined;
     if (!entry) throw new EmulatorError(`unknown ${what} "${key}"`);
     if (!entry[0](value))
       throw new EmulatorError(`${what} ${key} must be ${entry[1]}, got ${JSON.stringify(value)}`);
+    out[key] = value;
   }
   return out as Partial<T>;
 }

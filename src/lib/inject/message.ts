@@ -73,7 +73,20 @@ export function validateRecipient(number: string): void {
     );
 }
 
+/**
+ * The SMSC goes into a `; smsgate: SMSC = "..."` line of the outbox file: anything but a number
+ * (a line break above all) would break the file or add lines to it.
+ */
+function validateSmsc(smsc: string): void {
+  const kind = classifyAddress(smsc);
+  if (smsc !== '' && kind !== 'international' && kind !== 'national')
+    throw parameterError(
+      `SMSC number ${JSON.stringify(smsc)} is not a phone number (digits with an optional leading +)`,
+    );
+}
+
 function buildText(r: TextRequest, ctx: BuildContext): BuiltMessage {
+  if (r.smsc !== undefined) validateSmsc(r.smsc);
   const long = r.maxLength !== undefined;
   const text = long ? r.text.slice(0, r.maxLength) : r.text;
   const concat = long ? (r.ref16bit ? '16bit' : '8bit') : 'none';

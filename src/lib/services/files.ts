@@ -300,7 +300,18 @@ export class FilesService implements SmsdService {
           fs.writeFileSync(`${src}.failed.reason`, `${reason ?? 'failed'}\n`);
         }
       } else {
-        moveFile(src, path.join(destDir, job.id));
+        try {
+          moveFile(src, path.join(destDir, job.id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(src)) throw err;
+          // Deleted (by hand, by another tool) while it was being sent: the message is out, there is
+          // nothing to move, and it is no modem problem.
+          this.log(
+            'warn',
+            `${job.id}: the outbox file vanished while it was handled; nothing moved to ${destDir}`,
+          );
+          return;
+        }
         if (outcome === 'error') {
           const why = `${new Date().toISOString()} ${reason ?? 'failed'}\n`;
           fs.writeFileSync(path.join(destDir, `${job.id}.reason`), why);

@@ -162,7 +162,15 @@ export class AdminServer {
   }
 
   private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin');
+    } catch {
+      // `//%zz/...` reads as a host name and is no URL: the client's error, not ours.
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Bad request target\n');
+      return;
+    }
     let command = url.pathname;
     let format: Format = 'text';
     const m = /^(.*)\.(json|xml)$/.exec(command);
@@ -236,7 +244,8 @@ export class AdminServer {
       }
       case '/log-level': {
         const given = (q.get('level') ?? '').toLowerCase();
-        const level = LEVELS[given];
+        // Own keys only: `level=constructor` must not find Object.prototype.constructor.
+        const level = Object.hasOwn(LEVELS, given) ? LEVELS[given] : undefined;
         if (!level) return message(400, 'Invalid level specified', 'message');
         this.a.setLogLevel(level);
         this.a.log('info', `admin HTTP: log level set to ${level}`);

@@ -272,7 +272,8 @@ export function readSmppdConfig(
     };
     const own = str('sqldriver');
     const driverName = (own ?? smsd?.driver ?? '').toLowerCase();
-    const dialect = SQL_DRIVERS[driverName];
+    // Own keys only: `SqlDriver = constructor` must not find Object.prototype.constructor.
+    const dialect = Object.hasOwn(SQL_DRIVERS, driverName) ? SQL_DRIVERS[driverName] : undefined;
     if (!dialect)
       throw new SmppdConfigError(
         own

@@ -136,7 +136,8 @@ export function accountOfHeaders(systemId: string, h: Headers): Account | string
     'Message-ID-Length',
   ]) {
     const n = headerNumber(h, name);
-    if (n !== undefined && !(n >= 0))
+    // Finite too: `Infinity` is no rate, count or cost (and NaN-poisons the token bucket).
+    if (n !== undefined && !(Number.isFinite(n) && n >= 0))
       return `${PREFIX}${name}: ${h.get(`${PREFIX}${name}`) ?? ''} is not a number >= 0`;
     nums[name] = n ?? 0;
   }

@@ -204,6 +204,8 @@ export class Framer {
   private pending: Buffer[] = [];
   private pendingLength = 0;
   private broken = false;
+  /** command_length of the PDU still arriving: its chunks are joined once, when it is complete. */
+  private awaiting = 0;
 
   constructor(private readonly maxLength: number) {}
 
@@ -211,6 +213,9 @@ export class Framer {
     if (this.broken) return [];
     this.pending.push(chunk);
     this.pendingLength += chunk.length;
+    // Joining on every chunk would copy a large PDU sent in small pieces over and over (quadratic).
+    if (this.pendingLength < this.awaiting) return [];
+    this.awaiting = 0;
     const out: FrameEvent[] = [];
     let buf = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingLength);
     let off = 0;
@@ -225,7 +230,10 @@ export class Framer {
         this.pendingLength = 0;
         return out;
       }
-      if (buf.length - off < len) break;
+      if (buf.length - off < len) {
+        this.awaiting = len;
+        break;
+      }
       out.push({ kind: 'pdu', buf: buf.subarray(off, off + len) });
       off += len;
     }

@@ -4,7 +4,7 @@ import type { ReportRecord } from '../daemon/reports.js';
 import type { Logger } from '../daemon/log.js';
 import { parseBackup, parseBackupExtensions } from '../smsbackup/reader.js';
 import { decodeOutboxText } from '../spool/outbox-read.js';
-import { unescapeNumber } from '../spool/names.js';
+import { INBOX_NAME_RE as INBOX_RE, unescapeNumber } from '../spool/names.js';
 import { readReceivedRecord } from '../spool/received.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
@@ -58,7 +58,6 @@ export interface MoTarget {
 }
 
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
-const INBOX_RE = /^(IN\d{8}_\d{6}_\d+_(.*))_(\d+)\.(txt|bin)$/;
 
 export class SpoolEvents {
   private readonly watchers: fs.FSWatcher[] = [];

@@ -109,7 +109,9 @@ function readEntry(s: RawSection): BackupEntry | undefined {
       );
     pdu = pduKey.value;
   }
-  const coding = CODINGS[s.values.get('coding')?.value ?? ''] ?? '8bit';
+  const codingName = s.values.get('coding')?.value ?? '';
+  // Own keys only: `Coding = constructor` must not find Object.prototype.constructor.
+  const coding = (Object.hasOwn(CODINGS, codingName) ? CODINGS[codingName] : undefined) ?? '8bit';
   let hex = '';
   for (let n = 0; ; n++) {
     const part = hexKey(s, `text${String(n).padStart(2, '0')}`);

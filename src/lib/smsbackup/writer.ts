@@ -58,8 +58,13 @@ function commentLines(text: string): Buffer {
   return Buffer.from(out);
 }
 
+/**
+ * The quoted plain value, for people and old readers; the `...Unicode` key next to it carries the
+ * exact text. A line break would end the line and make the rest of the value a line of its own
+ * (an alphanumeric sender may hold LF or CR), so line breaks are written as spaces here.
+ */
 function quote(s: string): string {
-  return `"${s}"`;
+  return `"${s.replace(/[\r\n]/g, ' ')}"`;
 }
 
 function textLines(hex: string): string {

@@ -114,3 +114,10 @@ export function parseOutboxName(name: string): OutboxNameResult {
     },
   };
 }
+
+/**
+ * An inbox name as inboxName writes it (and Gammu): group 1 is the message (the name without the
+ * part number), group 2 the escaped sender, group 3 the part, group 4 the extension. The sender is
+ * greedy, so a sender holding `_` still parses.
+ */
+export const INBOX_NAME_RE = /^(IN\d{8}_\d{6}_\d+_(.*))_(\d+)\.(txt|bin)$/;

@@ -22,7 +22,7 @@ const CLASSES: Record<string, string> = {
 
 export function posixRegex(source: string): RegExp {
   const translated = source.replace(/\[:([a-z]+):\]/g, (all, name: string) => {
-    const c = CLASSES[name];
+    const c = Object.hasOwn(CLASSES, name) ? CLASSES[name] : undefined;
     if (c === undefined) throw new Error(`unknown POSIX class ${all}`);
     return c;
   });
