@@ -177,10 +177,19 @@ export class KannelOutlet implements Outlet {
       this.extra.connects++;
       this.send(sock, { type: MSG_ADMIN, command: ADMIN_IDENTIFY, boxcId: Buffer.from(this.settings.boxId) });
       this.send(sock, { type: MSG_HEARTBEAT, load: 0 });
-      if (this.lastFault !== undefined) this.log('info', `${this.peer}: connected again`);
-      else this.log('info', `${this.peer}: connected as box ${this.settings.boxId}`);
-      this.lastFault = undefined;
       this.lastError = undefined;
+      if (this.lastFault === undefined)
+        this.log('info', `${this.peer}: connected as box ${this.settings.boxId}`);
+      else {
+        // The fault stays "current" (logged once) until the link has held a while: a peer that
+        // accepts and then breaks every link makes one error line, not one per reconnect.
+        this.log('debug', `${this.peer}: connected as box ${this.settings.boxId}`);
+        setTimeout(() => {
+          if (sock !== this.socket || sock.destroyed || this.lastFault === undefined) return;
+          this.lastFault = undefined;
+          this.log('info', `${this.peer}: link up again as box ${this.settings.boxId}`);
+        }, STABLE_MS).unref();
+      }
       this.heartbeat = setInterval(() => this.beat(sock), this.settings.heartbeatMs);
       this.heartbeat.unref();
       const tick = Math.max(100, Math.min(1000, this.settings.ackTimeoutMs / 4));
@@ -234,8 +243,10 @@ export class KannelOutlet implements Outlet {
     }
     if (this.upSince > 0 && Date.now() - this.upSince >= STABLE_MS)
       this.backoffMs = this.settings.reconnectMs;
-    if (this.upSince > 0 || this.lastFault === undefined)
-      this.fault(`${this.peer}: link down; reconnecting in ${this.backoffMs / 1000} s`);
+    const down = `${this.peer}: link down; reconnecting in ${this.backoffMs / 1000} s`;
+    // A fault already logged (refused, bad frame) names the cause; this line would only repeat it.
+    if (this.lastFault === undefined) this.fault(down);
+    else this.log('debug', down);
     this.upSince = 0;
     this.setState('down');
     const delay = this.backoffMs;
