@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KannelOutlet, type KannelSettings } from '../../src/lib/outlets/kannel/index.js';
-import type { OutletPart, SubmitOutcome } from '../../src/lib/outlets/types.js';
+import type { OutletHandlers, OutletPart, SubmitOutcome } from '../../src/lib/outlets/types.js';
 import { until } from './kannel-rig.js';
 
 // A fake "bearerbox": a raw TCP server written here byte by byte (not with the outlet's codec),
@@ -155,7 +155,7 @@ afterEach(async () => {
 async function setup(
   onConnection: Parameters<typeof fakeBearerbox>[0],
   extra: Partial<KannelSettings> = {},
-  handlers = noop,
+  handlers: OutletHandlers = noop,
 ): Promise<{ fake: Fake; outlet: KannelOutlet; logs: string[] }> {
   const fake = await fakeBearerbox(onConnection);
   const logs: string[] = [];
