@@ -111,33 +111,44 @@ const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 
 // ---- encoding ----
 
+/** Writes a frame into one growing buffer (one allocation per frame in the common case). */
 class Writer {
-  private readonly parts: Buffer[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(512);
+  private size = 4; // the length prefix, written last
+
+  private room(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.size + n));
+    this.buf.copy(next, 0, 0, this.size);
+    this.buf = next;
+  }
 
   int(v: number): void {
-    const b = Buffer.allocUnsafe(4);
-    b.writeInt32BE(v | 0, 0);
-    this.push(b);
+    this.room(4);
+    this.buf.writeInt32BE(v | 0, this.size);
+    this.size += 4;
   }
 
   str(v: Str | string): void {
     if (v === null) return this.int(-1);
-    const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-    this.int(b.length);
-    this.push(b);
-  }
-
-  private push(b: Buffer): void {
-    this.parts.push(b);
-    this.size += b.length;
+    if (typeof v === 'string') {
+      const n = Buffer.byteLength(v, 'utf8');
+      this.int(n);
+      this.room(n);
+      this.buf.write(v, this.size, 'utf8');
+      this.size += n;
+      return;
+    }
+    this.int(v.length);
+    this.room(v.length);
+    v.copy(this.buf, this.size);
+    this.size += v.length;
   }
 
   /** The frame: length prefix + payload. */
   frame(): Buffer {
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(this.size, 0);
-    return Buffer.concat([head, ...this.parts], 4 + this.size);
+    this.buf.writeUInt32BE(this.size - 4, 0);
+    return this.buf.subarray(0, this.size);
   }
 }
 
