@@ -256,6 +256,31 @@ describe('Kannel outlet against a hostile fake bearerbox', () => {
     expect(fake.connections.length).toBe(1);
   });
 
+  it('maps every ack: success and buffered accepted, failed permanent, failed_tmp and unknown temporary', async () => {
+    const nacks = [0, 3, 1, 2, 7];
+    const { outlet } = await setup((sock, _i, got) => {
+      let seen = 0;
+      sock.on('data', () => {
+        for (const p of got.filter((x) => x.readInt32BE(0) === 2).slice(seen)) {
+          const nack = nacks[seen % nacks.length] as number;
+          sock.write(frame(int(3), int(nack), int(0), oct(smsId(p))));
+          seen++;
+        }
+      });
+    });
+    const out: SubmitOutcome[] = [];
+    for (let i = 0; i < nacks.length; i++) out.push(await outlet.submit(part(i)));
+    expect(out.map((o) => o.kind)).toEqual(['accepted', 'accepted', 'permanent', 'temporary', 'temporary']);
+    expect(out[3]).toMatchObject({ reason: 'bearerbox queue full or shutting down', retryAfterMs: 50 });
+    expect(out[4]).toMatchObject({ reason: 'bearerbox answered ack 7' });
+    expect(outlet.status()).toMatchObject({
+      submitted: 5,
+      accepted: 2,
+      permanentErrors: 1,
+      temporaryErrors: 2,
+    });
+  });
+
   it('drops a link whose acks never come and hands every submit back as unanswered', async () => {
     const { fake, outlet, logs } = await setup(() => undefined, { ackTimeoutMs: 300 });
     const results: SubmitOutcome[] = await Promise.all(

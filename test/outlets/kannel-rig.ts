@@ -124,6 +124,8 @@ smsc-password = pass
 system-type = ""
 reconnect-delay = 1
 max-pending-submits = 100
+# no route for these: bearerbox answers "failed"
+denied-prefix = "+42099"
 
 group = smsbox-route
 smsbox-id = ${boxId}

@@ -154,6 +154,26 @@ describe.skipIf(!haveBearerbox)('Kannel outlet against the real bearerbox', () =
     ).toEqual([]);
   });
 
+  it('sends a part without a sender (the SMSC gets an empty source address)', async () => {
+    const out = await outlet.submit(part('+420600100500', 'anonymous', { sender: undefined }));
+    expect(out.kind).toBe('accepted');
+    const line = await until('the submit', () => submitLine(rig, '+420600100500'));
+    expect(line[4]).toBe(Buffer.from('anonymous').toString('hex'));
+  });
+
+  it('takes bearerbox\'s "failed" (no SMSC for the number) as permanent, and keeps its NACK DLR out of the reports', async () => {
+    const before = s.reports.length;
+    const out = await outlet.submit(part('+42099100600', 'nowhere'));
+    expect(out).toEqual({
+      kind: 'permanent',
+      reason: expect.stringMatching(/bearerbox refused it/) as string,
+    });
+    // bearerbox follows a "failed" with a DLR "NACK/no SMSC" for a part that has no id to match.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(s.reports.slice(before)).toEqual([]);
+    expect(s.logs.some((l) => /NACK\/no SMSC/.test(l))).toBe(true);
+  });
+
   it('takes MO in GSM text and UCS-2, routed to its BoxId, and acks them', async () => {
     rig.smscCommand(`mo +420600111222 ${rig.boxId} 0 ${Buffer.from('Hello').toString('hex')}`);
     rig.smscCommand(

@@ -40,6 +40,8 @@ interface PendingMt {
   key: string;
   sentAt: number;
   resolve: (o: SubmitOutcome) => void;
+  /** DLRs that came before the ack (bearerbox's own NACK DLR does): run once it is answered. */
+  afterAck?: Array<() => void>;
 }
 
 /** A link stays "stable" after this long up: the reconnect back-off starts again from its base. */
@@ -85,6 +87,8 @@ export class KannelOutlet implements Outlet {
   private readonly waiters: Array<() => void> = [];
   private readonly storing = new Map<string, Promise<boolean>>();
   private readonly stored: RecentIds;
+  /** MT bearerbox answered "failed": the "NACK/..." DLR it sends after names no part of ours. */
+  private readonly refused = new RecentIds(1000);
   private readonly deferred = new Set<NodeJS.Timeout>();
   private storeFailures = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -233,8 +237,10 @@ export class KannelOutlet implements Outlet {
         'warn',
         `${this.peer}: link lost with ${unanswered.length} MT unanswered; they go back to the queue (bearerbox may have taken some: a resend can duplicate them)`,
       );
-      for (const p of unanswered)
+      for (const p of unanswered) {
         p.resolve({ kind: 'temporary', reason: 'bearerbox link lost before its ack', unanswered: true });
+        for (const f of p.afterAck ?? []) f();
+      }
     }
     this.wake();
     if (this.closing) {
@@ -339,6 +345,7 @@ export class KannelOutlet implements Outlet {
       outcome = { kind: 'accepted', messageId: id };
     } else if (nack === ACK_FAILED) {
       this.counters.permanentErrors++;
+      this.refused.add(id);
       outcome = {
         kind: 'permanent',
         reason: 'bearerbox refused it (no SMSC route, validity expired, or a white/black list)',
@@ -350,6 +357,7 @@ export class KannelOutlet implements Outlet {
     }
     this.log('debug', `${p.key}: bearerbox ack ${nack} for ${id}`);
     p.resolve(outcome);
+    for (const f of p.afterAck ?? []) f();
   }
 
   // ---- inbound ----
@@ -460,6 +468,15 @@ export class KannelOutlet implements Outlet {
     const report = reportFromSms(sms, Date.now());
     if (!report) {
       this.log('warn', `${this.peer}: a DLR without dlr_url (not ours, nothing to match); dropped`);
+      return;
+    }
+    const unacked = this.pending.get(report.messageId);
+    if (unacked) await new Promise<void>((r) => (unacked.afterAck ??= []).push(r));
+    if (this.refused.has(report.messageId)) {
+      this.log(
+        'info',
+        `${this.peer}: ${report.raw ?? ''} for ${report.messageId} (already failed at submit)`,
+      );
       return;
     }
     await h.report(report);
