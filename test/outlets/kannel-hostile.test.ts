@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KannelOutlet, type KannelSettings } from '../../src/lib/outlets/kannel/index.js';
@@ -226,9 +227,12 @@ describe('Kannel outlet against a hostile fake bearerbox', () => {
       { reconnectMs: 10, reconnectMaxMs: 20 },
     );
     const rss0 = process.memoryUsage().rss;
+    const fds0 = fs.readdirSync('/proc/self/fd').length;
     await until('200 garbage links', () => fake.connections.length >= 200, 60_000);
     const grown = (process.memoryUsage().rss - rss0) / 1e6;
     expect(grown).toBeLessThan(60);
+    // Each dropped link is closed: descriptors stay flat (the fake's side included).
+    expect(fs.readdirSync('/proc/self/fd').length - fds0).toBeLessThan(10);
     expect(outlet.extra.protocolErrors).toBeGreaterThanOrEqual(199);
   }, 90_000);
 

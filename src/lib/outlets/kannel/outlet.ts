@@ -32,6 +32,7 @@ import {
 } from './codec.js';
 import type { KannelSettings } from './config.js';
 import { PartError, moFromSms, mtFromPart, reportFromSms } from './convert.js';
+import { RecentIds } from './recent.js';
 
 /** Same shape as the daemon's Logger (this floor does not import the daemon). */
 export type OutletLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -48,22 +49,6 @@ interface PendingMt {
 const STABLE_MS = 10_000;
 /** Longest wait before answering "try later" to an MO/DLR we could not store. */
 const NACK_BACKOFF_MAX_MS = 30_000;
-
-/** Insertion-ordered set that forgets its oldest entries past `max`. */
-class RecentIds {
-  private readonly ids = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
-  }
-  get size(): number {
-    return this.ids.size;
-  }
-}
 
 export interface KannelOutletCounters {
   /** Inbound redeliveries recognised by id and acked without storing again. */
