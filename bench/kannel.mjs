@@ -263,7 +263,7 @@ const best = (a) => Math.max(...a);
 console.log(
   `best: outlet ${fmt(best(results.outlet))} msg/s, bare ${fmt(best(results.bare))} msg/s, ratio ${(best(results.outlet) / best(results.bare)).toFixed(2)}`,
 );
-console.log(`outlet process RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+console.log(`bench process RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
 bb.kill('SIGTERM');
 await sleep(500);
 bb.kill('SIGKILL');

@@ -263,6 +263,38 @@ describe.skipIf(!haveBearerbox)('Kannel outlet against the real bearerbox', () =
     };
   });
 
+  it('shares one BoxId between two boxes (active/active): each MO and DLR reaches exactly one of them', async () => {
+    const s2 = sink();
+    const b = outletFor(rig);
+    await b.start(s2);
+    const mo0 = s.mos.length;
+    for (let i = 0; i < 6; i++)
+      rig.smscCommand(`mo +420600111230 ${rig.boxId} 0 ${Buffer.from(`shared ${i}`).toString('hex')}`);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const o = await b.submit(part(`+42060010070${i}`, `from b ${i}`));
+      expect(o.kind).toBe('accepted');
+      ids.push((o as { messageId: string }).messageId);
+    }
+    const all = () => [...s.mos.slice(mo0), ...s2.mos].filter((m) => m.text?.startsWith('shared'));
+    await until('six MO', () => all().length >= 6);
+    const dlrs = () => [...s.reports, ...s2.reports].filter((r) => ids.includes(r.messageId));
+    await until('six DLRs', () => dlrs().length >= 6);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(
+      all()
+        .map((m) => m.text)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5].map((i) => `shared ${i}`));
+    // bearerbox routes by box id, not by connection: a DLR of b's MT may come to the other box.
+    expect(
+      dlrs()
+        .map((r) => `${r.messageId} ${r.state}`)
+        .sort(),
+    ).toEqual(ids.flatMap((id) => [`${id} accepted`, `${id} delivered`]).sort());
+    await b.close(500);
+  });
+
   it('loses nothing when bearerbox is killed (-9) mid-batch and restarted with its store', async () => {
     const total = 400;
     const dests = Array.from({ length: total }, (_, i) => `+4207${String(i).padStart(8, '0')}`);
