@@ -123,6 +123,18 @@ describe.skipIf(!haveBearerbox)('Kannel outlet against the real bearerbox', () =
     expect(bl[5]).toBe('050003cc0201');
   });
 
+  it('carries validity (an absolute time in Kannel 1.4.5) to the SMSC', async () => {
+    const out = await outlet.submit(part('+420600100800', 'valid an hour', { validityMinutes: 60 }));
+    expect(out.kind).toBe('accepted');
+    const line = await until('the submit', () => submitLine(rig, '+420600100800'));
+    // SMPP absolute time YYMMDDhhmmsstnnp, UTC here ("000+"): an hour from now.
+    const m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\d00\+$/.exec(line[6] as string);
+    expect(m).not.toBeNull();
+    const [, yy, mo, dd, hh, mi, ss] = (m as RegExpExecArray).map(Number) as number[];
+    const at = Date.UTC(2000 + (yy as number), (mo as number) - 1, dd, hh, mi, ss);
+    expect(Math.abs(at - (Date.now() + 3_600_000))).toBeLessThan(120_000);
+  });
+
   it('maps undeliverable and SMSC-rejected receipts to their parts', async () => {
     const undeliv = await outlet.submit(part('+420600100209', 'will fail'));
     const rejected = await outlet.submit(part('+420600100666', 'bad destination'));

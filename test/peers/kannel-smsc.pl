@@ -5,7 +5,8 @@
 #   submit_sm: answered with a hex id (counter); destination ending in 666 gets 0x0000000B
 #     (invalid destination). A registered_delivery request gets a receipt (deliver_sm, esm_class
 #     0x04) at once: stat UNDELIV for a destination ending in 9, else DELIVRD.
-#   Prints "submit <dest> <id> <dc> <hex of short_message> <hex of udh-or-empty>" per submit.
+#   Prints "submit <dest> <id> <dc> <hex of short_message> <hex of udh> <validity_period> <source>"
+#   per submit (udh empty when none; "-" for an empty validity or source).
 # Commands on stdin, one a line:
 #   mo <from> <to> <data_coding> <hex short_message> [esm_class]   a deliver_sm MO
 #   receipts on|off                                               answer receipt requests or not
@@ -76,7 +77,8 @@ sub pdu {
     }
     my $id = sprintf('%X', $counter++);
     $conn->submit_sm_resp(seq => $pdu->{seq}, status => 0, message_id => $id);
-    printf "submit %s %s %d %s %s\n", $dest, $id, $pdu->{data_coding}, unpack('H*', $body), unpack('H*', $udh)
+    printf "submit %s %s %d %s %s %s %s\n", $dest, $id, $pdu->{data_coding}, unpack('H*', $body), unpack('H*', $udh),
+      ($pdu->{validity_period} || '-'), $pdu->{source_addr} // '-'
       unless $quiet;
     if ($receipts && (($pdu->{registered_delivery} // 0) & 0x03)) {
       my $stat = $dest =~ /9$/ ? 'UNDELIV' : 'DELIVRD';
