@@ -282,7 +282,8 @@ export class KannelOutlet implements Outlet {
     for (;;) {
       if (this.closing) return this.temporary('outlet closing');
       const sock = this.socket;
-      if (!sock || this.state !== 'bound')
+      // A socket already destroyed (bad frame, ack timeout) but not yet closed takes nothing more.
+      if (!sock || sock.destroyed || this.state !== 'bound')
         return this.temporary('bearerbox link down', Math.max(this.backoffMs, 100));
       if (this.pending.size < this.settings.window) return this.sendMt(sock, part);
       if (this.waiters.length >= this.settings.window * 4)
