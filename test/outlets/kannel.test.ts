@@ -307,6 +307,22 @@ describe.skipIf(!haveBearerbox)('Kannel outlet against the real bearerbox', () =
     await b.close(500);
   });
 
+  it('follows a clean bearerbox shutdown (SIGTERM) and reconnects when it is back', async () => {
+    const connects = outlet.extra.connects;
+    await rig.killBearerbox('SIGTERM');
+    await until('the link down', () => outlet.status().state !== 'bound');
+    expect(s.logs.some((l) => /info bearerbox .* is shutting down/.test(l))).toBe(true);
+    await rig.startBearerbox();
+    await until(
+      'a new link',
+      () => outlet.extra.connects > connects && outlet.status().state === 'bound',
+      20_000,
+    );
+    const out = await outlet.submit(part('+420600100900', 'after restart'));
+    expect(out.kind).toBe('accepted');
+    await until('the submit', () => submitLine(rig, '+420600100900'));
+  }, 60_000);
+
   it('loses nothing when bearerbox is killed (-9) mid-batch and restarted with its store', async () => {
     const total = 400;
     const dests = Array.from({ length: total }, (_, i) => `+4207${String(i).padStart(8, '0')}`);
