@@ -267,6 +267,8 @@ export interface SmsdConfig {
   tables: Record<SqlTableName, string>;
   /** [smppd] and [smppd*] sections, raw (defined by the smppd configuration). */
   smppd: IniSection[];
+  /** [kannel] sections, raw (read by the Kannel outlet, src/lib/outlets/kannel/config.ts). */
+  kannel: IniSection[];
 }
 
 export interface SmsdConfigResult {
@@ -296,6 +298,11 @@ const LIST_SECTIONS = ['include_numbers', 'exclude_numbers', 'include_smsc', 'ex
 
 function isSmppdSection(name: string): boolean {
   return name.startsWith('smppd');
+}
+
+/** Sections an outlet reads itself (Connection = kannel): kept raw, no warnings here. */
+function isOutletSection(name: string): boolean {
+  return name === 'kannel';
 }
 
 /** Known keys per section, canonical spelling (for suggestions), keyed by lower case. */
@@ -398,7 +405,7 @@ const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map
   ['tables', keyTable(SQL_TABLE_NAMES)],
 ]);
 
-const KNOWN_SECTIONS = ['gammu', 'smsd', ...LIST_SECTIONS, 'sql', 'tables', 'smppd'];
+const KNOWN_SECTIONS = ['gammu', 'smsd', ...LIST_SECTIONS, 'sql', 'tables', 'smppd', 'kannel'];
 
 /** Typed reads of one section, throwing ConfigError for bad values. */
 class SectionReader {
@@ -454,7 +461,7 @@ function checkSectionsAndKeys(doc: IniDocument, warnings: ConfigWarning[]): void
   const reported = new Set<string>();
   for (const section of doc.sections) {
     const { name, rawName } = section;
-    if (isSmppdSection(name) || LIST_SECTIONS.includes(name)) continue;
+    if (isSmppdSection(name) || isOutletSection(name) || LIST_SECTIONS.includes(name)) continue;
     const known = KEYED_SECTIONS.get(name);
     if (!known) {
       if (reported.has(name)) continue;
@@ -756,7 +763,7 @@ export function parseSmsdConfig(
   const cwd = options.cwd ?? process.cwd();
   const { document: doc, warnings } = parseIni(text, fileName, {
     isListSection: (name) => LIST_SECTIONS.includes(name),
-    isRawSection: isSmppdSection,
+    isRawSection: (name) => isSmppdSection(name) || isOutletSection(name),
   });
   if (doc.sections.length === 0) {
     // Gammu: "Could not parse config file"; most likely -c points at the wrong file.
@@ -806,6 +813,7 @@ export function parseSmsdConfig(
     sql,
     tables,
     smppd: doc.sections.filter((s) => isSmppdSection(s.name)),
+    kannel: doc.sections.filter((s) => isOutletSection(s.name)),
   };
   // Stable sort: file-level warnings (no line) last.
   warnings.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
