@@ -43,7 +43,16 @@ interface JobState {
 }
 
 export const STATE_DIR = '.smsgate-state';
-const INBOX_SERIALS = 100;
+/**
+ * Gammu stops at serial 99 ("No available file names") and a burst of more than 100 messages from
+ * one sender in one second (the SMSC's time stamp) then wedges reception. Its printf `%02i` prints
+ * 100 and on as `_100_`, `_101_`...: the same shape, which our readers and Gammu-style parsers
+ * (split at `_`) read, so serials go on instead. The next free serial per name is remembered, so a
+ * burst costs one link(2) per message, not one per taken name.
+ */
+const INBOX_SERIALS = 10_000_000;
+/** Remembered next serials (one per sender and second): forgotten wholesale past this many. */
+const SERIAL_CACHE = 4_096;
 
 /** The FILES service: Gammu's spool layout (gammu-smsd-files(7)) with claims and resumable sends. */
 /** A message pinned to another modem is read again after this long (its pin could be edited). */
@@ -61,6 +70,7 @@ export class FilesService implements SmsdService {
   /** Our PhoneID: messages pinned to another one are not ours to send. */
   private phoneId: string | undefined;
   private ownNumber: string | undefined;
+  private readonly nextSerial = new Map<string, number>();
 
   constructor(private readonly o: FilesServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -137,28 +147,49 @@ export class FilesService implements SmsdService {
     }
   }
 
+  /**
+   * All parts under one serial free for every part. A failure removes what this call published, so
+   * the daemon's retry (the parts are still on the SIM) stores the message once, not twice.
+   */
   async saveInbox(message: InboxMessage): Promise<string[]> {
     const files = renderInboxFiles(message.parts, this.o.inboxFormat, new Date());
     const [first, ...rest] = files;
     if (!first) return [];
-    let serial: number;
+    const dir = this.o.inboxDir;
+    const names: string[] = [];
     try {
-      const tmp = writeTemp(this.o.inboxDir, first.data, true);
-      const published = publishUnique(tmp, this.o.inboxDir, first.nameFor, INBOX_SERIALS);
-      if (!published) throw new SpoolError(`Cannot save ${first.nameFor(0)}. No available file names`);
-      serial = published.index;
-      const names = [published.name];
-      for (const f of rest)
-        names.push(createSpoolFile(this.o.inboxDir, f.data, () => f.nameFor(serial), 1, 'inbox'));
-      fsyncDir(this.o.inboxDir);
-      writeReceivedRecord(this.o.inboxDir, published.name, {
+      const key = first.nameFor(0);
+      let from = this.nextSerial.get(key) ?? 0;
+      let serial: number;
+      for (;;) {
+        const tmp = writeTemp(dir, first.data, true);
+        const published = publishUnique(tmp, dir, first.nameFor, INBOX_SERIALS, from);
+        if (!published) throw new SpoolError(`Cannot save ${key}. No available file names`);
+        serial = published.index;
+        from = serial + 1;
+        names.push(published.name);
+        const s = serial;
+        if (!rest.some((f) => fs.existsSync(path.join(dir, f.nameFor(s))))) break;
+        fs.rmSync(path.join(dir, names.pop() as string)); // a later part's name is taken: next serial
+      }
+      if (this.nextSerial.size >= SERIAL_CACHE) this.nextSerial.clear();
+      this.nextSerial.set(key, from);
+      for (const f of rest) names.push(createSpoolFile(dir, f.data, () => f.nameFor(serial), 1, 'inbox'));
+      fsyncDir(dir);
+      writeReceivedRecord(dir, names[0] as string, {
         phoneId: this.phoneId ?? '',
         ...(this.ownNumber ? { receiver: this.ownNumber } : {}),
       });
       return names;
     } catch (err) {
+      for (const n of names)
+        try {
+          fs.rmSync(path.join(dir, n), { force: true });
+        } catch {
+          // a read-only inbox published nothing to take back
+        }
       if (err instanceof SpoolError) throw err;
-      throw describeFsError(err, this.o.inboxDir, 'inbox');
+      throw describeFsError(err, dir, 'inbox');
     }
   }
 
@@ -267,7 +298,11 @@ export class FilesService implements SmsdService {
 
   async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
     job.sentParts.set(part, mr);
-    this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+    try {
+      this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+    } catch (err) {
+      throw describeFsError(err, this.stateDir, 'OutboxPath state folder');
+    }
   }
 
   async updateRetries(
@@ -278,29 +313,44 @@ export class FilesService implements SmsdService {
   ): Promise<'retry' | 'give-up'> {
     job.attempts++;
     if (job.attempts > maxRetries) return 'give-up';
-    this.writeState(job.id, {
-      attempts: job.attempts,
-      sentParts: Object.fromEntries(job.sentParts),
-      lastError: reason,
-    });
-    this.notBefore.set(job.id, Date.now() + retryTimeoutMs);
-    await this.release(job.id);
+    try {
+      this.writeState(job.id, {
+        attempts: job.attempts,
+        sentParts: Object.fromEntries(job.sentParts),
+        lastError: reason,
+      });
+    } catch (err) {
+      throw describeFsError(err, this.stateDir, 'OutboxPath state folder');
+    } finally {
+      // Nothing of it went out: released for a later retry even when the count could not be kept.
+      this.notBefore.set(job.id, Date.now() + retryTimeoutMs);
+      await this.release(job.id);
+    }
     return 'retry';
   }
 
+  /**
+   * The final move. When it fails (sent/ read-only, disk full) the claim and the resume state stay,
+   * so the daemon can retry just this step and a restart does not send the message again; a retry
+   * after a half-done move (file moved, reason or fsync failed) finishes the rest.
+   */
   async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
     const src = path.join(this.o.outboxDir, job.id);
     const destDir = outcome === 'sent' ? this.o.sentDir : this.o.errorDir;
+    const what = outcome === 'sent' ? 'SentSMSPath' : 'ErrorSMSPath';
     try {
       if (path.resolve(destDir) === path.resolve(this.o.outboxDir)) {
         if (outcome === 'sent') fs.rmSync(src, { force: true });
         else {
           // Gammu deletes a failed file when the error folder is the outbox; we keep it, out of the queue.
-          fs.renameSync(src, `${src}.failed`);
+          if (fs.existsSync(src)) fs.renameSync(src, `${src}.failed`);
           fs.writeFileSync(`${src}.failed.reason`, `${reason ?? 'failed'}\n`);
         }
       } else {
-        moveFile(src, path.join(destDir, job.id));
+        const dest = path.join(destDir, job.id);
+        if (fs.existsSync(src)) moveFile(src, dest);
+        else if (!fs.existsSync(dest))
+          this.log('warn', `${job.id} left the outbox before its move to ${what}`);
         if (outcome === 'error') {
           const why = `${new Date().toISOString()} ${reason ?? 'failed'}\n`;
           fs.writeFileSync(path.join(destDir, `${job.id}.reason`), why);
@@ -308,11 +358,16 @@ export class FilesService implements SmsdService {
         fsyncDir(destDir);
       }
       fsyncDir(this.o.outboxDir);
-    } finally {
-      fs.rmSync(this.statePath(job.id), { force: true });
-      this.notBefore.delete(job.id);
-      await this.release(job.id);
+    } catch (err) {
+      throw err instanceof SpoolError ? err : describeFsError(err, destDir, what);
     }
+    try {
+      fs.rmSync(this.statePath(job.id), { force: true });
+    } catch {
+      // the state of a message that left the outbox is never read again
+    }
+    this.notBefore.delete(job.id);
+    await this.release(job.id);
   }
 
   private async release(id: string): Promise<void> {
