@@ -20,6 +20,7 @@ import {
   writeTemp,
   publishUnique,
   SpoolError,
+  sweepDeadTemps,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
@@ -93,6 +94,8 @@ export class FilesService implements SmsdService {
     }
     fs.mkdirSync(this.stateDir, { recursive: true });
     const rec = recoverJournals(this.o.outboxDir, [this.o.sentDir, this.o.errorDir]);
+    // Temporary files of a daemon killed mid-save (inbox) or mid-move across file systems.
+    for (const dir of [this.o.inboxDir, this.o.sentDir, this.o.errorDir]) sweepDeadTemps(dir);
     if (rec.restored.length > 0)
       this.log('warn', `restored ${rec.restored.length} outbox files from an interrupted batch`);
   }
