@@ -72,6 +72,8 @@ export class FilesService implements SmsdService {
   private phoneId: string | undefined;
   private ownNumber: string | undefined;
   private readonly nextSerial = new Map<string, number>();
+  /** Non-regular outbox entries that could not be moved away, logged once each. */
+  private readonly rejected = new Set<string>();
 
   constructor(private readonly o: FilesServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -241,7 +243,11 @@ export class FilesService implements SmsdService {
       if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
       const file = path.join(this.o.outboxDir, id);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue; // Gammu sends regular files only (no symlinks)
+      if (!st) continue; // sent by another daemon meanwhile
+      if (!st.isFile()) {
+        this.rejectNonRegular(id, st);
+        continue;
+      }
       const release = await tryClaim(file, {
         staleMs: this.o.claimStaleMs,
         onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
@@ -279,6 +285,42 @@ export class FilesService implements SmsdService {
       return job;
     }
     return undefined;
+  }
+
+  /**
+   * A symlink (or a folder, a FIFO...) named like an outbox file is never sent: a link could make
+   * the daemon send any file it can read. It goes to the error folder (the link itself, not what it
+   * points to) with `<name>.reason`; when even that fails it stays, logged once.
+   */
+  private rejectNonRegular(id: string, st: fs.Stats): void {
+    const src = path.join(this.o.outboxDir, id);
+    let kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
+    if (st.isSymbolicLink()) {
+      let target = '?';
+      try {
+        target = fs.readlinkSync(src);
+      } catch {
+        // gone meanwhile
+      }
+      kind = `a symbolic link to ${target}`;
+    }
+    const reason = `${kind}: only regular files are sent (a link could send any file the daemon can read)`;
+    const inPlace = path.resolve(this.o.errorDir) === path.resolve(this.o.outboxDir);
+    const dest = inPlace ? `${src}.failed` : path.join(this.o.errorDir, id);
+    try {
+      fs.renameSync(src, dest);
+      fs.writeFileSync(`${dest}.reason`, `${new Date().toISOString()} ${reason}\n`);
+      this.log(
+        'error',
+        `cannot send ${id}: ${reason}; moved to ${inPlace ? `${id}.failed` : 'the error folder'}`,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // taken care of by another daemon
+      if (this.rejected.has(id)) return;
+      if (this.rejected.size >= 10_000) this.rejected.clear();
+      this.rejected.add(id);
+      this.log('error', `cannot send ${id}: ${reason}; and cannot move it away: ${(err as Error).message}`);
+    }
   }
 
   /**
