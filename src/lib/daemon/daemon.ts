@@ -359,9 +359,19 @@ export class SmsDaemon {
       const readable = caps?.read.filter((m) => m === 'SM' || m === 'ME') ?? [];
       this.readMemories = readable.length > 0 ? readable.sort().reverse() : ['SM'];
       this.selectedMemory = 'SM';
+      // The receiving number of what arrives: OwnNumber, else the SIM's own (AT+CNUM), else none.
+      const ownNumber = this.s.ownNumber || (await phone.ownNumber().catch(unsupported));
+      if (!this.s.ownNumber)
+        this.o.log(
+          'info',
+          ownNumber
+            ? `own number from the SIM (AT+CNUM): ${ownNumber}`
+            : 'the SIM does not tell its number (AT+CNUM) and OwnNumber is not set: the receiving number stays empty',
+        );
+      this.status.ownNumber = ownNumber || undefined;
       await this.o.service.initAfterConnect({
         phoneId: this.s.phoneId,
-        ...(this.s.ownNumber ? { ownNumber: this.s.ownNumber } : {}),
+        ...(ownNumber ? { ownNumber } : {}),
         imei: id.imei ?? '',
         imsi: id.imsi ?? '',
       });

@@ -17,6 +17,8 @@ export interface DaemonStatus {
   model?: string;
   imei?: string;
   imsi?: string;
+  /** The number messages to this modem arrive on: OwnNumber, else the SIM's (AT+CNUM). */
+  ownNumber?: string;
   operatorName?: string;
   operatorCode?: string;
   signalPercent: number;
