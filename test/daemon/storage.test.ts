@@ -61,6 +61,9 @@ describe.skipIf(skip !== undefined)('smsd run when the spool cannot be written',
     expect(st.storage?.error).toMatch(/sent.*SentSMSPath.*(EROFS|not writable)/);
     expect(st.storage?.failures).toBeGreaterThan(3); // retried with back-off meanwhile
     expect(st.storage?.failures).toBeLessThan(40);
+    // smsd monitor shows it (an extra line, only while failing: Gammu's fields stay as they are).
+    const mon = runSmsd(['monitor', '-c', r.spool.config, '-n', '1']);
+    expect(mon.stdout).toMatch(/^StorageProblem: since \d{4}-.*: sent: SentSMSPath .* not writable/m);
     undo.pop()?.();
     await waitFor(() => listFiles(r.spool.sent).length === 1, 15_000, 'in sent/ once writable', r);
     expect(listFiles(r.spool.sent)).toEqual([queued]);
