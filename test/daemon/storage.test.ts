@@ -120,6 +120,31 @@ describe.skipIf(skip !== undefined)('smsd run when the spool cannot be written',
     expect(resets).toEqual([]);
     expect(connects(r)).toBe(1);
   }, 60_000);
+
+  it('inbox full (ENOSPC): the message stays on the SIM, stored once when space returns', async () => {
+    rig = await startRig();
+    const r = rig;
+    const resets = watch(r);
+    undo.push(mountSmall(r.spool.inbox, '64k'));
+    const filler = path.join(r.spool.inbox, '.filler');
+    try {
+      fs.writeFileSync(filler, Buffer.alloc(1024 * 1024));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    await waitFor(() => r.output().includes('connected to'), 10_000, 'connected', r);
+    r.emulator.modem.deliver({ from: '+420111222444', text: 'no room' });
+    await waitFor(() => /storage problem \(inbox\).*(ENOSPC|no space)/.test(r.output()), 10_000, 'ENOSPC', r);
+    await sleep(2_000);
+    expect(r.emulator.modem.messages('SM')).toHaveLength(1);
+    expect(readInbox(r)).toEqual([]);
+    fs.rmSync(filler);
+    await waitFor(() => readInbox(r).length === 1, 15_000, 'stored with space back', r);
+    await waitFor(() => r.emulator.modem.messages('SM').length === 0, 5_000, 'deleted from the SIM', r);
+    expect(readInbox(r).map((f) => f.content.toString())).toEqual(['no room']);
+    expect(resets).toEqual([]);
+    expect(connects(r)).toBe(1);
+  }, 60_000);
 });
 
 describe('/metrics shows storage', () => {

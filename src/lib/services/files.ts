@@ -272,7 +272,14 @@ export class FilesService implements SmsdService {
       };
       if (!read.ok) {
         this.log('error', `cannot send ${id}: ${read.reason}`);
-        await this.moveSms(job, 'error', read.reason);
+        try {
+          await this.moveSms(job, 'error', read.reason);
+        } catch (err) {
+          // Nothing was sent: let go of it and try the move again later, not hold it forever.
+          this.notBefore.set(id, Date.now() + FOREIGN_RECHECK_MS);
+          await this.release(id);
+          throw err;
+        }
         continue;
       }
       const pinned = read.message.phoneId;
