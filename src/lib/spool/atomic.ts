@@ -64,6 +64,9 @@ function writerAlive(pid: number): boolean {
 
 export function describeFsError(err: unknown, dir: string, what: string): SpoolError {
   const e = err as NodeJS.ErrnoException;
+  // mkdir -p under a read-only mount answers ENOENT (Node's recursive mkdir), not EROFS.
+  if (e.code === 'ENOENT' && e.syscall === 'mkdir' && fs.existsSync(dir))
+    return new SpoolError(`${what} ${dir} is not writable (cannot create ${e.path ?? 'a folder'} in it)`, e.code);
   switch (e.code) {
     case 'ENOENT':
       return new SpoolError(`${what} ${dir} does not exist`, e.code);
