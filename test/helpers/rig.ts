@@ -33,6 +33,8 @@ export async function startRig(
     /** A second daemon (own modem, own PhoneID `name`) on the spool of another rig. */
     shareSpoolWith?: Rig;
     name?: string;
+    /** Opens the emulator's control socket at `<spool>/modem.ctl` (emulator.controlPath). */
+    control?: boolean;
   } = {},
 ): Promise<Rig> {
   const shared = opts.shareSpoolWith;
@@ -57,7 +59,7 @@ export async function startRig(
   );
   const emulator = await startEmulator({
     device,
-    control: null,
+    control: opts.control ? path.join(spool.dir, `${opts.name ?? 'modem'}.ctl`) : null,
     modem: { reportDelayMs: 200, ...opts.modem },
   });
   let out = '';

@@ -76,6 +76,18 @@ describe('batch journal (group commit)', () => {
     expect(fs.readFileSync(path.join(outbox, 'OUT3.txt'), 'utf8')).toMatch(/^replaced with/);
   });
 
+  it('skips a segment that vanishes between listing and reading (smppd retiring it); other errors surface', () => {
+    const dir = path.join(outbox, JOURNAL_DIR);
+    fakeCrashedSegment(outbox, [{ name: 'OUTV.txt', data: Buffer.from('v') }]);
+    // Listed, then gone when read: a dangling symlink reads as ENOENT, like a segment retired meanwhile.
+    fs.symlinkSync(path.join(dir, 'retired-meanwhile.wal'), path.join(dir, '1-vanished-1.wal'));
+    const report = recoverJournals(outbox, [sent]);
+    expect(report.restored).toEqual(['OUTV.txt']);
+    fs.rmSync(path.join(dir, '1-vanished-1.wal'));
+    fs.mkdirSync(path.join(dir, '2-not-a-file-1.wal'));
+    expect(() => recoverJournals(outbox, [sent])).toThrow(/EISDIR/);
+  });
+
   it('leaves the segment of a live writer alone and retires one of a killed writer without replaying', () => {
     const live = new JournalSegment(outbox);
     live.commit([{ name: 'OUTL.txt', data: Buffer.from('x') }]);

@@ -48,6 +48,7 @@ import {
   parseCpmsSupported,
   parseCreg,
   parseCsca,
+  parseCnum,
   parseCsq,
   parseIdentification,
   parseImei,
@@ -401,6 +402,11 @@ export class Phone {
   async battery(): Promise<BatteryStatus | undefined> {
     const r = await this.tryExec('AT+CBC');
     return r ? parseCbc(r.lines) : undefined;
+  }
+
+  /** AT+CNUM -> the SIM's own number (MSISDN); undefined when the SIM does not have it. */
+  async ownNumber(): Promise<string | undefined> {
+    return parseCnum((await this.exec('AT+CNUM')).lines);
   }
 
   /** AT+CSCA? -> the SMSC number (`+49...`); undefined when the SIM has none. */

@@ -350,6 +350,25 @@ export function parseCsca(lines: readonly string[]): Smsc | undefined {
   return smsc;
 }
 
+/**
+ * AT+CNUM: `+CNUM: "Own","+491700000001",145` (one line per number; the first voice number is the
+ * SIM's), the alpha field may be empty, the number may be UCS2 hex. No line or an empty number:
+ * the SIM does not know its number (many do not), undefined.
+ */
+export function parseCnum(lines: readonly string[]): string | undefined {
+  for (const line of lines) {
+    const m = /^\+CNUM:\s*(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const f = splitFields(m[1] ?? '');
+    let number = unquote(f[1] ?? '');
+    number = decodeUcs2Number(number) ?? number;
+    if (!/^\+?[0-9*#]+$/.test(number)) continue;
+    if (toInt(f[2]) === 145 && !number.startsWith('+')) number = `+${number}`;
+    return number;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Message storage: AT+CPMS=? / AT+CPMS=... / AT+CPMS?
 

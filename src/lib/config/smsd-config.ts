@@ -502,6 +502,38 @@ function suggestion(found: string | undefined, format: (s: string) => string): s
   return found === undefined ? '' : `; did you mean ${format(found)}?`;
 }
 
+/**
+ * The speeds Gammu's serial driver sets for `at<speed>` (its termios table, ser_unx.c); anything else
+ * would fail only when the daemon opens the device, and then again at every retry.
+ */
+export const GAMMU_SPEEDS = [
+  50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400,
+  460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000,
+] as const;
+/** Outlets other than a modem (see src/lib/outlets/): accepted here, served by their own code. */
+export const OUTLET_CONNECTIONS = ['smpp', 'smpps', 'kannel'] as const;
+
+/** `Connection`: `at`, `at<speed>` with a speed Gammu knows, or an outlet word; refused at load. */
+function parseConnection(src: ValueSource | undefined): string {
+  if (!src) return 'at';
+  const word = src.value.trim().toLowerCase();
+  const speed = /^at(\d+)$/.exec(word)?.[1];
+  if (word === 'at' || (OUTLET_CONNECTIONS as readonly string[]).includes(word)) return word;
+  if (speed !== undefined && (GAMMU_SPEEDS as readonly number[]).includes(Number(speed))) return word;
+  const allowed = ['at', ...GAMMU_SPEEDS.map((n) => `at${n}`), ...OUTLET_CONNECTIONS];
+  const why =
+    speed !== undefined
+      ? `${speed} is not a serial speed Gammu sets (e.g. at9600, at19200, at115200)`
+      : `use at, at<speed> (e.g. at115200) or ${OUTLET_CONNECTIONS.join(', ')}`;
+  throw new ConfigError(`${src.rawKey} = ${quote(src.value)} is not valid; ${why}`, {
+    file: src.file,
+    line: src.line,
+    key: src.rawKey,
+    value: src.value,
+    allowed,
+  });
+}
+
 function readGammu(doc: IniDocument, r: SectionReader, warnings: ConfigWarning[]): GammuConfig {
   const device = r.src('device');
   const port = r.src('port');
@@ -534,7 +566,7 @@ function readGammu(doc: IniDocument, r: SectionReader, warnings: ConfigWarning[]
   }
   return {
     device: (device ?? port)?.value ?? DEFAULT_DEVICE,
-    connection: (r.str('connection') ?? 'at').toLowerCase(),
+    connection: parseConnection(r.src('connection')),
     model: model === undefined || model === 'auto' ? '' : model,
     useLocking: r.bool('use_locking', false),
     synchronizeTime: r.bool('synchronizetime', false),

@@ -19,7 +19,7 @@ import type { SmsAddress } from '../sms/address.js';
 import type { Scts } from '../sms/scts.js';
 import { localBackupDate } from '../smsbackup/writer.js';
 import { encodeSubmit } from '../sms/submit.js';
-import type { OutboxJob, SmsdService } from '../services/types.js';
+import type { MoveOutcome, OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
 import { NumberFilter } from './filters.js';
 import { DeliveryReports } from './reports.js';
@@ -30,6 +30,7 @@ import { replaceFileDurable } from '../spool/atomic.js';
 import type { DaemonPaths } from './paths.js';
 import { packageVersion } from '../version.js';
 import { LatencyHistogram } from './histogram.js';
+import { StorageHealth, type StorageArea } from './storage-health.js';
 
 export interface DaemonOptions {
   config: SmsdConfig;
@@ -79,6 +80,14 @@ export class SmsDaemon {
   private needsOperator = false;
   private operatorWake = false;
   private wakeOperator: (() => void) | undefined;
+  /** Failing local storage steps (never a modem fault): back-off, log, status, metrics. */
+  readonly storage: StorageHealth;
+  /**
+   * A message whose local bookkeeping failed after the modem took it (or after it failed for
+   * good): its claim is kept and only the missing steps are retried; nothing else is sent
+   * meanwhile, so at most one message waits in memory.
+   */
+  private held: HeldJob | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     const c = o.config;
@@ -91,6 +100,7 @@ export class SmsDaemon {
     );
     this.statusFile = new StatusPublisher(o.paths.statusDir, o.name);
     this.faults = new FaultLog(o.log);
+    this.storage = new StorageHealth(o.log);
     this.status = {
       pid: process.pid,
       phoneId: c.smsd.phoneId,
@@ -129,7 +139,22 @@ export class SmsDaemon {
   private setState(state: DaemonState, lastError?: string): void {
     this.status.state = state;
     if (lastError !== undefined) this.status.lastError = lastError;
+    this.publishStatus();
+  }
+
+  private publishStatus(): void {
+    this.status.storage = this.storage.status();
     this.statusFile.publish(this.status);
+  }
+
+  /** A local step failed: held, retried later with back-off; loud, but never a modem reset. */
+  private storageFailed(area: StorageArea, err: unknown): void {
+    this.storage.fail(area, describe(err));
+    this.publishStatus();
+  }
+
+  private storageWorks(area: StorageArea): void {
+    if (this.storage.ok(area)) this.publishStatus();
   }
 
   /** Gammu's include/exclude lists for senders and SMSCs (config sections merged with the files). */
@@ -266,6 +291,11 @@ export class SmsDaemon {
         }
       }
     } finally {
+      if (this.held)
+        this.o.log(
+          'warn',
+          `stopping with ${this.held.job.id} held: its local bookkeeping is not done (${this.storage.status().error ?? '?'}); it stays in the outbox${this.held.unrecorded.size > 0 ? ' and parts whose sending was not recorded will be sent again' : ''}`,
+        );
       await this.disconnect('stopped');
       await this.o.service.free();
       this.setState('stopped');
@@ -329,9 +359,19 @@ export class SmsDaemon {
       const readable = caps?.read.filter((m) => m === 'SM' || m === 'ME') ?? [];
       this.readMemories = readable.length > 0 ? readable.sort().reverse() : ['SM'];
       this.selectedMemory = 'SM';
+      // The receiving number of what arrives: OwnNumber, else the SIM's own (AT+CNUM), else none.
+      const ownNumber = this.s.ownNumber || (await phone.ownNumber().catch(unsupported));
+      if (!this.s.ownNumber)
+        this.o.log(
+          'info',
+          ownNumber
+            ? `own number from the SIM (AT+CNUM): ${ownNumber}`
+            : 'the SIM does not tell its number (AT+CNUM) and OwnNumber is not set: the receiving number stays empty',
+        );
+      this.status.ownNumber = ownNumber || undefined;
       await this.o.service.initAfterConnect({
         phoneId: this.s.phoneId,
-        ...(this.s.ownNumber ? { ownNumber: this.s.ownNumber } : {}),
+        ...(ownNumber ? { ownNumber } : {}),
         imei: id.imei ?? '',
         imsi: id.imsi ?? '',
       });
@@ -426,9 +466,24 @@ export class SmsDaemon {
   /** One pass of Gammu's main loop, minus the sleeping. */
   private async cycle(): Promise<void> {
     const now = Date.now();
-    while (this.routedReports.length > 0)
-      await this.onStatusReport(this.routedReports.shift() as StatusReportPdu);
-    if (this.s.receive && (this.receivePending || now - this.lastReceive >= this.s.receiveFrequency * 1000)) {
+    const inboxDue = this.storage.due('inbox');
+    while (inboxDue && this.routedReports.length > 0) {
+      const report = this.routedReports[0] as StatusReportPdu;
+      try {
+        await this.onStatusReport(report);
+      } catch (err) {
+        this.storageFailed('inbox', err); // kept in memory, tried again after the back-off
+        break;
+      }
+      this.routedReports.shift();
+    }
+    if (
+      this.s.receive &&
+      inboxDue &&
+      (this.receivePending ||
+        this.storage.failing('inbox') ||
+        now - this.lastReceive >= this.s.receiveFrequency * 1000)
+    ) {
       this.receivePending = false;
       this.lastReceive = now;
       await this.receive();
@@ -448,7 +503,13 @@ export class SmsDaemon {
       return;
     }
     let sent = false;
-    if (this.s.send && (this.sendPending || now - this.lastSendScan >= this.s.commTimeout * 1000)) {
+    const storageRetry =
+      (this.held !== undefined && this.storage.due('sent')) ||
+      (this.storage.failing('outbox') && this.storage.due('outbox'));
+    if (
+      this.s.send &&
+      (this.sendPending || storageRetry || now - this.lastSendScan >= this.s.commTimeout * 1000)
+    ) {
       sent = await this.sendOne();
       if (!sent) {
         this.sendPending = false;
@@ -459,7 +520,13 @@ export class SmsDaemon {
       await this.refreshStatus();
     if (sent) return; // more may be queued: go on at once
     const next = Math.min(
-      this.s.receive ? this.lastReceive + this.s.receiveFrequency * 1000 : Infinity,
+      this.s.receive
+        ? this.storage.failing('inbox')
+          ? this.storage.nextAt('inbox')
+          : this.lastReceive + this.s.receiveFrequency * 1000
+        : Infinity,
+      this.storage.nextAt('sent'),
+      this.storage.nextAt('outbox'),
       this.s.send ? this.lastSendScan + this.s.commTimeout * 1000 : Infinity,
       this.s.statusFrequency > 0 ? this.lastStatus + this.s.statusFrequency * 1000 : Infinity,
       this.s.resetFrequency > 0 ? this.lastReset + this.s.resetFrequency * 1000 : Infinity,
@@ -540,14 +607,26 @@ export class SmsDaemon {
   ): Promise<StoredPart | undefined> {
     if (m.stat === 2 || m.stat === 3) return undefined; // stored outgoing messages are not ours to take
     const decoded = tryDecodePdu(m.pdu, { allowTrailing: true });
+    if (!this.storage.due('inbox')) return undefined; // a store failed in this pass: left on the SIM
     if (!decoded.ok) {
-      this.keepBadPdu(m.pdu, decoded.error.message, `${memory} ${m.index}`);
+      try {
+        this.keepBadPdu(m.pdu, decoded.error.message, `${memory} ${m.index}`);
+      } catch (err) {
+        this.storageFailed('inbox', err);
+        return undefined; // left on the SIM
+      }
       await phone.deleteMessage(m.index);
       return undefined;
     }
     const pdu: DecodedPdu = decoded.value;
     if (pdu.type === 'status-report') {
-      await this.onStatusReport(pdu);
+      try {
+        await this.onStatusReport(pdu);
+      } catch (err) {
+        this.storageFailed('inbox', err);
+        return undefined; // left on the SIM, read again after the back-off
+      }
+      this.storageWorks('inbox');
       await this.useMemory(phone, memory); // saving it may not touch the modem, but be sure
       await phone.deleteMessage(m.index);
       return undefined;
@@ -589,7 +668,16 @@ export class SmsDaemon {
         );
       }
       const text = g.ordered.map((p) => p.text ?? '').join('');
-      const ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
+      if (!this.storage.due('inbox')) return; // the inbox failed in this pass: the rest stays on the SIM
+      let ids: string[];
+      try {
+        ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
+      } catch (err) {
+        // Not a modem fault: the parts stay on the SIM (routed ones in memory) until it works again.
+        this.storageFailed('inbox', err);
+        return;
+      }
+      this.storageWorks('inbox');
       this.reassembler.forget(g.key);
       // Only after the inbox copy is durable: from the SIM, or from the routed ones kept in memory.
       for (const p of g.parts)
@@ -644,45 +732,83 @@ export class SmsDaemon {
 
   // ------------------------------------------------------------------ sending
 
+  /**
+   * Sends the next message, or goes on with the held one. Returns true when it did something and
+   * more may be ready at once; false when there is nothing to do now.
+   */
   private async sendOne(): Promise<boolean> {
     const phone = this.phone;
     if (!phone) return false;
-    const job = await this.o.service.findOutbox();
-    if (!job) return false;
-    const msg = job.message;
-    this.o.log('info', `New message to send: ${job.id}`);
-    if (msg.ussd) return this.sendUssd(job, phone);
-    const wantReport = this.s.deliveryReport !== 'no';
-    for (const [i, part] of msg.parts.entries()) {
-      if (job.sentParts.has(i)) continue; // sent before a restart: resume with what is left
-      const smsc = part.smsc ?? this.s.smsc;
-      // An explicit yes/no of the message (SQL DeliveryReport column) wins; otherwise the config's.
-      const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport ?? wantReport });
-      let mr: number;
-      try {
-        ({ mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength));
-      } catch (err) {
-        await this.onSendFailure(job, err);
-        return true;
-      }
-      try {
-        await this.o.service.addSentInfo(job, i, mr);
-      } catch (err) {
-        // The modem took the part; only the bookkeeping failed (database gone, disk full). That is
-        // not a modem fault: no reset. The message stays queued and resumes once storage is back.
-        await this.onStorageFailure(
-          job,
-          `part ${i + 1} was sent but could not be recorded: ${describe(err)}`,
-        );
-        return true;
-      }
-      this.reports.recordSent({ id: job.id, part: i + 1, parts: msg.parts.length, number: part.number, mr });
-      this.o.log(
-        'info',
-        `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
-      );
+    if (this.held) {
+      if (!this.storage.due('sent')) return false;
+      return this.process(this.held, phone);
     }
-    await this.o.service.moveSms(job, 'sent');
+    if (!this.storage.due('outbox')) return false;
+    let job: OutboxJob | undefined;
+    try {
+      job = await this.o.service.findOutbox();
+    } catch (err) {
+      this.storageFailed('outbox', err);
+      return false;
+    }
+    this.storageWorks('outbox');
+    if (!job) return false;
+    this.o.log('info', `New message to send: ${job.id}`);
+    return this.process({ job, unrecorded: new Map(), unindexed: new Map(), outcome: 'sent' }, phone);
+  }
+
+  /**
+   * The steps of one message: each part to the modem, then its record (service) and its entry in
+   * the report index, then the move to sent/ (or error/). A modem step that fails is a send failure;
+   * a local step that fails holds the message with its claim, and only the missing steps run again.
+   */
+  private async process(h: HeldJob, phone: Phone): Promise<boolean> {
+    const { job } = h;
+    const msg = job.message;
+    if (h.outcome === 'sent' && msg.ussd) {
+      if (!job.sentParts.has(0)) return this.sendUssd(h, phone);
+    } else if (h.outcome === 'sent') {
+      const wantReport = this.s.deliveryReport !== 'no';
+      for (const [i, part] of msg.parts.entries()) {
+        if (!job.sentParts.has(i)) {
+          const smsc = part.smsc ?? this.s.smsc;
+          // An explicit yes/no of the message (SQL DeliveryReport column) wins; otherwise the config's.
+          const pdu = encodeSubmit({ ...part, smsc, statusReport: part.statusReport ?? wantReport });
+          let mr: number;
+          try {
+            ({ mr } = await phone.sendMessage(pdu.hex, pdu.tpduLength));
+          } catch (err) {
+            return this.onSendFailure(h, err);
+          }
+          // The network has it: from here on, nothing may send this part again.
+          job.sentParts.set(i, mr);
+          h.unrecorded.set(i, mr);
+          h.unindexed.set(i, mr);
+          this.o.log(
+            'info',
+            `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
+          );
+        }
+        if (!(await this.recordPart(h, i))) return false;
+      }
+    }
+    return this.finish(h);
+  }
+
+  /** The move to sent/ (or error/) that ends a message, and what follows it. */
+  private async finish(h: HeldJob): Promise<boolean> {
+    const { job } = h;
+    try {
+      await this.o.service.moveSms(job, h.outcome, h.reason);
+    } catch (err) {
+      return this.hold(h, err);
+    }
+    this.held = undefined;
+    this.storageWorks('sent');
+    if (h.outcome === 'error') {
+      this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
+      return true;
+    }
     this.status.sent++;
     if (job.queuedAt) this.latency.queue.observe((Date.now() - job.queuedAt.getTime()) / 1000);
     this.setState('connected');
@@ -690,26 +816,71 @@ export class SmsDaemon {
     return true;
   }
 
+  /** The local records of a part the modem took: the service's (resume point) and the report index. */
+  private async recordPart(h: HeldJob, i: number): Promise<boolean> {
+    const { job } = h;
+    const mr = h.unrecorded.get(i);
+    if (mr !== undefined) {
+      try {
+        await this.o.service.addSentInfo(job, i, mr);
+      } catch (err) {
+        return this.hold(h, err);
+      }
+      h.unrecorded.delete(i);
+    }
+    const imr = h.unindexed.get(i);
+    const part = job.message.parts[i];
+    if (imr !== undefined && part) {
+      try {
+        this.reports.recordSent({
+          id: job.id,
+          part: i + 1,
+          parts: job.message.parts.length,
+          number: part.number,
+          mr: imr,
+        });
+      } catch (err) {
+        return this.hold(h, err);
+      }
+      h.unindexed.delete(i);
+    }
+    return true;
+  }
+
+  private hold(h: HeldJob, err: unknown): false {
+    if (this.held !== h)
+      this.o.log('warn', `${h.job.id}: held with its claim until its local bookkeeping can be done`);
+    this.held = h;
+    this.storageFailed('sent', err);
+    return false;
+  }
+
   /**
    * A USSD code (Class 127 in the SMS backup): dialled with AT+CUSD; the network's answer is stored
    * as a received message from the code (as Gammu does), which runs RunOnReceive; then the outbox
    * file moves to sent/.
    */
-  private async sendUssd(job: OutboxJob, phone: Phone): Promise<boolean> {
+  private async sendUssd(h: HeldJob, phone: Phone): Promise<boolean> {
+    const { job } = h;
     const code = job.message.number;
     let reply: { status: number; text: string | undefined };
     try {
       reply = await phone.sendUssd(code, this.s.sendTimeout * 1000);
     } catch (err) {
-      await this.onSendFailure(job, err);
-      return true;
+      return this.onSendFailure(h, err);
     }
+    job.sentParts.set(0, 0); // dialled: a held USSD is not dialled again
     const text = reply.text ?? '';
     this.o.log('info', `USSD ${code}: ${text}`);
-    const ids = await this.o.service.saveInbox({ parts: [ussdAsMessage(code, text)], complete: true, text });
-    await this.o.service.moveSms(job, 'sent');
-    this.status.sent++;
-    this.setState('connected');
+    let ids: string[] = [];
+    try {
+      ids = await this.o.service.saveInbox({ parts: [ussdAsMessage(code, text)], complete: true, text });
+      this.storageWorks('inbox');
+    } catch (err) {
+      // The answer is in the log line above; dialling again would not give the same answer.
+      this.storageFailed('inbox', err);
+    }
+    if (!(await this.finish(h))) return false;
     if (this.s.runOnReceive && ids.length > 0) {
       const part: HookPart = { number: code, text, messageClass: 127, reference: 0, timestamp: new Date() };
       void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, [part], [text]));
@@ -717,39 +888,35 @@ export class SmsDaemon {
     return true;
   }
 
-  private async onStorageFailure(job: OutboxJob, reason: string): Promise<void> {
-    this.o.log('error', `${job.id}: ${reason}`);
-    try {
-      await this.o.service.updateRetries(
-        job,
-        reason,
-        Number.MAX_SAFE_INTEGER,
-        this.s.loopSleep * 1000 + 1000,
-      );
-    } catch (err) {
-      this.o.log('error', `${job.id}: cannot record the retry either: ${describe(err)}`);
-    }
-  }
-
-  private async onSendFailure(job: OutboxJob, err: unknown): Promise<void> {
+  /** The modem refused or failed a send (nothing left for that part): retry later, or error/. */
+  private async onSendFailure(h: HeldJob, err: unknown): Promise<boolean> {
+    const { job } = h;
     const reason = describe(err);
     this.status.failed++;
     this.o.log('error', `Error sending ${job.id}: ${reason}`);
     if (this.s.runOnFailure)
       void this.hook(this.s.runOnFailure, [job.id], hookEnvironment(this.s.phoneId, [], []));
-    const decision = await this.o.service.updateRetries(
-      job,
-      reason,
-      this.s.maxRetries,
-      this.s.retryTimeout * 1000,
-    );
-    if (decision === 'give-up') {
-      this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
-      await this.o.service.moveSms(job, 'error', `${reason} (after ${job.attempts} attempts)`);
-    }
     this.receivePending = true; // Gammu checks for incoming messages after a failed send
+    let decision: 'retry' | 'give-up' = 'retry';
+    try {
+      decision = await this.o.service.updateRetries(
+        job,
+        reason,
+        this.s.maxRetries,
+        this.s.retryTimeout * 1000,
+      );
+    } catch (err2) {
+      // The retry count could not be kept; the service released the message for a later retry.
+      this.storageFailed('sent', err2);
+    }
+    if (decision === 'give-up') {
+      h.outcome = 'error';
+      h.reason = `${reason} (after ${job.attempts} attempts)`;
+      await this.finish(h);
+    }
     // The modem itself misbehaving (no answer, device gone) is a fault of the link, not of the message.
     if (!(err instanceof AtCommandError)) throw err;
+    return true;
   }
 
   private async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
@@ -760,6 +927,17 @@ export class SmsDaemon {
     else if (r.code === 0) this.o.log('info', 'Process finished successfully');
     else this.o.log('error', `Process failed with exit status ${r.code}`);
   }
+}
+
+/** A message in the middle of its steps (see SmsDaemon.process). */
+interface HeldJob {
+  job: OutboxJob;
+  /** Parts the modem took whose record (service addSentInfo) is not stored yet: part → TP-MR. */
+  unrecorded: Map<number, number>;
+  /** Parts not yet in the delivery-report index. */
+  unindexed: Map<number, number>;
+  outcome: MoveOutcome;
+  reason?: string;
 }
 
 /**

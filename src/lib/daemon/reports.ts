@@ -86,8 +86,8 @@ export class DeliveryReports {
 
   recordSent(r: Omit<SentRecord, 'phoneId' | 'sentAt'>, when = new Date()): void {
     const rec: SentRecord = { ...r, phoneId: this.phoneId, sentAt: when.toISOString() };
-    this.sent.push(rec);
     fs.appendFileSync(this.indexFile, JSON.stringify(rec) + '\n');
+    this.sent.push(rec); // after the append: a failed one is retried, not doubled
   }
 
   /** Matches a report and records it; returns the record, or undefined when nothing matched. */
@@ -120,7 +120,6 @@ export class DeliveryReports {
       );
       return undefined;
     }
-    if (report.statusInfo.category !== 'pending') match.final = true;
     const file = path.join(this.dir, `${match.id}.${String(match.part).padStart(2, '0')}.json`);
     let history: ReportRecord['history'] = [];
     try {
@@ -144,6 +143,8 @@ export class DeliveryReports {
       history,
     };
     replaceFileDurable(file, Buffer.from(JSON.stringify(record, null, 2) + '\n'));
+    // Only once stored: a report whose write failed stays on the SIM and must match again.
+    if (report.statusInfo.category !== 'pending') match.final = true;
     return record;
   }
 }

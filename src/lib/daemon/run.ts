@@ -75,20 +75,29 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
   }
   log('info', `config ${loaded.source}`);
-  if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
-  if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
   let emulator: { device: string; stop(): Promise<void> } | undefined;
-  if (isEmulatorDevice(config.gammu.device)) {
-    try {
+  let daemon: SmsDaemon;
+  try {
+    if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
+    if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
+    if (isEmulatorDevice(config.gammu.device)) {
       emulator = await startEmbeddedEmulator(config, log);
-    } catch (err) {
-      log('error', `Failed to run SMSD: ${(err as Error).message}`);
-      return 2;
+      config.gammu.device = emulator.device;
     }
-    config.gammu.device = emulator.device;
+    daemon = createDaemon(config, log);
+  } catch (err) {
+    // One line naming the path or key, never a stack trace (start-up errors exit 2).
+    log('error', `Failed to run SMSD: ${startupError(err, config)}`);
+    await emulator?.stop().catch(() => undefined);
+    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    return 2;
   }
+  return serve(daemon, config, opts, log, emulator, () => fileLog);
+}
+
+function createDaemon(config: SmsdConfig, log: Logger): SmsDaemon {
   const name = daemonName(config);
-  const daemon = new SmsDaemon({
+  return new SmsDaemon({
     config,
     service: createService(config, log),
     paths: daemonPaths(config),
@@ -107,6 +116,17 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       });
     },
   });
+}
+
+async function serve(
+  daemon: SmsDaemon,
+  config: SmsdConfig,
+  opts: RunOptions,
+  log: Logger,
+  emulator: { stop(): Promise<void> } | undefined,
+  getFileLog: () => FileLog | undefined,
+): Promise<number> {
+  const fileLog = getFileLog();
   let metrics: { close(): void } | undefined;
   if (config.smsd.metricsListen) {
     const { serveMetrics, renderMetrics } = await import('./metrics.js');
@@ -142,7 +162,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await daemon.start();
     return 0;
   } catch (err) {
-    log('error', `Failed to run SMSD: ${(err as Error).message}`);
+    log('error', `Failed to run SMSD: ${startupError(err, config)}`);
     return 2;
   } finally {
     metrics?.close();
@@ -150,4 +170,28 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await emulator?.stop();
     if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
   }
+}
+
+/**
+ * A start-up failure as one line: a file-system error names its path and what to check (the
+ * daemon's own folders, status/ and reports/, are under StatePath, by default beside the outbox).
+ */
+export function startupError(err: unknown, config: SmsdConfig): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.path === 'string') {
+    const where = daemonPaths(config);
+    const own = [where.statusDir, where.reportsDir].some((d) => e.path?.startsWith(d));
+    const key = own ? ' (StatePath; by default the outbox’s parent folder)' : '';
+    const why =
+      e.code === 'EACCES' ||
+      e.code === 'EPERM' ||
+      e.code === 'EROFS' ||
+      (e.code === 'ENOENT' && e.syscall === 'mkdir')
+        ? 'cannot be created or written (is its folder writable?)'
+        : e.code === 'ENOSPC'
+          ? 'no space left on its device'
+          : `${e.syscall ?? 'access'} failed`;
+    return `${e.path}${key}: ${why} [${e.code}]`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

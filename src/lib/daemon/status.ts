@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurable } from '../spool/atomic.js';
+import type { StorageStatus } from './storage-health.js';
 
 export type DaemonState =
   'starting' | 'connecting' | 'connected' | 'suspended' | 'resetting' | 'error' | 'stopped';
@@ -16,6 +17,8 @@ export interface DaemonStatus {
   model?: string;
   imei?: string;
   imsi?: string;
+  /** The number messages to this modem arrive on: OwnNumber, else the SIM's (AT+CNUM). */
+  ownNumber?: string;
   operatorName?: string;
   operatorCode?: string;
   signalPercent: number;
@@ -25,6 +28,8 @@ export interface DaemonStatus {
   received: number;
   failed: number;
   lastError?: string;
+  /** The spool (or database) steps of this daemon: ok, or what fails since when (storage-health.ts). */
+  storage?: StorageStatus;
   startedAt: string;
   updatedAt: string;
 }

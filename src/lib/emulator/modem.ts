@@ -303,7 +303,7 @@ const SETTING_CHECKS: Record<keyof ModemSettings, [Validator, string]> = {
   imsi: [isDigits, 'digits'],
   operatorName: [isStr, 'a string'],
   operatorCode: [isDigits, 'digits (MCC+MNC)'],
-  ownNumber: [isNumber, 'a phone number'],
+  ownNumber: [(v) => v === '' || isNumber(v), 'a phone number, or "" for a SIM without its number'],
   smsc: [isNumber, 'a phone number'],
   registration: [intIn(0, 5), '0..5'],
   lac: [(v) => typeof v === 'string' && /^[0-9A-Fa-f]{1,8}$/.test(v), 'hex'],
@@ -1059,6 +1059,8 @@ export class ModemEmulator extends EventEmitter<ModemEvents> {
         if (c.form === 'test') return this.ok();
         if (c.form !== 'exec') return this.error();
         const n = s().ownNumber;
+        // A SIM without its number (common) answers OK with no +CNUM line.
+        if (n === '') return this.simGate('CME') ?? this.ok();
         return (
           this.simGate('CME') ?? this.ok(`+CNUM: "","${this.encodeText(n)}",${n.startsWith('+') ? 145 : 129}`)
         );

@@ -12,6 +12,10 @@ export function formatPlain(s: DaemonStatus): string {
     `Failed: ${s.failed}`,
     `BatterPercent: ${s.batteryPercent}`,
     `NetworkSignal: ${s.signalPercent}`,
+    // Not in Gammu's block: shown only while a storage step fails, so Gammu's scripts see no change.
+    ...(s.storage && !s.storage.ok
+      ? [`StorageProblem: since ${s.storage.since ?? '?'}: ${s.storage.error ?? '?'}`]
+      : []),
     '',
   ].join('\n');
 }

@@ -42,6 +42,12 @@ function DaemonRow({ d, selected }: { d: DaemonView; selected: boolean }) {
         {d.operatorCode ? `(${d.operatorCode})` : ''}
         {d.lastError ? `  last error: ${d.lastError}` : ''}
       </Text>
+      {d.storage && !d.storage.ok ? (
+        <Text color="red">
+          {'   '}storage failing since {d.storage.since ?? '?'}: {d.storage.error ?? '?'} (messages held, not
+          resent)
+        </Text>
+      ) : null}
     </Box>
   );
 }

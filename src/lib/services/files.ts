@@ -20,6 +20,7 @@ import {
   writeTemp,
   publishUnique,
   SpoolError,
+  sweepDeadTemps,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
@@ -43,7 +44,16 @@ interface JobState {
 }
 
 export const STATE_DIR = '.smsgate-state';
-const INBOX_SERIALS = 100;
+/**
+ * Gammu stops at serial 99 ("No available file names") and a burst of more than 100 messages from
+ * one sender in one second (the SMSC's time stamp) then wedges reception. Its printf `%02i` prints
+ * 100 and on as `_100_`, `_101_`...: the same shape, which our readers and Gammu-style parsers
+ * (split at `_`) read, so serials go on instead. The next free serial per name is remembered, so a
+ * burst costs one link(2) per message, not one per taken name.
+ */
+const INBOX_SERIALS = 10_000_000;
+/** Remembered next serials (one per sender and second): forgotten wholesale past this many. */
+const SERIAL_CACHE = 4_096;
 
 /** The FILES service: Gammu's spool layout (gammu-smsd-files(7)) with claims and resumable sends. */
 /** A message pinned to another modem is read again after this long (its pin could be edited). */
@@ -61,6 +71,9 @@ export class FilesService implements SmsdService {
   /** Our PhoneID: messages pinned to another one are not ours to send. */
   private phoneId: string | undefined;
   private ownNumber: string | undefined;
+  private readonly nextSerial = new Map<string, number>();
+  /** Non-regular outbox entries that could not be moved away, logged once each. */
+  private readonly rejected = new Set<string>();
 
   constructor(private readonly o: FilesServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -83,6 +96,8 @@ export class FilesService implements SmsdService {
     }
     fs.mkdirSync(this.stateDir, { recursive: true });
     const rec = recoverJournals(this.o.outboxDir, [this.o.sentDir, this.o.errorDir]);
+    // Temporary files of a daemon killed mid-save (inbox) or mid-move across file systems.
+    for (const dir of [this.o.inboxDir, this.o.sentDir, this.o.errorDir]) sweepDeadTemps(dir);
     if (rec.restored.length > 0)
       this.log('warn', `restored ${rec.restored.length} outbox files from an interrupted batch`);
   }
@@ -137,28 +152,49 @@ export class FilesService implements SmsdService {
     }
   }
 
+  /**
+   * All parts under one serial free for every part. A failure removes what this call published, so
+   * the daemon's retry (the parts are still on the SIM) stores the message once, not twice.
+   */
   async saveInbox(message: InboxMessage): Promise<string[]> {
     const files = renderInboxFiles(message.parts, this.o.inboxFormat, new Date());
     const [first, ...rest] = files;
     if (!first) return [];
-    let serial: number;
+    const dir = this.o.inboxDir;
+    const names: string[] = [];
     try {
-      const tmp = writeTemp(this.o.inboxDir, first.data, true);
-      const published = publishUnique(tmp, this.o.inboxDir, first.nameFor, INBOX_SERIALS);
-      if (!published) throw new SpoolError(`Cannot save ${first.nameFor(0)}. No available file names`);
-      serial = published.index;
-      const names = [published.name];
-      for (const f of rest)
-        names.push(createSpoolFile(this.o.inboxDir, f.data, () => f.nameFor(serial), 1, 'inbox'));
-      fsyncDir(this.o.inboxDir);
-      writeReceivedRecord(this.o.inboxDir, published.name, {
+      const key = first.nameFor(0);
+      let from = this.nextSerial.get(key) ?? 0;
+      let serial: number;
+      for (;;) {
+        const tmp = writeTemp(dir, first.data, true);
+        const published = publishUnique(tmp, dir, first.nameFor, INBOX_SERIALS, from);
+        if (!published) throw new SpoolError(`Cannot save ${key}. No available file names`);
+        serial = published.index;
+        from = serial + 1;
+        names.push(published.name);
+        const s = serial;
+        if (!rest.some((f) => fs.existsSync(path.join(dir, f.nameFor(s))))) break;
+        fs.rmSync(path.join(dir, names.pop() as string)); // a later part's name is taken: next serial
+      }
+      if (this.nextSerial.size >= SERIAL_CACHE) this.nextSerial.clear();
+      this.nextSerial.set(key, from);
+      for (const f of rest) names.push(createSpoolFile(dir, f.data, () => f.nameFor(serial), 1, 'inbox'));
+      fsyncDir(dir);
+      writeReceivedRecord(dir, names[0] as string, {
         phoneId: this.phoneId ?? '',
         ...(this.ownNumber ? { receiver: this.ownNumber } : {}),
       });
       return names;
     } catch (err) {
+      for (const n of names)
+        try {
+          fs.rmSync(path.join(dir, n), { force: true });
+        } catch {
+          // a read-only inbox published nothing to take back
+        }
       if (err instanceof SpoolError) throw err;
-      throw describeFsError(err, this.o.inboxDir, 'inbox');
+      throw describeFsError(err, dir, 'inbox');
     }
   }
 
@@ -207,7 +243,11 @@ export class FilesService implements SmsdService {
       if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
       const file = path.join(this.o.outboxDir, id);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue; // Gammu sends regular files only (no symlinks)
+      if (!st) continue; // sent by another daemon meanwhile
+      if (!st.isFile()) {
+        this.rejectNonRegular(id, st);
+        continue;
+      }
       const release = await tryClaim(file, {
         staleMs: this.o.claimStaleMs,
         onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
@@ -232,7 +272,14 @@ export class FilesService implements SmsdService {
       };
       if (!read.ok) {
         this.log('error', `cannot send ${id}: ${read.reason}`);
-        await this.moveSms(job, 'error', read.reason);
+        try {
+          await this.moveSms(job, 'error', read.reason);
+        } catch (err) {
+          // Nothing was sent: let go of it and try the move again later, not hold it forever.
+          this.notBefore.set(id, Date.now() + FOREIGN_RECHECK_MS);
+          await this.release(id);
+          throw err;
+        }
         continue;
       }
       const pinned = read.message.phoneId;
@@ -245,6 +292,42 @@ export class FilesService implements SmsdService {
       return job;
     }
     return undefined;
+  }
+
+  /**
+   * A symlink (or a folder, a FIFO...) named like an outbox file is never sent: a link could make
+   * the daemon send any file it can read. It goes to the error folder (the link itself, not what it
+   * points to) with `<name>.reason`; when even that fails it stays, logged once.
+   */
+  private rejectNonRegular(id: string, st: fs.Stats): void {
+    const src = path.join(this.o.outboxDir, id);
+    let kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
+    if (st.isSymbolicLink()) {
+      let target = '?';
+      try {
+        target = fs.readlinkSync(src);
+      } catch {
+        // gone meanwhile
+      }
+      kind = `a symbolic link to ${target}`;
+    }
+    const reason = `${kind}: only regular files are sent (a link could send any file the daemon can read)`;
+    const inPlace = path.resolve(this.o.errorDir) === path.resolve(this.o.outboxDir);
+    const dest = inPlace ? `${src}.failed` : path.join(this.o.errorDir, id);
+    try {
+      fs.renameSync(src, dest);
+      fs.writeFileSync(`${dest}.reason`, `${new Date().toISOString()} ${reason}\n`);
+      this.log(
+        'error',
+        `cannot send ${id}: ${reason}; moved to ${inPlace ? `${id}.failed` : 'the error folder'}`,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // taken care of by another daemon
+      if (this.rejected.has(id)) return;
+      if (this.rejected.size >= 10_000) this.rejected.clear();
+      this.rejected.add(id);
+      this.log('error', `cannot send ${id}: ${reason}; and cannot move it away: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -267,7 +350,11 @@ export class FilesService implements SmsdService {
 
   async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
     job.sentParts.set(part, mr);
-    this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+    try {
+      this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+    } catch (err) {
+      throw describeFsError(err, this.stateDir, 'OutboxPath state folder');
+    }
   }
 
   async updateRetries(
@@ -278,40 +365,47 @@ export class FilesService implements SmsdService {
   ): Promise<'retry' | 'give-up'> {
     job.attempts++;
     if (job.attempts > maxRetries) return 'give-up';
-    this.writeState(job.id, {
-      attempts: job.attempts,
-      sentParts: Object.fromEntries(job.sentParts),
-      lastError: reason,
-    });
-    this.notBefore.set(job.id, Date.now() + retryTimeoutMs);
-    await this.release(job.id);
+    try {
+      this.writeState(job.id, {
+        attempts: job.attempts,
+        sentParts: Object.fromEntries(job.sentParts),
+        lastError: reason,
+      });
+    } catch (err) {
+      throw describeFsError(err, this.stateDir, 'OutboxPath state folder');
+    } finally {
+      // Nothing of it went out: released for a later retry even when the count could not be kept.
+      this.notBefore.set(job.id, Date.now() + retryTimeoutMs);
+      await this.release(job.id);
+    }
     return 'retry';
   }
 
+  /**
+   * The final move. When it fails (sent/ read-only, disk full) the claim and the resume state stay,
+   * so the daemon can retry just this step and a restart does not send the message again; a retry
+   * after a half-done move (file moved, reason or fsync failed) finishes the rest.
+   */
   async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
     const src = path.join(this.o.outboxDir, job.id);
     const destDir = outcome === 'sent' ? this.o.sentDir : this.o.errorDir;
+    const what = outcome === 'sent' ? 'SentSMSPath' : 'ErrorSMSPath';
     try {
       if (path.resolve(destDir) === path.resolve(this.o.outboxDir)) {
         if (outcome === 'sent') fs.rmSync(src, { force: true });
         else {
           // Gammu deletes a failed file when the error folder is the outbox; we keep it, out of the queue.
-          fs.renameSync(src, `${src}.failed`);
+          if (fs.existsSync(src)) fs.renameSync(src, `${src}.failed`);
           fs.writeFileSync(`${src}.failed.reason`, `${reason ?? 'failed'}\n`);
         }
       } else {
-        try {
-          moveFile(src, path.join(destDir, job.id));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(src)) throw err;
-          // Deleted (by hand, by another tool) while it was being sent: the message is out, there is
-          // nothing to move, and it is no modem problem.
+        const dest = path.join(destDir, job.id);
+        if (fs.existsSync(src)) moveFile(src, dest);
+        else if (!fs.existsSync(dest))
           this.log(
             'warn',
-            `${job.id}: the outbox file vanished while it was handled; nothing moved to ${destDir}`,
+            `${job.id}: the outbox file vanished while it was handled; nothing moved to ${what}`,
           );
-          return;
-        }
         if (outcome === 'error') {
           const why = `${new Date().toISOString()} ${reason ?? 'failed'}\n`;
           fs.writeFileSync(path.join(destDir, `${job.id}.reason`), why);
@@ -319,11 +413,16 @@ export class FilesService implements SmsdService {
         fsyncDir(destDir);
       }
       fsyncDir(this.o.outboxDir);
-    } finally {
-      fs.rmSync(this.statePath(job.id), { force: true });
-      this.notBefore.delete(job.id);
-      await this.release(job.id);
+    } catch (err) {
+      throw err instanceof SpoolError ? err : describeFsError(err, destDir, what);
     }
+    try {
+      fs.rmSync(this.statePath(job.id), { force: true });
+    } catch {
+      // the state of a message that left the outbox is never read again
+    }
+    this.notBefore.delete(job.id);
+    await this.release(job.id);
   }
 
   private async release(id: string): Promise<void> {

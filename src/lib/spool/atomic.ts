@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from '../process-alive.js';
 
 /** Errors of the spool that a command reports as-is (they name the path and what is wrong). */
 export class SpoolError extends Error {
@@ -20,8 +21,52 @@ export function tempName(dir: string): string {
   return path.join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter}`);
 }
 
+/** Our hidden temporary names, with their writer's pid: tempName's and the journal recovery's. */
+const TEMP_RE = /^\.(?:tmp|recover)-(\d+)-/;
+
+/**
+ * Removes hidden temporary files of `dir` whose writer is dead (kill -9 between write and link):
+ * nothing else ever removes them. A file whose pid is alive is never touched, even if that pid was
+ * reused (it stays until that process ends); like the journal's recovery, this assumes the writers
+ * of a spool share our pid namespace. Returns how many were removed.
+ */
+export function sweepDeadTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    const pid = Number(TEMP_RE.exec(n)?.[1] ?? 0);
+    if (pid <= 0 || pid === process.pid || writerAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, n), { force: true });
+      removed++;
+    } catch {
+      // a read-only folder: tried again next time
+    }
+  }
+  return removed;
+}
+
+/** Alive and not a zombie (killed, not yet reaped by its parent: it writes nothing any more). */
+function writerAlive(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust the signal check
+  }
+}
+
 export function describeFsError(err: unknown, dir: string, what: string): SpoolError {
   const e = err as NodeJS.ErrnoException;
+  // mkdir -p under a read-only mount answers ENOENT (Node's recursive mkdir), not EROFS.
+  if (e.code === 'ENOENT' && e.syscall === 'mkdir' && fs.existsSync(dir))
+    return new SpoolError(`${what} ${dir} is not writable (cannot create ${e.path ?? 'a folder'} in it)`, e.code);
   switch (e.code) {
     case 'ENOENT':
       return new SpoolError(`${what} ${dir} does not exist`, e.code);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { crc32 } from 'node:zlib';
-import { fsyncDir } from './atomic.js';
+import { fsyncDir, sweepDeadTemps } from './atomic.js';
 import { isProcessAlive } from '../process-alive.js';
 
 /**
@@ -193,10 +193,12 @@ export interface RecoveryReport {
 }
 
 /**
- * Settles the journal segments left by processes that are gone. `elsewhere` are the folders a message
+ * Settles the journal segments left by processes that are gone, and removes their hidden temporary
+ * files from the outbox. `elsewhere` are the folders a message
  * moves to once handled (sent, error): a name found there was handled and is never restored.
  */
 export function recoverJournals(outboxDir: string, elsewhere: readonly string[]): RecoveryReport {
+  sweepDeadTemps(outboxDir); // a writer killed between writing a file and linking it into place
   const dir = path.join(outboxDir, JOURNAL_DIR);
   let names: string[];
   try {
@@ -208,7 +210,15 @@ export function recoverJournals(outboxDir: string, elsewhere: readonly string[])
   const currentBoot = bootId();
   for (const n of names.filter((x) => x.endsWith('.wal'))) {
     const file = path.join(dir, n);
-    const { header, records } = readSegment(fs.readFileSync(file));
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(file);
+    } catch (err) {
+      // Retired by its writer (smppd cleans up while we list) or by another daemon's recovery.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    const { header, records } = readSegment(content);
     const sameBoot = header.bootId === currentBoot;
     if (sameBoot && header.pid !== process.pid && isProcessAlive(header.pid)) continue; // still being written
     // Which records may lack their file: after a machine crash any (the page cache is gone); on the
@@ -247,8 +257,11 @@ function restoreRecord(outboxDir: string, r: JournalRecord, replaceTruncated: bo
   if (size !== undefined && (size === r.data.length || !replaceTruncated)) return false;
   // Truncated by the crash means a shorter prefix of what was written; other content was written
   // on purpose after the record (replace_sm) and stays.
-  if (size !== undefined && (size > r.data.length || !r.data.subarray(0, size).equals(fs.readFileSync(target))))
-    return false;
+  if (size !== undefined) {
+    if (size > r.data.length) return false;
+    const now = readIfThere(target);
+    if (now === undefined || !r.data.subarray(0, size).equals(now)) return false; // sent meanwhile, or rewritten
+  }
   const tmp = path.join(outboxDir, `.recover-${process.pid}-${n}`);
   fs.writeFileSync(tmp, r.data, { mode: 0o644 });
   if (size !== undefined) {
@@ -263,5 +276,15 @@ function restoreRecord(outboxDir: string, r: JournalRecord, replaceTruncated: bo
     throw err;
   } finally {
     fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** A file that may be sent and moved away while we look: undefined once gone. */
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

@@ -36,7 +36,60 @@ export function decodeOutboxText(buf: Buffer): string {
   return nul >= 0 ? text.slice(0, nul) : text;
 }
 
+/**
+ * Why a `.txt` outbox file cannot be sent as written, or undefined when it can: a NUL (Gammu would
+ * send the text cut there, or empty), bytes that are not valid UTF-8 (no BOM), or not valid UTF-16
+ * (with a BOM: an odd length, an unpaired surrogate). Such a file goes to the error folder.
+ */
+export function outboxTextProblem(buf: Buffer): string | undefined {
+  const utf16 = buf.length >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff));
+  if (utf16) {
+    const le = buf[0] === 0xff;
+    if ((buf.length - 2) % 2 !== 0) return `odd number of bytes (${buf.length}) after the UTF-16 byte-order mark`;
+    for (let i = 2; i < buf.length; i += 2) {
+      const u = le ? buf.readUInt16LE(i) : buf.readUInt16BE(i);
+      if (u === 0) return `NUL character at byte ${i} (the text would be sent cut there)`;
+      const high = u >= 0xd800 && u <= 0xdbff;
+      const low = u >= 0xdc00 && u <= 0xdfff;
+      const next = i + 2 < buf.length ? (le ? buf.readUInt16LE(i + 2) : buf.readUInt16BE(i + 2)) : -1;
+      if (high && !(next >= 0xdc00 && next <= 0xdfff)) return `invalid UTF-16: unpaired surrogate at byte ${i}`;
+      if (high) i += 2;
+      else if (low) return `invalid UTF-16: unpaired surrogate at byte ${i}`;
+    }
+    return undefined;
+  }
+  const nul = buf.indexOf(0);
+  if (nul >= 0) return `NUL byte at byte ${nul} (the text would be sent cut there)`;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return `invalid UTF-8 at byte ${firstInvalidUtf8(buf)} (a .txt file without a byte-order mark must be UTF-8)`;
+  }
+  return undefined;
+}
+
+/** Where the first ill-formed UTF-8 sequence starts (the file is known to be invalid). */
+function firstInvalidUtf8(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i] as number;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    if (n > 0) {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(i, i + n + 1));
+      } catch {
+        return i;
+      }
+    }
+    i += n + 1;
+  }
+  return i;
+}
+
 function fromTxt(id: string, number: string, content: Buffer, flags: { deliveryReport: boolean; flash: boolean }, transmit: TransmitFormat, ref: number): OutboxReadResult {
+  const problem = outboxTextProblem(content);
+  if (problem) return fail(problem);
   const text = decodeOutboxText(content);
   const coding: TextCoding | 'auto' = transmit === 'unicode' ? 'ucs2' : transmit === 'auto' ? 'auto' : 'gsm7';
   const split = splitText(text, { coding, concat: '8bit' });
@@ -100,6 +153,8 @@ function fromBackup(id: string, content: Buffer): OutboxReadResult {
  * understand (what WAPINDICATOR sends).
  */
 function fromBookmark(id: string, number: string, content: Buffer, ref: number): OutboxReadResult {
+  const problem = outboxTextProblem(content);
+  if (problem) return fail(problem);
   const text = decodeOutboxText(content).replace(/\r?\n$/, '');
   const comma = text.indexOf(',');
   if (comma < 0) return fail('a bookmark file (flag b) must hold "Title,URL"');

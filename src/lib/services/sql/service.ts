@@ -484,7 +484,6 @@ export class SqlService implements SmsdService {
     errorStatus = 'SendingError',
   ): Promise<void> {
     const ctx = this.jobs.get(job.id);
-    this.jobs.delete(job.id);
     const code = /CMS ERROR: (\d+)/.exec(reason ?? '')?.[1];
     await this.conn.transaction(async () => {
       if (outcome === 'error' && ctx) {
@@ -495,6 +494,8 @@ export class SqlService implements SmsdService {
       await this.run('delete_outbox', [job.id]);
       await this.run('delete_outbox_multipart', [job.id]);
     });
+    // Only once it is done: a failed move is retried by the daemon with the same job.
+    this.jobs.delete(job.id);
   }
 
   async refreshSendStatus(job: OutboxJob): Promise<void> {
