@@ -102,7 +102,10 @@ export function isConnectionLost(err: unknown): boolean {
   if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true;
   // SQLite: the storage failing (a lock held too long, the file gone, I/O error, disk full, remounted
   // read-only) is this service's "connection lost": the step is retried, never blamed on the modem.
-  if (typeof e.code === 'string' && /^SQLITE_(BUSY|LOCKED|VANISHED|CANTOPEN|IOERR|FULL|READONLY)/.test(e.code))
+  if (
+    typeof e.code === 'string' &&
+    /^SQLITE_(BUSY|LOCKED|VANISHED|CANTOPEN|IOERR|FULL|READONLY)/.test(e.code)
+  )
     return true;
   if (e.fatal === true) return true;
   return /Connection terminated|connection is in closed state|Client has encountered a connection error|not queryable|Cannot enqueue/i.test(

@@ -25,4 +25,3 @@ export interface Driver {
   close(): Promise<void>;
   broken: boolean;
 }
-

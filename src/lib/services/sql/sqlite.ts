@@ -85,7 +85,10 @@ function checkFile(file: string, create: boolean): void {
   try {
     st = fs.statSync(dir);
   } catch {
-    throw new SqlError(`Cannot open ${describe(file)}: directory ${dir} does not exist (DBDir)`, 'SQLITE_CANTOPEN');
+    throw new SqlError(
+      `Cannot open ${describe(file)}: directory ${dir} does not exist (DBDir)`,
+      'SQLITE_CANTOPEN',
+    );
   }
   if (!st.isDirectory())
     throw new SqlError(`Cannot open ${describe(file)}: ${dir} is not a directory (DBDir)`, 'SQLITE_CANTOPEN');
@@ -104,9 +107,13 @@ export async function openSqlite(o: SqliteOptions): Promise<Driver> {
   try {
     db = new Database(file, { fileMustExist: o.create !== true, timeout: SYNC_BUSY_MS });
   } catch (err) {
-    throw new SqlError(`Cannot open ${describe(file)}: ${(err as Error).message}`, (err as { code?: string }).code, {
-      cause: err,
-    });
+    throw new SqlError(
+      `Cannot open ${describe(file)}: ${(err as Error).message}`,
+      (err as { code?: string }).code,
+      {
+        cause: err,
+      },
+    );
   }
   const budget = o.busyTimeoutMs ?? 30_000;
   /** The file we opened: a database deleted or replaced under us is noticed, not written into the void. */
