@@ -23,6 +23,7 @@ export function connectOptions(config: SmsdConfig, log?: ConnectOptions['log']):
     password: s.password,
     database: s.database,
     dbDir: s.dbDir,
+    busyTimeoutMs: sqliteBusyMs(),
     retries: s.backendRetries,
     log,
   };
@@ -60,4 +61,13 @@ export function sqlServiceOptions(
     client,
     log,
   };
+}
+
+/**
+ * SQLite: how long one step waits for another process's write lock (default 30 s; Gammu has no
+ * key for it). Past it the step fails like a lost connection: retried BackendRetries times, loudly.
+ */
+function sqliteBusyMs(): number | undefined {
+  const v = Number(process.env.SMSGATE_SQLITE_BUSY_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }

@@ -197,11 +197,18 @@ export async function openSqlite(o: SqliteOptions): Promise<Driver> {
   try {
     // WAL: readers never block the writer nor each other (several daemons, a monitor, a web front end).
     // The mode is stored in the file; asking again on a WAL file is a no-op that needs no lock.
-    await withBusyWait(() => db.pragma('journal_mode = WAL'));
+    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal')
+      await withBusyWait(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = OFF');
     // A read-only file (or directory) opens fine and fails only at the first write: find out now.
-    await withBusyWait(() => db.exec('BEGIN IMMEDIATE; ROLLBACK'));
+    // Another process holding the write lock answers SQLITE_BUSY instead: the file is there and in
+    // use, which is no reason not to start; the first write will wait for it like any other.
+    try {
+      db.exec('BEGIN IMMEDIATE; ROLLBACK');
+    } catch (err) {
+      if (!isSqliteBusy(err)) throw err;
+    }
   } catch (err) {
     db.close();
     const e = err as Error & { code?: string };
