@@ -107,6 +107,17 @@ describe('Service = sql, Driver = sqlite3', () => {
     expect(count('SELECT COUNT(*) FROM sentitems')).toBe(n);
     expect(count('SELECT COUNT(DISTINCT SenderID) FROM sentitems')).toBeGreaterThan(1);
     for (const p of procs) expect(p.out()).not.toMatch(/reconnecting|resetting|SQLITE_BUSY/);
+    // smsd monitor sees a daemon on SQLite as any other: its PhoneID and how many it sent.
+    const bSent = joinSent(nodes[1]!.emulator.modem.sent).length;
+    await waitFor(
+      () => {
+        const mon = runSmsd(['monitor', '-c', nodes[1]!.config, '-n', '1', '-C']);
+        const fields = mon.stdout.trim().split(';');
+        return mon.status === 0 && fields[1] === 'b' && Number(fields[4]) === bSent;
+      },
+      10_000,
+      `smsd monitor showing b with ${bSent} sent`,
+    );
   }, 90_000);
 
   it('waits out another writer that holds the lock past the busy timeout: no failure, no modem reset, sent once', async () => {

@@ -2,9 +2,11 @@
  * SQLite for the SQL service, as Gammu's DBI service with `Driver = sqlite3` uses it: the file
  * `DBDir/Database` (libdbi's sqlite3_dbdir + dbname), Gammu's tables, several processes on one file.
  *
- * better-sqlite3 is synchronous. That is acceptable here because every statement we run is short
- * (indexed single-row lookups and writes, a 256-message batch insert at most: well under a
- * millisecond each): cheaper than a worker hop. The one wait that could be long, another process
+ * better-sqlite3 is synchronous. That is acceptable here because every statement we run is short:
+ * indexed single-row lookups and writes (tens of microseconds), and a transaction awaits between
+ * its statements, so a 256-message batch does not hold the loop for its length. The longest step
+ * is a commit's fsync (about 3 ms on this machine's disk): cheaper than a worker hop per statement,
+ * and short enough for the modem's serial line and the SMPP sockets, whose bytes the kernel buffers. The one wait that could be long, another process
  * holding the write lock, is never done inside SQLite: its busy_timeout is kept at a few
  * milliseconds and the rest of the wait is an asynchronous back-off, so the event loop (the modem,
  * the SMPP sockets, the monitor) keeps running while we wait for the lock.
