@@ -157,9 +157,14 @@ describe('Service = sql, Driver = sqlite3', () => {
     if (!(await setup())) return;
     const x = await node('gone');
     const d = run(x.config, { SMSGATE_SQLITE_BUSY_MS: '300' });
-    await waitFor(() => /Connected to Database/.test(d.out()), 15_000, `a start\n${d.out()}`);
+    await waitFor(() => count('SELECT COUNT(*) FROM phones') === 1, 15_000, `a start\n${d.out()}`);
+    const fds = (): number => fs.readdirSync(`/proc/${d.proc.pid}/fd`).length;
+    const fdsBefore = fds();
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file() + suffix, { force: true });
     await waitFor(() => /vanished|does not exist/.test(d.out()), 20_000, `the loss noticed\n${d.out()}`);
+    // Let it try (and fail) to reopen for a while: no descriptor is left behind per attempt.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(fds()).toBeLessThanOrEqual(fdsBefore);
     expect(d.proc.exitCode).toBeNull();
     const init = runSmsd(['db', 'init', '-c', x.config]);
     expect(init.status, init.stderr).toBe(0);
