@@ -9,6 +9,7 @@ import { runSmsd, SMSD_BIN } from '../helpers/spool.js';
 import { waitFor, FAST_TIMERS } from '../helpers/rig.js';
 import { startEmulator, type EmulatorServer } from '../../src/lib/emulator/server.js';
 import { joinSent } from '../../src/lib/emulator/records.js';
+import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 
 /**
  * SQLite as Gammu's DBI service, the parts no server database has: several processes on one file,
@@ -224,6 +225,57 @@ describe('Service = sql, Driver = sqlite3', () => {
     expect(inj.status).not.toBe(0);
     expect(inj.stderr).toMatch(/is read-only/);
   }, 90_000);
+
+  it('opens every connection in WAL with synchronous = FULL: a commit is on disk when acknowledged', async () => {
+    if (!(await setup())) return;
+    const conn = new SqlConnection((db as TempDb).options);
+    try {
+      expect((await conn.query('PRAGMA journal_mode')).rows).toEqual([['wal']]);
+      expect((await conn.query('PRAGMA synchronous')).rows).toEqual([[2]]);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a full disk stops smsd inject --batch with one line, and what it reported queued is what is stored', async () => {
+    if (!(await setup())) return;
+    const full = path.join(dir, 'full');
+    fs.mkdirSync(full);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', full]);
+    if (m.status !== 0) {
+      console.log(`skipped: mounting a small tmpfs failed (${m.stderr}); needs root`);
+      return;
+    }
+    mounts.push(full);
+    const config = path.join(dir, 'smsdrc-full');
+    fs.writeFileSync(
+      config,
+      `[gammu]\ndevice = /dev/null\n\n[smsd]\nService = sql\nDriver = sqlite3\nDBDir = ${full}\nDatabase = s.db\nBackendRetries = 1\n`,
+    );
+    expect(runSmsd(['db', 'init', '-c', config]).status).toBe(0);
+    const batch = path.join(dir, 'big.csv');
+    fs.writeFileSync(
+      batch,
+      Array.from({ length: 20_000 }, (_, i) => `+4207${String(i).padStart(8, '0')},message number ${i}`).join(
+        '\n',
+      ),
+    );
+    const r = runSmsd(['inject', '-c', config, '--batch', batch]);
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Failed to inject message: SQLite database .*s\.db: database or disk is full$/),
+    ]);
+    const queued = Number(/^Queued (\d+) messages/m.exec(r.stdout)?.[1]);
+    expect(queued).toBeGreaterThan(0);
+    const c = new Database(path.join(full, 's.db'), { readonly: true });
+    try {
+      expect(Number(c.prepare('SELECT COUNT(*) FROM outbox').pluck().get())).toBe(queued);
+      // The durability the acknowledgement stands on.
+      expect(c.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      c.close();
+    }
+  }, 60_000);
 
   it("Gammu's own gammu-smsd sends what smsd inject queued in a file smsd db init created (schema 17)", async () => {
     if (spawnSync('gammu-smsd', ['-v']).error && !process.env.CI) return;

@@ -304,7 +304,7 @@ export function upgradeStatements(dialect: SqlDialect, t: Tables, from: number):
 function isNoSuchTable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e.code === 'ER_NO_SUCH_TABLE' || e.code === '42P01') return true;
-  return e.code === 'SQLITE_ERROR' && /^no such table/.test(e.message ?? '');
+  return e.code === 'SQLITE_ERROR' && /no such table/.test(e.message ?? '');
 }
 
 export class SchemaError extends Error {

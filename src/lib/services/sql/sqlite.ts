@@ -155,7 +155,12 @@ export async function openSqlite(o: SqliteOptions): Promise<Driver> {
       try {
         return fn();
       } catch (err) {
-        if (!isSqliteBusy(err)) throw err;
+        if (!isSqliteBusy(err)) {
+          // Named by file: "database or disk is full" alone does not say which disk.
+          const e = err as Error & { code?: string };
+          if (err instanceof SqlError || !e.code?.startsWith('SQLITE_')) throw err;
+          throw new SqlError(`${describe(file)}: ${e.message}`, e.code, { cause: err });
+        }
         if (Date.now() >= deadline)
           throw new SqlError(
             `${describe(file)} is locked by another process for more than ${Math.round(budget / 1000)} s`,
