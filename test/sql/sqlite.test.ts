@@ -46,14 +46,18 @@ describe('Service = sql, Driver = sqlite3', () => {
   }
 
   /** A modem emulator and a config for one daemon with PhoneID `id` on the shared file. */
-  async function node(id: string, extra = ''): Promise<{ config: string; emulator: EmulatorServer }> {
+  async function node(
+    id: string,
+    extra = '',
+    lines = (db as TempDb).configLines,
+  ): Promise<{ config: string; emulator: EmulatorServer }> {
     const device = path.join(dir, `modem-${id}`);
     const emulator = await startEmulator({ device, control: null, modem: { reportDelayMs: 100 } });
     emulators.push(emulator);
     const config = path.join(dir, `smsdrc-${id}`);
     fs.writeFileSync(
       config,
-      `[gammu]\ndevice = ${device}\nconnection = at\n\n[smsd]\n${(db as TempDb).configLines}PhoneID = ${id}\n` +
+      `[gammu]\ndevice = ${device}\nconnection = at\n\n[smsd]\n${lines}PhoneID = ${id}\n` +
         `DeliveryReport = log\n${FAST_TIMERS}${extra}`,
     );
     return { config, emulator };
@@ -123,7 +127,10 @@ describe('Service = sql, Driver = sqlite3', () => {
 
   it('waits out another writer that holds the lock past the busy timeout: no failure, no modem reset, sent once', async () => {
     if (!(await setup())) return;
-    const x = await node('lock', 'BackendRetries = 2\n');
+    // Gammu's older spelling of the same service: Service = dbi.
+    const dbi = (db as TempDb).configLines.replace('service = sql', 'Service = dbi');
+    expect(dbi).not.toBe((db as TempDb).configLines);
+    const x = await node('lock', 'BackendRetries = 2\n', dbi);
     const inj = runSmsd(['inject', '-c', x.config, 'TEXT', '+420600000099', '-text', 'after the lock']);
     expect(inj.status, inj.stderr).toBe(0);
     // Due in a few seconds: by then the daemon runs and another process holds the write lock.
