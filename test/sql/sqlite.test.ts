@@ -161,6 +161,32 @@ describe('Service = sql, Driver = sqlite3', () => {
     expect(d.out()).not.toMatch(/modem problem|resetting|Error sending/);
   }, 60_000);
 
+  it('a message received while another writer holds the lock stays on the SIM, then is stored once: no modem reset', async () => {
+    if (!(await setup())) return;
+    const x = await node('rx', 'BackendRetries = 1\n');
+    const d = run(x.config, { SMSGATE_SQLITE_BUSY_MS: '200' });
+    await waitFor(() => count('SELECT COUNT(*) FROM phones') === 1, 15_000, `a phones row\n${d.out()}`);
+    const holder = spawn('sqlite3', [file()], { stdio: ['pipe', 'pipe', 'pipe'] });
+    holder.stdin.write('BEGIN IMMEDIATE;\nSELECT 1;\n');
+    await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    try {
+      x.emulator.modem.deliver({ from: '+420777000555', text: 'while locked' });
+      await waitFor(
+        () => (d.out().match(/received message not stored/g) ?? []).length >= 3,
+        20_000,
+        `three failed scans\n${d.out()}`,
+      );
+      expect(count('SELECT COUNT(*) FROM inbox')).toBe(0);
+    } finally {
+      holder.stdin.end('ROLLBACK;\n.quit\n');
+    }
+    await waitFor(() => count('SELECT COUNT(*) FROM inbox') === 1, 20_000, `the inbox row\n${d.out()}`);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(count(`SELECT COUNT(*) FROM inbox WHERE TextDecoded = 'while locked'`)).toBe(1);
+    expect(d.out()).not.toMatch(/modem problem|resetting/);
+    expect(d.proc.exitCode).toBeNull();
+  }, 60_000);
+
   it('a file that vanishes while running is noticed, not written into the void; a new file is used', async () => {
     if (!(await setup())) return;
     const x = await node('gone');

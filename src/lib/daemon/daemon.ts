@@ -426,8 +426,16 @@ export class SmsDaemon {
   /** One pass of Gammu's main loop, minus the sleeping. */
   private async cycle(): Promise<void> {
     const now = Date.now();
-    while (this.routedReports.length > 0)
-      await this.onStatusReport(this.routedReports.shift() as StatusReportPdu);
+    while (this.routedReports.length > 0) {
+      // Taken off the list only once handled: a storage failure keeps it for the next pass.
+      if (
+        !(await this.storing('delivery report', () =>
+          this.onStatusReport(this.routedReports[0] as StatusReportPdu),
+        ))
+      )
+        break;
+      this.routedReports.shift();
+    }
     if (this.s.receive && (this.receivePending || now - this.lastReceive >= this.s.receiveFrequency * 1000)) {
       this.receivePending = false;
       this.lastReceive = now;
@@ -547,7 +555,8 @@ export class SmsDaemon {
     }
     const pdu: DecodedPdu = decoded.value;
     if (pdu.type === 'status-report') {
-      await this.onStatusReport(pdu);
+      // Left on the SIM when it cannot be stored: read again at the next scan.
+      if (!(await this.storing('delivery report', () => this.onStatusReport(pdu)))) return undefined;
       await this.useMemory(phone, memory); // saving it may not touch the modem, but be sure
       await phone.deleteMessage(m.index);
       return undefined;
@@ -589,7 +598,15 @@ export class SmsDaemon {
         );
       }
       const text = g.ordered.map((p) => p.text ?? '').join('');
-      const ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
+      let ids: string[] = [];
+      // Not stored (the database locked or gone, the disk full): the parts stay on the SIM (or in
+      // memory, when routed) and are taken again at the next scan. Not a modem fault: no reset.
+      if (
+        !(await this.storing('received message', async () => {
+          ids = await this.o.service.saveInbox({ parts: g.ordered, complete: g.complete, text });
+        }))
+      )
+        continue;
       this.reassembler.forget(g.key);
       // Only after the inbox copy is durable: from the SIM, or from the routed ones kept in memory.
       for (const p of g.parts)
@@ -715,6 +732,17 @@ export class SmsDaemon {
       void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, [part], [text]));
     }
     return true;
+  }
+
+  /** Runs a storage step; a failure is logged (loudly, as storage) and reported as false, never thrown to the modem loop. */
+  private async storing(what: string, step: () => Promise<void>): Promise<boolean> {
+    try {
+      await step();
+      return true;
+    } catch (err) {
+      this.o.log('error', `${what} not stored, will try again at the next scan: ${describe(err)}`);
+      return false;
+    }
   }
 
   private async onStorageFailure(job: OutboxJob, reason: string): Promise<void> {
