@@ -187,6 +187,34 @@ describe('Service = sql, Driver = sqlite3', () => {
     expect(d.proc.exitCode).toBeNull();
   }, 60_000);
 
+  it('a sent message whose move fails is neither sent again nor a modem fault; a later pick moves it', async () => {
+    if (!(await setup())) return;
+    const x = await node('mv');
+    // The outbox refuses deletes for a while (as a broken disk would refuse the commit).
+    const c = new Database(file());
+    c.exec(
+      `CREATE TRIGGER smsgate_test_nodelete BEFORE DELETE ON outbox BEGIN SELECT RAISE(FAIL, 'no deletes now'); END`,
+    );
+    c.close();
+    const inj = runSmsd(['inject', '-c', x.config, 'TEXT', '+420600000096', '-text', 'move me']);
+    expect(inj.status, inj.stderr).toBe(0);
+    const d = run(x.config);
+    await waitFor(() => /sent message \d+ not stored/.test(d.out()), 15_000, `the failed move\n${d.out()}`);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(joinSent(x.emulator.modem.sent).map((s) => s.text)).toEqual(['move me']);
+    expect(count('SELECT COUNT(*) FROM sentitems')).toBe(1);
+    expect(count('SELECT COUNT(*) FROM outbox')).toBe(1);
+    // Storage back; the lease ended (as it would after its 60 s): the next pick only moves it.
+    const c2 = new Database(file());
+    c2.exec(`DROP TRIGGER smsgate_test_nodelete`);
+    c2.prepare(`UPDATE outbox SET SendingTimeOut = datetime('now', '-1 seconds', 'localtime')`).run();
+    c2.close();
+    await waitFor(() => count('SELECT COUNT(*) FROM outbox') === 0, 20_000, `the move\n${d.out()}`);
+    expect(joinSent(x.emulator.modem.sent).map((s) => s.text)).toEqual(['move me']);
+    expect(count('SELECT COUNT(*) FROM sentitems')).toBe(1);
+    expect(d.out()).not.toMatch(/modem problem|resetting/);
+  }, 60_000);
+
   it('a file that vanishes while running is noticed, not written into the void; a new file is used', async () => {
     if (!(await setup())) return;
     const x = await node('gone');

@@ -699,7 +699,10 @@ export class SmsDaemon {
         `Transmitted ${job.id} (part ${i + 1}/${msg.parts.length}) to ${part.number}, message reference 0x${mr.toString(16).padStart(2, '0').toUpperCase()}`,
       );
     }
-    await this.o.service.moveSms(job, 'sent');
+    // Every part is recorded; only the move failed: storage, not the modem. A later pick finds
+    // nothing left to send and moves it then; until the next scan, no hammering of the storage.
+    if (!(await this.storing(`sent message ${job.id}`, () => this.o.service.moveSms(job, 'sent'))))
+      return false;
     this.status.sent++;
     if (job.queuedAt) this.latency.queue.observe((Date.now() - job.queuedAt.getTime()) / 1000);
     this.setState('connected');
