@@ -173,19 +173,19 @@ describe('Service = sql, Driver = sqlite3', () => {
       x.emulator.modem.deliver({ from: '+420777000555', text: 'while locked' });
       await waitFor(
         () => (d.out().match(/received message not stored/g) ?? []).length >= 3,
-        20_000,
+        40_000,
         `three failed scans\n${d.out()}`,
       );
       expect(count('SELECT COUNT(*) FROM inbox')).toBe(0);
     } finally {
       holder.stdin.end('ROLLBACK;\n.quit\n');
     }
-    await waitFor(() => count('SELECT COUNT(*) FROM inbox') === 1, 20_000, `the inbox row\n${d.out()}`);
+    await waitFor(() => count('SELECT COUNT(*) FROM inbox') === 1, 40_000, `the inbox row\n${d.out()}`);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(count(`SELECT COUNT(*) FROM inbox WHERE TextDecoded = 'while locked'`)).toBe(1);
     expect(d.out()).not.toMatch(/modem problem|resetting/);
     expect(d.proc.exitCode).toBeNull();
-  }, 60_000);
+  }, 120_000);
 
   it('a sent message whose move fails is neither sent again nor a modem fault; a later pick moves it', async () => {
     if (!(await setup())) return;
