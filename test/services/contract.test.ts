@@ -52,7 +52,7 @@ async function filesHarness(): Promise<ContractHarness> {
   };
 }
 
-function sqlHarness(dialect: 'mysql' | 'pgsql', version: 17 | 18) {
+function sqlHarness(dialect: 'mysql' | 'pgsql' | 'sqlite', version: 17 | 18) {
   return async (): Promise<ContractHarness | undefined> => {
     if (!(await serverAvailable(dialect))) return undefined;
     const db = await createTempDb(dialect, version);
@@ -89,8 +89,11 @@ function sqlHarness(dialect: 'mysql' | 'pgsql', version: 17 | 18) {
         );
       },
       async expireClaims() {
-        const past =
-          dialect === 'mysql' ? 'NOW() - INTERVAL 1 HOUR' : `LOCALTIMESTAMP(0) - interval '1 hour'`;
+        const past = {
+          mysql: 'NOW() - INTERVAL 1 HOUR',
+          pgsql: `LOCALTIMESTAMP(0) - interval '1 hour'`,
+          sqlite: `datetime('now', '-1 hours', 'localtime')`,
+        }[dialect];
         await admin.query(`UPDATE outbox SET ${q('SendingTimeOut')} = ${past}`);
       },
       async close() {
@@ -107,3 +110,5 @@ describe('service contract: MariaDB, schema 18', () => serviceContract(sqlHarnes
 describe('service contract: PostgreSQL, schema 18', () => serviceContract(sqlHarness('pgsql', 18)));
 describe('service contract: MariaDB, schema 17', () => serviceContract(sqlHarness('mysql', 17)));
 describe('service contract: PostgreSQL, schema 17', () => serviceContract(sqlHarness('pgsql', 17)));
+describe('service contract: SQLite, schema 18', () => serviceContract(sqlHarness('sqlite', 18)));
+describe('service contract: SQLite, schema 17', () => serviceContract(sqlHarness('sqlite', 17)));

@@ -6,7 +6,7 @@ import { createTempDb, serverAvailable, type TempDb } from './db.js';
 import { runSmsd } from '../helpers/spool.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 
-describe.each(['mysql', 'pgsql'] as const)(
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)(
   'smsd db init / upgrade and smsd inject on %s',
   (dialect: SqlDialect) => {
     let db: TempDb | undefined;

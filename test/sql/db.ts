@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   SqlConnection,
   type ConnectOptions,
@@ -12,6 +15,8 @@ import { SQL_TABLE_NAMES, type SqlTableName } from '../../src/lib/config/smsd-co
 export const SERVERS: Record<SqlDialect, Omit<ConnectOptions, 'database'>> = {
   mysql: { dialect: 'mysql', host: '127.0.0.1:3306', user: 'root', password: '' },
   pgsql: { dialect: 'pgsql', host: '127.0.0.1:5432', user: 'postgres', password: '' },
+  // A file in a temporary DBDir; no server.
+  sqlite: { dialect: 'sqlite', host: '', user: '', password: '' },
 };
 
 export const DEFAULT_TABLES = Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])) as Record<
@@ -24,10 +29,12 @@ export interface TempDb {
   options: ConnectOptions;
   /** Extra config lines for a Gammu-style smsdrc pointing at this database. */
   configLines: string;
+  /** SQLite: the DBDir holding the file. */
+  dir?: string;
   drop(): Promise<void>;
 }
 
-const ADMIN_DB: Record<SqlDialect, string> = { mysql: 'mysql', pgsql: 'postgres' };
+const ADMIN_DB: Record<SqlDialect, string> = { mysql: 'mysql', pgsql: 'postgres', sqlite: '' };
 
 async function admin(dialect: SqlDialect): Promise<SqlConnection> {
   const c = new SqlConnection({
@@ -42,6 +49,15 @@ async function admin(dialect: SqlDialect): Promise<SqlConnection> {
 
 /** Is the server up? Tests skip outside CI when it is not (CI starts both). */
 export async function serverAvailable(dialect: SqlDialect): Promise<boolean> {
+  if (dialect === 'sqlite') {
+    try {
+      await import('better-sqlite3');
+      return true;
+    } catch (err) {
+      if (process.env.CI) throw err;
+      return false;
+    }
+  }
   try {
     const c = await admin(dialect);
     await c.close();
@@ -54,6 +70,7 @@ export async function serverAvailable(dialect: SqlDialect): Promise<boolean> {
 
 /** A fresh database with a random name (optionally with Gammu's tables at `version`); drop() removes it. */
 export async function createTempDb(dialect: SqlDialect, version?: SchemaVersion): Promise<TempDb> {
+  if (dialect === 'sqlite') return createTempSqlite(version);
   const name = `smsgate_t_${randomBytes(6).toString('hex')}`;
   const a = await admin(dialect);
   try {
@@ -87,6 +104,35 @@ export async function createTempDb(dialect: SqlDialect, version?: SchemaVersion)
       } finally {
         await b.close();
       }
+    },
+  };
+}
+
+/** SQLite: a fresh DBDir with the database file (Gammu's tables at `version`, else an empty file). */
+async function createTempSqlite(version?: SchemaVersion): Promise<TempDb> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-sqlite-'));
+  const name = 'smsd.db';
+  const options: ConnectOptions = {
+    ...SERVERS.sqlite,
+    database: name,
+    dbDir: dir,
+    retries: 2,
+    retryDelayMs: () => 50,
+  };
+  const c = new SqlConnection({ ...options, create: true });
+  try {
+    await c.connect();
+    if (version) await initSchema(c, DEFAULT_TABLES, version);
+  } finally {
+    await c.close();
+  }
+  return {
+    name,
+    options,
+    dir,
+    configLines: `service = sql\ndriver = sqlite3\nsql = sqlite\ndbdir = ${dir}\ndatabase = ${name}\n`,
+    async drop() {
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

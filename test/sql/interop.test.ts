@@ -115,7 +115,7 @@ const maskRef = (udh: unknown): unknown => {
 
 const haveGammu = spawnSync('gammu-smsd-inject', ['-v']).error === undefined;
 
-describe.each(['mysql', 'pgsql'] as const)(
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)(
   'interop with gammu-smsd-inject 1.42 on %s',
   (dialect: SqlDialect) => {
     let db: TempDb | undefined;
@@ -225,9 +225,10 @@ describe.each(['mysql', 'pgsql'] as const)(
 const GAMMU_DDL: Record<SqlDialect, string> = {
   mysql: '/usr/share/doc/gammu-smsd/examples/mysql.sql',
   pgsql: '/usr/share/doc/gammu-smsd/examples/pgsql.sql',
+  sqlite: '/usr/share/doc/gammu-smsd/examples/sqlite.sql',
 };
 
-describe.each(['mysql', 'pgsql'] as const)(
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)(
   "SqlService on Gammu's own tables (%s.sql of gammu-smsd 1.42)",
   (dialect) => {
     it('sends what gammu-smsd-inject queued, records sentitems, stores received messages', async () => {
@@ -252,10 +253,20 @@ describe.each(['mysql', 'pgsql'] as const)(
                 input: fs.readFileSync(GAMMU_DDL.mysql),
                 timeout: 15_000,
               })
-            : spawnSync('psql', ['-q', '-h', '127.0.0.1', '-U', 'postgres', '-f', GAMMU_DDL.pgsql, db.name], {
-                timeout: 15_000,
-              });
+            : dialect === 'sqlite'
+              ? spawnSync('sqlite3', ['-bail', path.join(db.dir as string, db.name)], {
+                  input: fs.readFileSync(GAMMU_DDL.sqlite),
+                  timeout: 15_000,
+                })
+              : spawnSync(
+                  'psql',
+                  ['-q', '-h', '127.0.0.1', '-U', 'postgres', '-f', GAMMU_DDL.pgsql, db.name],
+                  {
+                    timeout: 15_000,
+                  },
+                );
         expect(load.error).toBeUndefined();
+        expect(load.status, String(load.stderr)).toBe(0);
         const config = path.join(dir, 'smsdrc');
         fs.writeFileSync(
           config,

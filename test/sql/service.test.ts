@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDb, serverAvailable, DEFAULT_TABLES, type TempDb } from './db.js';
 import { SqlService, type SqlServiceOptions } from '../../src/lib/services/sql/service.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
+import { toDate } from '../../src/lib/services/sql/rows.js';
 import { textMessage } from '../services/contract.js';
 import {
   decodeDeliver,
@@ -11,7 +12,7 @@ import {
 } from '../../src/lib/sms/index.js';
 import { buildConcatUdh } from '../../src/lib/sms/udh.js';
 
-describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDialect) => {
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)('SqlService on %s', (dialect: SqlDialect) => {
   let db: TempDb | undefined;
   const open: SqlService[] = [];
   let admin: SqlConnection | undefined;
@@ -49,6 +50,9 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     return s;
   }
 
+  /** A time column as ms: MySQL and PostgreSQL give Date, SQLite the local-time text Gammu stores. */
+  const ms = (v: unknown): number => (toDate(v) as Date).getTime();
+
   const rows = async (sql: string, params: (string | number)[] = []): Promise<unknown[][]> =>
     (await (admin as SqlConnection).query(sql, params)).rows;
 
@@ -80,7 +84,7 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     ]);
     expect(got.map((r) => r[5])).toEqual(['Hello world', '']);
     expect(got[0]?.slice(6, 10)).toEqual(['+420777000111', 'p1', '050003030201', '00480065006C006C006F0020']);
-    expect((got[0]?.[10] as Date).getTime()).toBe(new Date(2026, 0, 2, 3, 4, 5).getTime());
+    expect(ms(got[0]?.[10])).toBe(new Date(2026, 0, 2, 3, 4, 5).getTime());
     expect((await rows(`SELECT ${f('Received')} FROM phones`))[0]?.[0]).toBe(2);
   });
 
@@ -94,7 +98,11 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     const low = await id('low');
     const high = await id('high');
     const notToday = await id('not today');
-    const future = dialect === 'mysql' ? 'NOW() + INTERVAL 1 HOUR' : `LOCALTIMESTAMP(0) + interval '1 hour'`;
+    const future = {
+      mysql: 'NOW() + INTERVAL 1 HOUR',
+      pgsql: `LOCALTIMESTAMP(0) + interval '1 hour'`,
+      sqlite: `datetime('now', '+1 hours', 'localtime')`,
+    }[dialect];
     await rows(`UPDATE outbox SET ${f('SendingDateTime')} = ${future} WHERE ${f('ID')} = ${Number(later)}`);
     await rows(`UPDATE outbox SET ${f('SenderID')} = 'p2' WHERE ${f('ID')} = ${Number(other)}`);
     await rows(`UPDATE outbox SET ${f('Priority')} = 5 WHERE ${f('ID')} = ${Number(high)}`);
@@ -117,7 +125,9 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
     await rows(
       dialect === 'mysql'
         ? `INSERT INTO outbox (${cols}) SELECT CONCAT('+420', seq), 'bulk', 'test', IF(seq % 5 = 0, 'p3', '') FROM seq_1_to_${n}`
-        : `INSERT INTO outbox (${cols}) SELECT '+420' || g, 'bulk', 'test', CASE WHEN g % 5 = 0 THEN 'p3' ELSE '' END FROM generate_series(1, ${n}) g`,
+        : dialect === 'sqlite'
+          ? `WITH RECURSIVE g(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM g WHERE v < ${n}) INSERT INTO outbox (${cols}) SELECT '+420' || v, 'bulk', 'test', CASE WHEN v % 5 = 0 THEN 'p3' ELSE '' END FROM g`
+          : `INSERT INTO outbox (${cols}) SELECT '+420' || g, 'bulk', 'test', CASE WHEN g % 5 = 0 THEN 'p3' ELSE '' END FROM generate_series(1, ${n}) g`,
     );
     const daemons = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((id) => service(id)));
     const takenBy = new Map<string, string[]>();
@@ -231,7 +241,7 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
       `SELECT ${f('Status')}, ${f('StatusError')}, ${f('DeliveryDateTime')} FROM sentitems`,
     );
     expect(r[0]?.slice(0, 2)).toEqual(['DeliveryOK', 0]);
-    expect((r[0]?.[2] as Date).getTime()).toBe(new Date(2026, 5, 1, 12, 0, 0).getTime());
+    expect(ms(r[0]?.[2])).toBe(new Date(2026, 5, 1, 12, 0, 0).getTime());
     // Delivered: no longer a candidate for another report.
     expect(await s.saveDeliveryReport(report(0x21, 0))).toMatchObject({ matched: false });
   });
@@ -253,8 +263,8 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
         'p1',
         'IMEI-p1',
         '230010123456789',
-        dialect === 'mysql' ? 'yes' : 'true',
-        dialect === 'mysql' ? 'no' : 'false',
+        dialect === 'pgsql' ? 'true' : 'yes',
+        dialect === 'pgsql' ? 'false' : 'no',
         '80',
         '55',
         '230 01',
@@ -264,6 +274,7 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
   });
 
   it('survives a killed connection (BackendRetries): the next query reconnects', async () => {
+    if (dialect === 'sqlite') return; // no server connection to kill (test/sql/sqlite-hostile.test.ts)
     if (!(await setup(18))) return;
     const s = await service();
     const pid = (
@@ -293,7 +304,12 @@ describe.each(['mysql', 'pgsql'] as const)('SqlService on %s', (dialect: SqlDial
       deliveryReportDelay: 600,
       deliveryReport: 'no',
     });
-    await expect(missing.init()).rejects.toThrow(/database smsgate_no_such_db does not exist/);
+    await expect(missing.init()).rejects.toThrow(
+      dialect === 'sqlite'
+        ? /SQLite database .*smsgate_no_such_db: the file does not exist \(create it with: smsd db init/
+        : /database smsgate_no_such_db does not exist/,
+    );
+    if (dialect === 'sqlite') return; // no users on a file
     const badUser = new SqlService({
       connection: { ...(db as TempDb).options, user: 'smsgate_nobody', password: 'wrong' },
       tables: DEFAULT_TABLES,

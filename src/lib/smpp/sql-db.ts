@@ -26,6 +26,8 @@ export const SMPPD_TABLES = { message: 'smppd_message', mo: 'smppd_mo', state: '
 
 /** The statements that create smppd's tables when missing. */
 export function smppdTableStatements(dialect: SqlDialect): string[] {
+  if (dialect === 'sqlite')
+    throw new Error('smppd keeps no tables on SQLite (its config accepts MySQL/MariaDB and PostgreSQL only)');
   return [...ownTableStatements(dialect), ...sharedQueueStatements(dialect)];
 }
 

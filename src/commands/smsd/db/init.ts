@@ -2,8 +2,9 @@ import { Command, Flags } from '@oclif/core';
 
 export default class SmsdDbInit extends Command {
   static override summary = "Create Gammu's SQL tables (schema 17 or 18) in the configured database";
-  static override description = `Reads Service = sql, Driver (native_mysql or native_pgsql), Host, User, Password, Database and
-[tables] from the config and creates gammu, inbox, outbox, outbox_multipart, sentitems and phones.
+  static override description = `Reads Service = sql, Driver (native_mysql, native_pgsql or sqlite3), Host, User, Password, Database
+(SQLite: DBDir and Database, the file is created) and [tables] from the config and creates gammu, inbox,
+outbox, outbox_multipart, sentitems and phones.
 Version 17 is what Debian's Gammu 1.42 expects; 18 (the default) is Gammu 1.44's. Refuses to touch a
 database that already has a Gammu schema (use smsd db upgrade).`;
   static override examples = [

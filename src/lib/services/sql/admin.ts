@@ -46,8 +46,10 @@ export async function dbInit(
   create = false,
 ): Promise<DbCommandResult> {
   const config = load(configPath);
-  if (create) await createDatabase(config);
-  const conn = new SqlConnection(connectOptions(config));
+  const o = connectOptions(config);
+  // SQLite: the database is a file, created here (in an existing DBDir) whether or not --create is given.
+  if (create && o.dialect !== 'sqlite') await createDatabase(config);
+  const conn = new SqlConnection({ ...o, create: o.dialect === 'sqlite' });
   try {
     await conn.connect();
     await initSchema(conn, config.tables, version);

@@ -6,16 +6,12 @@
  */
 import type { Connection as MysqlConnection } from 'mysql2/promise';
 import type { Client as PgClient } from 'pg';
+import { SqlError, type Driver, type SqlResult, type SqlValue } from './driver.js';
+import { openSqlite, sqlitePath } from './sqlite.js';
 
-export type SqlDialect = 'mysql' | 'pgsql';
-export type SqlValue = string | number | null;
+export { SqlError, type SqlResult, type SqlValue };
 
-export interface SqlResult {
-  /** Rows as arrays, in the order of the SELECT list (as Gammu reads them: by position). */
-  rows: unknown[][];
-  affectedRows: number;
-}
-
+export type SqlDialect = 'mysql' | 'pgsql' | 'sqlite';
 export interface ConnectOptions {
   dialect: SqlDialect;
   /** Gammu's Host: `server`, `server:port`, `server:/socket`, `/socket`, `[v6]:port`. */
@@ -28,6 +24,12 @@ export interface ConnectOptions {
   /** Pause before reconnect attempt n (1-based); Gammu sleeps n² s, we cap it so a restarted server is used within seconds. */
   retryDelayMs?: (attempt: number) => number;
   connectTimeoutMs?: number;
+  /** SQLite: Gammu's DBDir (the file is DBDir/Database). */
+  dbDir?: string;
+  /** SQLite: create the file if missing (smsd db init). */
+  create?: boolean;
+  /** SQLite: how long to wait for another process's write lock before a step fails (ms). */
+  busyTimeoutMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -49,17 +51,6 @@ export function parseHost(value: string, dialect: SqlDialect): HostSpec {
   if (rest.startsWith('/')) return { host: v.slice(0, i), socket: rest };
   if (/^\d+$/.test(rest)) return { host: v.slice(0, i), port: Number(rest) };
   return { host: v, port: dialect === 'mysql' ? 3306 : 5432 };
-}
-
-export class SqlError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'SqlError';
-  }
 }
 
 const LOST_CODES = new Set([
@@ -109,21 +100,21 @@ export function isConnectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: unknown; fatal?: unknown };
   if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true;
+  // SQLite: the storage failing (a lock held too long, the file gone, I/O error, disk full, remounted
+  // read-only) is this service's "connection lost": the step is retried, never blamed on the modem.
+  if (
+    typeof e.code === 'string' &&
+    /^SQLITE_(BUSY|LOCKED|VANISHED|CANTOPEN|IOERR|FULL|READONLY)/.test(e.code)
+  )
+    return true;
   if (e.fatal === true) return true;
   return /Connection terminated|connection is in closed state|Client has encountered a connection error|not queryable|Cannot enqueue/i.test(
     e.message,
   );
 }
 
-interface Driver {
-  query(sql: string, params: readonly SqlValue[]): Promise<SqlResult>;
-  /** An INSERT and the ID it generated. */
-  insert(sql: string, params: readonly SqlValue[]): Promise<number>;
-  close(): Promise<void>;
-  broken: boolean;
-}
-
 function describeTarget(o: ConnectOptions): string {
+  if (o.dialect === 'sqlite') return `SQLite database ${sqlitePath(o)}`;
   const kind = o.dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL';
   return `${kind} at ${o.host || 'localhost'} as ${o.user} (database ${o.database})`;
 }
@@ -267,7 +258,12 @@ export class SqlConnection {
     this.connecting ??= (async () => {
       await this.driver?.close().catch(() => undefined);
       this.driver = undefined;
-      this.driver = this.o.dialect === 'mysql' ? await openMysql(this.o) : await openPg(this.o);
+      this.driver =
+        this.o.dialect === 'mysql'
+          ? await openMysql(this.o)
+          : this.o.dialect === 'pgsql'
+            ? await openPg(this.o)
+            : await openSqlite(this.o);
     })().finally(() => {
       this.connecting = undefined;
     });
@@ -335,7 +331,10 @@ export class SqlConnection {
   /** Runs `fn` in one transaction; a lost connection re-runs the whole transaction. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     return this.withRetry('a transaction', async (d) => {
-      await d.query(this.o.dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN', []);
+      // SQLite: IMMEDIATE takes the write lock at once, so a transaction that reads and then writes
+      // (the outbox lease) never finds its snapshot stale half-way (SQLITE_BUSY_SNAPSHOT).
+      const begin = { mysql: 'START TRANSACTION', pgsql: 'BEGIN', sqlite: 'BEGIN IMMEDIATE' }[this.o.dialect];
+      await d.query(begin, []);
       this.inTransaction = true;
       try {
         const r = await fn();

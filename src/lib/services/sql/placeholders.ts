@@ -109,7 +109,7 @@ export function expandQuery(
   let text = '';
   const bind = (v: SqlValue): void => {
     values.push(v);
-    text += dialect === 'mysql' ? '?' : `$${values.length}`;
+    text += dialect === 'pgsql' ? `$${values.length}` : '?';
   };
   for (let i = 0; i < template.length; i++) {
     const ch = template[i] as string;

@@ -33,12 +33,14 @@ export function quoteField(dialect: SqlDialect, name: string): string {
  * now() and would wait for the next poll. Both sides rounded the same way compare as intended.
  */
 export function sqlNow(dialect: SqlDialect): string {
-  return dialect === 'mysql' ? 'NOW()' : 'LOCALTIMESTAMP(0)';
+  // SQLite (Gammu's sql.c): local time as 'YYYY-MM-DD HH:MM:SS' text, compared as text.
+  return { mysql: 'NOW()', pgsql: 'LOCALTIMESTAMP(0)', sqlite: "datetime('now', 'localtime')" }[dialect];
 }
 
 /** NOW() + n seconds, with n a constant. */
 export function sqlNowPlus(dialect: SqlDialect, seconds: number): string {
   const s = Math.trunc(seconds);
+  if (dialect === 'sqlite') return `datetime('now', '${s >= 0 ? '+' : ''}${s} seconds', 'localtime')`;
   return dialect === 'mysql'
     ? `(NOW() + INTERVAL ${s} SECOND)`
     : `(LOCALTIMESTAMP(0) + interval '${s} seconds')`;
@@ -56,11 +58,19 @@ export function defaultQueries(o: QueryOptions): Record<QueryName, string> {
   const list = (names: string[]): string => names.map(f).join(', ');
   const t = o.tables;
   const now = sqlNow(d);
-  const curtime = d === 'mysql' ? 'CURTIME()' : 'localtime';
+  const curtime = { mysql: 'CURTIME()', pgsql: 'localtime', sqlite: "time('now', 'localtime')" }[d];
   const locktime = Math.max(60, o.loopSleep * 8);
   const phoneTimeout = o.version >= 18 ? o.statusFrequency + 10 : 10;
-  const retryPlus = d === 'mysql' ? `(NOW() + INTERVAL %3 SECOND)` : `(now() + make_interval(secs => %3))`;
+  const retryPlus = {
+    mysql: `(NOW() + INTERVAL %3 SECOND)`,
+    pgsql: `(now() + make_interval(secs => %3))`,
+    sqlite: `datetime('now', '+' || %3 || ' seconds', 'localtime')`,
+  }[d];
   const v18 = o.version >= 18;
+  // SQLite's planner, without statistics, prefers outbox_sender or outbox_date and then sorts the
+  // whole queue; a unary + keeps those columns off the index choice, so it walks outbox_order and
+  // stops at the first row that qualifies (a flat pick cost at any backlog).
+  const nx = d === 'sqlite' ? '+' : '';
   const q: Record<QueryName, string> = {
     delete_phone: `DELETE FROM ${t.phones} WHERE ${f('IMEI')} = %I`,
     insert_phone: `INSERT INTO ${t.phones} (${list(['IMEI', 'IMSI', 'ID', 'NetCode', 'NetName', 'Send', 'Receive', 'InsertIntoDB', 'TimeOut', 'Client', 'Battery', 'Signal'])}) VALUES (%I, %S, %P, %O, %M, %1, %2, ${now}, ${sqlNowPlus(d, phoneTimeout)}, %N, -1, -1)`,
@@ -76,7 +86,7 @@ export function defaultQueries(o: QueryOptions): Record<QueryName, string> {
     refresh_send_status: `UPDATE ${t.outbox} SET ${f('SendingTimeOut')} = ${sqlNowPlus(d, locktime)} WHERE ${f('ID')} = %1 AND (${f('SendingTimeOut')} <= ${now} OR ${f('SendingTimeOut')} IS NULL)`,
     extend_send_status: `UPDATE ${t.outbox} SET ${f('SendingTimeOut')} = ${sqlNowPlus(d, locktime)} WHERE ${f('ID')} = %1`,
     update_retries: `UPDATE ${t.outbox} SET ${f('SendingTimeOut')} = ${retryPlus}, ${f('Retries')} = %2 WHERE ${f('ID')} = %1`,
-    find_outbox_sms_id: `SELECT ${list(['ID', 'InsertIntoDB', 'SendingDateTime', 'SenderID'])} FROM ${t.outbox} WHERE ${f('SendingDateTime')} <= ${now} AND ${f('SendingTimeOut')} <= ${now} AND ${f('SendBefore')} >= ${curtime} AND ${f('SendAfter')} <= ${curtime}${v18 ? ` AND (${f('SendDays')} & %2) <> 0` : ''} AND ( ${f('SenderID')} IS NULL OR ${f('SenderID')} = '' OR ${f('SenderID')} = %P ) ORDER BY ${f('Priority')} DESC, ${f('InsertIntoDB')} ASC, ${f('ID')} ASC LIMIT %1`,
+    find_outbox_sms_id: `SELECT ${list(['ID', 'InsertIntoDB', 'SendingDateTime', 'SenderID'])} FROM ${t.outbox} WHERE ${nx}${f('SendingDateTime')} <= ${now} AND ${f('SendingTimeOut')} <= ${now} AND ${f('SendBefore')} >= ${curtime} AND ${f('SendAfter')} <= ${curtime}${v18 ? ` AND (${f('SendDays')} & %2) <> 0` : ''} AND ( ${nx}${f('SenderID')} IS NULL OR ${nx}${f('SenderID')} = '' OR ${nx}${f('SenderID')} = %P ) ORDER BY ${f('Priority')} DESC, ${f('InsertIntoDB')} ASC, ${f('ID')} ASC LIMIT %1`,
     find_outbox_body: `SELECT ${list(['Text', 'Coding', 'UDH', 'Class', 'TextDecoded', 'ID', 'DestinationNumber', 'MultiPart', 'RelativeValidity', 'DeliveryReport', 'CreatorID', 'Retries', 'Status', 'StatusCode'])} FROM ${t.outbox} WHERE ${f('ID')}=%1`,
     find_outbox_multipart: `SELECT ${list(['Text', 'Coding', 'UDH', 'Class', 'TextDecoded', 'ID', 'SequencePosition', 'Status', 'StatusCode'])} FROM ${t.outbox_multipart} WHERE ${f('ID')}=%1 AND ${f('SequencePosition')}=%2`,
     find_sent_item: `SELECT ${list(['Text', 'Coding', 'UDH', 'Class', 'TextDecoded', 'DestinationNumber', 'InsertIntoDB', 'RelativeValidity', 'CreatorID', 'Status', 'TPMR'])} FROM ${t.sentitems} WHERE ${f('ID')}=%1 AND ${f('SequencePosition')}=%2`,

@@ -7,7 +7,8 @@
  */
 import type { SqlTableName } from '../../config/smsd-config.js';
 import type { SqlConnection, SqlDialect } from './connection.js';
-import { SUPPORTED_VERSIONS, type SchemaVersion } from './queries.js';
+import { SUPPORTED_VERSIONS, quoteField, type SchemaVersion } from './queries.js';
+import { sqliteDdl, sqliteUpgradeStatements } from './sqlite-schema.js';
 
 export const LATEST_VERSION: SchemaVersion = 18;
 
@@ -272,12 +273,14 @@ $update_timestamp$ LANGUAGE plpgsql`,
 
 /** The statements that create every table at `version` (index names get the table's name when renamed). */
 export function schemaStatements(dialect: SqlDialect, tables: Tables, version: SchemaVersion): string[] {
+  if (dialect === 'sqlite') return sqliteDdl(tables, version);
   return dialect === 'mysql' ? mysqlDdl(tables, version) : pgDdl(tables, version);
 }
 
 /** 17 -> 18: inbox multipart metadata and InsertIntoDB, outbox SendDays. */
 export function upgradeStatements(dialect: SqlDialect, t: Tables, from: number): string[] {
   if (from !== 17) return [];
+  if (dialect === 'sqlite') return sqliteUpgradeStatements(t);
   const q = (n: string): string => (dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
   const ts =
     dialect === 'mysql'
@@ -297,6 +300,13 @@ export function upgradeStatements(dialect: SqlDialect, t: Tables, from: number):
   ];
 }
 
+/** MySQL ER_NO_SUCH_TABLE, PostgreSQL undefined_table, SQLite's "no such table" (a plain SQLITE_ERROR). */
+function isNoSuchTable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'ER_NO_SUCH_TABLE' || e.code === '42P01') return true;
+  return e.code === 'SQLITE_ERROR' && /no such table/.test(e.message ?? '');
+}
+
 export class SchemaError extends Error {
   constructor(message: string) {
     super(message);
@@ -306,14 +316,13 @@ export class SchemaError extends Error {
 
 /** Reads the Version row; undefined when the gammu table does not exist. */
 export async function readSchemaVersion(conn: SqlConnection, t: Tables): Promise<number | undefined> {
-  const f = (n: string): string => (conn.dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
+  const f = (n: string): string => quoteField(conn.dialect, n);
   try {
     const r = await conn.query(`SELECT ${f('Version')} FROM ${t.gammu}`);
     const v = r.rows[0]?.[0];
     return v === undefined ? Number.NaN : Number(v);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ER_NO_SUCH_TABLE' || code === '42P01') return undefined;
+    if (isNoSuchTable(err)) return undefined;
     throw err;
   }
 }
@@ -343,7 +352,12 @@ export async function initSchema(conn: SqlConnection, t: Tables, version: Schema
     throw new SchemaError(
       `The database already has a Gammu schema (table ${t.gammu}, version ${existing}); use smsd db upgrade`,
     );
-  for (const stmt of schemaStatements(conn.dialect, t, version)) await conn.query(stmt);
+  const stmts = schemaStatements(conn.dialect, t, version);
+  if (conn.dialect === 'sqlite')
+    await conn.transaction(async () => {
+      for (const stmt of stmts) await conn.query(stmt);
+    });
+  else for (const stmt of stmts) await conn.query(stmt);
 }
 
 /** Upgrades 17 to 18 (in one transaction on PostgreSQL); returns the versions before and after. */
@@ -351,8 +365,8 @@ export async function upgradeSchema(conn: SqlConnection, t: Tables): Promise<{ f
   const from = checkSchemaVersion(await readSchemaVersion(conn, t), t.gammu);
   if (from === LATEST_VERSION) return { from, to: from };
   const stmts = upgradeStatements(conn.dialect, t, from);
-  // MySQL commits each ALTER by itself; PostgreSQL can do it all or nothing.
-  if (conn.dialect === 'pgsql')
+  // MySQL commits each ALTER by itself; PostgreSQL and SQLite can do it all or nothing.
+  if (conn.dialect !== 'mysql')
     await conn.transaction(async () => {
       for (const s of stmts) await conn.query(s);
     });
@@ -366,8 +380,7 @@ export async function checkTables(conn: SqlConnection, t: Tables): Promise<void>
     try {
       await conn.query(`SELECT * FROM ${t[key]} LIMIT 1`);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ER_NO_SUCH_TABLE' || code === '42P01')
+      if (isNoSuchTable(err))
         throw new SchemaError(
           `Table ${t[key]} not found in ${conn.target}${t[key] !== key ? ` ([tables] ${key} = ${t[key]})` : ''}; create the tables with: smsd db init -c CONFIG`,
         );

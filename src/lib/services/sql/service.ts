@@ -1,5 +1,5 @@
 /**
- * The SQL service (Gammu's smsd/services/sql.c) on MySQL/MariaDB or PostgreSQL, schema 17 or 18.
+ * The SQL service (Gammu's smsd/services/sql.c) on MySQL/MariaDB, PostgreSQL or SQLite, schema 17 or 18.
  *
  * Several daemons share one database: a message is taken under a lease (refresh_send_status, an
  * UPDATE that only succeeds while SendingTimeOut has passed, so 0 rows means another daemon has it),
@@ -553,8 +553,14 @@ export class SqlService implements SmsdService {
   }
 }
 
-/** MySQL ER_DUP_ENTRY (1062) or PostgreSQL unique_violation (23505). */
+/** MySQL ER_DUP_ENTRY (1062), PostgreSQL unique_violation (23505), SQLite's primary key or unique constraint. */
 function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown };
-  return e.code === 'ER_DUP_ENTRY' || e.errno === 1062 || e.code === '23505';
+  return (
+    e.code === 'ER_DUP_ENTRY' ||
+    e.errno === 1062 ||
+    e.code === '23505' ||
+    e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e.code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
 }

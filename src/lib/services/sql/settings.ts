@@ -7,8 +7,10 @@ export function sqlDialectOf(config: SmsdConfig): SqlDialect {
   const s = config.smsd;
   if (s.driver === 'native_mysql') return 'mysql';
   if (s.driver === 'native_pgsql') return 'pgsql';
+  // Gammu's DBI service on SQLite 3 (libdbi's sqlite3 driver); `sqlite` is libdbi's SQLite 2 driver.
+  if (s.driver === 'sqlite3') return 'sqlite';
   throw new Error(
-    `Driver = ${s.driver ?? '(none)'} is not supported; use Driver = native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`,
+    `Driver = ${s.driver ?? '(none)'} is not supported; use Driver = native_mysql (MySQL/MariaDB), native_pgsql (PostgreSQL) or sqlite3 (SQLite 3, with DBDir and Database)`,
   );
 }
 
@@ -20,6 +22,8 @@ export function connectOptions(config: SmsdConfig, log?: ConnectOptions['log']):
     user: s.user,
     password: s.password,
     database: s.database,
+    dbDir: s.dbDir,
+    busyTimeoutMs: sqliteBusyMs(),
     retries: s.backendRetries,
     log,
   };
@@ -57,4 +61,13 @@ export function sqlServiceOptions(
     client,
     log,
   };
+}
+
+/**
+ * SQLite: how long one step waits for another process's write lock (default 30 s; Gammu has no
+ * key for it). Past it the step fails like a lost connection: retried BackendRetries times, loudly.
+ */
+function sqliteBusyMs(): number | undefined {
+  const v = Number(process.env.SMSGATE_SQLITE_BUSY_MS);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }
