@@ -69,6 +69,14 @@ export interface SmppdConfig {
   blockAttempts: number;
   blockMs: number;
   blockExempt: Cidr[];
+  /** Open SMPP connections in all and per IP; more are closed at once (MaxConnections, MaxConnectionsPerIp). */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Unsent bytes per session above which it is not read (MaxOutputBuffer), closed after OutputTimeout. */
+  maxOutputBytes: number;
+  outputStallMs: number;
+  /** Password checks at once, per IP, how many binds wait and how long (BindCheck*). */
+  bindChecks: { concurrency: number; perIp: number; maxQueue: number; maxWaitMs: number };
   debug: boolean;
   /** Where smppd keeps its queues (default `<spool>/smppd`, beside reports/). */
   stateDir: string | undefined;
@@ -244,6 +252,16 @@ export function readSmppdConfig(
     blockAttempts: num('blockattempts', 5, 0, 1000),
     blockMs: seconds('blocktime', 300),
     blockExempt,
+    maxConnections: num('maxconnections', 5_000, 1, 1_000_000),
+    maxConnectionsPerIp: num('maxconnectionsperip', 200, 1, 1_000_000),
+    maxOutputBytes: num('maxoutputbuffer', 262_144, 16_384, 1_073_741_824),
+    outputStallMs: seconds('outputtimeout', 30),
+    bindChecks: {
+      concurrency: num('bindcheckconcurrency', 2, 1, 256),
+      perIp: num('bindchecksperip', 2, 1, 256),
+      maxQueue: num('bindcheckqueue', 100, 0, 100_000),
+      maxWaitMs: seconds('bindcheckwait', 1),
+    },
     debug: level === 'debug',
     stateDir: stateDir ? path.resolve(cwd, stateDir) : undefined,
     admin,

@@ -7,6 +7,7 @@ import type { Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
 import { smppdPaths } from './paths.js';
 import { FailureBlocklist } from './net.js';
+import { BindGate } from './bind-gate.js';
 import { DeliveryQueue } from './queue.js';
 import { SmppServer } from './server.js';
 import { SpoolEvents } from './spool-events.js';
@@ -242,7 +243,12 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       enquireLinkMs: smppd.enquireLinkMs,
       inactivityMs: smppd.inactivityMs,
       responseMs: smppd.responseMs,
+      maxOutputBytes: smppd.maxOutputBytes,
+      outputStallMs: smppd.outputStallMs,
     },
+    maxConnections: smppd.maxConnections,
+    maxConnectionsPerIp: smppd.maxConnectionsPerIp,
+    bindGate: new BindGate(smppd.bindChecks),
     maxPduLength: smppd.maxPduLength,
     window: smppd.window,
     blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),

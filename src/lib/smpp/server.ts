@@ -27,6 +27,7 @@ import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js'
 import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from './shared-throughput.js';
 import { replacement } from './replace.js';
+import { BindGate } from './bind-gate.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool or
@@ -59,6 +60,11 @@ export interface SmppServerOptions {
   throughputShare?: SharedThroughput;
   /** After a failed delivery attempt, wait this long before the next. */
   retryMs?: number;
+  /** Password checks at once, per IP, and how long and how many binds wait for one. */
+  bindGate?: BindGate;
+  /** Open connections in all and from one IP; more are closed at once (MaxConnections, MaxConnectionsPerIp). */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
 }
 
 const BIND_TYPES: Record<string, BindType> = {
@@ -89,7 +95,20 @@ export class SmppServer implements SessionHandler {
   private readonly inFlight = new Map<string, Set<string>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private stopping = false;
-  readonly counters = { mt: 0, receipts: 0, mo: 0, errors: 0, deliverSm: 0 };
+  private readonly perIp = new Map<string, number>();
+  private readonly gate: BindGate;
+  /** Connections closed at once over a limit, and when that was last logged (one line per 10 s). */
+  private refusedSinceLog = 0;
+  private refusedLoggedAt = 0;
+  readonly counters = {
+    mt: 0,
+    receipts: 0,
+    mo: 0,
+    errors: 0,
+    deliverSm: 0,
+    refusedConnections: 0,
+    bindsRefusedUnchecked: 0,
+  };
   /** The same per system_id (lower case), for per-ESME throughput in /metrics. */
   readonly esmeCounters = new Map<string, { mt: number; errors: number; deliverSm: number }>();
 
@@ -101,6 +120,8 @@ export class SmppServer implements SessionHandler {
   }
 
   constructor(private readonly o: SmppServerOptions) {
+    this.gate = o.bindGate ?? new BindGate({ concurrency: 2, perIp: 2, maxWaitMs: 1_000, maxQueue: 100 });
+    this.gate.useLimit(o.blocklist);
     this.server = net.createServer((socket) => this.onConnection(socket));
     o.store.onRoom = () => this.resumeReading();
     this.server.on('error', (err) => this.o.log('error', `listener: ${err.message}`));
@@ -139,21 +160,49 @@ export class SmppServer implements SessionHandler {
 
   private onConnection(socket: net.Socket): void {
     const ip = normalizeIp(socket.remoteAddress ?? '');
-    if (this.stopping || this.o.blocklist.blocked(ip)) {
-      this.o.log(
-        'info',
-        `connection from ${ip} refused (${this.stopping ? 'shutting down' : 'blocked after failed binds'})`,
-      );
+    const fromIp = this.perIp.get(ip) ?? 0;
+    const over =
+      this.sessions.size >= (this.o.maxConnections ?? Infinity)
+        ? `${this.sessions.size} connections open (MaxConnections)`
+        : fromIp >= (this.o.maxConnectionsPerIp ?? Infinity)
+          ? `${fromIp} connections open from ${ip} (MaxConnectionsPerIp)`
+          : undefined;
+    if (this.stopping || this.o.blocklist.blocked(ip) || over) {
+      if (over) {
+        // A flood of connections must not become a flood of log lines.
+        this.counters.refusedConnections++;
+        this.refusedSinceLog++;
+        const now = Date.now();
+        if (now - this.refusedLoggedAt >= 10_000) {
+          this.o.log(
+            'warn',
+            `connection from ${ip} refused: ${over} (${this.refusedSinceLog} refused in the last 10 s)`,
+          );
+          this.refusedLoggedAt = now;
+          this.refusedSinceLog = 0;
+        }
+      } else
+        this.o.log(
+          'info',
+          `connection from ${ip} refused (${this.stopping ? 'shutting down' : 'blocked after failed binds'})`,
+        );
+      socket.on('error', () => undefined);
       socket.destroy();
       return;
     }
+    this.perIp.set(ip, fromIp + 1);
     const s = new Session(socket, this, this.o.timers, this.o.maxPduLength, this.o.log);
     this.sessions.add(s);
     this.o.log('debug', `${s.label()}: connected`);
   }
 
   onClose(s: Session): void {
+    if (!this.sessions.has(s)) return;
     this.sessions.delete(s);
+    const ip = normalizeIp(s.ip);
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
     this.o.log(s.account ? 'info' : 'debug', `${s.label()}: closed`);
   }
 
@@ -226,10 +275,36 @@ export class SmppServer implements SessionHandler {
       this.bindResp(s, pdu, status);
       s.close();
     };
-    (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(systemId, password)
-      .then((outcome) => {
+    // Refused without a password check: the IP is at its limit of failures plus checks in flight
+    // (so parallel connections get no more checks than BlockAttempts), or no check is free in time.
+    const unchecked = (why: string): void => {
+      this.counters.bindsRefusedUnchecked++;
+      fail(STATUS.RBINDFAIL, why, false);
+    };
+    const check = this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw));
+    let ended = false;
+    const end = (failed: boolean): void => {
+      if (ended) return;
+      ended = true;
+      this.o.blocklist.end(ip, failed);
+    };
+    this.gate
+      .run(
+        ip,
+        () => check(systemId, password),
+        () => s.state === 'binding',
+      )
+      .then((gated) => {
+        if (!gated.ok) {
+          ended = true; // never admitted: nothing in flight to end
+          if (s.state === 'binding') unchecked(gated.why);
+          return;
+        }
+        const outcome = gated.value;
+        end(!outcome.ok && outcome.strike);
         if (s.state !== 'binding') return;
-        if (!outcome.ok) return fail(outcome.status, outcome.why, outcome.strike);
+        // end() counted a failed check already.
+        if (!outcome.ok) return fail(outcome.status, outcome.why, false);
         const account = outcome.account;
         if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
         const allowed =
@@ -248,7 +323,10 @@ export class SmppServer implements SessionHandler {
         this.o.log('info', `${s.label()}: bound as ${type}`);
         if (s.canReceive) this.drain(account.systemId);
       })
-      .catch((err: Error) => fail(STATUS.RSYSERR, err.message));
+      .catch((err: Error) => {
+        end(false);
+        fail(STATUS.RSYSERR, err.message, false);
+      });
   }
 
   /** The password against the loaded accounts (file or SQL). */
@@ -597,8 +675,8 @@ export class SmppServer implements SessionHandler {
   private backpressure(s: Session): void {
     if (this.stopping) return; // quiesce() paused every socket; stop() resumes them
     const max = this.o.maxPendingSubmits ?? 1000;
-    if ((s.pendingSubmits >= max || this.o.store.full) && !s.socket.isPaused()) s.socket.pause();
-    else if (s.pendingSubmits < max / 2 && !this.o.store.full && s.socket.isPaused()) s.socket.resume();
+    if (s.pendingSubmits >= max || this.o.store.full) s.hold('submits');
+    else if (s.pendingSubmits < max / 2 && !this.o.store.full) s.release('submits');
   }
 
   /** The store has room again: sessions paused for it read again. */
@@ -712,7 +790,7 @@ export class SmppServer implements SessionHandler {
   /** First step of a shutdown: no new connections, nothing more read from the ESMEs. */
   quiesce(): Promise<void> {
     this.stopping = true;
-    for (const s of this.sessions) s.socket.pause();
+    for (const s of this.sessions) s.hold('stopping');
     const tlsClosed = new Promise<void>((resolve) =>
       this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve(),
     );
@@ -725,7 +803,10 @@ export class SmppServer implements SessionHandler {
   async stop(graceMs = 3_000): Promise<void> {
     const closed = this.stopping ? Promise.resolve() : this.quiesce();
     // Read again: the unbind_resp must get through (any late submit is refused, see onSubmit).
-    for (const s of this.sessions) s.socket.resume();
+    for (const s of this.sessions) {
+      s.release('submits');
+      s.release('stopping');
+    }
     for (const t of this.retryTimers.values()) clearTimeout(t);
     const unbinds = Promise.all([...this.sessions].map((s) => s.unbind()));
     await Promise.race([unbinds, new Promise((r) => setTimeout(r, graceMs).unref())]);
