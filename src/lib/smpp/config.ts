@@ -90,6 +90,12 @@ export interface AdminConfig {
   password: string;
   /** /metrics without the password (a Prometheus scraper on a trusted network). */
   metricsPublic: boolean;
+  /** A request must be complete (headers and all) within this (AdminRequestTimeout). */
+  requestTimeoutMs?: number;
+  /** Open connections at most (AdminMaxConnections); more are closed as they come. */
+  maxConnections?: number;
+  /** BlockTime, for the Retry-After of a refused address. */
+  blockMs?: number;
 }
 
 const SQL_KEYS = [
@@ -228,8 +234,19 @@ export function readSmppdConfig(
       listen: str('adminlisten') ?? '127.0.0.1',
       password,
       metricsPublic: ['yes', 'true', '1'].includes(pub),
+      requestTimeoutMs: seconds('adminrequesttimeout', 10),
+      maxConnections: num('adminmaxconnections', 32, 1, 100_000),
+      blockMs: seconds('blocktime', 300),
     };
-  } else for (const k of ['adminpassword', 'adminlisten', 'adminmetricspublic']) used.add(k);
+  } else
+    for (const k of [
+      'adminpassword',
+      'adminlisten',
+      'adminmetricspublic',
+      'adminrequesttimeout',
+      'adminmaxconnections',
+    ])
+      used.add(k);
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',

@@ -352,6 +352,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,
       log,
+      // The SMPP binds' policy, its own count: a wrong admin password does not block binds.
+      blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
     });
     try {
       const a = await admin.listen();
