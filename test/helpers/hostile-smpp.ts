@@ -269,3 +269,98 @@ export function loopbackAddresses(n: number, a = 2): string[] {
     (_, i) => `127.${a + Math.floor(i / (254 * 256))}.${Math.floor(i / 254) % 256}.${1 + (i % 254)}`,
   );
 }
+
+/** A deliver_sm as read by hand. */
+export interface DeliverSm {
+  seq: number;
+  source: string;
+  destination: string;
+  esmClass: number;
+  /** short_message, or message_payload when short_message is empty. */
+  message: Buffer;
+}
+
+function readCstring(b: Buffer, off: number): [string, number] {
+  const end = b.indexOf(0, off);
+  if (end < 0) throw new Error('unterminated C-Octet String');
+  return [b.toString('latin1', off, end), end + 1];
+}
+
+/** The body of a deliver_sm (after its 16-byte header), field by field per SMPP 3.4 §4.6.1. */
+export function parseDeliverSm(seq: number, body: Buffer): DeliverSm {
+  let off = 0;
+  [, off] = readCstring(body, off); // service_type
+  off += 2;
+  const [source, afterSource] = readCstring(body, off);
+  off = afterSource + 2;
+  const [destination, afterDestination] = readCstring(body, off);
+  off = afterDestination;
+  const esmClass = body[off] ?? 0;
+  off += 3;
+  [, off] = readCstring(body, off); // schedule_delivery_time
+  [, off] = readCstring(body, off); // validity_period
+  off += 4; // registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id
+  const smLength = body[off] ?? 0;
+  off += 1;
+  let message = body.subarray(off, off + smLength);
+  off += smLength;
+  while (message.length === 0 && off + 4 <= body.length) {
+    const tag = body.readUInt16BE(off);
+    const len = body.readUInt16BE(off + 2);
+    if (tag === 0x0424) message = body.subarray(off + 4, off + 4 + len);
+    off += 4 + len;
+  }
+  return { seq, source, destination, esmClass, message: Buffer.from(message) };
+}
+
+/**
+ * An ESME bound as receiver (raw socket) that answers each deliver_sm with the status `answer`
+ * picks, and keeps every one it got.
+ */
+export class ReceivingEsme {
+  readonly got: DeliverSm[] = [];
+  private buf = Buffer.alloc(0);
+
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly answer: (d: DeliverSm) => number,
+  ) {
+    socket.on('data', (c: Buffer) => this.onData(c));
+    socket.on('error', () => undefined);
+  }
+
+  static async bind(
+    port: number,
+    systemId: string,
+    password: string,
+    answer: (d: DeliverSm) => number = () => 0,
+  ): Promise<ReceivingEsme> {
+    const peer = await RawPeer.connect(port);
+    const a = await peer.call(bindPdu(systemId, password, 1, 0x01), 1);
+    if (a?.status !== 0) throw new Error(`bind_receiver refused: ${a?.status}`);
+    peer.socket.removeAllListeners('data');
+    return new ReceivingEsme(peer.socket, answer);
+  }
+
+  private onData(c: Buffer): void {
+    this.buf = Buffer.concat([this.buf, c]);
+    while (this.buf.length >= 16 && this.buf.length >= this.buf.readUInt32BE(0)) {
+      const len = this.buf.readUInt32BE(0);
+      const id = this.buf.readUInt32BE(4);
+      const seq = this.buf.readUInt32BE(12);
+      const body = this.buf.subarray(16, len);
+      this.buf = this.buf.subarray(len);
+      if (id === 0x05) {
+        const d = parseDeliverSm(seq, body);
+        this.got.push(d);
+        // deliver_sm_resp: message_id (NULL) only
+        const resp = Buffer.concat([header(17, 0x80000005, this.answer(d), seq), Buffer.from([0])]);
+        this.socket.write(resp);
+      } else if (id === 0x15) this.socket.write(header(16, 0x80000015, 0, seq));
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -77,6 +77,12 @@ export interface SmppdConfig {
   outputStallMs: number;
   /** Password checks at once, per IP, how many binds wait and how long (BindCheck*). */
   bindChecks: { concurrency: number; perIp: number; maxQueue: number; maxWaitMs: number };
+  /** destination_addr of MO whose receiving number is unknown (DefaultMoDestination; else the PhoneID). */
+  defaultMoDestination: string | undefined;
+  /** Temporary refusals of one receipt or MO before it goes to the dead letters (DeliveryMaxAttempts). */
+  deliveryMaxAttempts: number;
+  /** Wait after a failed delivery attempt (DeliveryRetryInterval). */
+  deliveryRetryMs: number;
   debug: boolean;
   /** Where smppd keeps its queues (default `<spool>/smppd`, beside reports/). */
   stateDir: string | undefined;
@@ -279,6 +285,9 @@ export function readSmppdConfig(
       maxQueue: num('bindcheckqueue', 100, 0, 100_000),
       maxWaitMs: seconds('bindcheckwait', 1),
     },
+    defaultMoDestination: str('defaultmodestination')?.slice(0, 20),
+    deliveryMaxAttempts: num('deliverymaxattempts', 50, 1, 1_000_000),
+    deliveryRetryMs: seconds('deliveryretryinterval', 5),
     debug: level === 'debug',
     stateDir: stateDir ? path.resolve(cwd, stateDir) : undefined,
     admin,

@@ -68,6 +68,8 @@ interface EventHooks {
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
+  /** destination_addr of an MO with no recorded receiving number. */
+  moDestination: (mo: { receiver: string; phone: string | undefined }) => string;
 }
 
 interface Backend {
@@ -249,6 +251,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     maxConnections: smppd.maxConnections,
     maxConnectionsPerIp: smppd.maxConnectionsPerIp,
     bindGate: new BindGate(smppd.bindChecks),
+    deadLetterDir: path.join(paths.state, 'dead-letter'),
+    maxDeliveryAttempts: smppd.deliveryMaxAttempts,
+    retryMs: smppd.deliveryRetryMs,
     maxPduLength: smppd.maxPduLength,
     window: smppd.window,
     blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
@@ -283,6 +288,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     queued: (sid) => server.drain(sid),
     receivers: () => server.receiverSystemIds(),
     log,
+    // The receiving number (OwnNumber, or the SIM's number smsd run recorded), else
+    // DefaultMoDestination, else the receiving modem's PhoneID, else our SystemId: never empty.
+    moDestination: (mo) => mo.receiver || smppd.defaultMoDestination || mo.phone || smppd.systemId,
   });
   /** A start that fails after the store is open: everything opened so far is closed again. */
   const abandon = async (err: Error): Promise<never> => {

@@ -27,6 +27,7 @@ import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js'
 import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from './shared-throughput.js';
 import { replacement } from './replace.js';
+import { keepDeadLetter } from './dead-letter.js';
 import { BindGate } from './bind-gate.js';
 
 /**
@@ -65,6 +66,10 @@ export interface SmppServerOptions {
   /** Open connections in all and from one IP; more are closed at once (MaxConnections, MaxConnectionsPerIp). */
   maxConnections?: number;
   maxConnectionsPerIp?: number;
+  /** Where receipts and MO refused for good (or too often) go, one JSON file each. */
+  deadLetterDir?: string;
+  /** Temporary refusals of one entry before it goes to the dead letters (DeliveryMaxAttempts). */
+  maxDeliveryAttempts?: number;
 }
 
 const BIND_TYPES: Record<string, BindType> = {
@@ -81,8 +86,17 @@ const REFUSED: Record<string, number> = {
   cancel_broadcast_sm: STATUS.RINVCMDID,
 };
 
-/** deliver_sm_resp statuses that mean "never": ESME_RX_P_APPN (permanent application error), ESME_RX_R_APPN (reject). */
-const PERMANENT_REFUSALS = new Set([STATUS.RX_P_APPN, 0x66]);
+/**
+ * deliver_sm_resp statuses that mean "later": ESME_RX_T_APPN, ESME_RMSGQFUL, ESME_RTHROTTLED,
+ * ESME_RSYSERR. Any other error (ESME_RX_P_APPN, ESME_RX_R_APPN, ESME_RINVDSTADR: Kannel's answer
+ * to an MO with no destination...) is for good: retrying it every few seconds would never end.
+ */
+const TEMPORARY_REFUSALS = new Set<number>([
+  STATUS.RX_T_APPN,
+  STATUS.RMSGQFUL,
+  STATUS.RTHROTTLED,
+  STATUS.RSYSERR,
+]);
 
 export class SmppServer implements SessionHandler {
   private readonly server: net.Server;
@@ -108,7 +122,10 @@ export class SmppServer implements SessionHandler {
     deliverSm: 0,
     refusedConnections: 0,
     bindsRefusedUnchecked: 0,
+    deadLetters: 0,
   };
+  /** Temporary failures per queue entry (`sid/name`), for DeliveryMaxAttempts. */
+  private readonly attempts = new Map<string, number>();
   /** The same per system_id (lower case), for per-ESME throughput in /metrics. */
   readonly esmeCounters = new Map<string, { mt: number; errors: number; deliverSm: number }>();
 
@@ -713,6 +730,8 @@ export class SmppServer implements SessionHandler {
       busy.add(name);
       let left = entry.pdus.length;
       let failed = false;
+      /** The first part's failure: what the entry's fate is judged by. */
+      let failure: Parameters<Parameters<Session['request']>[1]>[0] | undefined;
       const kind = entry.kind;
       for (const hex of entry.pdus) {
         const encoded = Buffer.from(hex, 'hex');
@@ -721,29 +740,61 @@ export class SmppServer implements SessionHandler {
         r.messagesOut++;
         r.request(r.interfaceVersion < 0x34 ? withoutTlvs(encoded) : encoded, (res) => {
           const ok = 'status' in res && res.status === STATUS.ROK;
-          if (!ok) failed = true;
+          if (!ok) {
+            failed = true;
+            failure ??= res;
+          }
           if (--left > 0) return;
           busy.delete(name);
           if (!failed) {
+            this.attempts.delete(`${sid}/${name}`);
             this.o.queue.remove(sid, name);
             if (kind === 'receipt') this.counters.receipts++;
             else this.counters.mo++;
             this.drain(sid);
             return;
           }
-          const why = 'error' in res ? res.error : `deliver_sm_resp status 0x${res.status.toString(16)}`;
-          if ('status' in res && PERMANENT_REFUSALS.has(res.status)) {
-            // The ESME says it will never take this one: retrying forever would block nothing but fill the log.
-            this.o.log('warn', `${kind} ${name} refused for good by ${r.label()} (${why}); dropped`);
-            this.o.queue.remove(sid, name);
+          const bad = failure ?? res;
+          const why = 'error' in bad ? bad.error : `deliver_sm_resp status 0x${bad.status.toString(16)}`;
+          const tries = (this.attempts.get(`${sid}/${name}`) ?? 0) + 1;
+          const max = this.o.maxDeliveryAttempts ?? 50;
+          const permanent = 'status' in bad && !TEMPORARY_REFUSALS.has(bad.status);
+          if (permanent || tries >= max) {
+            // Retrying forever would block nothing but fill the log: kept aside, loudly.
+            this.deadLetter(
+              sid,
+              name,
+              entry,
+              `${why}${permanent ? ' (for good)' : ` (${tries} attempts)`}`,
+              r,
+            );
             this.drain(sid);
             return;
           }
-          this.o.log('warn', `delivery of ${kind} ${name} to ${r.label()} failed (${why}); retrying later`);
+          this.attempts.set(`${sid}/${name}`, tries);
+          this.o.log(
+            'warn',
+            `delivery of ${kind} ${name} to ${r.label()} failed (${why}); retrying later (attempt ${tries} of ${max})`,
+          );
           this.retryLater(sid);
         });
       }
     }
+  }
+
+  /** An entry the ESME will not take: into the dead-letter folder, out of the queue, loudly. */
+  private deadLetter(
+    sid: string,
+    name: string,
+    entry: { key: string; kind: string; pdus: string[] },
+    why: string,
+    r: Session,
+  ): void {
+    this.attempts.delete(`${sid}/${name}`);
+    this.counters.deadLetters++;
+    const where = keepDeadLetter(this.o.deadLetterDir, name, { systemId: sid, ...entry, why });
+    this.o.log('warn', `${entry.kind} ${name} refused by ${r.label()}: ${why}; dead letter, ${where}`);
+    this.o.queue.remove(sid, name);
   }
 
   private retryLater(sid: string): void {
