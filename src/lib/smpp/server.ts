@@ -765,7 +765,7 @@ export class SmppServer implements SessionHandler {
               sid,
               name,
               entry,
-              `${why}${permanent ? ' (for good)' : ` (${tries} attempts)`}`,
+              permanent ? `refused for good (${why})` : `refused ${tries} times (last: ${why})`,
               r,
             );
             this.drain(sid);
@@ -793,7 +793,7 @@ export class SmppServer implements SessionHandler {
     this.attempts.delete(`${sid}/${name}`);
     this.counters.deadLetters++;
     const where = keepDeadLetter(this.o.deadLetterDir, name, { systemId: sid, ...entry, why });
-    this.o.log('warn', `${entry.kind} ${name} refused by ${r.label()}: ${why}; dead letter, ${where}`);
+    this.o.log('warn', `${entry.kind} ${name} to ${r.label()}: ${why}; dead letter, ${where}`);
     this.o.queue.remove(sid, name);
   }
 

@@ -65,6 +65,22 @@ export interface MoTarget {
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
 const INBOX_RE = /^(IN\d{8}_\d{6}_\d+_(.*))_(\d+)\.(txt|bin)$/;
 
+/** An inbox file's identity beside its name: inode and birth time (ns; else modification time). */
+export function inboxFileIdentity(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    // Birth time where the file system keeps one (a touch does not make it another MO).
+    return `${st.ino}.${st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs}`;
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** The event key of an MO: its group (inbox name up to the part) and its first file's identity. */
+export function moEventKey(group: string, identity: string): string {
+  return `mo:${group}#${identity}`;
+}
+
 export class SpoolEvents {
   private readonly watchers: fs.FSWatcher[] = [];
   private rescanTimer: NodeJS.Timeout | undefined;
@@ -81,9 +97,16 @@ export class SpoolEvents {
 
   start(): void {
     const { paths, queue } = this.o;
-    if (queue.fresh) {
+    if (queue.fresh)
       // First start on this spool: what is already there happened before smppd and is not ours to send.
       queue.markTaken([...this.inboxGroups().values()]);
+    else {
+      // Keys of older versions named the group only (`mo:<group>`): an MO taken under such a key
+      // is taken under its new one, so an upgrade sends nothing twice.
+      const migrated = [...this.inboxGroups()]
+        .filter(([group, key]) => !queue.has(key) && queue.has(`mo:${group}`))
+        .map(([, key]) => key);
+      if (migrated.length > 0) queue.markTaken(migrated);
     }
     this.compact();
     // sent/ only through events (it can be huge): intermediate notifications are best effort.
@@ -328,13 +351,8 @@ export class SpoolEvents {
    * removed once handled, another MO later under the same name), so a name alone is no identity.
    */
   private inboxKey(name: string): string | undefined {
-    try {
-      const st = fs.statSync(path.join(this.o.paths.inbox, name), { bigint: true });
-      // Birth time where the file system keeps one (a touch does not make it another MO).
-      return `${name}@${st.ino}.${st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs}`;
-    } catch {
-      return undefined; // gone meanwhile
-    }
+    const id = inboxFileIdentity(path.join(this.o.paths.inbox, name));
+    return id === undefined ? undefined : `${name}@${id}`;
   }
 
   /** The inbox as listed in this turn of the event loop (a thousand MO at once list it once). */
@@ -354,7 +372,7 @@ export class SpoolEvents {
       const group = INBOX_RE.exec(n)?.[1];
       if (!group || out.has(group)) continue;
       const k = this.inboxKey(n);
-      if (k) out.set(group, `mo:${group}#${k.slice(k.indexOf('@') + 1)}`);
+      if (k) out.set(group, moEventKey(group, k.slice(k.indexOf('@') + 1)));
     }
     return out;
   }
@@ -386,7 +404,7 @@ export class SpoolEvents {
     );
     const firstKey = files[0] === undefined ? undefined : this.inboxKey(files[0]);
     if (!firstKey) return;
-    const key = `mo:${group}#${firstKey.slice(firstKey.indexOf('@') + 1)}`;
+    const key = moEventKey(group, firstKey.slice(firstKey.indexOf('@') + 1));
     /** This MO's files are dealt with: listings skip them until they change or leave. */
     const settle = (): void => {
       for (const f of files) {
