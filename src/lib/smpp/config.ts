@@ -282,8 +282,8 @@ export function readSmppdConfig(
     bindChecks: {
       concurrency: num('bindcheckconcurrency', 2, 1, 256),
       perIp: num('bindchecksperip', 2, 1, 256),
-      maxQueue: num('bindcheckqueue', 100, 0, 100_000),
-      maxWaitMs: seconds('bindcheckwait', 1),
+      maxQueue: num('bindcheckqueue', 1_000, 0, 100_000),
+      maxWaitMs: seconds('bindcheckwait', 10),
     },
     defaultMoDestination: str('defaultmodestination')?.slice(0, 20),
     deliveryMaxAttempts: num('deliverymaxattempts', 50, 1, 1_000_000),

@@ -137,7 +137,7 @@ export class SmppServer implements SessionHandler {
   }
 
   constructor(private readonly o: SmppServerOptions) {
-    this.gate = o.bindGate ?? new BindGate({ concurrency: 2, perIp: 2, maxWaitMs: 1_000, maxQueue: 100 });
+    this.gate = o.bindGate ?? new BindGate({ concurrency: 2, perIp: 2, maxWaitMs: 10_000, maxQueue: 1_000 });
     this.gate.useLimit(o.blocklist);
     this.server = net.createServer((socket) => this.onConnection(socket));
     o.store.onRoom = () => this.resumeReading();
