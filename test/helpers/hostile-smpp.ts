@@ -233,7 +233,7 @@ export const SMPPD_BIN = path.join(ROOT, 'bin', 'smppd.js');
 /** `smppd serve -c config` as a real process; resolves once it listens, with its port. */
 export async function spawnSmppd(
   config: string,
-  opts: { timeoutMs?: number; stdio?: 'pipe' | 'inherit' } = {},
+  opts: { timeoutMs?: number } = {},
 ): Promise<{ child: ChildProcess; port: number; adminPort?: number; output: () => string }> {
   const child = spawn(process.execPath, [SMPPD_BIN, 'serve', '-c', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
