@@ -233,7 +233,8 @@ const config = path.join(work, 'smsdrc');
 fs.writeFileSync(
   config,
   `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = files\ninboxpath = ${work}/inbox/\noutboxpath = ${work}/outbox/\nsentsmspath = ${work}/sent/\nerrorsmspath = ${work}/error/\n` +
-    `[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\n`,
+    // All the idle binds come from 127.0.0.1: above the default MaxConnectionsPerIp (200).
+    `[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\nMaxConnectionsPerIp = ${BINDS + 100}\n`,
 );
 
 console.log(

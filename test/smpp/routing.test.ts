@@ -227,7 +227,8 @@ describe('MO routing', () => {
       ['420777000001', '420777999000', 1],
     ]);
     expect(g.got.map((p) => p.destination_addr)).toEqual(['420600123']);
-    expect(a.got.map((p) => [p.source_addr, p.destination_addr])).toEqual([['420777000003', '']]);
+    // No receiving number recorded: our SystemId (no DefaultMoDestination, no PhoneID), never empty.
+    expect(a.got.map((p) => [p.source_addr, p.destination_addr])).toEqual([['420777000003', 'smsgate']]);
     for (const x of [a, b, g]) x.session.close();
   });
 });

@@ -7,6 +7,7 @@ import type { SmppServer } from './server.js';
 import type { Session } from './session.js';
 import type { Account } from './accounts.js';
 import type { LatencyHistogram } from '../daemon/histogram.js';
+import { normalizeIp, type FailureBlocklist } from './net.js';
 
 /**
  * The admin HTTP interface of `smppd serve`, KSMPPD-compatible (spec/ksmppd.md §4): the command is
@@ -32,7 +33,12 @@ export interface AdminActions {
   credit(systemId: string, amount: number | undefined, note: string): Promise<number>;
   startedAt: number;
   log: Logger;
+  /** Wrong passwords per IP (the SMPP binds' policy, BlockAttempts/BlockTime): then 429 unchecked. */
+  blocklist?: FailureBlocklist;
 }
+
+/** A request body larger than this is refused (413): the interface takes its arguments in the URL. */
+const MAX_BODY = 64 * 1024;
 
 type Format = 'text' | 'json' | 'xml';
 
@@ -128,12 +134,27 @@ function ksmppdXml(esmes: readonly EsmeEntry[], inbound: number, outbound: numbe
 
 export class AdminServer {
   private readonly http: http.Server;
+  private deniedSinceLog = 0;
+  private deniedLoggedAt = 0;
 
   constructor(
     private readonly config: AdminConfig,
     private readonly a: AdminActions,
   ) {
-    this.http = http.createServer((req, res) => this.handle(req, res));
+    const timeout = config.requestTimeoutMs ?? 10_000;
+    this.http = http.createServer(
+      {
+        // A client trickling its headers (or body) is cut off, checked often enough to matter.
+        headersTimeout: timeout,
+        requestTimeout: timeout,
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, timeout / 2)),
+        keepAliveTimeout: 5_000,
+        maxHeaderSize: 16 * 1024,
+      },
+      (req, res) => this.handle(req, res),
+    );
+    // More connections than this are closed as they come (Node's answer at the bound).
+    this.http.maxConnections = config.maxConnections ?? 32;
     this.http.on('error', (err) => a.log('error', `admin HTTP: ${err.message}`));
   }
 
@@ -181,10 +202,37 @@ export class AdminServer {
     const header = req.headers['x-admin-password'];
     const given = url.searchParams.get('password') ?? (typeof header === 'string' ? header : undefined);
     const isPublic = command === '/metrics' && this.config.metricsPublic;
+    const ip = normalizeIp(req.socket.remoteAddress ?? '?');
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > MAX_BODY || req.headers['transfer-encoding'] !== undefined) {
+      // Nothing here reads a body: a large or unbounded one is not read at all.
+      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end(`Request body too large (at most ${MAX_BODY} bytes; arguments go in the URL)\n`);
+      req.socket.destroySoon();
+      return;
+    }
     let reply: Reply;
     let metrics: string | undefined;
+    if (!isPublic && this.a.blocklist?.blocked(ip)) {
+      this.deniedSinceLog++;
+      if (Date.now() - this.deniedLoggedAt >= 10_000) {
+        this.a.log(
+          'warn',
+          `admin HTTP: requests from ${ip} refused unchecked after failed passwords (${this.deniedSinceLog} in the last 10 s)`,
+        );
+        this.deniedLoggedAt = Date.now();
+        this.deniedSinceLog = 0;
+      }
+      res.writeHead(429, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Retry-After': String(Math.ceil((this.config.blockMs ?? 300_000) / 1000)),
+      });
+      res.end('Too many failed passwords from this address\n');
+      return;
+    }
     if (!isPublic && (given === undefined || !passwordMatches(given, this.config.password))) {
-      this.a.log('warn', `admin HTTP: ${command} from ${req.socket.remoteAddress ?? '?'} denied (password)`);
+      this.a.log('warn', `admin HTTP: ${command} from ${ip} denied (password)`);
+      if (given !== undefined) this.a.blocklist?.fail(ip);
       reply = message(401, 'Denied');
     } else if (command === '/metrics') {
       metrics = this.metrics();
@@ -428,6 +476,15 @@ export class AdminServer {
         'smppd_delivery_latency_seconds',
         'From submit_sm accepted to delivered to the handset (the done date of DELIVRD receipts).',
       ) ?? []),
+      '# HELP smppd_dead_letters_total Receipts and MO refused by the ESME for good (or too often), kept in dead-letter/.',
+      '# TYPE smppd_dead_letters_total counter',
+      `smppd_dead_letters_total ${c.deadLetters}`,
+      '# HELP smppd_connections_refused_total SMPP connections closed at once over MaxConnections or MaxConnectionsPerIp.',
+      '# TYPE smppd_connections_refused_total counter',
+      `smppd_connections_refused_total ${c.refusedConnections}`,
+      '# HELP smppd_binds_refused_unchecked_total Binds refused without a password check (attempt limit, no check free in time).',
+      '# TYPE smppd_binds_refused_unchecked_total counter',
+      `smppd_binds_refused_unchecked_total ${c.bindsRefusedUnchecked}`,
       '# HELP smppd_queued Receipts and MO waiting on disk for an ESME.',
       '# TYPE smppd_queued gauge',
       ...this.a.queuedSystemIds().map((sid) => `smppd_queued${label(sid)} ${this.a.queued(sid)}`),

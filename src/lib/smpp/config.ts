@@ -69,6 +69,20 @@ export interface SmppdConfig {
   blockAttempts: number;
   blockMs: number;
   blockExempt: Cidr[];
+  /** Open SMPP connections in all and per IP; more are closed at once (MaxConnections, MaxConnectionsPerIp). */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Unsent bytes per session above which it is not read (MaxOutputBuffer), closed after OutputTimeout. */
+  maxOutputBytes: number;
+  outputStallMs: number;
+  /** Password checks at once, per IP, how many binds wait and how long (BindCheck*). */
+  bindChecks: { concurrency: number; perIp: number; maxQueue: number; maxWaitMs: number };
+  /** destination_addr of MO whose receiving number is unknown (DefaultMoDestination; else the PhoneID). */
+  defaultMoDestination: string | undefined;
+  /** Temporary refusals of one receipt or MO before it goes to the dead letters (DeliveryMaxAttempts). */
+  deliveryMaxAttempts: number;
+  /** Wait after a failed delivery attempt (DeliveryRetryInterval). */
+  deliveryRetryMs: number;
   debug: boolean;
   /** Where smppd keeps its queues (default `<spool>/smppd`, beside reports/). */
   stateDir: string | undefined;
@@ -82,6 +96,12 @@ export interface AdminConfig {
   password: string;
   /** /metrics without the password (a Prometheus scraper on a trusted network). */
   metricsPublic: boolean;
+  /** A request must be complete (headers and all) within this (AdminRequestTimeout). */
+  requestTimeoutMs?: number;
+  /** Open connections at most (AdminMaxConnections); more are closed as they come. */
+  maxConnections?: number;
+  /** BlockTime, for the Retry-After of a refused address. */
+  blockMs?: number;
 }
 
 const SQL_KEYS = [
@@ -220,8 +240,19 @@ export function readSmppdConfig(
       listen: str('adminlisten') ?? '127.0.0.1',
       password,
       metricsPublic: ['yes', 'true', '1'].includes(pub),
+      requestTimeoutMs: seconds('adminrequesttimeout', 10),
+      maxConnections: num('adminmaxconnections', 32, 1, 100_000),
+      blockMs: seconds('blocktime', 300),
     };
-  } else for (const k of ['adminpassword', 'adminlisten', 'adminmetricspublic']) used.add(k);
+  } else
+    for (const k of [
+      'adminpassword',
+      'adminlisten',
+      'adminmetricspublic',
+      'adminrequesttimeout',
+      'adminmaxconnections',
+    ])
+      used.add(k);
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
@@ -244,6 +275,19 @@ export function readSmppdConfig(
     blockAttempts: num('blockattempts', 5, 0, 1000),
     blockMs: seconds('blocktime', 300),
     blockExempt,
+    maxConnections: num('maxconnections', 5_000, 1, 1_000_000),
+    maxConnectionsPerIp: num('maxconnectionsperip', 200, 1, 1_000_000),
+    maxOutputBytes: num('maxoutputbuffer', 262_144, 16_384, 1_073_741_824),
+    outputStallMs: seconds('outputtimeout', 30),
+    bindChecks: {
+      concurrency: num('bindcheckconcurrency', 2, 1, 256),
+      perIp: num('bindchecksperip', 2, 1, 256),
+      maxQueue: num('bindcheckqueue', 1_000, 0, 100_000),
+      maxWaitMs: seconds('bindcheckwait', 10),
+    },
+    defaultMoDestination: str('defaultmodestination')?.slice(0, 20),
+    deliveryMaxAttempts: num('deliverymaxattempts', 50, 1, 1_000_000),
+    deliveryRetryMs: seconds('deliveryretryinterval', 5),
     debug: level === 'debug',
     stateDir: stateDir ? path.resolve(cwd, stateDir) : undefined,
     admin,

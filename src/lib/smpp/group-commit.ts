@@ -179,7 +179,9 @@ export class GroupCommit<T extends JournalRecord> {
   /** Retires the segment once nothing more is to come to it and every record has its file. */
   private maybeRetire(seg: AsyncJournalSegment, now = false): void {
     if (!seg.closed || !seg.idle || seg.materialized < seg.records || !this.segments.has(seg.id)) return;
-    const wait = seg.materializedAt + WRITEBACK_WAIT_MS - Date.now();
+    // A segment with no committed record (its first write failed: a full disk) created no file: it
+    // goes at once, so a disk that stays full does not pile up descriptors and segments.
+    const wait = seg.records === 0 ? 0 : seg.materializedAt + WRITEBACK_WAIT_MS - Date.now();
     clearTimeout(this.retireTimers.get(seg.id));
     if (!now && wait > 0) {
       const t = setTimeout(() => this.maybeRetire(seg), wait);

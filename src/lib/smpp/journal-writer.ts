@@ -44,7 +44,13 @@ export class AsyncJournalSegment {
       deferred: true,
       dsync: true,
     }));
-    this.offset = fs.fstatSync(this.fd).size;
+    try {
+      this.offset = fs.fstatSync(this.fd).size;
+    } catch (err) {
+      fs.closeSync(this.fd);
+      fs.rmSync(this.file, { force: true });
+      throw err;
+    }
   }
 
   get countFile(): string {
@@ -82,7 +88,9 @@ export class AsyncJournalSegment {
    * (in that order: a count without its segment means nothing to recovery).
    */
   async retire(): Promise<void> {
-    await new Promise<void>((resolve) => execFile('sync', ['-f', this.outboxDir], () => resolve()));
+    // Without a committed record no file came from it: nothing to flush.
+    if (this.records > 0)
+      await new Promise<void>((resolve) => execFile('sync', ['-f', this.outboxDir], () => resolve()));
     fs.closeSync(this.fd);
     await fsp.rm(this.file, { force: true });
     await fsp.rm(this.countFile, { force: true });

@@ -292,11 +292,24 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
     if (udhl === undefined || udhl + 1 > body.length)
       throw new Refusal(STATUS.RINVESMCLASS, 'UDHI set but the UDH length runs past the message');
     const udh = Buffer.from(body.subarray(0, udhl + 1));
+    let elements;
     try {
-      parseUdh(udh);
+      elements = parseUdh(udh);
     } catch (err) {
       throw new Refusal(STATUS.RINVESMCLASS, `malformed UDH: ${(err as Error).message}`);
     }
+    // A concatenation element the phone cannot place (total 0, sequence 0 or past the total) is
+    // kept raw by the parser (23.040 says a receiver ignores it); a submit with one is refused,
+    // else the recipient gets a part that never joins its message.
+    for (const e of elements)
+      if (e.kind === 'raw' && (e.iei === 0x00 || e.iei === 0x08)) {
+        const d = e.data;
+        const [total, seq] = e.iei === 0x00 ? [d[1], d[2]] : [d[2], d[3]];
+        throw new Refusal(
+          STATUS.RINVESMCLASS,
+          `concatenation UDH with part ${seq ?? '?'} of ${total ?? '?'}: parts count from 1 up to the total`,
+        );
+      }
     const d = decodeBody(dc, body.subarray(udhl + 1));
     entries = [segmentEntry(baseEntry(destination, receipt !== 0, now, d.messageClass), udh, d)];
   } else if (sar) {

@@ -79,9 +79,14 @@ export class TokenBucket {
   }
 }
 
-/** KSMPPD's IP blocklist: `attempts` failed binds within `windowMs` block the IP until `windowMs` after the last. */
+/**
+ * KSMPPD's IP blocklist: `attempts` failed binds within `windowMs` block the IP until `windowMs`
+ * after the last. Checks in flight count as failures until they end, so parallel connections
+ * cannot get more than `attempts` password checks per window out of one IP.
+ */
 export class FailureBlocklist {
   private readonly failures = new Map<string, number[]>();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly attempts: number,
@@ -96,13 +101,38 @@ export class FailureBlocklist {
     return list;
   }
 
+  private limited(ip: string): boolean {
+    return this.attempts > 0 && !ipAllowed(ip, this.exempt);
+  }
+
   fail(ip: string, now = Date.now()): void {
-    if (this.attempts <= 0 || ipAllowed(ip, this.exempt)) return;
+    if (!this.limited(ip)) return;
     this.failures.set(ip, [...this.recent(ip, now), now].slice(-this.attempts));
   }
 
   blocked(ip: string, now = Date.now()): boolean {
     return this.attempts > 0 && this.recent(ip, now).length >= this.attempts;
+  }
+
+  /**
+   * A password check from `ip` may start: false when its failures plus the checks still running
+   * reach `attempts`. Each true must be followed by one `end`.
+   */
+  begin(ip: string, now = Date.now()): boolean {
+    if (!this.limited(ip)) return true;
+    const running = this.inFlight.get(ip) ?? 0;
+    if (this.recent(ip, now).length + running >= this.attempts) return false;
+    this.inFlight.set(ip, running + 1);
+    return true;
+  }
+
+  /** The check `begin` allowed is over; `failed`: it counts as a failure. */
+  end(ip: string, failed: boolean, now = Date.now()): void {
+    if (!this.limited(ip)) return;
+    const running = (this.inFlight.get(ip) ?? 1) - 1;
+    if (running > 0) this.inFlight.set(ip, running);
+    else this.inFlight.delete(ip);
+    if (failed) this.fail(ip, now);
   }
 }
 

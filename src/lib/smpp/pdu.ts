@@ -80,7 +80,7 @@ export interface RawPdu {
   /** Name from the package's table, or undefined for a command_id it does not know. */
   command: string | undefined;
   fields: Record<string, PduValue>;
-  tlvs: Map<number, Buffer>;
+  tlvs: ReadonlyMap<number, Buffer>;
   /** Offset where the TLVs begin (the end of the mandatory fields). */
   tlvStart: number;
 }
@@ -89,11 +89,16 @@ export class PduDecodeError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The request is framed well and only one field is wrong: answer it with its own response. */
+    readonly answer = false,
   ) {
     super(message);
     this.name = 'PduDecodeError';
   }
 }
+
+/** Header-only PDUs (enquire_link, unbind...) share one empty map: a flood of them makes less garbage. */
+const NO_TLVS: ReadonlyMap<number, Buffer> = new Map();
 
 /** Decodes one complete PDU (exactly command_length bytes). Throws PduDecodeError for a bad body. */
 export function decodePdu(buf: Buffer): RawPdu {
@@ -104,7 +109,7 @@ export function decodePdu(buf: Buffer): RawPdu {
     seq: buf.readUInt32BE(12),
     command: undefined,
     fields: {},
-    tlvs: new Map(),
+    tlvs: NO_TLVS,
     tlvStart: buf.length,
   };
   const def = smpp.commandsById[pdu.id];
@@ -113,10 +118,21 @@ export function decodePdu(buf: Buffer): RawPdu {
   // A response with an error status carries no body (3.4 §3.3; the package writes none either).
   if (pdu.id & RESPONSE_BIT && pdu.status !== 0 && buf.length === HEADER_LENGTH) return pdu;
   let off = HEADER_LENGTH;
+  const request = (pdu.id & RESPONSE_BIT) === 0;
   try {
     for (const [name, p] of Object.entries(def.params ?? {})) {
-      if (off >= buf.length) break; // optional trailing fields (e.g. an empty bind_resp body)
+      if (off >= buf.length) {
+        if (!request) break; // optional trailing fields (e.g. an empty bind_resp body)
+        throw new PduDecodeError(`${def.command} ends before its field ${name}`, STATUS.RINVCMDLEN);
+      }
       const v = p.type.read(buf, off);
+      // A length-prefixed field (short_message) must have the bytes its length announces.
+      if (Buffer.isBuffer(v) && (buf[off] ?? 0) !== v.length)
+        throw new PduDecodeError(
+          `${name === 'short_message' ? 'sm_length' : `length of ${name}`} ${buf[off] ?? 0} but only ${v.length} bytes follow`,
+          name === 'short_message' ? STATUS.RINVMSGLEN : STATUS.RINVCMDLEN,
+          request,
+        );
       off += p.type.size(v);
       pdu.fields[name] = v;
     }
@@ -129,7 +145,8 @@ export function decodePdu(buf: Buffer): RawPdu {
       off += 4;
       if (off + len > buf.length)
         throw new PduDecodeError(`TLV 0x${tag.toString(16)} runs past command_length`, STATUS.RINVTLVLEN);
-      pdu.tlvs.set(tag, buf.subarray(off, off + len));
+      if (pdu.tlvs === NO_TLVS) pdu.tlvs = new Map();
+      (pdu.tlvs as Map<number, Buffer>).set(tag, buf.subarray(off, off + len));
       off += len;
     }
     if (off !== buf.length) throw new PduDecodeError('trailing bytes after the last TLV', STATUS.RINVCMDLEN);
@@ -166,7 +183,8 @@ export function withoutTlvs(buf: Buffer): Buffer {
 
 /** A header-only PDU: generic_nack, error responses, enquire_link(_resp), unbind(_resp). */
 export function headerOnly(id: number, status: number, seq: number): Buffer {
-  const b = Buffer.alloc(HEADER_LENGTH);
+  // From the shared pool: a flood of small answers costs no allocation each (every byte is written).
+  const b = Buffer.allocUnsafe(HEADER_LENGTH);
   b.writeUInt32BE(HEADER_LENGTH, 0);
   b.writeUInt32BE(id >>> 0, 4);
   b.writeUInt32BE(status, 8);
@@ -177,7 +195,8 @@ export function headerOnly(id: number, status: number, seq: number): Buffer {
 /** submit_sm_resp / data_sm_resp with a message_id: the hot path, encoded by hand. */
 export function messageIdResp(id: number, seq: number, messageId: string): Buffer {
   const idBytes = Buffer.from(messageId, 'latin1');
-  const b = Buffer.alloc(HEADER_LENGTH + idBytes.length + 1);
+  const b = Buffer.allocUnsafe(HEADER_LENGTH + idBytes.length + 1);
+  b[b.length - 1] = 0;
   b.writeUInt32BE(b.length, 0);
   b.writeUInt32BE(id >>> 0, 4);
   b.writeUInt32BE(0, 8);

@@ -7,6 +7,7 @@ import type { Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';
 import { smppdPaths } from './paths.js';
 import { FailureBlocklist } from './net.js';
+import { BindGate } from './bind-gate.js';
 import { DeliveryQueue } from './queue.js';
 import { SmppServer } from './server.js';
 import { SpoolEvents } from './spool-events.js';
@@ -67,6 +68,8 @@ interface EventHooks {
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
+  /** destination_addr of an MO with no recorded receiving number. */
+  moDestination: (mo: { receiver: string; phone: string | undefined }) => string;
 }
 
 interface Backend {
@@ -242,7 +245,15 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       enquireLinkMs: smppd.enquireLinkMs,
       inactivityMs: smppd.inactivityMs,
       responseMs: smppd.responseMs,
+      maxOutputBytes: smppd.maxOutputBytes,
+      outputStallMs: smppd.outputStallMs,
     },
+    maxConnections: smppd.maxConnections,
+    maxConnectionsPerIp: smppd.maxConnectionsPerIp,
+    bindGate: new BindGate(smppd.bindChecks),
+    deadLetterDir: path.join(paths.state, 'dead-letter'),
+    maxDeliveryAttempts: smppd.deliveryMaxAttempts,
+    retryMs: smppd.deliveryRetryMs,
     maxPduLength: smppd.maxPduLength,
     window: smppd.window,
     blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
@@ -277,6 +288,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     queued: (sid) => server.drain(sid),
     receivers: () => server.receiverSystemIds(),
     log,
+    // The receiving number (OwnNumber, or the SIM's number smsd run recorded), else
+    // DefaultMoDestination, else the receiving modem's PhoneID, else our SystemId: never empty.
+    moDestination: (mo) => mo.receiver || smppd.defaultMoDestination || mo.phone || smppd.systemId,
   });
   /** A start that fails after the store is open: everything opened so far is closed again. */
   const abandon = async (err: Error): Promise<never> => {
@@ -346,6 +360,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,
       log,
+      // The SMPP binds' policy, its own count: a wrong admin password does not block binds.
+      blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
     });
     try {
       const a = await admin.listen();

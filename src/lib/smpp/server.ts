@@ -27,6 +27,8 @@ import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js'
 import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from './shared-throughput.js';
 import { replacement } from './replace.js';
+import { keepDeadLetter } from './dead-letter.js';
+import { BindGate } from './bind-gate.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool or
@@ -59,6 +61,15 @@ export interface SmppServerOptions {
   throughputShare?: SharedThroughput;
   /** After a failed delivery attempt, wait this long before the next. */
   retryMs?: number;
+  /** Password checks at once, per IP, and how long and how many binds wait for one. */
+  bindGate?: BindGate;
+  /** Open connections in all and from one IP; more are closed at once (MaxConnections, MaxConnectionsPerIp). */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  /** Where receipts and MO refused for good (or too often) go, one JSON file each. */
+  deadLetterDir?: string;
+  /** Temporary refusals of one entry before it goes to the dead letters (DeliveryMaxAttempts). */
+  maxDeliveryAttempts?: number;
 }
 
 const BIND_TYPES: Record<string, BindType> = {
@@ -75,8 +86,17 @@ const REFUSED: Record<string, number> = {
   cancel_broadcast_sm: STATUS.RINVCMDID,
 };
 
-/** deliver_sm_resp statuses that mean "never": ESME_RX_P_APPN (permanent application error), ESME_RX_R_APPN (reject). */
-const PERMANENT_REFUSALS = new Set([STATUS.RX_P_APPN, 0x66]);
+/**
+ * deliver_sm_resp statuses that mean "later": ESME_RX_T_APPN, ESME_RMSGQFUL, ESME_RTHROTTLED,
+ * ESME_RSYSERR. Any other error (ESME_RX_P_APPN, ESME_RX_R_APPN, ESME_RINVDSTADR: Kannel's answer
+ * to an MO with no destination...) is for good: retrying it every few seconds would never end.
+ */
+const TEMPORARY_REFUSALS = new Set<number>([
+  STATUS.RX_T_APPN,
+  STATUS.RMSGQFUL,
+  STATUS.RTHROTTLED,
+  STATUS.RSYSERR,
+]);
 
 export class SmppServer implements SessionHandler {
   private readonly server: net.Server;
@@ -89,7 +109,23 @@ export class SmppServer implements SessionHandler {
   private readonly inFlight = new Map<string, Set<string>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private stopping = false;
-  readonly counters = { mt: 0, receipts: 0, mo: 0, errors: 0, deliverSm: 0 };
+  private readonly perIp = new Map<string, number>();
+  private readonly gate: BindGate;
+  /** Connections closed at once over a limit, and when that was last logged (one line per 10 s). */
+  private refusedSinceLog = 0;
+  private refusedLoggedAt = 0;
+  readonly counters = {
+    mt: 0,
+    receipts: 0,
+    mo: 0,
+    errors: 0,
+    deliverSm: 0,
+    refusedConnections: 0,
+    bindsRefusedUnchecked: 0,
+    deadLetters: 0,
+  };
+  /** Temporary failures per queue entry (`sid/name`), for DeliveryMaxAttempts. */
+  private readonly attempts = new Map<string, number>();
   /** The same per system_id (lower case), for per-ESME throughput in /metrics. */
   readonly esmeCounters = new Map<string, { mt: number; errors: number; deliverSm: number }>();
 
@@ -101,6 +137,8 @@ export class SmppServer implements SessionHandler {
   }
 
   constructor(private readonly o: SmppServerOptions) {
+    this.gate = o.bindGate ?? new BindGate({ concurrency: 2, perIp: 2, maxWaitMs: 10_000, maxQueue: 1_000 });
+    this.gate.useLimit(o.blocklist);
     this.server = net.createServer((socket) => this.onConnection(socket));
     o.store.onRoom = () => this.resumeReading();
     this.server.on('error', (err) => this.o.log('error', `listener: ${err.message}`));
@@ -139,21 +177,49 @@ export class SmppServer implements SessionHandler {
 
   private onConnection(socket: net.Socket): void {
     const ip = normalizeIp(socket.remoteAddress ?? '');
-    if (this.stopping || this.o.blocklist.blocked(ip)) {
-      this.o.log(
-        'info',
-        `connection from ${ip} refused (${this.stopping ? 'shutting down' : 'blocked after failed binds'})`,
-      );
+    const fromIp = this.perIp.get(ip) ?? 0;
+    const over =
+      this.sessions.size >= (this.o.maxConnections ?? Infinity)
+        ? `${this.sessions.size} connections open (MaxConnections)`
+        : fromIp >= (this.o.maxConnectionsPerIp ?? Infinity)
+          ? `${fromIp} connections open from ${ip} (MaxConnectionsPerIp)`
+          : undefined;
+    if (this.stopping || this.o.blocklist.blocked(ip) || over) {
+      if (over) {
+        // A flood of connections must not become a flood of log lines.
+        this.counters.refusedConnections++;
+        this.refusedSinceLog++;
+        const now = Date.now();
+        if (now - this.refusedLoggedAt >= 10_000) {
+          this.o.log(
+            'warn',
+            `connection from ${ip} refused: ${over} (${this.refusedSinceLog} refused in the last 10 s)`,
+          );
+          this.refusedLoggedAt = now;
+          this.refusedSinceLog = 0;
+        }
+      } else
+        this.o.log(
+          'info',
+          `connection from ${ip} refused (${this.stopping ? 'shutting down' : 'blocked after failed binds'})`,
+        );
+      socket.on('error', () => undefined);
       socket.destroy();
       return;
     }
+    this.perIp.set(ip, fromIp + 1);
     const s = new Session(socket, this, this.o.timers, this.o.maxPduLength, this.o.log);
     this.sessions.add(s);
     this.o.log('debug', `${s.label()}: connected`);
   }
 
   onClose(s: Session): void {
+    if (!this.sessions.has(s)) return;
     this.sessions.delete(s);
+    const ip = normalizeIp(s.ip);
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
     this.o.log(s.account ? 'info' : 'debug', `${s.label()}: closed`);
   }
 
@@ -226,10 +292,36 @@ export class SmppServer implements SessionHandler {
       this.bindResp(s, pdu, status);
       s.close();
     };
-    (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(systemId, password)
-      .then((outcome) => {
+    // Refused without a password check: the IP is at its limit of failures plus checks in flight
+    // (so parallel connections get no more checks than BlockAttempts), or no check is free in time.
+    const unchecked = (why: string): void => {
+      this.counters.bindsRefusedUnchecked++;
+      fail(STATUS.RBINDFAIL, why, false);
+    };
+    const check = this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw));
+    let ended = false;
+    const end = (failed: boolean): void => {
+      if (ended) return;
+      ended = true;
+      this.o.blocklist.end(ip, failed);
+    };
+    this.gate
+      .run(
+        ip,
+        () => check(systemId, password),
+        () => s.state === 'binding',
+      )
+      .then((gated) => {
+        if (!gated.ok) {
+          ended = true; // never admitted: nothing in flight to end
+          if (s.state === 'binding') unchecked(gated.why);
+          return;
+        }
+        const outcome = gated.value;
+        end(!outcome.ok && outcome.strike);
         if (s.state !== 'binding') return;
-        if (!outcome.ok) return fail(outcome.status, outcome.why, outcome.strike);
+        // end() counted a failed check already.
+        if (!outcome.ok) return fail(outcome.status, outcome.why, false);
         const account = outcome.account;
         if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
         const allowed =
@@ -248,7 +340,10 @@ export class SmppServer implements SessionHandler {
         this.o.log('info', `${s.label()}: bound as ${type}`);
         if (s.canReceive) this.drain(account.systemId);
       })
-      .catch((err: Error) => fail(STATUS.RSYSERR, err.message));
+      .catch((err: Error) => {
+        end(false);
+        fail(STATUS.RSYSERR, err.message, false);
+      });
   }
 
   /** The password against the loaded accounts (file or SQL). */
@@ -597,8 +692,8 @@ export class SmppServer implements SessionHandler {
   private backpressure(s: Session): void {
     if (this.stopping) return; // quiesce() paused every socket; stop() resumes them
     const max = this.o.maxPendingSubmits ?? 1000;
-    if ((s.pendingSubmits >= max || this.o.store.full) && !s.socket.isPaused()) s.socket.pause();
-    else if (s.pendingSubmits < max / 2 && !this.o.store.full && s.socket.isPaused()) s.socket.resume();
+    if (s.pendingSubmits >= max || this.o.store.full) s.hold('submits');
+    else if (s.pendingSubmits < max / 2 && !this.o.store.full) s.release('submits');
   }
 
   /** The store has room again: sessions paused for it read again. */
@@ -635,6 +730,8 @@ export class SmppServer implements SessionHandler {
       busy.add(name);
       let left = entry.pdus.length;
       let failed = false;
+      /** The first part's failure: what the entry's fate is judged by. */
+      let failure: Parameters<Parameters<Session['request']>[1]>[0] | undefined;
       const kind = entry.kind;
       for (const hex of entry.pdus) {
         const encoded = Buffer.from(hex, 'hex');
@@ -643,29 +740,61 @@ export class SmppServer implements SessionHandler {
         r.messagesOut++;
         r.request(r.interfaceVersion < 0x34 ? withoutTlvs(encoded) : encoded, (res) => {
           const ok = 'status' in res && res.status === STATUS.ROK;
-          if (!ok) failed = true;
+          if (!ok) {
+            failed = true;
+            failure ??= res;
+          }
           if (--left > 0) return;
           busy.delete(name);
           if (!failed) {
+            this.attempts.delete(`${sid}/${name}`);
             this.o.queue.remove(sid, name);
             if (kind === 'receipt') this.counters.receipts++;
             else this.counters.mo++;
             this.drain(sid);
             return;
           }
-          const why = 'error' in res ? res.error : `deliver_sm_resp status 0x${res.status.toString(16)}`;
-          if ('status' in res && PERMANENT_REFUSALS.has(res.status)) {
-            // The ESME says it will never take this one: retrying forever would block nothing but fill the log.
-            this.o.log('warn', `${kind} ${name} refused for good by ${r.label()} (${why}); dropped`);
-            this.o.queue.remove(sid, name);
+          const bad = failure ?? res;
+          const why = 'error' in bad ? bad.error : `deliver_sm_resp status 0x${bad.status.toString(16)}`;
+          const tries = (this.attempts.get(`${sid}/${name}`) ?? 0) + 1;
+          const max = this.o.maxDeliveryAttempts ?? 50;
+          const permanent = 'status' in bad && !TEMPORARY_REFUSALS.has(bad.status);
+          if (permanent || tries >= max) {
+            // Retrying forever would block nothing but fill the log: kept aside, loudly.
+            this.deadLetter(
+              sid,
+              name,
+              entry,
+              permanent ? `refused for good (${why})` : `refused ${tries} times (last: ${why})`,
+              r,
+            );
             this.drain(sid);
             return;
           }
-          this.o.log('warn', `delivery of ${kind} ${name} to ${r.label()} failed (${why}); retrying later`);
+          this.attempts.set(`${sid}/${name}`, tries);
+          this.o.log(
+            'warn',
+            `delivery of ${kind} ${name} to ${r.label()} failed (${why}); retrying later (attempt ${tries} of ${max})`,
+          );
           this.retryLater(sid);
         });
       }
     }
+  }
+
+  /** An entry the ESME will not take: into the dead-letter folder, out of the queue, loudly. */
+  private deadLetter(
+    sid: string,
+    name: string,
+    entry: { key: string; kind: string; pdus: string[] },
+    why: string,
+    r: Session,
+  ): void {
+    this.attempts.delete(`${sid}/${name}`);
+    this.counters.deadLetters++;
+    const where = keepDeadLetter(this.o.deadLetterDir, name, { systemId: sid, ...entry, why });
+    this.o.log('warn', `${entry.kind} ${name} to ${r.label()}: ${why}; dead letter, ${where}`);
+    this.o.queue.remove(sid, name);
   }
 
   private retryLater(sid: string): void {
@@ -712,7 +841,7 @@ export class SmppServer implements SessionHandler {
   /** First step of a shutdown: no new connections, nothing more read from the ESMEs. */
   quiesce(): Promise<void> {
     this.stopping = true;
-    for (const s of this.sessions) s.socket.pause();
+    for (const s of this.sessions) s.hold('stopping');
     const tlsClosed = new Promise<void>((resolve) =>
       this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve(),
     );
@@ -725,7 +854,10 @@ export class SmppServer implements SessionHandler {
   async stop(graceMs = 3_000): Promise<void> {
     const closed = this.stopping ? Promise.resolve() : this.quiesce();
     // Read again: the unbind_resp must get through (any late submit is refused, see onSubmit).
-    for (const s of this.sessions) s.socket.resume();
+    for (const s of this.sessions) {
+      s.release('submits');
+      s.release('stopping');
+    }
     for (const t of this.retryTimers.values()) clearTimeout(t);
     const unbinds = Promise.all([...this.sessions].map((s) => s.unbind()));
     await Promise.race([unbinds, new Promise((r) => setTimeout(r, graceMs).unref())]);

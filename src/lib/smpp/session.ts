@@ -8,6 +8,7 @@ import {
   decodePdu,
   headerOnly,
   PduDecodeError,
+  type FrameEvent,
   type RawPdu,
 } from './pdu.js';
 import type { Account } from './accounts.js';
@@ -32,7 +33,17 @@ export interface SessionTimers {
   inactivityMs: number;
   /** A request of ours (deliver_sm, enquire_link) not answered within this time fails. */
   responseMs: number;
+  /**
+   * Bytes written but not yet taken by the peer above which we stop reading from it (an ESME
+   * that never reads cannot make us queue answers without end). Default 256 KiB.
+   */
+  maxOutputBytes?: number;
+  /** Close a session whose output stays above `maxOutputBytes` this long. Default `responseMs`. */
+  outputStallMs?: number;
 }
+
+/** Why a session's socket is paused: it reads again only once every reason is gone. */
+export type HoldReason = 'output' | 'submits' | 'stopping';
 
 export interface SessionHandler {
   onPdu(session: Session, pdu: RawPdu): void;
@@ -70,6 +81,8 @@ export class Session {
   private initTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private enquirePending = false;
+  private readonly holds = new Set<HoldReason>();
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -84,6 +97,7 @@ export class Session {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log('debug', `${this.label()}: socket error ${err.message}`));
     socket.on('close', () => this.onClosed());
+    socket.on('drain', () => this.onDrain());
     this.initTimer = setTimeout(() => {
       if (this.state === 'open' || this.state === 'binding') {
         this.log('warn', `${this.label()}: not bound within ${this.timers.sessionInitMs} ms; closing`);
@@ -111,8 +125,23 @@ export class Session {
 
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
-    for (const ev of this.framer.push(chunk)) {
-      if (this.state === 'closed') return;
+    const events = this.framer.push(chunk);
+    if (this.backlogAt >= this.backlog.length) {
+      this.backlog = events;
+      this.backlogAt = 0;
+    } else for (const ev of events) this.backlog.push(ev);
+    this.work();
+  }
+
+  /** Handles framed PDUs until none is left or the output is full (one chunk may hold thousands). */
+  private work(): void {
+    while (this.backlogAt < this.backlog.length && !this.holds.has('output')) {
+      const ev = this.backlog[this.backlogAt++] as FrameEvent;
+      if (this.state === 'closed') {
+        this.backlog = [];
+        this.backlogAt = 0;
+        return;
+      }
       if (ev.kind === 'bad-length') {
         this.log(
           'warn',
@@ -127,6 +156,12 @@ export class Session {
         pdu = decodePdu(ev.buf);
       } catch (err) {
         const status = err instanceof PduDecodeError ? err.status : STATUS.RSYSERR;
+        if (err instanceof PduDecodeError && err.answer) {
+          // Framed well, one field wrong (sm_length past the body): this request is refused, the session goes on.
+          this.log('info', `${this.label()}: ${err.message}; refused`);
+          this.write(headerOnly(ev.buf.readUInt32BE(4) | RESPONSE_BIT, status, ev.buf.readUInt32BE(12)));
+          continue;
+        }
         this.log('warn', `${this.label()}: ${(err as Error).message}; generic_nack and close`);
         this.write(
           headerOnly(CMD.generic_nack, status, ev.buf.length >= HEADER_LENGTH ? ev.buf.readUInt32BE(12) : 0),
@@ -152,6 +187,9 @@ export class Session {
       }
     }
   }
+  /** PDUs framed but not handled yet (held back by a full output), from `backlogAt` on. */
+  private backlog: FrameEvent[] = [];
+  private backlogAt = 0;
 
   private onResponse(pdu: RawPdu): void {
     if (pdu.id === CMD.enquire_link + RESPONSE_BIT) this.enquirePending = false;
@@ -171,24 +209,86 @@ export class Session {
   }
 
   /**
-   * Writes are gathered until the current callbacks have run (cork, uncork on the next tick): a group
-   * commit answers a hundred submits at once, in one writev instead of a hundred writes.
+   * Writes are gathered until the current callbacks have run and go out as one buffer on the next
+   * tick: a group commit answers a hundred submits in one write, and what waits for a peer that
+   * does not read is one buffer per tick, so its byte count is what it costs (thousands of
+   * 16-byte writes queued one by one cost a kilobyte each).
    */
   write(buf: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    this.outParts.push(buf);
+    this.outBytes += buf.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
     }
-    this.socket.write(buf);
+    if (!this.holds.has('output') && this.unsent > (this.timers.maxOutputBytes ?? 1 << 18)) this.outputFull();
   }
 
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /** Bytes answered but not yet taken by the peer (gathered here or queued in the socket). */
+  get unsent(): number {
+    return this.outBytes + this.socket.writableLength;
+  }
+
+  private outParts: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.outParts.length === 0) return;
+    const out =
+      this.outParts.length === 1 ? (this.outParts[0] as Buffer) : Buffer.concat(this.outParts, this.outBytes);
+    this.outParts = [];
+    this.outBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(out);
   };
+
+  /** Pauses the socket for `reason` (several reasons may hold it at once). */
+  hold(reason: HoldReason): void {
+    this.holds.add(reason);
+    if (!this.socket.isPaused()) this.socket.pause();
+  }
+
+  /** Drops `reason`; reads again when no other reason holds the socket. */
+  release(reason: HoldReason): void {
+    this.holds.delete(reason);
+    if (this.holds.size === 0 && this.socket.isPaused() && this.state !== 'closed') this.socket.resume();
+  }
+
+  held(reason: HoldReason): boolean {
+    return this.holds.has(reason);
+  }
+
+  /** The peer does not take what we write: read nothing more until it does, close if it never does. */
+  private outputFull(): void {
+    this.hold('output');
+    const ms = this.timers.outputStallMs ?? this.timers.responseMs;
+    this.log(
+      'warn',
+      `${this.label()}: ${this.unsent} bytes unsent (the ESME does not read); reading paused, closing in ${ms} ms unless it reads`,
+    );
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.state === 'closed' || !this.holds.has('output')) return;
+      this.log('warn', `${this.label()}: output still not taken after ${ms} ms; closing`);
+      this.state = 'closed';
+      // A reset: what was queued for a peer that never read is dropped with the socket, not flushed.
+      try {
+        this.socket.resetAndDestroy();
+      } catch {
+        this.socket.destroy();
+      }
+    }, ms);
+    this.stallTimer.unref();
+  }
+
+  private onDrain(): void {
+    if (!this.holds.has('output')) return;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.release('output');
+    this.work();
+  }
 
   /** Sends a request; `pdu` is fully encoded except its sequence number. */
   request(pdu: Buffer, callback: ResponseCallback): void {
@@ -253,6 +353,7 @@ export class Session {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.flush();
     this.socket.end();
     // A peer that never reads must not keep the socket half-open.
     setTimeout(() => this.socket.destroy(), 2_000).unref();
@@ -267,6 +368,12 @@ export class Session {
     this.state = 'closed';
     if (this.initTimer) clearTimeout(this.initTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.outParts = [];
+    this.outBytes = 0;
+    this.backlog = [];
+    this.backlogAt = 0;
     for (const [seq, o] of this.outstanding) {
       clearTimeout(o.timer);
       this.outstanding.delete(seq);

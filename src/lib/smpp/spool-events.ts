@@ -50,6 +50,11 @@ export interface SpoolEventsOptions {
   queued: (systemId: string) => void;
   log: Logger;
   rescanMs?: number;
+  /**
+   * destination_addr of an MO whose receiving number was not recorded (no OwnNumber, no number from
+   * the SIM): ESMEs such as Kannel refuse an empty one (ESME_RINVDSTADR).
+   */
+  moDestination?: (mo: { receiver: string; phone: string | undefined }) => string;
 }
 
 export interface MoTarget {
@@ -59,13 +64,29 @@ export interface MoTarget {
 
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
 
+/** An inbox file's identity beside its name: inode and birth time (ns; else modification time). */
+export function inboxFileIdentity(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    // Birth time where the file system keeps one (a touch does not make it another MO).
+    return `${st.ino}.${st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs}`;
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** The event key of an MO: its group (inbox name up to the part) and its first file's identity. */
+export function moEventKey(group: string, identity: string): string {
+  return `mo:${group}#${identity}`;
+}
+
 export class SpoolEvents {
   private readonly watchers: fs.FSWatcher[] = [];
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly moGroups = new Map<string, NodeJS.Timeout>();
   /** Names already dealt with: the periodic listing skips them without hashing keys. */
   private readonly settled = new Set<string>();
-  /** MO keys whose target an outside router is deciding. */
+  /** MO groups whose target an outside router is deciding. */
   private readonly routing = new Set<string>();
   private closed = false;
   /** submit_sm accepted → delivered to the handset (the receipt's done date), for /metrics. */
@@ -75,15 +96,16 @@ export class SpoolEvents {
 
   start(): void {
     const { paths, queue } = this.o;
-    if (queue.fresh) {
+    if (queue.fresh)
       // First start on this spool: what is already there happened before smppd and is not ours to send.
-      const keys = [
-        ...this.list(paths.inbox).flatMap((n) => {
-          const m = INBOX_RE.exec(n);
-          return m?.[1] ? [`mo:${m[1]}`] : [];
-        }),
-      ];
-      queue.markTaken([...new Set(keys)]);
+      queue.markTaken([...this.inboxGroups().values()]);
+    else {
+      // Keys of older versions named the group only (`mo:<group>`): an MO taken under such a key
+      // is taken under its new one, so an upgrade sends nothing twice.
+      const migrated = [...this.inboxGroups()]
+        .filter(([group, key]) => !queue.has(key) && queue.has(`mo:${group}`))
+        .map(([, key]) => key);
+      if (migrated.length > 0) queue.markTaken(migrated);
     }
     this.compact();
     // sent/ only through events (it can be huge): intermediate notifications are best effort.
@@ -116,7 +138,8 @@ export class SpoolEvents {
     for (const dir of [paths.reports, paths.error, paths.inbox])
       for (const n of this.list(dir)) {
         this.handle(dir, n);
-        if (this.settled.has(n)) present.add(n);
+        const k = dir === paths.inbox ? this.inboxKey(n) : n;
+        if (k !== undefined && this.settled.has(k)) present.add(k);
       }
     // Forget names that left the folders: `settled` stays as big as the folders, not their history.
     for (const n of this.settled) if (!present.has(n)) this.settled.delete(n);
@@ -133,10 +156,7 @@ export class SpoolEvents {
       if (file) yield `receipt:${file}`;
     }
     for (const n of this.list(paths.error)) yield `receipt:${n}`;
-    for (const n of this.list(paths.inbox)) {
-      const group = INBOX_RE.exec(n)?.[1];
-      if (group) yield `mo:${group}`;
-    }
+    yield* this.inboxGroups().values();
   }
 
   private compact(): void {
@@ -325,15 +345,47 @@ export class SpoolEvents {
     this.queueReceipt(name, MESSAGE_STATE.UNDELIVERABLE, 0, new Date());
   }
 
+  /**
+   * What an inbox file is: its name, inode and creation time (ns). Names come back (a file
+   * removed once handled, another MO later under the same name), so a name alone is no identity.
+   */
+  private inboxKey(name: string): string | undefined {
+    const id = inboxFileIdentity(path.join(this.o.paths.inbox, name));
+    return id === undefined ? undefined : `${name}@${id}`;
+  }
+
+  /** The inbox as listed in this turn of the event loop (a thousand MO at once list it once). */
+  private inboxNames(): string[] {
+    if (!this.inboxListing) {
+      this.inboxListing = this.list(this.o.paths.inbox).sort();
+      setImmediate(() => (this.inboxListing = undefined));
+    }
+    return this.inboxListing;
+  }
+  private inboxListing: string[] | undefined;
+
+  /** The event key of each MO in the inbox: its group (name up to the part) and its first file's identity. */
+  private inboxGroups(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const n of this.inboxNames()) {
+      const group = INBOX_RE.exec(n)?.[1];
+      if (!group || out.has(group)) continue;
+      const k = this.inboxKey(n);
+      if (k) out.set(group, moEventKey(group, k.slice(k.indexOf('@') + 1)));
+    }
+    return out;
+  }
+
   /** Parts of one received message share the name up to `_<part>`: wait until they have all settled. */
   private onInbox(name: string): void {
-    const m = INBOX_RE.exec(name);
-    const group = m?.[1];
-    if (!group || this.o.queue.has(`mo:${group}`)) {
+    const group = INBOX_RE.exec(name)?.[1];
+    if (!group) {
       this.settled.add(name);
       return;
     }
-    if (this.moGroups.has(group) || this.routing.has(`mo:${group}`)) return;
+    const k = this.inboxKey(name);
+    if (!k || this.settled.has(k)) return;
+    if (this.moGroups.has(group) || this.routing.has(group)) return;
     const t = setTimeout(() => {
       this.moGroups.delete(group);
       try {
@@ -346,12 +398,20 @@ export class SpoolEvents {
   }
 
   private queueMo(group: string): void {
-    const key = `mo:${group}`;
-    if (this.o.queue.has(key)) return;
-    const files = this.list(this.o.paths.inbox)
-      .filter((n) => n.startsWith(`${group}_`) && INBOX_RE.exec(n)?.[1] === group)
-      .sort();
-    if (files.length === 0) return;
+    const files = this.inboxNames().filter(
+      (n) => n.startsWith(`${group}_`) && INBOX_RE.exec(n)?.[1] === group,
+    );
+    const firstKey = files[0] === undefined ? undefined : this.inboxKey(files[0]);
+    if (!firstKey) return;
+    const key = moEventKey(group, firstKey.slice(firstKey.indexOf('@') + 1));
+    /** This MO's files are dealt with: listings skip them until they change or leave. */
+    const settle = (): void => {
+      for (const f of files) {
+        const k = this.inboxKey(f);
+        if (k) this.settled.add(k);
+      }
+    };
+    if (this.o.queue.has(key)) return settle();
     let sender = unescapeNumber(INBOX_RE.exec(files[0] ?? '')?.[2] ?? '');
     const received = readReceivedRecord(this.o.paths.inbox, files[0] ?? '');
     const receiver = received?.receiver ?? '';
@@ -377,15 +437,19 @@ export class SpoolEvents {
       text: body.kind === 'text' ? body.text : '',
     };
     const target = this.o.moTarget(mo);
-    if (!(target instanceof Promise)) return this.queueMoFor(key, group, mo, body, target);
-    this.routing.add(key);
+    if (!(target instanceof Promise)) {
+      this.queueMoFor(key, group, mo, body, target);
+      return settle();
+    }
+    this.routing.add(group);
     target.then(
       (t) => {
-        this.routing.delete(key);
+        this.routing.delete(group);
         if (!this.closed && !this.o.queue.has(key)) this.queueMoFor(key, group, mo, body, t);
+        settle();
       },
       (err: Error) => {
-        this.routing.delete(key);
+        this.routing.delete(group);
         this.o.log('debug', `MO ${group}: ${err.message}; tried again later`);
       },
     );
@@ -407,7 +471,7 @@ export class SpoolEvents {
       this.o.queue.markTaken([key]);
       return;
     }
-    const pdus = buildMo(sender, receiver, body, target.longMo);
+    const pdus = buildMo(sender, receiver || this.o.moDestination?.(mo) || '', body, target.longMo);
     if (this.o.queue.add(target.systemId, { key, kind: 'mo', pdus: pdus.map((p) => p.toString('hex')) })) {
       this.o.log('info', `MO from ${sender} (${group}) queued for ${target.systemId}`);
       this.o.queued(target.systemId);

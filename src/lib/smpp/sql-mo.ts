@@ -26,6 +26,8 @@ export interface SqlMoOptions {
   moTarget: SpoolEventsOptions['moTarget'];
   queued: (systemId: string) => void;
   log: Logger;
+  /** destination_addr of an MO whose receiving number is unknown (see spool-events.ts). */
+  moDestination?: SpoolEventsOptions['moDestination'];
 }
 
 const PAGE = 200;
@@ -241,7 +243,8 @@ export class SqlMo {
       queue.markTaken([key]);
       return true;
     }
-    const pdus = buildMo(sender, '', body, target.longMo);
+    // Gammu's inbox table has no receiving number: the documented default (never empty).
+    const pdus = buildMo(sender, this.o.moDestination?.({ receiver: '', phone }) ?? '', body, target.longMo);
     if (queue.add(target.systemId, { key, kind: 'mo', pdus: pdus.map((p) => p.toString('hex')) })) {
       this.o.log(
         'info',

@@ -148,12 +148,20 @@ export function openSegmentFile(
   const file = path.join(dir, `${process.pid}-${Date.now().toString(36)}-${++segmentCounter}${suffix}.wal`);
   const c = fs.constants;
   const fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_EXCL | (dsync ? c.O_DSYNC : 0), 0o600);
-  const h: SegmentHeader = { bootId: bootId(), pid: process.pid, ...(deferred ? { deferred: true } : {}) };
-  const header = Buffer.from(JSON.stringify(h), 'utf8');
-  const lenBuf = Buffer.alloc(2);
-  lenBuf.writeUInt16BE(header.length, 0);
-  fs.writeSync(fd, Buffer.concat([MAGIC, lenBuf, header]));
-  fsyncDir(dir);
+  try {
+    const h: SegmentHeader = { bootId: bootId(), pid: process.pid, ...(deferred ? { deferred: true } : {}) };
+    const header = Buffer.from(JSON.stringify(h), 'utf8');
+    const lenBuf = Buffer.alloc(2);
+    lenBuf.writeUInt16BE(header.length, 0);
+    const head = Buffer.concat([MAGIC, lenBuf, header]);
+    if (fs.writeSync(fd, head) !== head.length) throw new Error(`short write to ${file}`);
+    fsyncDir(dir);
+  } catch (err) {
+    // A full disk fails the header: the segment and its descriptor go at once, not one per attempt.
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
   return { fd, file };
 }
 
