@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
     if (inv.kind === 'batch') {
       if (target.service === 'sql') {
-        const { runSqlBatch } = await import('../services/sql/batch.js');
+        const { runSqlBatch } = await import('./sql-batch.js');
         return await runSqlBatch(inv.batch, inv.options.batchFormat, target.config, io);
       }
       const { runBatch } = await import('./batch.js');
@@ -53,7 +53,7 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     if (built.lengthNote) io.stdout.write(`${built.lengthNote}\n`);
     if (target.service === 'sql') {
       // Loaded only here: injecting into the spool never pays for the database drivers.
-      const { injectIntoSql } = await import('../services/sql/inject.js');
+      const { injectIntoSql } = await import('./sql-inject.js');
       let id: string;
       try {
         id = await injectIntoSql(target.config, built);

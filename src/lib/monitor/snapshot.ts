@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
-import type { DaemonStatus } from '../daemon/status.js';
+import type { DaemonStatus } from '../spool/status.js';
 import { daemonPaths } from '../daemon/paths.js';
 import { isOutboxCandidate } from '../spool/names.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
 
 export interface DaemonView extends DaemonStatus {
   /** The process behind the status file still runs. */

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
-import type { LogLevel, Logger } from '../daemon/log.js';
+import type { LogLevel, Logger } from '../common/log.js';
 import type { AdminConfig } from './config.js';
 import type { SmppServer } from './server.js';
 import type { Session } from './session.js';
 import type { Account } from './accounts.js';
-import type { LatencyHistogram } from '../daemon/histogram.js';
+import type { LatencyHistogram } from '../common/histogram.js';
 
 /**
  * The admin HTTP interface of `smppd serve`, KSMPPD-compatible (spec/ksmppd.md §4): the command is

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
 
 /**
  * Prepaid credit, one append-only ledger per account in `<state>/billing/<system_id>.ledger`:

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import { describeFsError } from '../spool/atomic.js';
 import { encodeRecordInto, readSegment, recordLength, type JournalRecord } from '../spool/journal.js';
 import { AsyncJournalSegment } from './journal-writer.js';

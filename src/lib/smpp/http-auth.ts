@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import type { Account } from './accounts.js';
 import { parseKannelIpList } from './net.js';
 import { STATUS } from './pdu.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import type { BackupEntry } from '../smsbackup/types.js';
 import { STATUS } from './pdu.js';
 import type { AccountRouting, OutboundDecision } from './routes.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 
 /**
  * The transport of KSMPPD's HTTP auth and routing (spec section 3): GET on the configured URL as

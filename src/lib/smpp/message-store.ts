@@ -1,4 +1,4 @@
-import type { LatencyHistogram } from '../daemon/histogram.js';
+import type { LatencyHistogram } from '../common/histogram.js';
 import type { MessageStatus } from './messages.js';
 import type { SubmitRequest } from './mt.js';
 import type { SmppMeta } from './store.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ReportRecord } from '../daemon/reports.js';
+import type { ReportRecord } from '../spool/reports.js';
 import { parseBackupExtensions } from '../smsbackup/reader.js';
 import { STATE_DIR } from '../services/files.js';
 import { fsyncDir, replaceFileDurable } from '../spool/atomic.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
-import { streamLogger, type LogLevel, type Logger } from '../daemon/log.js';
+import { streamLogger, type LogLevel, type Logger } from '../common/log.js';
 import { AdminServer } from './admin.js';
 import type { Account } from './accounts.js';
 import { readSmppdConfig, type SmppdConfig } from './config.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import { verifyPassword, type Account } from './accounts.js';
 import { checkSubmit, newMessageId } from './mt.js';
 import { FailureBlocklist, TokenBucket, ipAllowed, ipMatchesPattern, normalizeIp } from './net.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import { SqlConnection } from '../services/sql/connection.js';
 import { loadAccounts, type Account } from './accounts.js';
 import type { SmppdConfig } from './config.js';

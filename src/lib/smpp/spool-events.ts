@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ReportRecord } from '../daemon/reports.js';
-import type { Logger } from '../daemon/log.js';
+import type { ReportRecord } from '../spool/reports.js';
+import type { Logger } from '../common/log.js';
 import { parseBackup, parseBackupExtensions } from '../smsbackup/reader.js';
 import { decodeOutboxText } from '../spool/outbox-read.js';
 import { unescapeNumber } from '../spool/names.js';
@@ -9,7 +9,7 @@ import { readReceivedRecord } from '../spool/received.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
-import { LatencyHistogram } from '../daemon/histogram.js';
+import { LatencyHistogram } from '../common/histogram.js';
 
 /**
  * Turns what `smsd run` records in the spool into queued deliver_sm:

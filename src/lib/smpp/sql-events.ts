@@ -1,4 +1,4 @@
-import { LatencyHistogram } from '../daemon/histogram.js';
+import { LatencyHistogram } from '../common/histogram.js';
 import type { EventSource } from './message-store.js';
 import { SqlMo, type SqlMoOptions } from './sql-mo.js';
 import { SqlReceipts, type SqlReceiptsOptions } from './sql-receipts.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import { num, str } from '../services/sql/rows.js';
 import { parseUdh } from '../sms/udh.js';
 import { buildMo, type MoBody } from './deliver.js';

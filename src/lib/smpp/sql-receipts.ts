@@ -1,5 +1,5 @@
-import type { Logger } from '../daemon/log.js';
-import type { LatencyHistogram } from '../daemon/histogram.js';
+import type { Logger } from '../common/log.js';
+import type { LatencyHistogram } from '../common/histogram.js';
 import { formatSqlTime, num, str } from '../services/sql/rows.js';
 import { buildReceipt, MESSAGE_STATE } from './deliver.js';
 import type { DeliveryQueue } from './queue.js';

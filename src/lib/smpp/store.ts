@@ -3,11 +3,11 @@ import path from 'node:path';
 import { formatBackup } from '../smsbackup/writer.js';
 import { localStamp, outboxName } from '../spool/names.js';
 import { recordLength, recoverJournals } from '../spool/journal.js';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../common/log.js';
 import type { SubmitRequest } from './mt.js';
 import { GroupCommit } from './group-commit.js';
 import { Materializer, type Renamed } from './materializer.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
 import { PHONE_ID_KEY } from '../spool/outbox-read.js';
 
 /**

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import type { SmsdConfig } from '../../config/smsd-config.js';
-import type { OutboxMessage } from '../../spool/outbox-files.js';
-import { SqlService } from './service.js';
-import { sqlServiceOptions } from './settings.js';
+import type { SmsdConfig } from '../config/smsd-config.js';
+import type { OutboxMessage } from '../spool/outbox-files.js';
+import { SqlService } from '../services/sql/service.js';
+import { sqlServiceOptions } from '../services/sql/settings.js';
 
 /** CreatorID of what `smsd inject` queues (gammu-smsd-inject writes "Gammu <version>"). */
 export function creatorId(): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { replaceFileDurable } from '../spool/atomic.js';
+import { replaceFileDurable } from './atomic.js';
 
 export type DaemonState =
   'starting' | 'connecting' | 'connected' | 'suspended' | 'resetting' | 'error' | 'stopped';

@@ -1,11 +1,11 @@
-import type { SmsdConfig } from '../../config/smsd-config.js';
-import type { BatchFormat } from '../../inject/batch-lines.js';
-import { BatchSource, batchSummary } from '../../inject/batch-source.js';
-import { EXIT } from '../../inject/errors.js';
-import type { OutboxMessage } from '../../spool/outbox-files.js';
-import { SqlService } from './service.js';
-import { sqlServiceOptions } from './settings.js';
-import { creatorId } from './inject.js';
+import type { SmsdConfig } from '../config/smsd-config.js';
+import type { BatchFormat } from './batch-lines.js';
+import { BatchSource, batchSummary } from './batch-source.js';
+import { EXIT } from './errors.js';
+import type { OutboxMessage } from '../spool/outbox-files.js';
+import { SqlService } from '../services/sql/service.js';
+import { sqlServiceOptions } from '../services/sql/settings.js';
+import { creatorId } from './sql-inject.js';
 
 /** Messages per transaction: one commit makes this many durable. */
 const CHUNK = 256;

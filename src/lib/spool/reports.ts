@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StatusReportPdu } from '../sms/status-report.js';
-import { replaceFileDurable } from '../spool/atomic.js';
+import { replaceFileDurable } from './atomic.js';
 
 /**
  * Delivery reports in the spool.
