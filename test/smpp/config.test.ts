@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseIni } from '../../src/lib/config/ini.js';
 import { readSmppdConfig } from '../../src/lib/smpp/config.js';
-import { hashPassword, parseAccounts, verifyPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword, parseAccounts, verifyPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { makeSpool, ROOT } from '../helpers/spool.js';
 
 const sections = (text: string) => parseIni(text, 'rc', { isRawSection: () => true }).document.sections;

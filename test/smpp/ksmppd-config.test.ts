@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseIni } from '../../src/lib/config/ini.js';
 import { readSmppdConfig, type SmsdSqlKeys } from '../../src/lib/smpp/config.js';
-import { checkPasswordHash, verifyPassword } from '../../src/lib/smpp/accounts.js';
-import { ipMatchesPattern, parseKannelIpList } from '../../src/lib/smpp/net.js';
+import { checkPasswordHash, verifyPassword } from '../../src/lib/smpp/policy/accounts.js';
+import { ipMatchesPattern, parseKannelIpList } from '../../src/lib/smpp/protocol/net.js';
 import { posixRegex } from '../../src/lib/smpp/sql/posix-regex.js';
 import { accountOfRow, routeOfRow } from '../../src/lib/smpp/sql/load.js';
-import { accountOfHeaders } from '../../src/lib/smpp/http-auth.js';
-import { safeUrl } from '../../src/lib/smpp/ksmppd-http.js';
+import { accountOfHeaders } from '../../src/lib/smpp/policy/http-auth.js';
+import { safeUrl } from '../../src/lib/smpp/policy/ksmppd-http.js';
 
 const sections = (text: string) => parseIni(text, 'rc', { isRawSection: () => true }).document.sections;
 const SMSD: SmsdSqlKeys = {

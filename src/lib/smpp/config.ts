@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { IniSection } from '../config/ini.js';
-import { parseCidrList, type Cidr } from './net.js';
+import { parseCidrList, type Cidr } from './protocol/net.js';
 import type { ConnectOptions } from '../services/sql/connection.js';
 
 /** Where accounts and routes come from (KSMPPD's auth-method / routing-method: database, http). */
