@@ -7,7 +7,7 @@ import { sqlServiceOptions } from '../services/sql/settings.js';
 /** CreatorID of what `smsd inject` queues (gammu-smsd-inject writes "Gammu <version>"). */
 export function creatorId(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
     return `smsgate ${pkg.version}`;
