@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
 import type { DaemonStatus } from '../spool/status.js';
-import { daemonPaths } from '../daemon/paths.js';
+import { spoolLayout } from '../spool/layout.js';
 import { isOutboxCandidate } from '../spool/names.js';
 import { isProcessAlive } from '../common/process-alive.js';
 
@@ -39,15 +39,15 @@ export interface SpoolDirs {
 }
 
 export function spoolDirs(config: SmsdConfig): SpoolDirs {
-  const p = daemonPaths(config);
+  const l = spoolLayout(config);
   return {
-    status: p.statusDir,
-    outbox: config.smsd.outboxPath.path,
-    inbox: config.smsd.inboxPath.path,
-    sent: config.smsd.sentSmsPath.path,
-    error: config.smsd.errorSmsPath.path,
-    unmatched: path.join(p.reportsDir, 'unmatched'),
-    smppdQueue: path.join(path.dirname(p.reportsDir), 'smppd', 'queue'),
+    status: l.status,
+    outbox: l.outbox,
+    inbox: l.inbox,
+    sent: l.sent,
+    error: l.error,
+    unmatched: l.unmatched,
+    smppdQueue: l.smppd.queue,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   SpoolError,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
+import { OUTBOX_STATE_DIR } from '../spool/layout.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
 
 export interface FilesServiceOptions {
@@ -42,7 +43,6 @@ interface JobState {
   lastError?: string;
 }
 
-export const STATE_DIR = '.smsgate-state';
 const INBOX_SERIALS = 100;
 
 /** The FILES service: Gammu's spool layout (gammu-smsd-files(7)) with claims and resumable sends. */
@@ -67,7 +67,7 @@ export class FilesService implements SmsdService {
   }
 
   private get stateDir(): string {
-    return path.join(this.o.outboxDir, STATE_DIR);
+    return path.join(this.o.outboxDir, OUTBOX_STATE_DIR);
   }
 
   async init(): Promise<void> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ReportRecord } from '../../spool/reports.js';
 import { parseBackupExtensions } from '../../smsbackup/reader.js';
-import { STATE_DIR } from '../../services/files.js';
+import { OUTBOX_STATE_DIR } from '../../spool/layout.js';
 import { fsyncDir, replaceFileDurable } from '../../spool/atomic.js';
 import { tryClaim } from '../../spool/lock.js';
 import { MESSAGE_STATE } from '../protocol/deliver.js';
@@ -194,7 +194,7 @@ export class MessageIndex {
     const release = await tryClaim(file);
     if (!release) return false;
     try {
-      if (fs.existsSync(path.join(this.paths.outbox, STATE_DIR, `${w.name}.json`))) return false; // parts already sent
+      if (fs.existsSync(path.join(this.paths.outbox, OUTBOX_STATE_DIR, `${w.name}.json`))) return false; // parts already sent
       return fn(w.name, file);
     } finally {
       await release().catch(() => undefined);
