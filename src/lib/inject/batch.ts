@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { InjectError, EXIT } from './errors.js';
 import type { InjectTarget } from './target.js';
-import type { InjectIo } from './main.js';
-import { randomRef } from './main.js';
+import { randomRef, type InjectIo } from './io.js';
 import { renderOutboxFiles } from '../spool/outbox-files.js';
 import { writeTemp, publishUnique, describeFsError } from '../spool/atomic.js';
 import { JournalSegment, recoverJournals, type JournalRecord } from '../spool/journal.js';

@@ -9,18 +9,9 @@ import { createSpoolFile } from '../spool/atomic.js';
 import { INJECT_USAGE } from './usage.js';
 import { packageVersion } from '../version.js';
 
-export interface InjectIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-}
+import { defaultIo, randomRef, type InjectIo } from './io.js';
 
-const defaultIo = (): InjectIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
-
-/** A fresh concatenation reference; Gammu derives it from the clock, which repeats within a second. */
-export function randomRef(bits16: boolean): number {
-  return Math.floor(Math.random() * (bits16 ? 0x10000 : 0x100));
-}
+export type { InjectIo } from './io.js';
 
 /** `smsd inject`: returns the exit code (gammu-smsd-inject's codes). */
 export async function main(argv: readonly string[], io: InjectIo = defaultIo()): Promise<number> {

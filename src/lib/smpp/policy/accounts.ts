@@ -5,7 +5,7 @@ import { parseIni } from '../../config/ini.js';
 import { FALSE_WORDS, TRUE_WORDS } from '../../config/values.js';
 import { parseCidrList, type Cidr } from '../protocol/net.js';
 import { sectionReader } from './ini-section.js';
-import { simulationSettings } from './simulation.js';
+import { simulationSettings, type Simulation } from './simulation.js';
 
 const scrypt = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -60,9 +60,7 @@ export interface Account {
   defaultCost: number;
   prepaid: boolean;
   /** KSMPPD's simulation: nothing is sent; fake answers every Nth submit (0 = never). */
-  simulate:
-    | { deliverEvery: number; permanentFailureEvery: number; temporaryFailureEvery: number; moEvery: number }
-    | undefined;
+  simulate: Simulation | undefined;
 }
 
 export class AccountsError extends Error {

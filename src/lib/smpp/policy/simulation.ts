@@ -1,4 +1,3 @@
-import type { Account } from './accounts.js';
 import { STATUS } from '../protocol/pdu.js';
 
 /**
@@ -9,10 +8,18 @@ import { STATUS } from '../protocol/pdu.js';
  * A temporary failure wins over a permanent one when both divide the count (KSMPPD's order).
  */
 
+/** KSMPPD's simulation settings of an account: fake answers every Nth submit (0 = never). */
+export interface Simulation {
+  deliverEvery: number;
+  permanentFailureEvery: number;
+  temporaryFailureEvery: number;
+  moEvery: number;
+}
+
 export type SimulatedOutcome =
   { status: number; reason: string } | { status: typeof STATUS.ROK; deliver: boolean; mo: boolean };
 
-export function simulateSubmit(sim: NonNullable<Account['simulate']>, count: number): SimulatedOutcome {
+export function simulateSubmit(sim: Simulation, count: number): SimulatedOutcome {
   const every = (n: number): boolean => n > 0 && count % n === 0;
   if (every(sim.temporaryFailureEvery))
     return {
@@ -28,7 +35,7 @@ export function simulateSubmit(sim: NonNullable<Account['simulate']>, count: num
 }
 
 /** The four `simulate_*_every` settings, by their KSMPPD column names (accounts file and SQL alike). */
-export function simulationSettings(every: (column: string) => number): NonNullable<Account['simulate']> {
+export function simulationSettings(every: (column: string) => number): Simulation {
   return {
     deliverEvery: every('simulate_deliver_every'),
     permanentFailureEvery: every('simulate_permanent_failure_every'),

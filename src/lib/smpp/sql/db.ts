@@ -5,7 +5,6 @@ import type { SqlTableName } from '../../config/smsd-config.js';
 import type { SqlConnection, SqlDialect, SqlResult, SqlValue } from '../../services/sql/connection.js';
 import { quoteField } from '../../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../../services/sql/service.js';
-import { sharedQueueStatements } from './shared-queue.js';
 import { oneAtATime } from './one-at-a-time.js';
 
 /**
@@ -27,6 +26,20 @@ export const SMPPD_TABLES = { message: 'smppd_message', mo: 'smppd_mo', state: '
 /** The statements that create smppd's tables when missing. */
 export function smppdTableStatements(dialect: SqlDialect): string[] {
   return [...ownTableStatements(dialect), ...sharedQueueStatements(dialect)];
+}
+
+/** The shared delivery queue (shared-queue.ts) and the nodes' heartbeats. */
+function sharedQueueStatements(dialect: 'mysql' | 'pgsql'): string[] {
+  return dialect === 'mysql'
+    ? [
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id)) ENGINE=InnoDB`,
+        `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL) ENGINE=InnoDB`,
+      ]
+    : [
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
+        `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
+        `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL)`,
+      ];
 }
 
 function ownTableStatements(dialect: SqlDialect): string[] {

@@ -36,19 +36,6 @@ export interface SharedQueueOptions {
   deadMs?: number;
 }
 
-export function sharedQueueStatements(dialect: 'mysql' | 'pgsql'): string[] {
-  return dialect === 'mysql'
-    ? [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id)) ENGINE=InnoDB`,
-        `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL) ENGINE=InnoDB`,
-      ]
-    : [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
-        `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
-        `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL)`,
-      ];
-}
-
 export class SharedQueue {
   private lastTakeover = 0;
   private readonly deadMs: number;
