@@ -2,8 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../common/log.js';
 import { verifyPassword, type Account } from '../policy/accounts.js';
-import { checkSubmit, newMessageId } from './mt.js';
-import { FailureBlocklist, TokenBucket, ipAllowed, ipMatchesPattern, normalizeIp } from './net.js';
+import { FailureBlocklist, ipAllowed, ipMatchesPattern, normalizeIp } from './net.js';
 import {
   CMD,
   RESPONSE_BIT,
@@ -11,7 +10,6 @@ import {
   encodePdu,
   fieldString,
   headerOnly,
-  messageIdResp,
   withoutTlvs,
   type RawPdu,
 } from './pdu.js';
@@ -19,14 +17,13 @@ import type { DeliveryQueue } from '../store/queue.js';
 import { Session, type BindType, type SessionHandler, type SessionTimers } from './session.js';
 import type { MessageLookup, MessageStore } from '../store/message-store.js';
 import { smppTime, type MessageStatus } from '../store/messages.js';
-import { routeOutbound, type OutboundDecision, type Route } from '../policy/routes.js';
+import type { OutboundDecision, Route } from '../policy/routes.js';
 import type { AuthOutcome } from '../policy/http-auth.js';
-import { roundMoney, type CreditKeeper } from '../policy/billing.js';
-import { simulateSubmit } from '../policy/simulation.js';
-import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
+import type { CreditKeeper } from '../policy/billing.js';
 import type { SubmitRequest } from './mt.js';
 import type { SharedThroughput } from '../policy/shared-throughput.js';
 import { replacement } from './replace.js';
+import { SubmitPipeline } from './submit.js';
 
 /**
  * The SMPP server: accepts ESME connections, authenticates binds, takes submits into the spool or
@@ -82,9 +79,6 @@ export class SmppServer implements SessionHandler {
   private readonly server: net.Server;
   private tlsServer: tls.Server | undefined;
   readonly sessions = new Set<Session>();
-  private readonly buckets = new Map<string, TokenBucket>();
-  /** Submits per simulated account (lower case), for "every Nth". */
-  private readonly simulatedCounts = new Map<string, number>();
   /** Queue entries being delivered, per system_id (lower case). */
   private readonly inFlight = new Map<string, Set<string>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -100,7 +94,18 @@ export class SmppServer implements SessionHandler {
     return c;
   }
 
+  /** submit_sm and data_sm, from checks to the durable answer (submit.ts). */
+  private readonly submits: SubmitPipeline;
+
   constructor(private readonly o: SmppServerOptions) {
+    this.submits = new SubmitPipeline({
+      o,
+      counters: this.counters,
+      esmeCounter: (sid) => this.esmeCounter(sid),
+      backpressure: (s) => this.backpressure(s),
+      drain: (sid) => this.drain(sid),
+      stopping: () => this.stopping,
+    });
     this.server = net.createServer((socket) => this.onConnection(socket));
     o.store.onRoom = () => this.resumeReading();
     this.server.on('error', (err) => this.o.log('error', `listener: ${err.message}`));
@@ -174,7 +179,7 @@ export class SmppServer implements SessionHandler {
         return;
       case 'submit_sm':
       case 'data_sm':
-        return this.onSubmit(s, pdu);
+        return this.submits.onSubmit(s, pdu);
       case 'query_sm':
         return this.onQuery(s, pdu);
       case 'cancel_sm':
@@ -267,249 +272,6 @@ export class SmppServer implements SessionHandler {
         strike: true,
       };
     return { ok: true, account };
-  }
-
-  private bucket(account: Account): TokenBucket {
-    const key = account.systemId.toLowerCase();
-    const share = this.o.throughputShare?.share(key) ?? 1;
-    const rate = account.throughput * share;
-    let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = new TokenBucket(rate)));
-    else b.setRate(rate);
-    return b;
-  }
-
-  private onSubmit(s: Session, pdu: RawPdu): void {
-    const respId = pdu.id | RESPONSE_BIT;
-    const account = s.account;
-    if (!s.canTransmit || !account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
-    const refuse = (status: number, why: string): void => {
-      this.counters.errors++;
-      this.esmeCounter(account.systemId).errors++;
-      this.o.log(
-        'info',
-        `${s.label()}: ${pdu.command} seq ${pdu.seq} refused (0x${status.toString(16).padStart(2, '0')}): ${why}`,
-      );
-      s.write(headerOnly(respId, status, pdu.seq));
-    };
-    // Pipelined behind our unbind during a shutdown: not taken (the ESME submits it again later).
-    if (this.stopping) return refuse(STATUS.RSYSERR, 'shutting down');
-    const now = new Date();
-    const check = checkSubmit(pdu, now);
-    if (!check.ok) return refuse(check.status, check.reason);
-    const req = check.request;
-    if (account.sourcePattern && !account.sourcePattern.test(req.source.addr))
-      return refuse(
-        STATUS.RINVSRCADR,
-        `source_addr "${req.source.addr}" is not allowed for ${account.systemId}`,
-      );
-    // Every part counts against the rate, so a long message costs what it costs the modem.
-    if (account.throughput > 0) this.o.throughputShare?.offer(account.systemId, req.entries.length);
-    if (!this.bucket(account).take(req.entries.length))
-      return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
-    const id = newMessageId(account.messageId);
-    if (account.simulate) return this.simulate(s, pdu, account, req, id, now, refuse);
-    if (this.o.routeSubmit) {
-      // Counts as pending while the router thinks, so a slow router slows the reading, not memory.
-      s.pendingSubmits++;
-      this.backpressure(s);
-      this.o
-        .routeSubmit(account, req, id, now)
-        .catch((err: Error): OutboundDecision => ({ ok: false, status: STATUS.RSYSERR, reason: err.message }))
-        .then((route) => {
-          s.pendingSubmits--;
-          this.take(s, pdu, account, req, id, now, route, refuse);
-        });
-      return;
-    }
-    this.take(
-      s,
-      pdu,
-      account,
-      req,
-      id,
-      now,
-      routeOutbound(this.o.routes(), account, req.destination, req.source.addr),
-      refuse,
-    );
-  }
-
-  /** A routed submit: charged if prepaid, stored, answered once durable. */
-  private take(
-    s: Session,
-    pdu: RawPdu,
-    account: Account,
-    req: SubmitRequest,
-    id: string,
-    now: Date,
-    route: OutboundDecision,
-    refuse: (status: number, why: string) => void,
-  ): void {
-    if (!route.ok) return refuse(route.status, route.reason);
-    const cost = account.prepaid ? roundMoney(route.cost * req.entries.length) : 0;
-    if (cost <= 0) return this.store(s, pdu, account, req, id, now, route, 0, refuse);
-    const sid = account.systemId;
-    const note = `${req.entries.length} part(s) to ${req.destination}`;
-    const insufficient = (): void =>
-      refuse(
-        STATUS.RSUBMITFAIL,
-        `insufficient credit: ${req.entries.length} part(s) at ${route.cost} cost ${cost}`,
-      );
-    const reserved = this.o.billing.reserve(sid, id, cost, note);
-    if (typeof reserved === 'boolean') {
-      // The ledger files: decided in this step of the event loop, nothing to wait for.
-      if (!reserved) return insufficient();
-      return this.store(s, pdu, account, req, id, now, route, cost, refuse);
-    }
-    // The database: group-committed with other submits; the session reads on meanwhile.
-    s.pendingSubmits++;
-    this.backpressure(s);
-    reserved.then(
-      (ok) => {
-        s.pendingSubmits--;
-        if (!ok) return insufficient();
-        this.store(s, pdu, account, req, id, now, route, cost, refuse);
-      },
-      (err: Error) => {
-        s.pendingSubmits--;
-        this.o.log('error', `${s.label()}: credit not checked: ${err.message}`);
-        refuse(STATUS.RSYSERR, err.message);
-      },
-    );
-  }
-
-  /** Stores a routed (and paid) submit; the answer once it is durable. */
-  private store(
-    s: Session,
-    pdu: RawPdu,
-    account: Account,
-    req: SubmitRequest,
-    id: string,
-    now: Date,
-    route: Extract<OutboundDecision, { ok: true }>,
-    cost: number,
-    refuse: (status: number, why: string) => void,
-  ): void {
-    const respId = pdu.id | RESPONSE_BIT;
-    s.pendingSubmits++;
-    this.o.store.add(
-      req,
-      {
-        sid: account.systemId,
-        id,
-        rd: req.receipt,
-        ...(req.intermediate ? { inter: true } : {}),
-        src: req.source,
-        at: now.toISOString(),
-        ...(route.phone ? { phone: route.phone } : {}),
-        ...(cost > 0 ? { cost } : {}),
-      },
-      now,
-      (err, name) => {
-        if (err) {
-          s.pendingSubmits--;
-          if (cost > 0)
-            void Promise.resolve(this.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
-              this.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
-            );
-          this.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
-          refuse(STATUS.RSYSERR, err.message);
-          this.backpressure(s);
-          return;
-        }
-        const answer = (): void => {
-          s.pendingSubmits--;
-          this.counters.mt++;
-          this.esmeCounter(account.systemId).mt++;
-          s.messagesIn++;
-          this.o.messages.remember(id, name);
-          this.o.log(
-            'debug',
-            `${s.label()}: ${id} -> ${name}${route.route ? ` (route ${route.route.label})` : ''}`,
-          );
-          s.write(messageIdResp(respId, pdu.seq, id));
-          this.backpressure(s);
-        };
-        // Stored: from here on the message will be sent, so it is answered ROK even if the
-        // charge cannot be recorded (a refusal would only make the ESME send it twice).
-        if (cost <= 0) return answer();
-        this.o.billing
-          .commit(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
-          .catch((e: Error) => this.o.log('error', `${id}: charge of ${cost} not recorded: ${e.message}`))
-          .finally(answer);
-      },
-    );
-    this.backpressure(s);
-  }
-
-  /** A simulated account: an answer without a modem, and every Nth a receipt or an MO echo. */
-  private simulate(
-    s: Session,
-    pdu: RawPdu,
-    account: Account,
-    req: SubmitRequest,
-    id: string,
-    now: Date,
-    refuse: (status: number, why: string) => void,
-  ): void {
-    const sim = account.simulate;
-    if (!sim) return;
-    const key = account.systemId.toLowerCase();
-    const count = (this.simulatedCounts.get(key) ?? 0) + 1;
-    this.simulatedCounts.set(key, count);
-    const outcome = simulateSubmit(sim, count);
-    if (!('deliver' in outcome)) return refuse(outcome.status, outcome.reason);
-    this.counters.mt++;
-    this.esmeCounter(account.systemId).mt++;
-    s.messagesIn++;
-    s.write(messageIdResp(pdu.id | RESPONSE_BIT, pdu.seq, id));
-    this.o.log('debug', `${s.label()}: ${id} simulated (submit ${count})`);
-    const text = req.entries.map((e) => e.text).join('');
-    const pdus: { key: string; kind: 'receipt' | 'mo'; pdus: Buffer[] }[] = [];
-    // KSMPPD sends the simulated DELIVRD whether or not registered_delivery asked for it.
-    if (outcome.deliver)
-      pdus.push({
-        key: `sim-receipt:${id}`,
-        kind: 'receipt',
-        pdus: [
-          buildReceipt({
-            messageId: id,
-            recipient: req.destination,
-            esmeAddress: req.source,
-            state: MESSAGE_STATE.DELIVERED,
-            submitted: now,
-            done: new Date(),
-            error: 0,
-            text,
-          }),
-        ],
-      });
-    if (outcome.mo) {
-      const data = req.entries.some((e) => e.coding === '8bit');
-      const body: MoBody = data
-        ? { kind: 'data', data: Buffer.concat(req.entries.map((e) => e.data ?? Buffer.alloc(0))) }
-        : { kind: 'text', text };
-      const sender = req.source.ton === 1 ? `+${req.source.addr}` : req.source.addr;
-      pdus.push({
-        key: `sim-mo:${id}`,
-        kind: 'mo',
-        pdus: buildMo(req.destination, sender, body, account.longMo),
-      });
-    }
-    try {
-      for (const p of pdus)
-        this.o.queue.add(account.systemId, {
-          key: p.key,
-          kind: p.kind,
-          pdus: p.pdus.map((b) => b.toString('hex')),
-        });
-    } catch (err) {
-      this.o.log(
-        'error',
-        `${id}: simulated ${pdus.map((p) => p.kind).join(' and ')} not queued: ${(err as Error).message}`,
-      );
-    }
-    if (pdus.length > 0) this.drain(account.systemId);
   }
 
   private onQuery(s: Session, pdu: RawPdu): void {
