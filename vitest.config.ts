@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three lanes (README "Tests"): `unit` runs in-process in seconds anywhere (no child process, no
  * modem, no database, no bulk disk work); `process` starts the real programs, PTYs, emulators,
- * SMPP peers and the bulk disk tests; `database` needs the MariaDB and PostgreSQL servers (skipped with a line saying so when none
- * answers, outside CI). `npx vitest --project unit`; `npm test` runs all three.
+ * SMPP peers and the bulk disk tests; `database` needs the MariaDB and PostgreSQL servers
+ * (skipped with a line saying so when none answers, outside CI). `npx vitest --project unit`; `npm test` runs all three.
  */
 const UNIT = [
   'test/at/channel.test.ts',
