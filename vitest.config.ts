@@ -10,6 +10,7 @@ const UNIT = [
   'test/at/channel.test.ts',
   'test/at/phone.test.ts',
   'test/at/replies.test.ts',
+  'test/common/**/*.test.ts',
   'test/config/**/*.test.ts',
   'test/daemon/histogram.test.ts',
   'test/lint/**/*.test.ts',

@@ -829,7 +829,7 @@ function readConfigFile(file: string, shownAs: string): { text: string; warnings
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), warnings: [] };
   } catch {
-    // Gammu works on bytes; an old Latin-1 file must not become U+FFFD soup in passwords or paths.
+    // Not UTF-8 (decoding only, no I/O). Gammu works on bytes; an old Latin-1 file must not become U+FFFD soup in passwords or paths.
     return {
       text: bytes.toString('latin1'),
       warnings: [makeWarning(shownAs, undefined, 'file is not valid UTF-8; read as Latin-1')],

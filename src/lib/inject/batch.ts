@@ -102,6 +102,7 @@ function countLines(file: string): number | undefined {
     for (const b of buf) if (b === 0x0a) n++;
     return buf.length > 0 && buf[buf.length - 1] !== 0x0a ? n + 1 : n;
   } catch {
+    // Only the progress total: reading the batch itself reports what is wrong with the file.
     return undefined;
   }
 }

@@ -1,19 +1,13 @@
-import fs from 'node:fs';
 import type { SmsdConfig } from '../config/smsd-config.js';
 import type { OutboxMessage } from '../spool/outbox-files.js';
 import { SqlService } from '../services/sql/service.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
+import { packageVersion } from '../version.js';
 
 /** CreatorID of what `smsd inject` queues (gammu-smsd-inject writes "Gammu <version>"). */
 export function creatorId(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    return `smsgate ${pkg.version}`;
-  } catch {
-    return 'smsgate';
-  }
+  const version = packageVersion();
+  return version === 'unknown' ? 'smsgate' : `smsgate ${version}`;
 }
 
 /** `smsd inject` into the SQL outbox: Gammu's CreateOutboxSMS. Returns the new outbox ID. */

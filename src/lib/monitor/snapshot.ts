@@ -5,6 +5,7 @@ import type { DaemonStatus } from '../spool/status.js';
 import { spoolLayout } from '../spool/layout.js';
 import { isOutboxCandidate } from '../spool/names.js';
 import { isProcessAlive } from '../common/process-alive.js';
+import { isAbsent, readdirIfExists, readIfExists } from '../common/absent.js';
 
 export interface DaemonView extends DaemonStatus {
   /** The process behind the status file still runs. */
@@ -52,11 +53,7 @@ export function spoolDirs(config: SmsdConfig): SpoolDirs {
 }
 
 function names(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
-  } catch {
-    return [];
-  }
+  return (readdirIfExists(dir) ?? []).filter((n) => !n.startsWith('.'));
 }
 
 /** What the monitor shows, from folder listings and the small status files only. */
@@ -65,12 +62,12 @@ export function readSnapshot(dirs: SpoolDirs): Snapshot {
   for (const n of names(dirs.status)
     .filter((f) => f.endsWith('.json'))
     .sort()) {
-    try {
-      const s = JSON.parse(fs.readFileSync(path.join(dirs.status, n), 'utf8')) as DaemonStatus;
-      daemons.push({ ...s, alive: s.state !== 'stopped' && isProcessAlive(s.pid) });
-    } catch {
-      // a status file being replaced right now: the next refresh shows it
-    }
+    // Removed right now (a daemon's clean-up): the next refresh shows the rest. Status files are
+    // replaced whole, so one that is there parses.
+    const text = readIfExists(path.join(dirs.status, n), 'utf8');
+    if (text === undefined) continue;
+    const s = JSON.parse(text) as DaemonStatus;
+    daemons.push({ ...s, alive: s.state !== 'stopped' && isProcessAlive(s.pid) });
   }
   const outboxByPriority: Record<string, number> = {};
   let outbox = 0;
@@ -129,7 +126,8 @@ export function watchSpool(dirs: SpoolDirs, onChange: (events: SpoolEvent[]) => 
       });
       w.on('error', () => undefined);
       watchers.push(w);
-    } catch {
+    } catch (err) {
+      if (!isAbsent(err)) throw err;
       // a folder that does not exist (yet): its counts stay 0
     }
   };

@@ -24,6 +24,7 @@ import {
 import { recoverJournals } from '../spool/journal.js';
 import { OUTBOX_STATE_DIR } from '../spool/layout.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
+import { readIfExists } from '../common/absent.js';
 
 export interface FilesServiceOptions {
   inboxDir: string;
@@ -167,11 +168,9 @@ export class FilesService implements SmsdService {
   }
 
   private readState(id: string): JobState {
-    try {
-      return JSON.parse(fs.readFileSync(this.statePath(id), 'utf8')) as JobState;
-    } catch {
-      return { attempts: 0, sentParts: {} };
-    }
+    // Absent: nothing tried yet. Written whole (replaceFileDurable), so it parses when present.
+    const text = readIfExists(this.statePath(id), 'utf8');
+    return text === undefined ? { attempts: 0, sentParts: {} } : (JSON.parse(text) as JobState);
   }
 
   private writeState(id: string, state: JobState): void {
@@ -214,10 +213,8 @@ export class FilesService implements SmsdService {
       });
       if (!release) continue;
       this.claims.set(id, release);
-      let content: Buffer;
-      try {
-        content = fs.readFileSync(file);
-      } catch {
+      const content = readIfExists(file);
+      if (!content) {
         await this.release(id); // moved away by another daemon between listing and claiming
         continue;
       }

@@ -314,6 +314,7 @@ export function readSmppdConfig(
       try {
         u = new URL(v);
       } catch {
+        // parsing only: the error names the key and value
         throw new SmppdConfigError(`${file}: ${rawKey} = ${v} is not a URL`);
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:')

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StatusReportPdu } from '../sms/status-report.js';
 import { replaceFileDurable } from './atomic.js';
+import { readIfExists } from '../common/absent.js';
 
 /**
  * Delivery reports in the spool.
@@ -64,12 +65,8 @@ export class DeliveryReports {
   }
 
   private load(): void {
-    let text = '';
-    try {
-      text = fs.readFileSync(this.indexFile, 'utf8');
-    } catch {
-      return;
-    }
+    const text = readIfExists(this.indexFile, 'utf8');
+    if (text === undefined) return; // nothing sent yet
     const horizon = Date.now() - Math.max(this.delayMs, 3_600_000) * 2;
     for (const line of text.split('\n')) {
       if (!line) continue;
@@ -123,14 +120,14 @@ export class DeliveryReports {
     if (report.statusInfo.category !== 'pending') match.final = true;
     const file = path.join(this.dir, `${match.id}.${String(match.part).padStart(2, '0')}.json`);
     let history: ReportRecord['history'] = [];
-    try {
-      const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
+    // Absent: the first report for this part. Written whole, so it parses when present.
+    const prevText = readIfExists(file, 'utf8');
+    if (prevText !== undefined) {
+      const prev = JSON.parse(prevText) as ReportRecord;
       history = [
         ...prev.history,
         { status: prev.status, category: prev.category, receivedAt: prev.receivedAt },
       ];
-    } catch {
-      // first report for this part
     }
     const record: ReportRecord = {
       id: match.id,

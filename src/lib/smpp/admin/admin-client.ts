@@ -49,6 +49,7 @@ export function adminRequest(
           try {
             data = JSON.parse(body) as AdminAnswer['data'];
           } catch {
+            // not JSON (parsing only): the plain-text answer
             data = { status: body.trim() };
           }
           resolve({ status: res.statusCode ?? 0, data });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { AccountsError, hashPassword, parseAccounts, type Account } from './accounts.js';
 import { parseCidrList } from '../protocol/net.js';
+import { statIfExists } from '../../common/absent.js';
 
 /**
  * `esme add/set/remove/list`: edits of the accounts file. Lines are changed in place so comments
@@ -94,12 +95,8 @@ async function entries(c: AccountChanges): Promise<[string, string][]> {
 export function writeAtomically(file: string, text: string): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  let mode = 0o600; // it holds password hashes
-  try {
-    mode = fs.statSync(file).mode & 0o777;
-  } catch {
-    // a new file
-  }
+  // A new file: 0600, it holds password hashes.
+  const mode = (statIfExists(file)?.mode ?? 0o600) & 0o777;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeFileSync(fd, text);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isProcessAlive } from '../../common/process-alive.js';
+import { readIfExists } from '../../common/absent.js';
 
 /**
  * Prepaid credit, one append-only ledger per account in `<state>/billing/<system_id>.ledger`:
@@ -246,12 +247,9 @@ function ownDir(dir: string): (() => void) | undefined {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    let pid = 0;
-    try {
-      pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    } catch {
-      continue; // removed meanwhile
-    }
+    const text = readIfExists(file, 'utf8');
+    if (text === undefined) continue; // removed meanwhile
+    const pid = Number.parseInt(text, 10);
     if (pid && pid !== process.pid && isProcessAlive(pid)) return undefined;
     fs.rmSync(file, { force: true });
   }

@@ -19,6 +19,7 @@ export function safeUrl(url: string): string {
     }
     return u.toString();
   } catch {
+    // not a URL (parsing only): nothing of it is logged
     return '(bad URL)';
   }
 }

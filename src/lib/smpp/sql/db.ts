@@ -6,6 +6,7 @@ import type { SqlConnection, SqlDialect, SqlResult, SqlValue } from '../../servi
 import { quoteField } from '../../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../../services/sql/service.js';
 import { oneAtATime } from './one-at-a-time.js';
+import { readIfExists } from '../../common/absent.js';
 
 /**
  * smppd's side of Gammu's database: one connection (through an SqlService, which checks Gammu's
@@ -110,12 +111,9 @@ function ownTableStatements(dialect: SqlDialect): string[] {
  */
 export function smppdNodeId(stateDir: string): string {
   const file = path.join(stateDir, 'sql-node-id');
-  try {
-    const id = fs.readFileSync(file, 'utf8').trim();
-    if (/^[\w.-]{1,64}$/.test(id)) return id;
-  } catch {
-    // first start in this state folder
-  }
+  // Absent: the first start in this state folder.
+  const kept = readIfExists(file, 'utf8')?.trim();
+  if (kept && /^[\w.-]{1,64}$/.test(kept)) return kept;
   fs.mkdirSync(stateDir, { recursive: true });
   const id = crypto.randomBytes(8).toString('hex');
   fs.writeFileSync(file, `${id}\n`);

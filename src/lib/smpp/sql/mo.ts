@@ -61,6 +61,7 @@ function concatOf(udhHex: string): { ref: number; total: number; seq: number } |
     const c = parseUdh(Buffer.from(udhHex, 'hex')).find((e) => e.kind === 'concat');
     return c && c.kind === 'concat' ? { ref: c.ref, total: c.total, seq: c.seq } : undefined;
   } catch {
+    // a malformed UDH (parsing only, no I/O): the part is taken as a whole message
     return undefined;
   }
 }

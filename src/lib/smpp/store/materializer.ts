@@ -208,7 +208,8 @@ function materializerThread(wt: typeof import('node:worker_threads'), fs: typeof
       try {
         fs.unlinkSync(tmp);
       } catch {
-        // gone already: nothing to clean
+        // Cleanup in a finally: gone already, or failing for the reason the try already throws;
+        // never the error that hides that one.
       }
     }
   }
@@ -222,8 +223,10 @@ function materializerThread(wt: typeof import('node:worker_threads'), fs: typeof
   function sameContent(file: string, content: Buffer): boolean {
     try {
       return fs.readFileSync(file).equals(content);
-    } catch {
-      return false;
+    } catch (err) {
+      // Absent only (this runs in the worker thread, without common/absent.ts): EIO surfaces.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
     }
   }
 

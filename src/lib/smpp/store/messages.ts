@@ -7,6 +7,7 @@ import { fsyncDir, replaceFileDurable } from '../../spool/atomic.js';
 import { tryClaim } from '../../spool/lock.js';
 import { MESSAGE_STATE } from '../protocol/deliver.js';
 import { META_KEY, type SmppMeta } from './store.js';
+import { readdirIfExists, readIfExists, statIfExists } from '../../common/absent.js';
 
 /**
  * query_sm and cancel_sm: where a message ID stands in the spool. The ID is in the outbox file's
@@ -72,12 +73,8 @@ export class MessageIndex {
       if (known && fs.existsSync(path.join(d, known))) return { dir, name: known };
     }
     for (const dir of ['outbox', 'sent', 'error'] as const) {
-      let names: string[];
-      try {
-        names = fs.readdirSync(this.paths[dir]);
-      } catch {
-        continue;
-      }
+      const names = readdirIfExists(this.paths[dir]);
+      if (!names) continue;
       const name = names.find((n) => n.endsWith(suffix));
       if (name) return { dir, name };
     }
@@ -88,11 +85,15 @@ export class MessageIndex {
   private owned(id: string, systemId: string): Where | undefined {
     const w = this.locate(id);
     if (!w) return undefined;
+    // Moved on (sent, cancelled) since it was located: absent.
+    const content = readIfExists(path.join(this.paths[w.dir], w.name));
+    if (!content) return undefined;
     try {
-      const raw = parseBackupExtensions(fs.readFileSync(path.join(this.paths[w.dir], w.name)))[META_KEY];
+      const raw = parseBackupExtensions(content)[META_KEY];
       const meta = raw ? (JSON.parse(raw) as SmppMeta) : undefined;
       return meta?.sid.toLowerCase() === systemId.toLowerCase() ? w : undefined;
     } catch {
+      // not one of ours (parsing only: no smppd header)
       return undefined;
     }
   }
@@ -107,15 +108,10 @@ export class MessageIndex {
     if (!w) return undefined;
     if (w.dir === 'outbox') return { state: MESSAGE_STATE.ENROUTE, error: 0 };
     if (w.dir === 'error') {
-      let reason = '';
-      let at = new Date();
-      try {
-        const file = path.join(this.paths.error, `${w.name}.reason`);
-        reason = fs.readFileSync(file, 'utf8');
-        at = fs.statSync(file).mtime;
-      } catch {
-        // no reason written
-      }
+      // No reason written: absent.
+      const file = path.join(this.paths.error, `${w.name}.reason`);
+      const reason = readIfExists(file, 'utf8') ?? '';
+      const at = statIfExists(file)?.mtime ?? new Date();
       return {
         state: reason.includes(CANCEL_REASON) ? MESSAGE_STATE.DELETED : MESSAGE_STATE.UNDELIVERABLE,
         finalDate: at,
@@ -124,17 +120,15 @@ export class MessageIndex {
     }
     const reports: ReportRecord[] = [];
     for (let part = 1; part <= 255; part++) {
+      const text = readIfExists(
+        path.join(this.paths.reports, `${w.name}.${String(part).padStart(2, '0')}.json`),
+        'utf8',
+      );
+      if (text === undefined) break;
       try {
-        reports.push(
-          JSON.parse(
-            fs.readFileSync(
-              path.join(this.paths.reports, `${w.name}.${String(part).padStart(2, '0')}.json`),
-              'utf8',
-            ),
-          ) as ReportRecord,
-        );
+        reports.push(JSON.parse(text) as ReportRecord);
       } catch {
-        break;
+        break; // not a report (parsing only; report files are replaced whole)
       }
     }
     const failed = reports.find((r) => r.category === 'failed');

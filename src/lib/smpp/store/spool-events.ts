@@ -10,6 +10,7 @@ import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } fr
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
 import { LatencyHistogram } from '../../common/histogram.js';
+import { readdirIfExists, readIfExists } from '../../common/absent.js';
 
 /**
  * Turns what `smsd run` records in the spool into queued deliver_sm:
@@ -103,11 +104,7 @@ export class SpoolEvents {
   }
 
   private list(dir: string): string[] {
-    try {
-      return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
-    } catch {
-      return [];
-    }
+    return (readdirIfExists(dir) ?? []).filter((n) => !n.startsWith('.'));
   }
 
   private rescan(): void {
@@ -170,12 +167,8 @@ export class SpoolEvents {
   private messageFile(name: string): { meta: SmppMeta; text: string } | undefined {
     const { paths } = this.o;
     for (const d of [paths.sent, paths.error, paths.outbox]) {
-      let content: Buffer;
-      try {
-        content = fs.readFileSync(path.join(d, name));
-      } catch {
-        continue;
-      }
+      const content = readIfExists(path.join(d, name));
+      if (!content) continue;
       const raw = parseBackupExtensions(content)[META_KEY];
       if (!raw) return undefined;
       const meta = JSON.parse(raw) as SmppMeta;
@@ -185,7 +178,7 @@ export class SpoolEvents {
           .map((e) => e.text)
           .join('');
       } catch {
-        // the receipt goes out without its text excerpt
+        // unparsable (parsing only): the receipt goes out without its text excerpt
       }
       return { meta, text };
     }
@@ -262,14 +255,14 @@ export class SpoolEvents {
       return;
     }
     const read = (part: number): ReportRecord | undefined => {
+      const text = readIfExists(
+        path.join(this.o.paths.reports, `${file}.${String(part).padStart(2, '0')}.json`),
+        'utf8',
+      );
       try {
-        return JSON.parse(
-          fs.readFileSync(
-            path.join(this.o.paths.reports, `${file}.${String(part).padStart(2, '0')}.json`),
-            'utf8',
-          ),
-        ) as ReportRecord;
+        return text === undefined ? undefined : (JSON.parse(text) as ReportRecord);
       } catch {
+        // not a report (parsing only; report files are replaced whole): as if not there yet
         return undefined;
       }
     };
