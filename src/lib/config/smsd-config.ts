@@ -16,6 +16,7 @@ import {
   type FindConfigOptions,
 } from './locate.js';
 import { suggest } from './suggest.js';
+import { SMPPD_KEY_NAMES } from './smppd-keys.js';
 import {
   type ConfigPath,
   type IntegerOptions,
@@ -387,8 +388,8 @@ const SMSD_KEYS = keyTable([
 ]);
 
 /** Every key we know, canonical spelling, per section (the smsdrc(5) man page documents each). */
-export function knownKeys(): { gammu: string[]; smsd: string[] } {
-  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()] };
+export function knownKeys(): { gammu: string[]; smsd: string[]; smppd: string[] } {
+  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()], smppd: [...SMPPD_KEY_NAMES] };
 }
 
 const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
