@@ -26,6 +26,7 @@ const DATABASE = [
   'test/services/contract.test.ts',
   'test/smpp/ksmppd-sql.test.ts',
   'test/smpp/sql*.test.ts',
+  'test/smpp/store-contract.test.ts',
   'test/smpp/two-nodes.test.ts',
 ];
 

@@ -1,13 +1,37 @@
 import type { LatencyHistogram } from '../../common/histogram.js';
-import type { MessageStatus } from './messages.js';
 import type { SubmitRequest } from '../protocol/mt.js';
-import type { SmppMeta } from './store.js';
 
 /**
  * What the SMPP server needs from wherever accepted messages go: the spool (OutboxStore,
  * MessageIndex, SpoolEvents) or Gammu's SQL outbox (SqlMessageStore, SqlMessageLookup, SqlEvents).
  * One routing decision in the server, two stores behind it.
  */
+
+/** What smppd keeps with each message (the spool: a `; smsgate: Smpp = {...}` line; SQL: smppd_message.meta). */
+export interface SmppMeta {
+  /** system_id of the submitting ESME, as configured. */
+  sid: string;
+  id: string;
+  /** registered_delivery bits 0-1. */
+  rd: number;
+  /** Intermediate notification requested (registered_delivery bit 4). */
+  inter?: boolean;
+  src: { ton: number; npi: number; addr: string };
+  at: string;
+  /** The PhoneID a route pinned it to (also written as the file's PhoneID, which `smsd run` honours). */
+  phone?: string;
+  /** What the account was charged (refunded if it fails for good). */
+  cost?: number;
+}
+
+/** Where a message stands, for query_sm. */
+export interface MessageStatus {
+  state: number;
+  /** When it reached a final state. */
+  finalDate?: Date;
+  /** GSM error (TP-Status) of a failure. */
+  error: number;
+}
 
 /** Called once the message is durable (err undefined) with its name (file name, `sql:<id>`). */
 export type AddCallback = (err: Error | undefined, name: string) => void;

@@ -8,6 +8,7 @@ import { tryClaim } from '../../spool/lock.js';
 import { MESSAGE_STATE } from '../protocol/deliver.js';
 import { META_KEY, type SmppMeta } from './store.js';
 import { readdirIfExists, readIfExists, statIfExists } from '../../common/absent.js';
+import type { MessageLookup, MessageStatus } from './message-store.js';
 
 /**
  * query_sm and cancel_sm: where a message ID stands in the spool. The ID is in the outbox file's
@@ -23,13 +24,7 @@ export interface SpoolPaths {
   reports: string;
 }
 
-export interface MessageStatus {
-  state: number;
-  /** When it reached a final state. */
-  finalDate?: Date;
-  /** GSM error (TP-Status) of a failure. */
-  error: number;
-}
+export type { MessageStatus } from './message-store.js';
 
 type Where = { dir: 'outbox' | 'sent' | 'error'; name: string };
 
@@ -50,7 +45,7 @@ export function smppTime(d: Date): string {
   return `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}000+`;
 }
 
-export class MessageIndex {
+export class MessageIndex implements MessageLookup {
   /** Names of the files written by this process, so a lookup seldom needs a folder listing. */
   private readonly recent = new Map<string, string>();
 

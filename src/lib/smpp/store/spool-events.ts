@@ -11,6 +11,7 @@ import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
 import { LatencyHistogram } from '../../common/histogram.js';
 import { readdirIfExists, readIfExists } from '../../common/absent.js';
+import type { EventSource } from './message-store.js';
 
 /**
  * Turns what `smsd run` records in the spool into queued deliver_sm:
@@ -61,7 +62,7 @@ export interface MoTarget {
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
 const INBOX_RE = /^(IN\d{8}_\d{6}_\d+_(.*))_(\d+)\.(txt|bin)$/;
 
-export class SpoolEvents {
+export class SpoolEvents implements EventSource {
   private readonly watchers: fs.FSWatcher[] = [];
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly moGroups = new Map<string, NodeJS.Timeout>();

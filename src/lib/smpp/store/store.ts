@@ -9,6 +9,7 @@ import { GroupCommit } from './group-commit.js';
 import { Materializer, type Renamed } from './materializer.js';
 import { isProcessAlive } from '../../common/process-alive.js';
 import { PHONE_ID_KEY } from '../../spool/outbox-read.js';
+import type { AddCallback, MessageStore, SmppMeta } from './message-store.js';
 
 /**
  * The default route: the spool outbox, with the journal as the point of durability.
@@ -29,21 +30,7 @@ import { PHONE_ID_KEY } from '../../spool/outbox-read.js';
  */
 
 /** What smppd needs later to answer for the message (receipts), stored in the file's header comments. */
-export interface SmppMeta {
-  /** system_id of the submitting ESME, as configured. */
-  sid: string;
-  id: string;
-  /** registered_delivery bits 0-1. */
-  rd: number;
-  /** Intermediate notification requested (registered_delivery bit 4). */
-  inter?: boolean;
-  src: { ton: number; npi: number; addr: string };
-  at: string;
-  /** The PhoneID a route pinned it to (also written as the file's PhoneID, which `smsd run` honours). */
-  phone?: string;
-  /** What the account was charged (refunded if it fails for good). */
-  cost?: number;
-}
+export type { SmppMeta } from './message-store.js';
 
 export const META_KEY = 'Smpp';
 
@@ -61,8 +48,6 @@ export function messageIdOfName(name: string): string | undefined {
   const m = /_smpp-([0-9A-Za-z]+)\.smsbackup$/.exec(name);
   return m?.[1];
 }
-
-export type AddCallback = (err: Error | undefined, name: string) => void;
 
 /** A record on its way into the journal. */
 interface Pending {
@@ -101,7 +86,7 @@ export interface OutboxStoreOptions {
   renamed?: (id: string, name: string) => void;
 }
 
-export class OutboxStore {
+export class OutboxStore implements MessageStore {
   private readonly journal: GroupCommit<Pending>;
   private readonly committed: Committed[] = [];
   /** Index of the oldest entry of `committed` still waiting for its file. */
