@@ -1,17 +1,17 @@
 import type { Logger } from '../../common/log.js';
 import { SqlConnection } from '../../services/sql/connection.js';
-import { loadAccounts, type Account } from './accounts.js';
-import type { SmppdConfig } from '../config.js';
+import { loadAccounts, type Account, type AccountsLoad } from './accounts.js';
+import type { SmppdConfig, SourceKind } from '../config.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { HttpRouter } from './http-routing.js';
-import { loadRoutes, type Route } from './routes.js';
+import { loadRoutes, type Route, type RoutesLoad } from './routes.js';
 import { loadSqlAccounts, loadSqlRoutes } from '../sql/load.js';
 
 /**
  * Where smppd's accounts and routes come from (AccountsSource, RoutesSource): the INI files, the
- * KSMPPD tables, or KSMPPD's HTTP services. Files and SQL are read whole at start and at each
- * reload, so the bind and submit paths stay in memory (no await per submit); HTTP is asked per bind
- * (with a short cache) and per message.
+ * KSMPPD tables, or KSMPPD's HTTP services, each behind one interface. Files and SQL are read whole
+ * at start and at each reload, so the bind and submit paths stay in memory (no await per submit);
+ * HTTP is asked per bind (with a short cache) and per message.
  */
 
 export interface Loaded {
@@ -22,60 +22,113 @@ export interface Loaded {
   warnings: string[];
 }
 
+/** What one reload gives its sources: the KSMPPD database, connected on first use. */
+export interface LoadContext {
+  sql(): SqlConnection;
+}
+
+export interface AccountsSource {
+  /** Where the accounts come from, for logs. */
+  readonly where: string;
+  /** An outside judge of binds (HTTP auth), instead of a list. */
+  readonly authenticator?: HttpAuthenticator;
+  /** The whole list, or `accounts` undefined when there is none (HTTP). */
+  load(
+    ctx: LoadContext,
+  ): Promise<Pick<AccountsLoad, 'warnings'> & { accounts: AccountsLoad['accounts'] | undefined }>;
+}
+
+export interface RoutesSource {
+  /** Where the routes come from, for logs ('' without a routes file). */
+  readonly where: string;
+  /** An outside router of submits (HTTP routing), instead of a list. */
+  readonly router?: HttpRouter;
+  load(
+    ctx: LoadContext,
+  ): Promise<Pick<RoutesLoad, 'warnings'> & { routes: RoutesLoad['routes'] | undefined }>;
+}
+
+/** The KSMPPD database of the config (config.ts reads it whenever a source is sql). */
+function ksmppd(c: SmppdConfig): NonNullable<SmppdConfig['sql']> {
+  if (!c.sql) throw new Error('the KSMPPD database is not configured');
+  return c.sql;
+}
+
+const ACCOUNTS: Record<SourceKind, (c: SmppdConfig, log: Logger) => AccountsSource> = {
+  file: (c) => ({
+    where: c.accountsFile ?? '',
+    load: async () => loadAccounts(c.accountsFile ?? ''),
+  }),
+  sql: (c) => ({
+    where: `table ${c.sql?.tables.user ?? ''}`,
+    load: (ctx) => loadSqlAccounts(ctx.sql(), ksmppd(c).tables),
+  }),
+  http: (c, log) => ({
+    where: 'HTTP auth (known after binding)',
+    authenticator: c.http.authUrl
+      ? new HttpAuthenticator({
+          url: c.http.authUrl,
+          timeoutMs: c.http.timeoutMs,
+          cacheMs: c.http.authCacheMs,
+          log,
+        })
+      : undefined,
+    load: async () => ({ accounts: undefined, warnings: [] }),
+  }),
+};
+
+const ROUTES: Record<SourceKind, (c: SmppdConfig, log: Logger) => RoutesSource> = {
+  file: (c) => ({
+    where: c.routesFile ? ` from ${c.routesFile}` : '',
+    load: async () => loadRoutes(c.routesFile),
+  }),
+  sql: (c) => ({
+    where: ` from table ${c.sql?.tables.route ?? ''}`,
+    load: (ctx) => loadSqlRoutes(ctx.sql(), ksmppd(c).tables),
+  }),
+  http: (c, log) => ({
+    where: ' (HTTP routing)',
+    router: c.http.routingUrl ? new HttpRouter(c.http.routingUrl, c.http.timeoutMs, log) : undefined,
+    load: async () => ({ routes: undefined, warnings: [] }),
+  }),
+};
+
 export class SmppdSources {
-  readonly authenticator: HttpAuthenticator | undefined;
-  readonly router: HttpRouter | undefined;
+  readonly accounts: AccountsSource;
+  readonly routes: RoutesSource;
 
   constructor(
     private readonly c: SmppdConfig,
     log: Logger,
   ) {
-    const { http } = c;
-    this.authenticator =
-      c.accountsSource === 'http' && http.authUrl
-        ? new HttpAuthenticator({
-            url: http.authUrl,
-            timeoutMs: http.timeoutMs,
-            cacheMs: http.authCacheMs,
-            log,
-          })
-        : undefined;
-    this.router =
-      c.routesSource === 'http' && http.routingUrl
-        ? new HttpRouter(http.routingUrl, http.timeoutMs, log)
-        : undefined;
+    this.accounts = ACCOUNTS[c.accountsSource](c, log);
+    this.routes = ROUTES[c.routesSource](c, log);
+  }
+
+  get authenticator(): HttpAuthenticator | undefined {
+    return this.accounts.authenticator;
+  }
+
+  get router(): HttpRouter | undefined {
+    return this.routes.router;
   }
 
   /** Both read before either is used: a broken one throws and the caller keeps the old pair. */
   async load(): Promise<Loaded> {
-    const { c } = this;
     let conn: SqlConnection | undefined;
-    if (c.sql && (c.accountsSource === 'sql' || c.routesSource === 'sql'))
+    const ctx: LoadContext = {
       // Opened per load: reloads are rare, and an idle connection is one the server drops.
-      conn = new SqlConnection({ ...c.sql.connection, retries: 2, connectTimeoutMs: 5_000 });
+      sql: () =>
+        (conn ??= new SqlConnection({
+          ...ksmppd(this.c).connection,
+          retries: 2,
+          connectTimeoutMs: 5_000,
+        })),
+    };
     try {
-      const warnings: string[] = [];
-      let accounts: Map<string, Account> | undefined;
-      let routes: Route[] | undefined;
-      if (c.accountsSource === 'file') {
-        const a = loadAccounts(c.accountsFile ?? '');
-        accounts = a.accounts;
-        warnings.push(...a.warnings);
-      } else if (c.accountsSource === 'sql' && conn && c.sql) {
-        const a = await loadSqlAccounts(conn, c.sql.tables);
-        accounts = a.accounts;
-        warnings.push(...a.warnings);
-      }
-      if (c.routesSource === 'file') {
-        const r = loadRoutes(c.routesFile);
-        routes = r.routes;
-        warnings.push(...r.warnings);
-      } else if (c.routesSource === 'sql' && conn && c.sql) {
-        const r = await loadSqlRoutes(conn, c.sql.tables);
-        routes = r.routes;
-        warnings.push(...r.warnings);
-      }
-      return { accounts, routes, warnings };
+      const a = await this.accounts.load(ctx);
+      const r = await this.routes.load(ctx);
+      return { accounts: a.accounts, routes: r.routes, warnings: [...a.warnings, ...r.warnings] };
     } finally {
       await conn?.close().catch(() => undefined);
     }
@@ -83,17 +136,11 @@ export class SmppdSources {
 
   /** Where the accounts come from, for logs. */
   accountsWhere(): string {
-    const { c } = this;
-    if (c.accountsSource === 'file') return c.accountsFile ?? '';
-    if (c.accountsSource === 'sql') return `table ${c.sql?.tables.user ?? ''}`;
-    return 'HTTP auth (known after binding)';
+    return this.accounts.where;
   }
 
   /** Where the routes come from, for logs ('' without a routes file). */
   routesWhere(): string {
-    const { c } = this;
-    if (c.routesSource === 'file') return c.routesFile ? ` from ${c.routesFile}` : '';
-    if (c.routesSource === 'sql') return ` from table ${c.sql?.tables.route ?? ''}`;
-    return ' (HTTP routing)';
+    return this.routes.where;
   }
 }
