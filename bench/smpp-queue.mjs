@@ -25,9 +25,9 @@ const opt = (name, def) => {
 const ENTRIES = Number(opt('--entries', 100_000));
 const root = path.resolve(opt('--root', here));
 
-const { DeliveryQueue, keyHash } = await import(path.join(root, 'dist/lib/smpp/queue.js'));
-const { buildReceipt } = await import(path.join(root, 'dist/lib/smpp/deliver.js'));
-const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
+const { DeliveryQueue, keyHash } = await import(path.join(root, 'dist/lib/smpp/store/queue.js'));
+const { buildReceipt } = await import(path.join(root, 'dist/lib/smpp/protocol/deliver.js'));
+const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/policy/accounts.js'));
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');

@@ -137,7 +137,7 @@ async function runSql(dialect) {
   const { SqlConnection } = await import(path.join(root, 'dist/lib/services/sql/connection.js'));
   const { initSchema } = await import(path.join(root, 'dist/lib/services/sql/schema.js'));
   const { SQL_TABLE_NAMES } = await import(path.join(root, 'dist/lib/config/smsd-config.js'));
-  const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
+  const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/policy/accounts.js'));
   const server = {
     mysql: { dialect: 'mysql', host: '127.0.0.1:3306', user: 'root', password: '', admin: 'mysql' },
     pgsql: { dialect: 'pgsql', host: '127.0.0.1:5432', user: 'postgres', password: '', admin: 'postgres' },
@@ -223,7 +223,7 @@ if (SQL) {
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-'));
 for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(work, d));
-const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/accounts.js'));
+const { hashPassword } = await import(path.join(root, 'dist/lib/smpp/policy/accounts.js'));
 // The idle binds use a cheap scrypt cost: what is measured is memory, not bind time.
 fs.writeFileSync(
   path.join(work, 'esme.ini'),

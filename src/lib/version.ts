@@ -12,6 +12,7 @@ export function packageVersion(): string {
         }
       ).version;
     } catch {
+      // Informative only (--version, CreatorID): a missing or odd package.json must not stop anything.
       cached = 'unknown';
     }
   }

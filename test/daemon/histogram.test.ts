@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram } from '../../src/lib/daemon/histogram.js';
+import { LatencyHistogram } from '../../src/lib/common/histogram.js';
 
 describe('latency histogram (Prometheus exposition)', () => {
   it('counts cumulatively per bucket, with sum and count; negative times count as 0', () => {

@@ -5,7 +5,7 @@ import { startRig, waitFor, readInbox, FAST_TIMERS, type Rig } from '../helpers/
 import { runSmsd, listFiles } from '../helpers/spool.js';
 import { makeReadOnly, mountProblem, mountSmall } from '../helpers/mounts.js';
 import { renderMetrics } from '../../src/lib/daemon/metrics.js';
-import type { DaemonStatus } from '../../src/lib/daemon/status.js';
+import type { DaemonStatus } from '../../src/lib/spool/status.js';
 
 /**
  * A sick disk is not a sick modem: with sent/ or the inbox unwritable (read-only bind mount, as root)

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminServer, type AdminActions } from '../../src/lib/smpp/admin.js';
-import type { SmppServer } from '../../src/lib/smpp/server.js';
-import type { LogLevel } from '../../src/lib/daemon/log.js';
+import { AdminServer, type AdminActions } from '../../src/lib/smpp/admin/admin.js';
+import type { SmppServer } from '../../src/lib/smpp/protocol/server.js';
+import type { LogLevel } from '../../src/lib/common/log.js';
 import { params } from './props.js';
 
 // smppd's admin HTTP query parsing (src/lib/smpp/admin.ts), in process, over a raw socket (not an HTTP

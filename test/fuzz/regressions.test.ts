@@ -38,7 +38,7 @@ describe('found by fuzzing', () => {
 
 describe('found by fuzzing: SMPP framer', () => {
   it('a 64 KiB PDU arriving one octet at a time is joined once, not once per octet', async () => {
-    const { Framer } = await import('../../src/lib/smpp/pdu.js');
+    const { Framer } = await import('../../src/lib/smpp/protocol/pdu.js');
     const pdu = Buffer.alloc(64 * 1024);
     pdu.writeUInt32BE(pdu.length, 0);
     pdu.writeUInt32BE(0x15, 4);
@@ -99,7 +99,7 @@ describe('found by fuzzing: table lookups with Object.prototype names', () => {
   it('admin HTTP /log-level?level=constructor is 400, and a target Node cannot make a URL of is 400, not 500', async () => {
     // Covered end to end in admin-http.test.ts; here the two targets by name.
     const { default: http } = await import('node:http');
-    const { AdminServer } = await import('../../src/lib/smpp/admin.js');
+    const { AdminServer } = await import('../../src/lib/smpp/admin/admin.js');
     const levels: string[] = [];
     const errors: string[] = [];
     const admin = new AdminServer({ port: 0, listen: '127.0.0.1', password: 'pw', metricsPublic: false }, {
@@ -127,7 +127,7 @@ describe('found by fuzzing: table lookups with Object.prototype names', () => {
 
 describe('found by fuzzing: HTTP auth answer', () => {
   it('"X-KSMPPD-Throughput: Infinity" is refused as not a number >= 0', async () => {
-    const { accountOfHeaders } = await import('../../src/lib/smpp/http-auth.js');
+    const { accountOfHeaders } = await import('../../src/lib/smpp/policy/http-auth.js');
     const h = new Headers({ 'X-KSMPPD-Throughput': 'Infinity' });
     expect(accountOfHeaders('acme', h)).toBe('X-KSMPPD-Throughput: Infinity is not a number >= 0');
   });

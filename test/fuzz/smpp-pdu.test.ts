@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { Framer, PduDecodeError, decodePdu, type RawPdu } from '../../src/lib/smpp/pdu.js';
-import { checkSubmit } from '../../src/lib/smpp/mt.js';
+import { Framer, PduDecodeError, decodePdu, type RawPdu } from '../../src/lib/smpp/protocol/pdu.js';
+import { checkSubmit } from '../../src/lib/smpp/protocol/mt.js';
 import { formatBackup } from '../../src/lib/smsbackup/index.js';
 import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
 import { PduError, encodeSubmit } from '../../src/lib/sms/index.js';

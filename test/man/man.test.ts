@@ -22,8 +22,12 @@ describe('man pages', () => {
   it('document every config key in smsdrc(5)', () => {
     const page = fs.readFileSync(path.join(ROOT, 'man', 'smsdrc.5'), 'utf8');
     const documented = new Set([...page.matchAll(/^\.B (\S+)$/gm)].map((m) => m[1]));
-    const { gammu, smsd } = knownKeys();
-    expect([...gammu, ...smsd].filter((k) => !documented.has(k))).toEqual([]);
+    const { gammu, smsd, smppd } = knownKeys();
+    expect([...gammu, ...smsd, ...smppd].filter((k) => !documented.has(k))).toEqual([]);
+    // [smppd] in its own section (Port is also [gammu]'s old name of Device).
+    const smppdSection = page.slice(page.indexOf('.SH SECTION [smppd]'), page.indexOf('.SH OTHER SECTIONS'));
+    const inSmppd = new Set([...smppdSection.matchAll(/^\.B (\S+)$/gm)].map((m) => m[1]));
+    expect(smppd.filter((k) => !inSmppd.has(k))).toEqual([]);
   });
 
   it('are installed with the package', () => {

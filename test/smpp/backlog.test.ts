@@ -5,9 +5,9 @@ import { bindCollecting, closed, startTestSmppd, type TestSmppd } from './harnes
 import { writeQueueFiles } from './queue-files.js';
 import { makeSpool } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
-import { buildReceipt, MESSAGE_STATE } from '../../src/lib/smpp/deliver.js';
-import { keyHash } from '../../src/lib/smpp/queue.js';
-import { inboxFileIdentity, moEventKey } from '../../src/lib/smpp/spool-events.js';
+import { buildReceipt, MESSAGE_STATE } from '../../src/lib/smpp/protocol/deliver.js';
+import { keyHash } from '../../src/lib/smpp/store/queue.js';
+import { inboxFileIdentity, moEventKey } from '../../src/lib/smpp/store/spool-events.js';
 
 // A backlog larger than the queue's page in memory (8,192 names) through smppd: paging, order and
 // exactly-once across a restart. test/smpp/queue.test.ts measures the memory.

@@ -1,10 +1,11 @@
+import { ConfigError } from '../../src/lib/config/errors.js';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseIni } from '../../src/lib/config/ini.js';
 import { readSmppdConfig } from '../../src/lib/smpp/config.js';
-import { hashPassword, parseAccounts, verifyPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword, parseAccounts, verifyPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { makeSpool, ROOT } from '../helpers/spool.js';
 
 const sections = (text: string) => parseIni(text, 'rc', { isRawSection: () => true }).document.sections;
@@ -64,11 +65,34 @@ describe('[smppd] section', () => {
       /needs AccountsFile/,
     );
     expect(() => readSmppdConfig(sections('[smppd]\nAccountsFile = a\nPort = 70000\n'), 'rc', '/')).toThrow(
-      /rc:3: Port = 70000 is not valid/,
+      /rc:3: Port = "70000" is not valid; use a whole number from 0 to 65535/,
     );
     expect(readSmppdConfig(sections('[smppd]\nAccountsFile = a\nPrt = 1\n'), 'rc', '/').warnings).toEqual([
-      'rc:3: unknown key Prt in [smppd]',
+      'rc:3: unknown key "Prt" in [smppd] is ignored; did you mean Port?',
     ]);
+  });
+
+  it('reads [smppd] with the readers of [smsd]: the same boolean words, errors naming file:line, key and value', () => {
+    const admin = (v: string) =>
+      readSmppdConfig(
+        sections(`[smppd]\nAccountsFile = a\nAdminPort = 0\nAdminPassword = s\nAdminMetricsPublic = ${v}\n`),
+        'rc',
+        '/',
+      ).config.admin?.metricsPublic;
+    for (const yes of ['yes', 'Y', 't', 'TRUE', '1']) expect(admin(yes), yes).toBe(true);
+    for (const no of ['no', 'n', 'f', 'false', '0']) expect(admin(no), no).toBe(false);
+    let err: unknown;
+    try {
+      admin('maybe');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ file: 'rc', line: 5, key: 'AdminMetricsPublic', value: 'maybe' });
+    expect((err as Error).message).toMatch(/^rc:5: AdminMetricsPublic = "maybe" is not valid; use true, yes/);
+    expect(() => readSmppdConfig(sections('[smppd]\nAccountsFile = a\nWindow = 12abc\n'), 'rc', '/')).toThrow(
+      /rc:3: Window = "12abc" is not valid/,
+    );
   });
 });
 

@@ -6,7 +6,7 @@ import { makeSpool, listFiles, type TempSpool } from '../helpers/spool.js';
 import { loadSmsdConfig } from '../../src/lib/config/smsd-config.js';
 import { readSmppdConfig } from '../../src/lib/smpp/config.js';
 import { startSmppd, type Smppd } from '../../src/lib/smpp/serve.js';
-import { hashPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
 
 /** smppd in this process on 127.0.0.1 and a free port, over a temp files spool. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { makeSpool, type TempSpool } from '../helpers/spool.js';
 import { MB, fdTargets, openFds, rssBytes, rssPeak } from '../helpers/resources.js';
 import {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseIni } from '../../src/lib/config/ini.js';
 import { readSmppdConfig, type SmsdSqlKeys } from '../../src/lib/smpp/config.js';
-import { checkPasswordHash, verifyPassword } from '../../src/lib/smpp/accounts.js';
-import { ipMatchesPattern, parseKannelIpList } from '../../src/lib/smpp/net.js';
+import { checkPasswordHash, verifyPassword } from '../../src/lib/smpp/policy/accounts.js';
+import { ipMatchesPattern, parseKannelIpList } from '../../src/lib/smpp/protocol/net.js';
 import { posixRegex } from '../../src/lib/smpp/sql/posix-regex.js';
 import { accountOfRow, routeOfRow } from '../../src/lib/smpp/sql/load.js';
-import { accountOfHeaders } from '../../src/lib/smpp/http-auth.js';
-import { safeUrl } from '../../src/lib/smpp/ksmppd-http.js';
+import { accountOfHeaders } from '../../src/lib/smpp/policy/http-auth.js';
+import { safeUrl } from '../../src/lib/smpp/policy/ksmppd-http.js';
 
 const sections = (text: string) => parseIni(text, 'rc', { isRawSection: () => true }).document.sections;
 const SMSD: SmsdSqlKeys = {
@@ -60,28 +60,32 @@ describe('[smppd] AccountsSource, RoutesSource and their keys', () => {
   });
 
   it('names what is wrong or unused', () => {
-    expect(() => read('AccountsSource = ldap\n')).toThrow(/AccountsSource = ldap; use file, sql or http/);
+    expect(() => read('AccountsSource = ldap\n')).toThrow(
+      /rc:2: AccountsSource = "ldap" is not valid; use file, sql or http/,
+    );
     expect(() => read('AccountsSource = sql\n')).toThrow(/needs SqlDriver = native_mysql or native_pgsql/);
     expect(() => read('AccountsSource = sql\nSqlDriver = oracle\n')).toThrow(
-      /SqlDriver = oracle; use native_mysql/,
+      /rc:3: SqlDriver = "oracle" is not valid; use native_mysql/,
     );
     expect(() => read('AccountsSource = sql\nSqlDriver = mysql\n')).toThrow(/SqlDriver needs SqlDatabase/);
     expect(() => read('AccountsSource = sql\nUserTable = users; DROP\n', SMSD)).toThrow(
-      /UserTable = users; DROP is not a plain table name/,
+      /rc:3: UserTable = "users; DROP" is not a plain table name/,
     );
     expect(() => read('AccountsSource = http\n')).toThrow(/AccountsSource = http needs AuthUrl = http/);
     expect(() => read('AccountsFile = a\nRoutesSource = http\nRoutingUrl = ftp://x\n')).toThrow(
-      /RoutingUrl must be an http/,
+      /rc:4: RoutingUrl = "ftp:\/\/x" is not valid; use an http:\/\/ or https:\/\/ URL/,
     );
-    expect(() => read('AccountsFile = a\nHttpTimeout = 0\n')).toThrow(/HttpTimeout = 0 is not valid/);
+    expect(() => read('AccountsFile = a\nHttpTimeout = 0\n')).toThrow(
+      /rc:3: HttpTimeout = "0" is not valid; use a number from 0.01 to 86400/,
+    );
     expect(
-      read('AccountsSource = sql\nAccountsFile = a\nAuthUrl = http://x/\nSqlHost = h\nSqlTypo = 1\n', SMSD)
+      read('AccountsSource = sql\nAccountsFile = a\nAuthUrl = http://x/\nSqlHost = h\nSqlHots = 1\n', SMSD)
         .warnings,
     ).toEqual([
       'rc:3: AccountsFile is not used: AccountsSource = sql',
       'rc:5: SqlHost is not used: without SqlDriver the [smsd] database keys are used',
       'rc:4: AuthUrl is not used: AccountsSource = sql',
-      'rc:6: unknown key SqlTypo in [smppd]',
+      'rc:6: unknown key "SqlHots" in [smppd] is ignored; did you mean SqlHost?',
     ]);
   });
 });

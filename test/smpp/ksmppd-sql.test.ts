@@ -9,7 +9,7 @@ import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.j
 import { makeSpool, ROOT } from '../helpers/spool.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
-import { esmeAdd, esmeList, esmeSet } from '../../src/lib/smpp/esme-cli.js';
+import { esmeAdd, esmeList, esmeSet } from '../../src/lib/smpp/admin/esme-cli.js';
 import { smppdDbUpgrade } from '../../src/lib/smpp/sql/admin.js';
 import { tableColumns } from '../../src/lib/smpp/sql/schema.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { keyHash } from '../../src/lib/smpp/queue.js';
+import { keyHash } from '../../src/lib/smpp/store/queue.js';
 
 /**
  * Queue entries written straight into `<state>/queue/<system_id>/` in DeliveryQueue's format, as a

@@ -4,8 +4,8 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryQueue, keyHash } from '../../src/lib/smpp/queue.js';
-import { FingerprintSet } from '../../src/lib/smpp/fingerprints.js';
+import { DeliveryQueue, keyHash } from '../../src/lib/smpp/store/queue.js';
+import { FingerprintSet } from '../../src/lib/smpp/store/fingerprints.js';
 import { writeQueueFiles } from './queue-files.js';
 
 // DeliveryQueue on its own: paging, the taken set, done.log compaction. delivery.test.ts and

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRoutes, routeInbound, routeOutbound, RoutesError } from '../../src/lib/smpp/routes.js';
-import { Billing, ledgerFile, readLedgerTail, topUpOffline } from '../../src/lib/smpp/billing.js';
-import { simulateSubmit } from '../../src/lib/smpp/simulation.js';
-import { STATUS } from '../../src/lib/smpp/pdu.js';
+import { parseRoutes, routeInbound, routeOutbound, RoutesError } from '../../src/lib/smpp/policy/routes.js';
+import { Billing, ledgerFile, readLedgerTail, topUpOffline } from '../../src/lib/smpp/policy/billing.js';
+import { simulateSubmit } from '../../src/lib/smpp/policy/simulation.js';
+import { STATUS } from '../../src/lib/smpp/protocol/pdu.js';
 
 const ROUTES = `
 [cz-any]

@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/rig.js';
 import { ROOT } from '../helpers/spool.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import { writeReceivedRecord } from '../../src/lib/spool/received.js';
-import { ledgerFile } from '../../src/lib/smpp/billing.js';
+import { ledgerFile } from '../../src/lib/smpp/policy/billing.js';
 
 // Routes, prepaid billing, simulation, MO routing and the TLS listener of `smppd serve`, with the
 // `smpp` package's client over TCP (and TLS).

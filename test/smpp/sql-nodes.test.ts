@@ -9,7 +9,7 @@ import { makeSpool, ROOT } from '../helpers/spool.js';
 import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
 import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
-import { hashPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 // Two `smppd serve` nodes on one database with Service = sql and the real `smsd run` on the

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDb, DEFAULT_TABLES, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
-import { SmppdDb } from '../../src/lib/smpp/sql-db.js';
-import { SqlMessageStore } from '../../src/lib/smpp/sql-store.js';
-import { checkSubmit, type SubmitRequest } from '../../src/lib/smpp/mt.js';
-import type { SmppMeta } from '../../src/lib/smpp/store.js';
-import { encodePdu, decodePdu } from '../../src/lib/smpp/pdu.js';
+import { SmppdDb } from '../../src/lib/smpp/sql/db.js';
+import { SqlMessageStore } from '../../src/lib/smpp/sql/store.js';
+import { checkSubmit, type SubmitRequest } from '../../src/lib/smpp/protocol/mt.js';
+import type { SmppMeta } from '../../src/lib/smpp/store/store.js';
+import { encodePdu, decodePdu } from '../../src/lib/smpp/protocol/pdu.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 // SqlMessageStore on its own, against the real servers: group commit and all-or-nothing batches.

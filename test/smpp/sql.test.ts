@@ -10,7 +10,7 @@ import { joinSent } from '../../src/lib/emulator/records.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import type { ModemEmulatorOptions } from '../../src/lib/emulator/modem.js';
 import { bindCollecting, call, startTestSmppd, type TestSmppd } from './harness.js';
-import { ledgerFile, topUpOffline } from '../../src/lib/smpp/billing.js';
+import { ledgerFile, topUpOffline } from '../../src/lib/smpp/policy/billing.js';
 
 // `smppd serve` with [smsd] Service = sql: submits go into Gammu's outbox tables of a real MariaDB
 // or PostgreSQL, the real `smsd run` (a process, on the modem emulator) sends them from there, and

@@ -4,11 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import smpp from 'smpp';
 import { makeSpool, type TempSpool } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
-import { OutboxStore, type OutboxStoreOptions } from '../../src/lib/smpp/store.js';
-import { MessageIndex } from '../../src/lib/smpp/messages.js';
-import { checkSubmit, newMessageId } from '../../src/lib/smpp/mt.js';
-import { decodePdu } from '../../src/lib/smpp/pdu.js';
-import { MESSAGE_STATE } from '../../src/lib/smpp/deliver.js';
+import { OutboxStore, type OutboxStoreOptions } from '../../src/lib/smpp/store/store.js';
+import { MessageIndex } from '../../src/lib/smpp/store/messages.js';
+import { checkSubmit, newMessageId } from '../../src/lib/smpp/protocol/mt.js';
+import { decodePdu } from '../../src/lib/smpp/protocol/pdu.js';
+import { MESSAGE_STATE } from '../../src/lib/smpp/protocol/deliver.js';
 import { JOURNAL_DIR, readSegment, recoverJournals } from '../../src/lib/spool/journal.js';
 
 // The store acknowledges a message once its journal record is durable; its outbox file follows.

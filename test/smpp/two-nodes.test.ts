@@ -4,7 +4,7 @@ import { bind, startTestSmppd, type TestSmppd } from './harness.js';
 import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
 import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
-import { hashPassword } from '../../src/lib/smpp/accounts.js';
+import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 // Two `smppd serve` nodes on one KSMPPD database: an account's throughput holds for the sum of its

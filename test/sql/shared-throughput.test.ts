@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
-import { TokenBucket } from '../../src/lib/smpp/net.js';
+import { TokenBucket } from '../../src/lib/smpp/protocol/net.js';
 import {
   MemoryRateExchange,
   SharedThroughput,
   SqlRateExchange,
   type RateExchange,
-} from '../../src/lib/smpp/shared-throughput.js';
+} from '../../src/lib/smpp/policy/shared-throughput.js';
 import { createTempDb, serverAvailable, type TempDb } from './db.js';
 
 // Two smppd nodes' view of one account limited to LIMIT parts/s: each node's token bucket takes

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
-import { SqlBilling } from '../../src/lib/smpp/sql-billing.js';
+import { SqlBilling } from '../../src/lib/smpp/sql/billing.js';
 import { createTempDb, serverAvailable, type TempDb } from './db.js';
 
 describe.each(['mysql', 'pgsql'] as const)('prepaid credit in the database (%s)', (dialect: SqlDialect) => {

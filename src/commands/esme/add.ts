@@ -1,5 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { accountFlags } from '../../lib/smpp/esme-flags.js';
+import { accountFlags } from '../../lib/smpp/admin/esme-flags.js';
 
 export default class EsmeAdd extends Command {
   static override summary = 'Add an ESME account to the accounts file of smppd serve';
@@ -22,8 +22,8 @@ takes the new account at routes rebuild (or SIGHUP).`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(EsmeAdd);
-    const { esmeAdd } = await import('../../lib/smpp/esme-cli.js');
-    const { accountChanges } = await import('../../lib/smpp/esme-flags.js');
+    const { esmeAdd } = await import('../../lib/smpp/admin/esme-cli.js');
+    const { accountChanges } = await import('../../lib/smpp/admin/esme-flags.js');
     process.exitCode = await esmeAdd(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

@@ -23,7 +23,7 @@ ledger is written directly. Exit 0 on success, 1 otherwise.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(EsmeCredit);
-    const { esmeCredit } = await import('../../lib/smpp/esme-cli.js');
+    const { esmeCredit } = await import('../../lib/smpp/admin/esme-cli.js');
     process.exitCode = await esmeCredit(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

@@ -11,7 +11,7 @@ system_id, enabled, max binds, throughput, MO, allowed addresses.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(EsmeList);
-    const { esmeList } = await import('../../lib/smpp/esme-cli.js');
+    const { esmeList } = await import('../../lib/smpp/admin/esme-cli.js');
     process.exitCode = await esmeList(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

@@ -13,7 +13,7 @@ stay until esme unbind.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(EsmeRemove);
-    const { esmeRemove } = await import('../../lib/smpp/esme-cli.js');
+    const { esmeRemove } = await import('../../lib/smpp/admin/esme-cli.js');
     process.exitCode = await esmeRemove(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

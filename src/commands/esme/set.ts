@@ -1,5 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { accountFlags } from '../../lib/smpp/esme-flags.js';
+import { accountFlags } from '../../lib/smpp/admin/esme-flags.js';
 
 export default class EsmeSet extends Command {
   static override summary = 'Change an ESME account in the accounts file of smppd serve';
@@ -19,8 +19,8 @@ SIGHUP); its binds stay and take the new settings.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(EsmeSet);
-    const { esmeSet } = await import('../../lib/smpp/esme-cli.js');
-    const { accountChanges } = await import('../../lib/smpp/esme-flags.js');
+    const { esmeSet } = await import('../../lib/smpp/admin/esme-cli.js');
+    const { accountChanges } = await import('../../lib/smpp/admin/esme-flags.js');
     process.exitCode = await esmeSet(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

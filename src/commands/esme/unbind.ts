@@ -18,7 +18,7 @@ Exit 0 with the number of binds disconnected, 1 when the server is not reachable
 
   async run(): Promise<void> {
     const { flags } = await this.parse(EsmeUnbind);
-    const { adminCli } = await import('../../lib/smpp/esme-cli.js');
+    const { adminCli } = await import('../../lib/smpp/admin/esme-cli.js');
     process.exitCode = await adminCli(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

@@ -14,7 +14,7 @@ why. Binds stay. Exit 0 when the server did it, 1 when it is not reachable or re
 
   async run(): Promise<void> {
     const { flags } = await this.parse(RoutesRebuild);
-    const { adminCli } = await import('../../lib/smpp/esme-cli.js');
+    const { adminCli } = await import('../../lib/smpp/admin/esme-cli.js');
     process.exitCode = await adminCli(
       { out: (l) => this.log(l), err: (l) => this.logToStderr(l) },
       flags.config,

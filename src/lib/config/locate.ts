@@ -108,7 +108,8 @@ export function packageRoot(): string {
         return dir;
       }
     } catch {
-      // no (readable) package.json here: keep climbing
+      // Looking for our own install: a folder without (or with an unreadable, or a foreign)
+      // package.json on the way up is not it; any error here only means "keep climbing".
     }
     const parent = path.dirname(dir);
     if (parent === dir) break;

@@ -16,6 +16,7 @@ import {
   type FindConfigOptions,
 } from './locate.js';
 import { suggest } from './suggest.js';
+import { SMPPD_KEY_NAMES } from './smppd-keys.js';
 import {
   type ConfigPath,
   type IntegerOptions,
@@ -394,8 +395,8 @@ const SMSD_KEYS = keyTable([
 ]);
 
 /** Every key we know, canonical spelling, per section (the smsdrc(5) man page documents each). */
-export function knownKeys(): { gammu: string[]; smsd: string[] } {
-  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()] };
+export function knownKeys(): { gammu: string[]; smsd: string[]; smppd: string[] } {
+  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()], smppd: [...SMPPD_KEY_NAMES] };
 }
 
 const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
@@ -873,7 +874,7 @@ function readConfigFile(file: string, shownAs: string): { text: string; warnings
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), warnings: [] };
   } catch {
-    // Gammu works on bytes; an old Latin-1 file must not become U+FFFD soup in passwords or paths.
+    // Not UTF-8 (decoding only, no I/O). Gammu works on bytes; an old Latin-1 file must not become U+FFFD soup in passwords or paths.
     return {
       text: bytes.toString('latin1'),
       warnings: [makeWarning(shownAs, undefined, 'file is not valid UTF-8; read as Latin-1')],

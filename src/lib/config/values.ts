@@ -97,3 +97,23 @@ export interface ConfigPath {
 export function resolveConfigPath(raw: string, cwd: string, line?: number): ConfigPath {
   return { path: raw === '' ? path.resolve(cwd) : path.resolve(cwd, raw), raw, line };
 }
+
+export interface NumberOptions {
+  min: number;
+  max: number;
+  /** Whole numbers only (default); false takes decimals such as `0.5` seconds. */
+  integer?: boolean;
+  /** Unit for the hint, e.g. "seconds". */
+  unit?: string;
+}
+
+/** A number within [min, max] (the readers of sections with ranges and decimals, e.g. [smppd]). */
+export function parseNumber(src: ValueSource, o: NumberOptions): number {
+  const integer = o.integer ?? true;
+  const what = `${integer ? 'a whole number' : 'a number'}${o.unit ? ` of ${o.unit}` : ''}`;
+  const hint = `${what} from ${o.min} to ${o.max}`;
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(src.value) ? Number(src.value) : NaN;
+  if (!Number.isFinite(n) || n < o.min || n > o.max || (integer && !Number.isInteger(n)))
+    throw invalid(src, hint, [hint]);
+  return n;
+}

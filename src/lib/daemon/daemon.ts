@@ -22,14 +22,14 @@ import { encodeSubmit } from '../sms/submit.js';
 import type { MoveOutcome, OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
 import { NumberFilter } from './filters.js';
-import { DeliveryReports } from './reports.js';
+import { DeliveryReports } from '../spool/reports.js';
 import { runHook, hookEnvironment, type HookPart } from './hooks.js';
-import { StatusPublisher, type DaemonState, type DaemonStatus } from './status.js';
-import { FaultLog, type Logger } from './log.js';
+import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/status.js';
+import { FaultLog, type Logger } from '../common/log.js';
 import { replaceFileDurable } from '../spool/atomic.js';
 import type { DaemonPaths } from './paths.js';
 import { packageVersion } from '../version.js';
-import { LatencyHistogram } from './histogram.js';
+import { LatencyHistogram } from '../common/histogram.js';
 import { StorageHealth, type StorageArea } from './storage-health.js';
 
 export interface DaemonOptions {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 
 /**
  * `Device = emulator` (the built-in default) runs the product's GSM modem emulator inside

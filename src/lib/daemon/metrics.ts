@@ -1,7 +1,7 @@
 import http from 'node:http';
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus } from '../spool/status.js';
 import type { Snapshot } from '../monitor/snapshot.js';
-import type { LatencyHistogram } from './histogram.js';
+import type { LatencyHistogram } from '../common/histogram.js';
 
 /** Prometheus text exposition of one daemon and its spool queues. */
 export function renderMetrics(

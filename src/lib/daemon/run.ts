@@ -9,7 +9,7 @@ import { sqlServiceOptions } from '../services/sql/settings.js';
 import type { SmsdService } from '../services/types.js';
 import { SmsDaemon } from './daemon.js';
 import { daemonPaths, daemonName } from './paths.js';
-import { streamLogger, FileLog, type Logger } from './log.js';
+import { streamLogger, FileLog, type Logger } from '../common/log.js';
 import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
 
 export interface RunOptions {

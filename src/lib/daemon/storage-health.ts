@@ -1,4 +1,7 @@
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
+import type { StorageStatus } from '../spool/status.js';
+
+export type { StorageStatus };
 
 /**
  * Local storage steps of `smsd run` that can fail without the modem being at fault: recording a
@@ -24,13 +27,6 @@ interface Problem {
 }
 
 /** What the status file shows (`storage`) and /metrics exports. */
-export interface StorageStatus {
-  ok: boolean;
-  error?: string;
-  since?: string;
-  /** Failed storage steps since the daemon started. */
-  failures: number;
-}
 
 export class StorageHealth {
   private readonly problems = new Map<StorageArea, Problem>();

@@ -105,6 +105,7 @@ function toBytes(data: string | Uint8Array): Buffer {
   try {
     return hexToBuffer(data);
   } catch {
+    // parsing only: the error says what was wrong
     throw new EmulatorError('data must be hex');
   }
 }

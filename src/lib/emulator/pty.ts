@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Duplex } from 'node:stream';
 import { EmulatorError } from './errors.js';
 import type { ModemEmulator } from './modem.js';
+import { statIfExists } from '../common/absent.js';
 
 export interface PtyDeviceOptions {
   /** Where the device appears: a symlink to the /dev/pts/N that socat allocates. */
@@ -41,11 +42,7 @@ function installExitHook(): void {
 }
 
 function existsNoFollow(path: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
-  }
+  return statIfExists(path, true);
 }
 
 /**

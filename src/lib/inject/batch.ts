@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { InjectError, EXIT } from './errors.js';
 import type { InjectTarget } from './target.js';
-import type { InjectIo } from './main.js';
-import { randomRef } from './main.js';
+import { randomRef, type InjectIo } from './io.js';
 import { renderOutboxFiles } from '../spool/outbox-files.js';
 import { writeTemp, publishUnique, describeFsError } from '../spool/atomic.js';
 import { JournalSegment, recoverJournals, type JournalRecord } from '../spool/journal.js';
@@ -103,6 +102,7 @@ function countLines(file: string): number | undefined {
     for (const b of buf) if (b === 0x0a) n++;
     return buf.length > 0 && buf[buf.length - 1] !== 0x0a ? n + 1 : n;
   } catch {
+    // Only the progress total: reading the batch itself reports what is wrong with the file.
     return undefined;
   }
 }

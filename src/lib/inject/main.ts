@@ -9,18 +9,9 @@ import { createSpoolFile } from '../spool/atomic.js';
 import { INJECT_USAGE } from './usage.js';
 import { packageVersion } from '../version.js';
 
-export interface InjectIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-}
+import { defaultIo, randomRef, type InjectIo } from './io.js';
 
-const defaultIo = (): InjectIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
-
-/** A fresh concatenation reference; Gammu derives it from the clock, which repeats within a second. */
-export function randomRef(bits16: boolean): number {
-  return Math.floor(Math.random() * (bits16 ? 0x10000 : 0x100));
-}
+export type { InjectIo } from './io.js';
 
 /** `smsd inject`: returns the exit code (gammu-smsd-inject's codes). */
 export async function main(argv: readonly string[], io: InjectIo = defaultIo()): Promise<number> {
@@ -38,7 +29,7 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     for (const w of target.warnings) io.stderr.write(`Warning: ${w.message}\n`);
     if (inv.kind === 'batch') {
       if (target.service === 'sql') {
-        const { runSqlBatch } = await import('../services/sql/batch.js');
+        const { runSqlBatch } = await import('./sql-batch.js');
         return await runSqlBatch(inv.batch, inv.options.batchFormat, target.config, io);
       }
       const { runBatch } = await import('./batch.js');
@@ -53,7 +44,7 @@ export async function main(argv: readonly string[], io: InjectIo = defaultIo()):
     if (built.lengthNote) io.stdout.write(`${built.lengthNote}\n`);
     if (target.service === 'sql') {
       // Loaded only here: injecting into the spool never pays for the database drivers.
-      const { injectIntoSql } = await import('../services/sql/inject.js');
+      const { injectIntoSql } = await import('./sql-inject.js');
       let id: string;
       try {
         id = await injectIntoSql(target.config, built);

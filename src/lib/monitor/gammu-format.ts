@@ -1,4 +1,4 @@
-import type { DaemonStatus } from '../daemon/status.js';
+import type { DaemonStatus } from '../spool/status.js';
 
 /** gammu-smsd-monitor's block (with its literal `BatterPercent` typo, which scripts grep for). */
 export function formatPlain(s: DaemonStatus): string {

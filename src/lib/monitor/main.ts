@@ -39,7 +39,8 @@ export async function runMonitorLive(configPath: string | undefined): Promise<nu
     const admin = readSmppdConfig(config.smppd, loaded.source, process.cwd(), config.smsd).config.admin;
     if (admin && admin.port > 0) smppd = new (await import('./smppd-view.js')).SmppdPoller(admin);
   } catch {
-    // no usable [smppd] section: the view shows the daemons only
+    // No usable [smppd] section (a config error, reported by smppd serve itself): the view shows
+    // the daemons only; the monitor is no place to refuse a config it does not need.
   }
   // ink draws only the final frame when $CI is set (it takes that for "no terminal"); we are on a
   // terminal here, so the live view must update. Read by ink when it is first imported, just below.

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
-import type { DaemonStatus } from '../daemon/status.js';
-import { daemonPaths } from '../daemon/paths.js';
-import { daemonName } from '../daemon/paths.js';
-import { isProcessAlive } from '../process-alive.js';
+import type { DaemonStatus } from '../spool/status.js';
+import { daemonName, spoolLayout } from '../spool/layout.js';
+import { isProcessAlive } from '../common/process-alive.js';
 
 export class StatusUnavailable extends Error {}
 
@@ -13,7 +12,7 @@ export class StatusUnavailable extends Error {}
  * device), as gammu-smsd-monitor reads the shared memory of the daemon started with that config.
  */
 export function readDaemonStatus(config: SmsdConfig): DaemonStatus {
-  const file = path.join(daemonPaths(config).statusDir, `${daemonName(config)}.json`);
+  const file = path.join(spoolLayout(config).status, `${daemonName(config)}.json`);
   let status: DaemonStatus;
   try {
     status = JSON.parse(fs.readFileSync(file, 'utf8')) as DaemonStatus;

@@ -42,7 +42,7 @@ export class SmppdPoller {
   constructor(private readonly admin: AdminConfig) {}
 
   async poll(): Promise<SmppdView> {
-    const { adminRequest } = await import('../smpp/admin-client.js');
+    const { adminRequest } = await import('../smpp/admin/admin-client.js');
     try {
       const answer = await adminRequest(this.admin, '/esme-status', {}, 2_000);
       if (answer.status !== 200) return empty(`admin HTTP answered ${answer.status}`);

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
-import type { DaemonStatus } from '../daemon/status.js';
-import { daemonPaths } from '../daemon/paths.js';
+import type { DaemonStatus } from '../spool/status.js';
+import { spoolLayout } from '../spool/layout.js';
 import { isOutboxCandidate } from '../spool/names.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
+import { isAbsent, readdirIfExists, readIfExists } from '../common/absent.js';
 
 export interface DaemonView extends DaemonStatus {
   /** The process behind the status file still runs. */
@@ -39,24 +40,20 @@ export interface SpoolDirs {
 }
 
 export function spoolDirs(config: SmsdConfig): SpoolDirs {
-  const p = daemonPaths(config);
+  const l = spoolLayout(config);
   return {
-    status: p.statusDir,
-    outbox: config.smsd.outboxPath.path,
-    inbox: config.smsd.inboxPath.path,
-    sent: config.smsd.sentSmsPath.path,
-    error: config.smsd.errorSmsPath.path,
-    unmatched: path.join(p.reportsDir, 'unmatched'),
-    smppdQueue: path.join(path.dirname(p.reportsDir), 'smppd', 'queue'),
+    status: l.status,
+    outbox: l.outbox,
+    inbox: l.inbox,
+    sent: l.sent,
+    error: l.error,
+    unmatched: l.unmatched,
+    smppdQueue: l.smppd.queue,
   };
 }
 
 function names(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
-  } catch {
-    return [];
-  }
+  return (readdirIfExists(dir) ?? []).filter((n) => !n.startsWith('.'));
 }
 
 /** What the monitor shows, from folder listings and the small status files only. */
@@ -65,12 +62,12 @@ export function readSnapshot(dirs: SpoolDirs): Snapshot {
   for (const n of names(dirs.status)
     .filter((f) => f.endsWith('.json'))
     .sort()) {
-    try {
-      const s = JSON.parse(fs.readFileSync(path.join(dirs.status, n), 'utf8')) as DaemonStatus;
-      daemons.push({ ...s, alive: s.state !== 'stopped' && isProcessAlive(s.pid) });
-    } catch {
-      // a status file being replaced right now: the next refresh shows it
-    }
+    // Removed right now (a daemon's clean-up): the next refresh shows the rest. Status files are
+    // replaced whole, so one that is there parses.
+    const text = readIfExists(path.join(dirs.status, n), 'utf8');
+    if (text === undefined) continue;
+    const s = JSON.parse(text) as DaemonStatus;
+    daemons.push({ ...s, alive: s.state !== 'stopped' && isProcessAlive(s.pid) });
   }
   const outboxByPriority: Record<string, number> = {};
   let outbox = 0;
@@ -129,7 +126,8 @@ export function watchSpool(dirs: SpoolDirs, onChange: (events: SpoolEvent[]) => 
       });
       w.on('error', () => undefined);
       watchers.push(w);
-    } catch {
+    } catch (err) {
+      if (!isAbsent(err)) throw err;
       // a folder that does not exist (yet): its counts stay 0
     }
   };

@@ -23,7 +23,9 @@ import {
   sweepDeadTemps,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
+import { OUTBOX_STATE_DIR } from '../spool/layout.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
+import { readIfExists } from '../common/absent.js';
 
 export interface FilesServiceOptions {
   inboxDir: string;
@@ -43,7 +45,6 @@ interface JobState {
   lastError?: string;
 }
 
-export const STATE_DIR = '.smsgate-state';
 /**
  * Gammu stops at serial 99 ("No available file names") and a burst of more than 100 messages from
  * one sender in one second (the SMSC's time stamp) then wedges reception. Its printf `%02i` prints
@@ -80,7 +81,7 @@ export class FilesService implements SmsdService {
   }
 
   private get stateDir(): string {
-    return path.join(this.o.outboxDir, STATE_DIR);
+    return path.join(this.o.outboxDir, OUTBOX_STATE_DIR);
   }
 
   async init(): Promise<void> {
@@ -203,11 +204,9 @@ export class FilesService implements SmsdService {
   }
 
   private readState(id: string): JobState {
-    try {
-      return JSON.parse(fs.readFileSync(this.statePath(id), 'utf8')) as JobState;
-    } catch {
-      return { attempts: 0, sentParts: {} };
-    }
+    // Absent: nothing tried yet. Written whole (replaceFileDurable), so it parses when present.
+    const text = readIfExists(this.statePath(id), 'utf8');
+    return text === undefined ? { attempts: 0, sentParts: {} } : (JSON.parse(text) as JobState);
   }
 
   private writeState(id: string, state: JobState): void {
@@ -254,10 +253,8 @@ export class FilesService implements SmsdService {
       });
       if (!release) continue;
       this.claims.set(id, release);
-      let content: Buffer;
-      try {
-        content = fs.readFileSync(file);
-      } catch {
+      const content = readIfExists(file);
+      if (!content) {
         await this.release(id); // moved away by another daemon between listing and claiming
         continue;
       }

@@ -1,6 +1,10 @@
 import path from 'node:path';
+import { ConfigError, makeWarning, quote } from '../config/errors.js';
 import type { IniSection } from '../config/ini.js';
-import { parseCidrList, type Cidr } from './net.js';
+import { SMPPD_KEY_NAMES } from '../config/smppd-keys.js';
+import { suggest } from '../config/suggest.js';
+import { parseBool, parseEnum, parseNumber, type ValueSource } from '../config/values.js';
+import { parseCidrList, type Cidr } from './protocol/net.js';
 import type { ConnectOptions } from '../services/sql/connection.js';
 
 /** Where accounts and routes come from (KSMPPD's auth-method / routing-method: database, http). */
@@ -115,8 +119,11 @@ const SQL_KEYS = [
   'versiontable',
 ];
 
-export class SmppdConfigError extends Error {
-  override name = 'SmppdConfigError';
+/** [smppd]'s errors are the config layer's (file:line, key, value, what is allowed). */
+export class SmppdConfigError extends ConfigError {
+  constructor(message: string, file: string, src?: ValueSource) {
+    super(message, { file, ...(src ? { line: src.line, key: src.rawKey, value: src.value } : {}) });
+  }
 }
 
 const SOURCES: readonly SourceKind[] = ['file', 'sql', 'http'];
@@ -147,12 +154,12 @@ export function readSmppdConfig(
   smsd?: SmsdSqlKeys,
 ): { config: SmppdConfig; warnings: string[] } {
   const warnings: string[] = [];
-  const values = new Map<string, { value: string; line: number; rawKey: string }>();
+  const values = new Map<string, ValueSource>();
   // A repeated section or key: the first value wins, as everywhere else in Gammu's format.
   for (const s of sections.filter((x) => x.name === 'smppd'))
     for (const e of s.entries)
       if (e.value !== '' && !values.has(e.key))
-        values.set(e.key, { value: e.value, line: e.line, rawKey: e.rawKey });
+        values.set(e.key, { file, value: e.value, line: e.line, rawKey: e.rawKey });
   const used = new Set<string>();
   const str = (k: string): string | undefined => {
     used.add(k);
@@ -167,30 +174,26 @@ export function readSmppdConfig(
   ): number => {
     const v = values.get(k);
     used.add(k);
-    if (!v) return def;
-    const n = Number(v.value);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
-      throw new SmppdConfigError(
-        `${file}:${v.line}: ${v.rawKey} = ${v.value} is not valid; use ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
-      );
-    return n;
+    return v ? parseNumber(v, { min, max, integer }) : def;
   };
+  /** The error of key `k`: with file:line, key and value. */
+  const failure = (k: string, message: string): SmppdConfigError =>
+    new SmppdConfigError(message, file, values.get(k));
   const seconds = (k: string, def: number): number => Math.round(num(k, def, 0.01, 86_400, false) * 1000);
-  const source = (k: string, rawKey: string): SourceKind => {
-    const v = (str(k) ?? 'file').toLowerCase();
-    if (!(SOURCES as readonly string[]).includes(v))
-      throw new SmppdConfigError(`${file}: ${rawKey} = ${v}; use file, sql or http`);
-    return v as SourceKind;
+  const source = (k: string): SourceKind => {
+    const v = values.get(k);
+    used.add(k);
+    return v ? parseEnum(v, SOURCES) : 'file';
   };
-  const accountsSource = source('accountssource', 'AccountsSource');
-  const routesSource = source('routessource', 'RoutesSource');
+  const accountsSource = source('accountssource');
+  const routesSource = source('routessource');
   const accounts = str('accountsfile');
   if (accountsSource === 'file' && !accounts)
-    throw new SmppdConfigError(`${file}: [smppd] needs AccountsFile = <path of the ESME accounts file>`);
+    throw new SmppdConfigError('[smppd] needs AccountsFile = <path of the ESME accounts file>', file);
   const unusedWith = (key: string, rawKey: string, why: string): void => {
     const v = values.get(key);
     used.add(key);
-    if (v) warnings.push(`${file}:${v.line}: ${rawKey} is not used: ${why}`);
+    if (v) warnings.push(makeWarning(file, v.line, `${rawKey} is not used: ${why}`).message);
   };
   if (accountsSource !== 'file')
     unusedWith('accountsfile', 'AccountsFile', `AccountsSource = ${accountsSource}`);
@@ -200,15 +203,15 @@ export function readSmppdConfig(
       ? readSql()
       : (skipSql(), undefined);
   const http = readHttp();
-  const level = (str('loglevel') ?? 'info').toLowerCase();
-  if (!['debug', 'info'].includes(level))
-    throw new SmppdConfigError(`${file}: LogLevel = ${level}; use debug or info`);
+  const levelSrc = values.get('loglevel');
+  used.add('loglevel');
+  const level = levelSrc ? parseEnum(levelSrc, ['debug', 'info'] as const) : 'info';
   let blockExempt: Cidr[] = [];
   const exempt = str('blockexempt');
   try {
     if (exempt) blockExempt = parseCidrList(exempt);
   } catch (err) {
-    throw new SmppdConfigError(`${file}: BlockExempt: ${(err as Error).message}`);
+    throw failure('blockexempt', `BlockExempt = ${quote(exempt ?? '')}: ${(err as Error).message}`);
   }
   const stateDir = str('statedir');
   const routes = str('routesfile');
@@ -217,9 +220,7 @@ export function readSmppdConfig(
     const keyFile = str('tlskey');
     const certFile = str('tlscert');
     if (!keyFile || !certFile)
-      throw new SmppdConfigError(
-        `${file}: TlsPort needs TlsKey = <PEM key file> and TlsCert = <PEM certificate file>`,
-      );
+      throw failure('tlsport', 'TlsPort needs TlsKey = <PEM key file> and TlsCert = <PEM certificate file>');
     tls = {
       port: num('tlsport', 0, 0, 65535),
       listen: str('tlslisten') ?? str('listen') ?? '0.0.0.0',
@@ -231,15 +232,15 @@ export function readSmppdConfig(
   if (values.has('adminport')) {
     const password = str('adminpassword');
     // KSMPPD refuses every admin request without its password; an open admin port is never a default.
-    if (!password) throw new SmppdConfigError(`${file}: AdminPort needs AdminPassword = <a secret>`);
-    const pub = (str('adminmetricspublic') ?? 'no').toLowerCase();
-    if (!['yes', 'no', 'true', 'false', '1', '0'].includes(pub))
-      throw new SmppdConfigError(`${file}: AdminMetricsPublic = ${pub}; use yes or no`);
+    if (!password) throw failure('adminport', 'AdminPort needs AdminPassword = <a secret>');
+    const pub = values.get('adminmetricspublic');
+    used.add('adminmetricspublic');
     admin = {
       port: num('adminport', 0, 0, 65535),
       listen: str('adminlisten') ?? '127.0.0.1',
       password,
-      metricsPublic: ['yes', 'true', '1'].includes(pub),
+      // The boolean words of every section (values.ts): yes/no, true/false, y/n, t/f, 1/0.
+      metricsPublic: pub ? parseBool(pub) : false,
       requestTimeoutMs: seconds('adminrequesttimeout', 10),
       maxConnections: num('adminmaxconnections', 32, 1, 100_000),
       blockMs: seconds('blocktime', 300),
@@ -293,14 +294,17 @@ export function readSmppdConfig(
     admin,
   };
   for (const [k, v] of values) {
-    if (!used.has(k)) warnings.push(`${file}:${v.line}: unknown key ${v.rawKey} in [smppd]`);
+    if (used.has(k)) continue;
+    const near = suggest(k, SMPPD_KEY_NAMES);
+    const text = `unknown key ${quote(v.rawKey)} in [smppd] is ignored${near ? `; did you mean ${near}?` : ''}`;
+    warnings.push(makeWarning(file, v.line, text, { section: 'smppd', key: v.rawKey }).message);
   }
   return { config, warnings };
 
   function table(k: string, rawKey: string, def: string): string {
     const v = str(k) ?? def;
     if (!IDENTIFIER.test(v))
-      throw new SmppdConfigError(`${file}: ${rawKey} = ${v} is not a plain table name (letters, digits, _)`);
+      throw failure(k, `${rawKey} = ${quote(v)} is not a plain table name (letters, digits, _)`);
     return v;
   }
 
@@ -319,15 +323,15 @@ export function readSmppdConfig(
     // Own keys only: `SqlDriver = constructor` must not find Object.prototype.constructor.
     const dialect = Object.hasOwn(SQL_DRIVERS, driverName) ? SQL_DRIVERS[driverName] : undefined;
     if (!dialect)
-      throw new SmppdConfigError(
+      throw failure(
+        own ? 'sqldriver' : 'accountssource',
         own
-          ? `${file}: SqlDriver = ${own}; use native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`
-          : `${file}: AccountsSource/RoutesSource = sql needs SqlDriver = native_mysql or native_pgsql in [smppd] (or Driver = one of them in [smsd])`,
+          ? `SqlDriver = ${quote(own)} is not valid; use native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`
+          : 'AccountsSource/RoutesSource = sql needs SqlDriver = native_mysql or native_pgsql in [smppd] (or Driver = one of them in [smsd])',
       );
     if (own) {
       const database = str('sqldatabase');
-      if (!database)
-        throw new SmppdConfigError(`${file}: SqlDriver needs SqlDatabase = <the KSMPPD database>`);
+      if (!database) throw failure('sqldriver', 'SqlDriver needs SqlDatabase = <the KSMPPD database>');
       return {
         connection: {
           dialect,
@@ -352,17 +356,19 @@ export function readSmppdConfig(
     const url = (k: string, rawKey: string, neededBy: string | undefined): string | undefined => {
       const v = str(k);
       if (!v) {
-        if (neededBy) throw new SmppdConfigError(`${file}: ${neededBy} = http needs ${rawKey} = http://...`);
+        if (neededBy)
+          throw failure(neededBy.toLowerCase(), `${neededBy} = http needs ${rawKey} = http://...`);
         return undefined;
       }
       let u: URL;
       try {
         u = new URL(v);
       } catch {
-        throw new SmppdConfigError(`${file}: ${rawKey} = ${v} is not a URL`);
+        // parsing only: the error names the key and value
+        throw failure(k, `${rawKey} = ${quote(v)} is not a URL`);
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        throw new SmppdConfigError(`${file}: ${rawKey} must be an http:// or https:// URL`);
+        throw failure(k, `${rawKey} = ${quote(v)} is not valid; use an http:// or https:// URL`);
       return v;
     };
     const authUrl = url('authurl', 'AuthUrl', accountsSource === 'http' ? 'AccountsSource' : undefined);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
 
 /** Errors of the spool that a command reports as-is (they name the path and what is wrong). */
 export class SpoolError extends Error {

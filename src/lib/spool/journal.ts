@@ -3,7 +3,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, sweepDeadTemps } from './atomic.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../common/process-alive.js';
+import { isAbsent, readIfExists, readdirIfExists } from '../common/absent.js';
 
 /**
  * Group commit for bulk writes into the outbox.
@@ -35,6 +36,7 @@ function bootId(): string {
   try {
     return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
+    // Not Linux (no /proc): every start counts as a new boot, the safe side for recovery.
     return 'unknown-boot';
   }
 }
@@ -58,12 +60,8 @@ export function materializedFile(segmentFile: string): string {
 
 /** The count a deferred segment's writer left; 0 when it wrote none (or the file is short). */
 export function readMaterializedCount(segmentFile: string): number {
-  try {
-    const b = fs.readFileSync(materializedFile(segmentFile));
-    return b.length >= 4 ? b.readUInt32BE(0) : 0;
-  } catch {
-    return 0;
-  }
+  const b = readIfExists(materializedFile(segmentFile));
+  return b && b.length >= 4 ? b.readUInt32BE(0) : 0;
 }
 
 /** Bytes `r` takes in a segment. */
@@ -116,13 +114,19 @@ export function syncFileSystem(dir: string, fallbackFiles: readonly string[]): v
   try {
     execFileSync('sync', ['-f', dir], { stdio: 'ignore' });
   } catch {
+    // No `sync -f` (not coreutils, or it failed): the same, file by file.
     for (const f of fallbackFiles) {
+      let fd: number;
       try {
-        const fd = fs.openSync(f, 'r');
-        fs.fsyncSync(fd);
+        fd = fs.openSync(f, 'r');
+      } catch (err) {
+        if (isAbsent(err)) continue; // already sent and moved away by a daemon: nothing to flush
+        throw err;
+      }
+      try {
+        fs.fsyncSync(fd); // EIO surfaces: the segment then stays for recovery
+      } finally {
         fs.closeSync(fd);
-      } catch {
-        // Already sent and moved away by a daemon: nothing left to flush here.
       }
     }
   }
@@ -208,12 +212,8 @@ export interface RecoveryReport {
 export function recoverJournals(outboxDir: string, elsewhere: readonly string[]): RecoveryReport {
   sweepDeadTemps(outboxDir); // a writer killed between writing a file and linking it into place
   const dir = path.join(outboxDir, JOURNAL_DIR);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return { segments: 0, restored: [] };
-  }
+  const names = readdirIfExists(dir);
+  if (!names) return { segments: 0, restored: [] };
   const report: RecoveryReport = { segments: 0, restored: [] };
   const currentBoot = bootId();
   for (const n of names.filter((x) => x.endsWith('.wal'))) {

@@ -1,4 +1,5 @@
 import type { LockOptions } from 'proper-lockfile';
+import { isAbsent } from '../common/absent.js';
 
 /**
  * The spool's lock protocol: a daemon that works on a spool file holds `<file>.lock` (a directory,
@@ -37,9 +38,10 @@ export async function tryClaim(
     const release = await lf.lock(file, options);
     try {
       await (await import('node:fs/promises')).access(file);
-    } catch {
+    } catch (err) {
       await release();
-      return undefined;
+      if (isAbsent(err)) return undefined; // claimed a moment after another process took it away
+      throw err;
     }
     return release;
   } catch (err) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurable } from './atomic.js';
+import { readIfExists, readdirIfExists } from '../common/absent.js';
 
 /**
  * Which modem received an inbox message, and on which number. Gammu's inbox file names and formats
@@ -24,23 +25,22 @@ export function writeReceivedRecord(inboxDir: string, inboxName: string, record:
 }
 
 export function readReceivedRecord(inboxDir: string, inboxName: string): ReceivedRecord | undefined {
+  // Absent: an inbox file from another writer; routing goes without it.
+  const text = readIfExists(path.join(inboxDir, RECEIVED_DIR, `${inboxName}.json`), 'utf8');
+  if (text === undefined) return undefined;
   try {
-    const r = JSON.parse(fs.readFileSync(path.join(inboxDir, RECEIVED_DIR, `${inboxName}.json`), 'utf8')) as unknown;
+    const r = JSON.parse(text) as unknown;
     if (r && typeof r === 'object' && typeof (r as ReceivedRecord).phoneId === 'string') return r as ReceivedRecord;
   } catch {
-    // none (an inbox file from another writer) or unreadable: routing goes without it
+    // not a record (parsing only): routing goes without it
   }
   return undefined;
 }
 
 export function pruneReceivedRecords(inboxDir: string): void {
   const dir = path.join(inboxDir, RECEIVED_DIR);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
+  const names = readdirIfExists(dir);
+  if (!names) return;
   for (const n of names)
     if (n.endsWith('.json') && !fs.existsSync(path.join(inboxDir, n.slice(0, -5))))
       fs.rmSync(path.join(dir, n), { force: true });

@@ -1,5 +1,5 @@
 /** `smppd db init` and `smppd db upgrade`: KSMPPD's account and route tables in the configured database. */
-import { smppdConfigOf } from '../admin-client.js';
+import { smppdConfigOf } from '../admin/admin-client.js';
 import { SqlConnection } from '../../services/sql/connection.js';
 import type { SmppdConfig } from '../config.js';
 import { initKsmppdSchema, upgradeKsmppdSchema, KSMPPD_VERSION, SMSGATE_VERSION } from './schema.js';

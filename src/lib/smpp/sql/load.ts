@@ -9,14 +9,14 @@
  * needed to read it). A row we cannot use is logged and skipped, as KSMPPD skips a route whose
  * regex does not compile: one bad row never stops the server nor hides the others.
  */
-import { checkPasswordHash, type Account, type AccountsLoad } from '../accounts.js';
+import { checkPasswordHash, type Account, type AccountsLoad } from '../policy/accounts.js';
 import type { KsmppdTables } from '../config.js';
-import { parseKannelIpList } from '../net.js';
-import type { Route, RoutesLoad } from '../routes.js';
+import { parseKannelIpList } from '../protocol/net.js';
+import type { Route, RoutesLoad } from '../policy/routes.js';
 import type { SqlConnection } from '../../services/sql/connection.js';
 import { tableColumns } from './schema.js';
 import { posixRegex } from './posix-regex.js';
-import { simulationSettings } from '../simulation.js';
+import { simulationSettings } from '../policy/simulation.js';
 
 const text = (v: unknown): string | undefined => {
   if (v === null || v === undefined) return undefined;

@@ -4,10 +4,10 @@
  * (KSMPPD's varchar(64) would cut them: refused rather than written broken). A running smppd
  * takes the change at `routes rebuild`, as with the file.
  */
-import { AccountsError, hashPassword, type Account } from '../accounts.js';
-import { checkValues, type AccountChanges } from '../accounts-file.js';
+import { AccountsError, hashPassword, type Account } from '../policy/accounts.js';
+import { checkValues, type AccountChanges } from '../policy/accounts-file.js';
 import type { KsmppdTables } from '../config.js';
-import { parseKannelIpList } from '../net.js';
+import { parseKannelIpList } from '../protocol/net.js';
 import type { SqlConnection, SqlValue } from '../../services/sql/connection.js';
 import { defaultSmscOf, loadSqlAccounts } from './load.js';
 import { PASSWORD_WIDTH, placeholder, tableColumns } from './schema.js';

@@ -1,0 +1,104 @@
+import { sqlNow } from '../../services/sql/queries.js';
+import { formatSqlTime, num, str, toDate } from '../../services/sql/rows.js';
+import { MESSAGE_STATE } from '../protocol/deliver.js';
+import type { MessageLookup } from '../store/message-store.js';
+import type { MessageStatus } from '../store/messages.js';
+import { SMPPD_TABLES, type SmppdDb } from './db.js';
+import { outcomeOf, SENT_COLUMNS, sentRow } from './outcome.js';
+import { sqlMessageName } from './store.js';
+
+/**
+ * query_sm and cancel_sm of SQL-stored messages, by smppd_message (any node answers for any
+ * message of the ESME's account). Cancelling takes the outbox rows the way a daemon takes them
+ * (only while SendingTimeOut has passed, i.e. no daemon holds the lease) and only while no part of
+ * it is in sentitems; the smppd_message row is closed as DELETED in the same transaction.
+ */
+
+class NotCancellable extends Error {}
+
+const ID_RE = /^[0-9A-Za-z]{1,64}$/;
+
+export class SqlMessageLookup implements MessageLookup {
+  constructor(private readonly db: SmppdDb) {}
+
+  remember(): void {
+    // The smppd_message row is the index.
+  }
+
+  private async row(id: string, systemId: string, lock = false) {
+    const { db } = this;
+    const f = (n: string): string => db.f(n);
+    const r = await db.query(
+      `SELECT ${['system_id', 'state', 'final_state', 'final_error', 'done_at', 'outbox_id', 'parts'].map(f).join(', ')} FROM ${SMPPD_TABLES.message} WHERE ${f('message_id')} = ?${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    const x = r.rows[0];
+    if (!x || str(x[0]).toLowerCase() !== systemId.toLowerCase()) return undefined;
+    return {
+      open: num(x[1]) === 0,
+      finalState: num(x[2]),
+      finalError: num(x[3]),
+      doneAt: toDate(x[4]),
+      outboxId: num(x[5]),
+      parts: num(x[6], 1),
+    };
+  }
+
+  query(id: string, systemId: string): Promise<MessageStatus | undefined> {
+    if (!ID_RE.test(id)) return Promise.resolve(undefined);
+    return this.db.exclusive(async () => {
+      const m = await this.row(id, systemId);
+      if (!m) return undefined;
+      // Closed without a final state (sent, no receipt wanted) is read like an open one.
+      if (!m.open && m.finalState !== MESSAGE_STATE.ENROUTE)
+        return { state: m.finalState, error: m.finalError, ...(m.doneAt ? { finalDate: m.doneAt } : {}) };
+      // The receipt poller may not have seen it yet: read sentitems now.
+      const { db } = this;
+      const r = await db.query(
+        `SELECT ${SENT_COLUMNS.map((c) => db.f(c)).join(', ')} FROM ${db.tables.sentitems} WHERE ${db.f('ID')} = ?`,
+        [m.outboxId],
+      );
+      const o = outcomeOf(
+        r.rows.map((x) => sentRow(x).row),
+        m.parts,
+      );
+      if (o.final && o.reported) return { state: o.state, error: o.error, finalDate: o.done };
+      return { state: MESSAGE_STATE.ENROUTE, error: 0 };
+    });
+  }
+
+  cancel(id: string, systemId: string, beforeCancel: (name: string) => void): Promise<boolean> {
+    if (!ID_RE.test(id)) return Promise.resolve(false);
+    const { db } = this;
+    const f = (n: string): string => db.f(n);
+    const now = sqlNow(db.dialect);
+    return db.exclusive(async () => {
+      try {
+        return await db.svc.transaction(async () => {
+          const m = await this.row(id, systemId, true);
+          if (!m?.open) return false;
+          const taken = await db.query(
+            `DELETE FROM ${db.tables.outbox} WHERE ${f('ID')} = ? AND (${f('SendingTimeOut')} IS NULL OR ${f('SendingTimeOut')} <= ${now})`,
+            [m.outboxId],
+          );
+          if (taken.affectedRows === 0) return false; // a daemon holds it, or it has left the outbox
+          const sent = await db.query(`SELECT COUNT(*) FROM ${db.tables.sentitems} WHERE ${f('ID')} = ?`, [
+            m.outboxId,
+          ]);
+          // Some parts already went out (a daemon that gave its lease up between parts): too late.
+          if (num(sent.rows[0]?.[0], 0) > 0) throw new NotCancellable();
+          await db.query(`DELETE FROM ${db.tables.outbox_multipart} WHERE ${f('ID')} = ?`, [m.outboxId]);
+          await db.query(
+            `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = 0, ${f('done_at')} = ? WHERE ${f('message_id')} = ?`,
+            [MESSAGE_STATE.DELETED, formatSqlTime(new Date()), id],
+          );
+          beforeCancel(sqlMessageName(id));
+          return true;
+        });
+      } catch (err) {
+        if (err instanceof NotCancellable) return false;
+        throw err;
+      }
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import type { Logger } from '../../common/log.js';
+import type { LatencyHistogram } from '../../common/histogram.js';
+import { formatSqlTime, num, str } from '../../services/sql/rows.js';
+import { buildReceipt, MESSAGE_STATE } from '../protocol/deliver.js';
+import type { DeliveryQueue } from '../store/queue.js';
+import { SMPPD_TABLES, SmppdDb } from './db.js';
+import { outcomeOf, SENT_COLUMNS, sentRow, type Outcome, type SentRow } from './outcome.js';
+import { sqlMessageName, type SqlMessageMeta } from './store.js';
+
+/**
+ * Receipts of SQL-stored messages: this node's open smppd_message rows are read a page at a time
+ * in outbox ID order (index node, state, outbox_id), their sentitems rows by primary key; a message
+ * whose parts reached a final state gets its receipt queued (key `receipt:sql:<id>`, taken once)
+ * and only then its row marked done, so a crash in between queues it again and the queue's key
+ * drops the repeat. No query reads more than a page.
+ */
+
+export interface SqlReceiptsOptions {
+  db: SmppdDb;
+  queue: DeliveryQueue;
+  refund?: (systemId: string, messageId: string, cost: number, why: string) => Promise<unknown>;
+  knownSystemId: (sid: string) => string | undefined;
+  queued: (systemId: string) => void;
+  latency: LatencyHistogram;
+  log: Logger;
+}
+
+/** Open messages read per query. */
+export const RECEIPT_PAGE = 500;
+/** IN lists are padded to one of these lengths (few distinct prepared statements). */
+const IN_SIZES = [16, 128, RECEIPT_PAGE];
+
+interface OpenRow {
+  id: string;
+  outboxId: number;
+  parts: number;
+  meta: SqlMessageMeta;
+}
+
+interface Settled {
+  id: string;
+  state: number;
+  error: number;
+  done: Date;
+}
+
+export class SqlReceipts {
+  /** Outbox ID the next page starts after; back to 0 after the last page. */
+  private cursor = 0;
+
+  constructor(private readonly o: SqlReceiptsOptions) {}
+
+  /** One page; true when it was full (more may follow at once). */
+  async page(): Promise<boolean> {
+    const { db } = this.o;
+    const f = (n: string): string => db.f(n);
+    const r = await db.query(
+      `SELECT ${f('message_id')}, ${f('outbox_id')}, ${f('parts')}, ${f('meta')} FROM ${SMPPD_TABLES.message} WHERE ${f('node')} = ? AND ${f('state')} = 0 AND ${f('outbox_id')} > ? ORDER BY ${f('outbox_id')} LIMIT ${RECEIPT_PAGE}`,
+      [db.node, this.cursor],
+    );
+    const open: OpenRow[] = [];
+    for (const row of r.rows) {
+      const id = str(row[0]);
+      try {
+        open.push({ id, outboxId: num(row[1]), parts: num(row[2], 1), meta: JSON.parse(str(row[3])) });
+      } catch (err) {
+        this.o.log('error', `smppd_message ${id}: unreadable meta (${(err as Error).message}); no receipt`);
+        await this.markDone([{ id, state: MESSAGE_STATE.UNKNOWN, error: 0, done: new Date() }]);
+      }
+    }
+    const full = r.rows.length === RECEIPT_PAGE;
+    this.cursor = full ? (open.at(-1)?.outboxId ?? 0) : 0;
+    if (open.length === 0) return full;
+    const sent = await this.sentRows(open.map((m) => m.outboxId));
+    const settled: Settled[] = [];
+    for (const m of open) {
+      const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
+      if (!outcome.final) {
+        if (!outcome.sent) continue;
+        if (m.meta.inter) this.enroute(m);
+        // Sent, no receipt asked for, nothing to refund: no reason to keep reading it (query_sm
+        // reads its sentitems rows itself).
+        if (m.meta.rd === 0 && !m.meta.cost)
+          settled.push({ id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() });
+        continue;
+      }
+      await this.receipt(m, outcome);
+      settled.push({ id: m.id, state: outcome.state, error: outcome.error, done: outcome.done });
+    }
+    await this.markDone(settled);
+    return full;
+  }
+
+  private async sentRows(ids: readonly number[]): Promise<Map<number, SentRow[]>> {
+    const { db } = this.o;
+    const size = IN_SIZES.find((n) => n >= ids.length) ?? ids.length;
+    const padded = [...ids, ...Array<number>(size - ids.length).fill(-1)];
+    const r = await db.query(
+      `SELECT ${SENT_COLUMNS.map((c) => db.f(c)).join(', ')} FROM ${db.tables.sentitems} WHERE ${db.f('ID')} IN (${SmppdDb.marks(size)})`,
+      padded,
+    );
+    const out = new Map<number, SentRow[]>();
+    for (const raw of r.rows) {
+      const { id, row } = sentRow(raw);
+      const list = out.get(id) ?? [];
+      list.push(row);
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  private async receipt(m: OpenRow, outcome: Extract<Outcome, { final: true }>): Promise<void> {
+    const key = `receipt:${sqlMessageName(m.id)}`;
+    const { queue } = this.o;
+    if (queue.has(key)) return; // queued (or cancelled) before a crash: only the row is left to mark
+    const { meta } = m;
+    if (outcome.state === MESSAGE_STATE.DELIVERED)
+      this.o.latency.observe((outcome.done.getTime() - Date.parse(meta.at)) / 1000);
+    if (outcome.state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund)
+      // The ledger remembers refunded IDs: a repeat after a crash refunds nothing twice.
+      await this.o
+        .refund(meta.sid, m.id, meta.cost, `outbox ${m.outboxId} failed (error ${outcome.error})`)
+        .catch((err: Error) => this.o.log('error', `refund of ${m.id}: ${err.message}`));
+    const wanted =
+      outcome.reported && (meta.rd === 1 || (meta.rd === 2 && outcome.state !== MESSAGE_STATE.DELIVERED));
+    const sid = this.o.knownSystemId(meta.sid);
+    if (!wanted || !sid) return;
+    const pdu = buildReceipt({
+      messageId: m.id,
+      recipient: meta.dst,
+      esmeAddress: meta.src,
+      state: outcome.state,
+      submitted: new Date(meta.at),
+      done: outcome.done,
+      error: outcome.error,
+      text: meta.text,
+    });
+    if (queue.add(sid, { key, kind: 'receipt', pdus: [pdu.toString('hex')] })) {
+      const word = outcome.state === MESSAGE_STATE.DELIVERED ? 'DELIVRD' : 'UNDELIV';
+      this.o.log('info', `Receipt for ${m.id} (${word}, outbox ${m.outboxId}) queued for ${sid}`);
+      this.o.queued(sid);
+    }
+  }
+
+  /** The modem has sent every part: ENROUTE, when the ESME asked for intermediate notifications. */
+  private enroute(m: OpenRow): void {
+    const key = `enroute:${sqlMessageName(m.id)}`;
+    const sid = this.o.knownSystemId(m.meta.sid);
+    if (!sid || this.o.queue.has(key)) return;
+    const pdu = buildReceipt(
+      {
+        messageId: m.id,
+        recipient: m.meta.dst,
+        esmeAddress: m.meta.src,
+        state: MESSAGE_STATE.ENROUTE,
+        submitted: new Date(m.meta.at),
+        done: new Date(),
+        error: 0,
+        text: m.meta.text,
+      },
+      true,
+    );
+    if (this.o.queue.add(sid, { key, kind: 'receipt', pdus: [pdu.toString('hex')] })) {
+      this.o.log('info', `Intermediate notification (ENROUTE) for ${m.id} queued for ${sid}`);
+      this.o.queued(sid);
+    }
+  }
+
+  private async markDone(settled: readonly Settled[]): Promise<void> {
+    if (settled.length === 0) return;
+    const { db } = this.o;
+    const f = (n: string): string => db.f(n);
+    await db.svc.transaction(async () => {
+      for (const s of settled)
+        await db.query(
+          `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = ?, ${f('done_at')} = ? WHERE ${f('message_id')} = ?`,
+          [s.state, s.error, formatSqlTime(s.done), s.id],
+        );
+    });
+  }
+}

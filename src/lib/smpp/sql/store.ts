@@ -1,0 +1,135 @@
+import type { AddCallback, MessageStore } from '../store/message-store.js';
+import type { SubmitRequest } from '../protocol/mt.js';
+import type { SmppMeta } from '../store/store.js';
+import { SMPPD_TABLES, SmppdDb } from './db.js';
+
+/**
+ * `Service = sql`: accepted submits go into Gammu's outbox tables (what `smsd run` on SQL, and
+ * Gammu's own daemon, send from), with group commit: submits arriving while a transaction runs form
+ * the next one. One transaction inserts each message's outbox rows (Gammu's create_outbox queries,
+ * SenderID = the route's PhoneID pin, else empty so any daemon takes it) and its smppd_message row
+ * (message ID ↔ outbox ID, what the receipt needs), so either both are there or neither; the
+ * submit_sm_resp waits for the commit. A database error refuses the whole batch.
+ */
+
+/** What smppd_message.meta holds: SmppMeta plus what the receipt repeats of the message. */
+export interface SqlMessageMeta extends SmppMeta {
+  /** The destination number as queued. */
+  dst: string;
+  /** The start of the text (a receipt quotes 20 characters). */
+  text: string;
+}
+
+interface Pending {
+  req: SubmitRequest;
+  meta: SmppMeta;
+  done: AddCallback;
+}
+
+/** Messages per transaction at most: a long backlog commits in steps, not in one huge transaction. */
+const MAX_BATCH = 1000;
+/** smppd_message rows per INSERT (one prepared statement per distinct row count, so few counts). */
+const ROWS_PER_INSERT = 100;
+
+/** The name add() resolves with; `receipt:<name>` is the receipt's queue key. */
+export const sqlMessageName = (id: string): string => `sql:${id}`;
+
+export class SqlMessageStore implements MessageStore {
+  private pending: Pending[] = [];
+  private committing = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | undefined;
+  /** Batches committed and messages in them (for tests and logs). */
+  readonly stats = { batches: 0, messages: 0 };
+
+  constructor(private readonly db: SmppdDb) {}
+
+  /** A transaction is all or nothing: a crash leaves nothing to settle. */
+  recover(): string[] {
+    return [];
+  }
+
+  /** Never full: a submit waits for its transaction, so the sessions' own limits bound what waits. */
+  readonly full = false;
+  onRoom: (() => void) | undefined;
+
+  add(req: SubmitRequest, meta: SmppMeta, _now: Date, done: AddCallback): void {
+    this.pending.push({ req, meta, done });
+    void this.commit();
+  }
+
+  /** Committed means stored where `smsd run` reads it: draining is waiting for the commits. */
+  async drain(): Promise<void> {
+    while (this.committing || this.pending.length > 0) {
+      if (this.committing) await this.idle;
+      else await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  settled(): Promise<void> {
+    return this.drain();
+  }
+
+  private async commit(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    this.idle = new Promise((r) => (this.markIdle = r));
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.db.exclusive(() => this.write(batch));
+        this.stats.batches++;
+        this.stats.messages += batch.length;
+        for (const p of batch) p.done(undefined, sqlMessageName(p.meta.id));
+      } catch (err) {
+        // Rolled back: nothing of the batch is stored; each ESME gets an error and submits again.
+        const e = new Error(`SQL outbox in ${this.db.conn.target}: ${(err as Error).message}`);
+        for (const p of batch) p.done(e, '');
+      }
+    }
+    this.committing = false;
+    this.markIdle?.();
+  }
+
+  private async write(batch: readonly Pending[]): Promise<void> {
+    const { db } = this;
+    // The whole function runs again after a reconnect, so everything is built inside it.
+    await db.svc.transaction(async () => {
+      const rows: (string | number)[][] = [];
+      for (const { req, meta } of batch) {
+        const outboxId = await db.svc.insertOutbox(
+          {
+            number: req.destination,
+            entries: req.entries,
+            ...(req.validity !== undefined ? { validity: req.validity } : {}),
+          },
+          `smppd ${meta.id}`,
+          meta.phone ?? '',
+        );
+        const record: SqlMessageMeta = {
+          ...meta,
+          dst: req.destination,
+          text: req.entries
+            .map((e) => e.text)
+            .join('')
+            .slice(0, 20),
+        };
+        rows.push([meta.id, outboxId, db.node, meta.sid, req.entries.length, JSON.stringify(record)]);
+      }
+      const cols = ['message_id', 'outbox_id', 'node', 'system_id', 'parts', 'meta'].map((c) => db.f(c));
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+        const values = chunk.map(() => `(${SmppdDb.marks(cols.length)})`).join(', ');
+        await db.query(
+          `INSERT INTO ${SMPPD_TABLES.message} (${cols.join(', ')}) VALUES ${values}`,
+          chunk.flat(),
+        );
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.db.close();
+  }
+}
