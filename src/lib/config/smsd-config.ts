@@ -267,6 +267,10 @@ export interface SmsdConfig {
   tables: Record<SqlTableName, string>;
   /** [smppd] and [smppd*] sections, raw (defined by the smppd configuration). */
   smppd: IniSection[];
+  /** [upstream] and [kannel], raw (read by the outlet that `Connection` names). */
+  outlets: IniSection[];
+  /** The config file as shown in messages (for `file:line` in the outlets' errors). */
+  file: string;
 }
 
 export interface SmsdConfigResult {
@@ -296,6 +300,13 @@ const LIST_SECTIONS = ['include_numbers', 'exclude_numbers', 'include_smsc', 'ex
 
 function isSmppdSection(name: string): boolean {
   return name.startsWith('smppd');
+}
+
+/** Sections of the outlets (`Connection = smpp`, `kannel`), read by src/lib/outlets/. */
+export const OUTLET_SECTIONS = ['upstream', 'kannel'];
+
+function isRawSection(name: string): boolean {
+  return isSmppdSection(name) || OUTLET_SECTIONS.includes(name);
 }
 
 /** Known keys per section, canonical spelling (for suggestions), keyed by lower case. */
@@ -454,7 +465,7 @@ function checkSectionsAndKeys(doc: IniDocument, warnings: ConfigWarning[]): void
   const reported = new Set<string>();
   for (const section of doc.sections) {
     const { name, rawName } = section;
-    if (isSmppdSection(name) || LIST_SECTIONS.includes(name)) continue;
+    if (isRawSection(name) || LIST_SECTIONS.includes(name)) continue;
     const known = KEYED_SECTIONS.get(name);
     if (!known) {
       if (reported.has(name)) continue;
@@ -752,7 +763,7 @@ export function parseSmsdConfig(
   const cwd = options.cwd ?? process.cwd();
   const { document: doc, warnings } = parseIni(text, fileName, {
     isListSection: (name) => LIST_SECTIONS.includes(name),
-    isRawSection: isSmppdSection,
+    isRawSection,
   });
   if (doc.sections.length === 0) {
     // Gammu: "Could not parse config file"; most likely -c points at the wrong file.
@@ -802,6 +813,8 @@ export function parseSmsdConfig(
     sql,
     tables,
     smppd: doc.sections.filter((s) => isSmppdSection(s.name)),
+    outlets: doc.sections.filter((s) => OUTLET_SECTIONS.includes(s.name)),
+    file: fileName,
   };
   // Stable sort: file-level warnings (no line) last.
   warnings.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));

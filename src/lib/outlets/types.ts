@@ -67,14 +67,7 @@ export interface OutletMo {
 }
 
 export type ReportState =
-  | 'delivered'
-  | 'expired'
-  | 'deleted'
-  | 'undeliverable'
-  | 'accepted'
-  | 'unknown'
-  | 'rejected'
-  | 'enroute';
+  'delivered' | 'expired' | 'deleted' | 'undeliverable' | 'accepted' | 'unknown' | 'rejected' | 'enroute';
 
 /** A delivery report naming a part by the id the network gave it at submit. */
 export interface OutletReport {
@@ -106,6 +99,10 @@ export interface OutletStatus {
   /** Set while the network asks us to slow down. */
   throttledUntil?: string;
   lastError?: string;
+  /** Submits per second over the last seconds, when the outlet measures it. */
+  submitRate?: number;
+  /** Parts waiting inside the outlet for room in the window (throttled, link down). */
+  queued?: number;
 }
 
 /**
@@ -121,6 +118,11 @@ export interface OutletHandlers {
 }
 
 export interface Outlet {
+  /**
+   * How the runner matches receipts to sent parts (`MessageIdFormat`, see message-id.ts); an outlet
+   * that names parts by its own ids (Kannel's dlr_url) leaves it unset: exact match.
+   */
+  readonly messageIdFormat?: MessageIdFormat;
   /** Connects (and keeps reconnecting with back-off until `close`). Resolves once first bound. */
   start(handlers: OutletHandlers): Promise<void>;
   /**

@@ -39,6 +39,8 @@ export interface FilesServiceOptions {
 interface JobState {
   attempts: number;
   sentParts: Record<string, number>;
+  /** Network message ids of the parts an outlet sent (SMPP message_id), by part index. */
+  ids?: Record<string, string>;
   lastError?: string;
 }
 
@@ -265,9 +267,20 @@ export class FilesService implements SmsdService {
     }
   }
 
-  async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
+  private readonly networkIds = new Map<string, Record<string, string>>();
+
+  async addSentInfo(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void> {
     job.sentParts.set(part, mr);
-    this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+    const ids = this.networkIds.get(job.id) ?? this.readState(job.id).ids ?? {};
+    if (networkId !== undefined) {
+      ids[String(part)] = networkId;
+      this.networkIds.set(job.id, ids);
+    }
+    this.writeState(job.id, {
+      attempts: job.attempts,
+      sentParts: Object.fromEntries(job.sentParts),
+      ...(Object.keys(ids).length > 0 ? { ids } : {}),
+    });
   }
 
   async updateRetries(
@@ -310,6 +323,7 @@ export class FilesService implements SmsdService {
       fsyncDir(this.o.outboxDir);
     } finally {
       fs.rmSync(this.statePath(job.id), { force: true });
+      this.networkIds.delete(job.id);
       this.notBefore.delete(job.id);
       await this.release(job.id);
     }

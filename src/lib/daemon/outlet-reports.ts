@@ -1,0 +1,228 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { replaceFileDurable } from '../spool/atomic.js';
+import { receiptKeys, submitKeys } from '../outlets/message-id.js';
+import type { MessageIdFormat, OutletReport, ReportState } from '../outlets/types.js';
+import type { ReportRecord } from './reports.js';
+
+/** One part an outlet sent, as the index keeps it until its final receipt. */
+export interface OutletSent {
+  id: string;
+  part: number;
+  parts: number;
+  number: string;
+  messageId: string;
+  sentAt: string;
+  phoneId: string;
+}
+
+const CATEGORY: Record<ReportState, ReportRecord['category']> = {
+  delivered: 'delivered',
+  accepted: 'pending',
+  enroute: 'pending',
+  expired: 'failed',
+  deleted: 'failed',
+  undeliverable: 'failed',
+  rejected: 'failed',
+  unknown: 'unknown',
+};
+
+/** TP-ST values (23.040 9.2.3.15) closest to each receipt state, for readers of the report files. */
+const TP_ST: Record<ReportState, number> = {
+  delivered: 0x00,
+  accepted: 0x20,
+  enroute: 0x20,
+  expired: 0x46,
+  deleted: 0x48,
+  undeliverable: 0x41,
+  rejected: 0x43,
+  unknown: 0x60,
+};
+
+export const SQL_STATUS: Record<ReportRecord['category'], string> = {
+  delivered: 'DeliveryOK',
+  failed: 'DeliveryFailed',
+  pending: 'DeliveryPending',
+  unknown: 'DeliveryUnknown',
+};
+
+/** A receipt this long before its submit_sm_resp is recorded still finds its part. */
+const EARLY_RECEIPT_MS = 10_000;
+const MAX_EARLY_WAITERS = 1_000;
+
+/**
+ * The outlet's half of the delivery reports: each sent part with the network's message id in
+ * `<reports>/.outlet-<daemon>.jsonl` (appended, fdatasync'd in groups before the message counts as
+ * sent), and receipts matched to it whatever the SMSC's id style (message-id.ts), recorded as
+ * `<reports>/<message ID>.<part>.json` exactly as a modem's status reports are, so smppd and users
+ * read them the same way. A receipt that never matches goes to `<reports>/unmatched/`.
+ */
+export class OutletReports {
+  private readonly byKey = new Map<string, OutletSent>();
+  private readonly file: string;
+  private fd: number;
+  private buffered: string[] = [];
+  private flushing: Promise<void> | undefined;
+  private waiters: { keys: string[]; wake(): void }[] = [];
+
+  constructor(
+    readonly dir: string,
+    daemonName: string,
+    private readonly format: MessageIdFormat,
+    horizonMs = 7 * 24 * 3_600_000,
+  ) {
+    fs.mkdirSync(path.join(dir, 'unmatched'), { recursive: true });
+    this.file = path.join(dir, `.outlet-${daemonName}.jsonl`);
+    const keep: string[] = [];
+    let text = '';
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      // first start
+    }
+    const since = Date.now() - horizonMs;
+    const finals = new Set<string>();
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const r = JSON.parse(line) as OutletSent | { final: string };
+        if ('final' in r) {
+          finals.add(r.final);
+          continue;
+        }
+        if (Date.parse(r.sentAt) >= since) this.index(r);
+      } catch {
+        // a torn last line after a crash
+      }
+    }
+    for (const key of finals) this.drop(key);
+    for (const r of new Set(this.byKey.values())) keep.push(JSON.stringify(r));
+    // Compact: only what can still get a receipt.
+    replaceFileDurable(this.file, Buffer.from(keep.map((l) => l + '\n').join('')));
+    this.fd = fs.openSync(this.file, 'a');
+  }
+
+  private index(r: OutletSent): void {
+    for (const k of submitKeys(r.messageId, this.format)) this.byKey.set(k, r);
+  }
+
+  private drop(textKeyOrId: string): void {
+    const r = this.byKey.get(textKeyOrId);
+    if (!r) return;
+    for (const k of submitKeys(r.messageId, this.format)) if (this.byKey.get(k) === r) this.byKey.delete(k);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Records sent parts; resolves once they are on disk (one fdatasync for all pending records). */
+  record(r: OutletSent): Promise<void> {
+    this.index(r);
+    this.buffered.push(JSON.stringify(r) + '\n');
+    const keys = new Set(submitKeys(r.messageId, this.format));
+    const woken = this.waiters.filter((w) => w.keys.some((k) => keys.has(k)));
+    if (woken.length > 0) {
+      this.waiters = this.waiters.filter((w) => !woken.includes(w));
+      for (const w of woken) w.wake();
+    }
+    return this.flush();
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.buffered.length > 0 ? this.flush() : undefined));
+    this.flushing = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        const lines = this.buffered;
+        this.buffered = [];
+        try {
+          fs.writeSync(this.fd, lines.join(''));
+          fs.fdatasyncSync(this.fd);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        } finally {
+          this.flushing = undefined;
+        }
+      });
+    });
+    return this.flushing;
+  }
+
+  /** Finds the sent part a receipt names, waiting a little for a resp still being recorded. */
+  async match(report: OutletReport): Promise<OutletSent | undefined> {
+    const keys = receiptKeys(report.messageId, this.format);
+    const find = () => keys.map((k) => this.byKey.get(k)).find((r) => r !== undefined);
+    const found = find();
+    if (found || this.waiters.length >= MAX_EARLY_WAITERS) return found;
+    await new Promise<void>((resolve) => {
+      const w = { keys, wake: () => (clearTimeout(t), resolve()) };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve();
+      }, EARLY_RECEIPT_MS);
+      this.waiters.push(w);
+    });
+    return find();
+  }
+
+  /** Writes the report file of a matched receipt (or the unmatched one); returns the record. */
+  write(report: OutletReport, sent: OutletSent | undefined, now = new Date()): ReportRecord | undefined {
+    const category = CATEGORY[report.state];
+    const base = {
+      status: TP_ST[report.state],
+      category,
+      description: `${report.state}${report.errorCode ? ` (err ${report.errorCode})` : ''}`,
+      dischargedAt: report.at.toISOString(),
+      receivedAt: now.toISOString(),
+    };
+    if (!sent) {
+      const name = `${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}_${report.messageId.replace(/[^\w.-]/g, '_')}.json`;
+      replaceFileDurable(
+        path.join(this.dir, 'unmatched', name),
+        Buffer.from(
+          JSON.stringify({ messageId: report.messageId, raw: report.raw, ...base }, null, 2) + '\n',
+        ),
+      );
+      return undefined;
+    }
+    const file = path.join(this.dir, `${sent.id}.${String(sent.part).padStart(2, '0')}.json`);
+    let history: ReportRecord['history'] = [];
+    try {
+      const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
+      history = [
+        ...prev.history,
+        { status: prev.status, category: prev.category, receivedAt: prev.receivedAt },
+      ];
+    } catch {
+      // first report for this part
+    }
+    const record: ReportRecord = {
+      id: sent.id,
+      part: sent.part,
+      parts: sent.parts,
+      number: sent.number,
+      mr: -1,
+      phoneId: sent.phoneId,
+      sentAt: sent.sentAt,
+      submittedAt: sent.sentAt,
+      ...base,
+      history,
+    };
+    replaceFileDurable(file, Buffer.from(JSON.stringify(record, null, 2) + '\n'));
+    if (category !== 'pending') {
+      this.drop(submitKeys(sent.messageId, this.format)[0] as string);
+      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+    }
+    return record;
+  }
+
+  close(): void {
+    try {
+      if (this.buffered.length > 0) fs.writeSync(this.fd, this.buffered.join(''));
+      fs.closeSync(this.fd);
+    } catch {
+      // closing at exit: nothing more to do
+    }
+  }
+}
