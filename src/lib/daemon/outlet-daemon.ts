@@ -177,7 +177,18 @@ export class OutletDaemon {
       .catch((err: Error) => {
         if (!this.stopping) this.o.log('error', `outlet: ${err.message}`);
       });
-    this.moTimer = setInterval(() => void this.flushIncompleteMo(), 5_000);
+    let ticks = 0;
+    this.moTimer = setInterval(() => {
+      void this.flushIncompleteMo();
+      // Parts are logged at debug level (thousands a second); a summary every 30 s at info.
+      if (++ticks % 6 === 0 && this.sentSinceSummary > 0) {
+        this.o.log(
+          'info',
+          `sent ${this.sentSinceSummary} messages in the last 30 s (${this.status.sent} since start)`,
+        );
+        this.sentSinceSummary = 0;
+      }
+    }, 5_000);
     this.moTimer.unref();
     try {
       await this.loop();
@@ -199,16 +210,21 @@ export class OutletDaemon {
         let found = false;
         if (this.s.send && this.window > 0 && this.o.outlet.status().state === 'bound') {
           while (!this.stopping && this.partsOpen < limit) {
-            let job: OutboxJob | undefined;
+            let jobs: OutboxJob[];
             try {
-              job = await this.o.service.findOutbox();
+              const svc = this.o.service;
+              if (svc.findOutboxBatch) jobs = await svc.findOutboxBatch(limit - this.partsOpen);
+              else {
+                const job = await svc.findOutbox();
+                jobs = job ? [job] : [];
+              }
             } catch (err) {
               this.o.log('error', `outbox not readable, will try again: ${describe(err)}`);
               break;
             }
-            if (!job) break;
+            if (jobs.length === 0) break;
             found = true;
-            this.dispatch(job);
+            for (const job of jobs) this.dispatch(job);
           }
         }
         // A full window wakes us when a message settles; an empty outbox at the watcher or CommTimeout.
@@ -246,6 +262,9 @@ export class OutletDaemon {
       return;
     }
     this.o.log('debug', `New message to send: ${job.id}`);
+    // Parts the network took before a restart (in the durable index): not sent again.
+    for (const [part, r] of this.reports.recorded(job.id) ?? [])
+      if (!job.sentParts.has(part - 1)) job.sentParts.set(part - 1, numericId(r.messageId));
     const results = await Promise.all(
       msg.parts.map((part, i) =>
         job.sentParts.has(i) ? Promise.resolve('ok' as const) : this.sendPart(job, part, i),
@@ -259,12 +278,14 @@ export class OutletDaemon {
       return;
     }
     try {
-      await this.o.service.moveSms(job, 'sent');
+      await this.moveSent(job);
     } catch (err) {
       await this.storageFailure(job, `sent, but cannot be moved to sent: ${describe(err)}`);
       return;
     }
+    this.reports.settled(job.id);
     this.status.sent++;
+    this.sentSinceSummary++;
     if (job.queuedAt) this.latency.queue.observe((Date.now() - job.queuedAt.getTime()) / 1000);
     this.publish();
     if (this.s.runOnSent) void this.hook(this.s.runOnSent, [job.id], hookEnvironment(this.s.phoneId, [], []));
@@ -291,8 +312,12 @@ export class OutletDaemon {
             messageId: r.messageId,
             sentAt: new Date().toISOString(),
             phoneId: this.s.phoneId,
+            ...(op.report ? {} : { noReport: true as const }),
           });
-          await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
+          // With a batch-moving service the index above is the per-part record (group commit);
+          // otherwise the service records it too (SQL sentitems, the files state).
+          if (this.o.service.moveSentBatch) job.sentParts.set(i, numericId(r.messageId));
+          else await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
         } catch (err) {
           // The network took it; only our bookkeeping failed. Not sent again: see storageFailure.
           return {
@@ -301,7 +326,7 @@ export class OutletDaemon {
           };
         }
         this.o.log(
-          'info',
+          'debug',
           `Transmitted ${job.id} (part ${i + 1}/${parts}) to ${part.number}, message id ${r.messageId}`,
         );
         return 'ok';
@@ -311,6 +336,48 @@ export class OutletDaemon {
       this.o.log('debug', `${job.id} part ${i + 1}: ${r.reason}; offered again later`);
       await new Promise((res) => setTimeout(res, r.retryAfterMs ?? TEMPORARY_RETRY_MS));
     }
+  }
+
+  private moveQueue: { job: OutboxJob; resolve(): void; reject(e: Error): void }[] = [];
+  private moveScheduled = false;
+  private sentSinceSummary = 0;
+
+  private moving: Promise<void> | undefined;
+
+  /**
+   * sent/ for one message; with a batch-moving service, grouped with every message that settled
+   * while the previous group was being made durable (one fsync per folder per group).
+   */
+  private moveSent(job: OutboxJob): Promise<void> {
+    const batch = this.o.service.moveSentBatch?.bind(this.o.service);
+    if (!batch) return this.o.service.moveSms(job, 'sent');
+    return new Promise<void>((resolve, reject) => {
+      this.moveQueue.push({ job, resolve, reject });
+      if (this.moveScheduled) return;
+      this.moveScheduled = true;
+      const run = async (): Promise<void> => {
+        this.moveScheduled = false;
+        const queue = this.moveQueue;
+        this.moveQueue = [];
+        try {
+          const failed = await batch(queue.map((q) => q.job));
+          const bad = new Map(failed.map((f) => [f.job, f.error]));
+          for (const q of queue) {
+            const e = bad.get(q.job);
+            if (e) q.reject(e);
+            else q.resolve();
+          }
+        } catch (err) {
+          for (const q of queue) q.reject(err as Error);
+        }
+      };
+      const previous = this.moving;
+      this.moving = (async () => {
+        await previous;
+        await new Promise<void>((r) => setImmediate(r));
+        await run();
+      })();
+    });
   }
 
   private async failed(job: OutboxJob, reason: string, final: boolean): Promise<void> {

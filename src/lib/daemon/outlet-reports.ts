@@ -14,6 +14,8 @@ export interface OutletSent {
   messageId: string;
   sentAt: string;
   phoneId: string;
+  /** The part asked for no delivery report: kept to resume, not for receipts. */
+  noReport?: true;
 }
 
 const CATEGORY: Record<ReportState, ReportRecord['category']> = {
@@ -59,6 +61,8 @@ const MAX_EARLY_WAITERS = 1_000;
  */
 export class OutletReports {
   private readonly byKey = new Map<string, OutletSent>();
+  /** Parts recorded per outbox message until it is moved (a restart resumes without resending). */
+  private readonly byJob = new Map<string, Map<number, OutletSent>>();
   private readonly file: string;
   private fd: number;
   private buffered: string[] = [];
@@ -97,13 +101,29 @@ export class OutletReports {
     }
     for (const key of finals) this.drop(key);
     for (const r of new Set(this.byKey.values())) keep.push(JSON.stringify(r));
+    // Parts of messages still in the outbox after a crash (resumed, not sent again).
+    for (const parts of this.byJob.values())
+      for (const r of parts.values()) if (r.noReport) keep.push(JSON.stringify(r));
     // Compact: only what can still get a receipt.
     replaceFileDurable(this.file, Buffer.from(keep.map((l) => l + '\n').join('')));
     this.fd = fs.openSync(this.file, 'a');
   }
 
   private index(r: OutletSent): void {
-    for (const k of submitKeys(r.messageId, this.format)) this.byKey.set(k, r);
+    if (!r.noReport) for (const k of submitKeys(r.messageId, this.format)) this.byKey.set(k, r);
+    let parts = this.byJob.get(r.id);
+    if (!parts) this.byJob.set(r.id, (parts = new Map()));
+    parts.set(r.part, r);
+  }
+
+  /** Parts of `id` already accepted by the network (1-based part → message id). */
+  recorded(id: string): ReadonlyMap<number, OutletSent> | undefined {
+    return this.byJob.get(id);
+  }
+
+  /** The message left the outbox: its parts are no longer needed to resume. */
+  settled(id: string): void {
+    this.byJob.delete(id);
   }
 
   private drop(textKeyOrId: string): void {
@@ -129,24 +149,37 @@ export class OutletReports {
     return this.flush();
   }
 
+  /**
+   * Group commit: one write and one fdatasync (on the thread pool, so the SMPP link keeps moving)
+   * for every record made while the previous one was on its way to the disk.
+   */
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.buffered.length > 0 ? this.flush() : undefined));
-    this.flushing = new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        const lines = this.buffered;
-        this.buffered = [];
-        try {
-          fs.writeSync(this.fd, lines.join(''));
-          fs.fdatasyncSync(this.fd);
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        } finally {
-          this.flushing = undefined;
-        }
+    if (this.flushing) {
+      this.next ??= this.flushing.then(
+        () => this.startFlush(),
+        () => this.startFlush(),
+      );
+      return this.next;
+    }
+    return this.startFlush();
+  }
+
+  private next: Promise<void> | undefined;
+
+  private startFlush(): Promise<void> {
+    this.next = undefined;
+    const data = Buffer.from(this.buffered.join(''));
+    this.buffered = [];
+    const p = new Promise<void>((resolve, reject) => {
+      fs.write(this.fd, data, (err) => {
+        if (err) return reject(err);
+        fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
       });
+    }).finally(() => {
+      if (this.flushing === p) this.flushing = undefined;
     });
-    return this.flushing;
+    this.flushing = p;
+    return p;
   }
 
   /** Finds the sent part a receipt names, waiting a little for a resp still being recorded. */

@@ -17,36 +17,25 @@ function asDec(id: string): bigint | undefined {
   return /^\d{1,40}$/.test(id.trim()) ? BigInt(id.trim()) : undefined;
 }
 
-/**
- * Keys under which a submit_sm_resp id is filed, so a receipt finds it whatever its id style:
- * the text itself; its value read as hex (for a receipt that writes it in decimal); its value read
- * as decimal (for a receipt that writes it in hex). MessageIdFormat narrows which are tried.
- */
-export function submitKeys(id: string, format: MessageIdFormat): string[] {
-  const keys = [textKey(id)];
-  if (format === 'hex' || format === 'auto') {
-    const h = asHex(id);
-    if (h !== undefined) keys.push(`x:${h}`);
-  }
-  if (format === 'dec' || format === 'auto') {
-    const d = asDec(id);
-    if (d !== undefined) keys.push(`d:${d.toString(16)}`);
-  }
-  return keys;
+/** The one key a submit_sm_resp id is filed under (its text, case and leading zeros ignored). */
+export function submitKeys(id: string, _format: MessageIdFormat): string[] {
+  return [textKey(id)];
 }
 
-/** Keys to look a receipt's id up with, best first (the same text before any conversion). */
+/**
+ * Keys to look a receipt's id up with, best first: the same text, then (MessageIdFormat hex or
+ * auto) the receipt read as decimal and written in hex, as the resp would have it, then (dec or
+ * auto) the receipt read as hex and written in decimal. One key per sent part keeps the index small.
+ */
 export function receiptKeys(id: string, format: MessageIdFormat): string[] {
   const keys = [textKey(id)];
   if (format === 'hex' || format === 'auto') {
-    // resp in hex, receipt in decimal
     const d = asDec(id);
-    if (d !== undefined) keys.push(`x:${d}`);
+    if (d !== undefined) keys.push(textKey(d.toString(16)));
   }
   if (format === 'dec' || format === 'auto') {
-    // resp in decimal, receipt in hex
     const h = asHex(id);
-    if (h !== undefined) keys.push(`d:${h.toString(16)}`);
+    if (h !== undefined) keys.push(textKey(h.toString(10)));
   }
-  return keys;
+  return [...new Set(keys)];
 }

@@ -22,6 +22,7 @@ import {
   SpoolError,
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
+import { isProcessAlive } from '../process-alive.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
 
 export interface FilesServiceOptions {
@@ -90,10 +91,17 @@ export class FilesService implements SmsdService {
   }
 
   async free(): Promise<void> {
+    if (this.claimTimer) clearInterval(this.claimTimer);
+    this.claimTimer = undefined;
     await this.watcher?.close();
     this.watcher = undefined;
     for (const release of this.claims.values()) await release().catch(() => undefined);
     this.claims.clear();
+    if (this.claimDir) {
+      fsyncDir(this.o.outboxDir);
+      fs.rmSync(this.claimDir, { recursive: true, force: true });
+      this.claimDir = undefined;
+    }
   }
 
   async initAfterConnect(phone: PhoneIdentityInfo): Promise<void> {
@@ -118,6 +126,8 @@ export class FilesService implements SmsdService {
     try {
       const w = fs.watch(this.o.outboxDir, { persistent: false }, (_event, name) => {
         if (name !== null && (name.startsWith('.') || !isOutboxCandidate(name))) return;
+        // A file leaving the outbox (sent, claimed) adds no work; only new files need a new listing.
+        if (name !== null && !fs.existsSync(path.join(this.o.outboxDir, name))) return;
         this.listingDirty = true;
         listener();
       });
@@ -203,50 +213,193 @@ export class FilesService implements SmsdService {
   async findOutbox(): Promise<OutboxJob | undefined> {
     const names = this.nextNames();
     this.sweepOrphanClaims();
-    const now = Date.now();
     while (names.length > 0) {
       const id = names.shift() as string;
-      if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
       const file = path.join(this.o.outboxDir, id);
-      const st = fs.lstatSync(file, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue; // Gammu sends regular files only (no symlinks)
-      const release = await tryClaim(file, {
-        staleMs: this.o.claimStaleMs,
-        onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
+      const job = await this.take(id, async () => {
+        const release = await tryClaim(file, {
+          staleMs: this.o.claimStaleMs,
+          onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
+        });
+        return release;
       });
-      if (!release) continue;
-      this.claims.set(id, release);
-      let content: Buffer;
-      try {
-        content = fs.readFileSync(file);
-      } catch {
-        await this.release(id); // moved away by another daemon between listing and claiming
-        continue;
-      }
-      const state = this.readState(id);
-      const read = readOutboxFile(id, content, this.o.transmitFormat, refFromName(id));
-      const job: OutboxJob = {
-        id,
-        message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
-        sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
-        attempts: state.attempts,
-        queuedAt: st.mtime,
-      };
-      if (!read.ok) {
-        this.log('error', `cannot send ${id}: ${read.reason}`);
-        await this.moveSms(job, 'error', read.reason);
-        continue;
-      }
-      const pinned = read.message.phoneId;
-      if (pinned !== undefined && pinned.toLowerCase() !== (this.phoneId ?? '').toLowerCase()) {
-        // Another modem's message (Gammu's SenderID, for files): left for it, looked at again later.
-        await this.release(id);
-        this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
-        continue;
-      }
-      return job;
+      if (job) return job;
     }
     return undefined;
+  }
+
+  /**
+   * Claims up to `max` messages at once: the outlets' path. A modem's claim (a `<file>.lock`
+   * directory from proper-lockfile) costs a mkdir and an rmdir, measured at 1.1 and 1.7 ms each
+   * here, which alone would cap an outlet near 350 messages/s. Here a claim is one rename(2)
+   * (0.05 ms) of the file into this process's claim folder `.smsgate-state/claimed-<pid>/`: no
+   * other daemon lists it there, and it moves on to sent/ or error/ from there, or back to the
+   * outbox on a retry, at stop, or (by any daemon) once its owner is dead or its folder stale.
+   */
+  async findOutboxBatch(max: number): Promise<OutboxJob[]> {
+    const names = this.nextNames();
+    this.sweepOrphanClaims();
+    this.recoverClaimFolders();
+    const dir = this.claimFolder();
+    const jobs: OutboxJob[] = [];
+    while (names.length > 0 && jobs.length < max) {
+      const id = names.shift() as string;
+      const job = await this.take(id, async () => {
+        try {
+          fs.renameSync(path.join(this.o.outboxDir, id), path.join(dir, id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // taken by another
+          throw err;
+        }
+        this.inClaimFolder.add(id);
+        return async () => {
+          this.inClaimFolder.delete(id);
+          moveFile(path.join(dir, id), path.join(this.o.outboxDir, id));
+        };
+      });
+      if (job) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /** Names now in our claim folder rather than in the outbox. */
+  private readonly inClaimFolder = new Set<string>();
+  private claimDir: string | undefined;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private lastRecovery = 0;
+
+  private claimFolder(): string {
+    if (this.claimDir) return this.claimDir;
+    const dir = path.join(this.stateDir, `claimed-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true });
+    this.claimDir = dir;
+    // The folder's mtime is its heartbeat: a stale one belongs to a hung or dead daemon.
+    const stale = this.o.claimStaleMs ?? DEFAULT_STALE_MS;
+    this.claimTimer = setInterval(
+      () => {
+        const now = new Date();
+        try {
+          fs.utimesSync(dir, now, now);
+        } catch {
+          // recreated on the next claim
+        }
+      },
+      Math.max(500, stale / 3),
+    );
+    this.claimTimer.unref();
+    return dir;
+  }
+
+  /** Files in the claim folder of a dead (or silent) daemon go back to the outbox. */
+  private recoverClaimFolders(): void {
+    const now = Date.now();
+    if (now - this.lastRecovery < 5_000) return;
+    this.lastRecovery = now;
+    const stale = this.o.claimStaleMs ?? DEFAULT_STALE_MS;
+    for (const name of fs.readdirSync(this.stateDir)) {
+      const m = /^claimed-(\d+)$/.exec(name);
+      if (!m || Number(m[1]) === process.pid) continue;
+      const dir = path.join(this.stateDir, name);
+      const st = fs.statSync(dir, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (isProcessAlive(Number(m[1])) && now - st.mtimeMs <= stale) continue;
+      const files = fs.readdirSync(dir);
+      for (const f of files)
+        try {
+          fs.renameSync(path.join(dir, f), path.join(this.o.outboxDir, f));
+        } catch {
+          // another daemon recovered it first
+        }
+      if (files.length > 0) {
+        fsyncDir(this.o.outboxDir);
+        this.log('warn', `${files.length} claimed messages of a stopped daemon (${name}) back in the outbox`);
+        this.listingDirty = true;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Where an outbox message is now: our claim folder or the outbox. */
+  private pathOf(id: string): string {
+    return this.inClaimFolder.has(id) && this.claimDir
+      ? path.join(this.claimDir, id)
+      : path.join(this.o.outboxDir, id);
+  }
+
+  /** One outbox file: claimed with `claim`, read, checked; a job, or undefined to look further. */
+  private async take(id: string, claim: () => Promise<Release | undefined>): Promise<OutboxJob | undefined> {
+    const now = Date.now();
+    if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) return undefined;
+    const file = path.join(this.o.outboxDir, id);
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined; // Gammu sends regular files only (no symlinks)
+    const release = await claim();
+    if (!release) return undefined;
+    this.claims.set(id, release);
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(this.pathOf(id));
+    } catch {
+      await this.release(id); // moved away by another daemon between listing and claiming
+      return undefined;
+    }
+    const state = this.readState(id);
+    const read = readOutboxFile(id, content, this.o.transmitFormat, refFromName(id));
+    const job: OutboxJob = {
+      id,
+      message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
+      sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
+      attempts: state.attempts,
+      queuedAt: st.mtime,
+    };
+    if (!read.ok) {
+      this.log('error', `cannot send ${id}: ${read.reason}`);
+      await this.moveSms(job, 'error', read.reason);
+      return undefined;
+    }
+    const pinned = read.message.phoneId;
+    if (pinned !== undefined && pinned.toLowerCase() !== (this.phoneId ?? '').toLowerCase()) {
+      // Another modem's message (Gammu's SenderID, for files): left for it, looked at again later.
+      await this.release(id);
+      this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
+      return undefined;
+    }
+    return job;
+  }
+
+  /**
+   * Moves many sent messages with one fsync per folder (the outlets' group commit). Returns the
+   * jobs that could not be moved, with why; their claims are kept for a retry.
+   */
+  async moveSentBatch(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]> {
+    const failed: { job: OutboxJob; error: Error }[] = [];
+    const moved: OutboxJob[] = [];
+    const same = path.resolve(this.o.sentDir) === path.resolve(this.o.outboxDir);
+    for (const job of jobs) {
+      const src = this.pathOf(job.id);
+      try {
+        if (same) fs.rmSync(src, { force: true });
+        else moveFile(src, path.join(this.o.sentDir, job.id));
+        moved.push(job);
+      } catch (err) {
+        failed.push({ job, error: describeFsError(err, this.o.sentDir, 'sent') });
+      }
+    }
+    if (moved.length > 0) {
+      // On the thread pool, both at once: the outlet's link keeps moving meanwhile.
+      await Promise.all([
+        ...(same ? [] : [fsyncDirAsync(this.o.sentDir)]),
+        fsyncDirAsync(this.claimDir ?? this.o.outboxDir),
+      ]);
+    }
+    for (const job of moved) {
+      fs.rmSync(this.statePath(job.id), { force: true });
+      this.networkIds.delete(job.id);
+      this.notBefore.delete(job.id);
+      this.claims.delete(job.id);
+      this.inClaimFolder.delete(job.id);
+    }
+    return failed;
   }
 
   /**
@@ -302,7 +455,7 @@ export class FilesService implements SmsdService {
   }
 
   async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
-    const src = path.join(this.o.outboxDir, job.id);
+    const src = this.pathOf(job.id);
     const destDir = outcome === 'sent' ? this.o.sentDir : this.o.errorDir;
     try {
       if (path.resolve(destDir) === path.resolve(this.o.outboxDir)) {
@@ -320,11 +473,16 @@ export class FilesService implements SmsdService {
         }
         fsyncDir(destDir);
       }
-      fsyncDir(this.o.outboxDir);
+      fsyncDir(this.inClaimFolder.has(job.id) && this.claimDir ? this.claimDir : this.o.outboxDir);
     } finally {
       fs.rmSync(this.statePath(job.id), { force: true });
       this.networkIds.delete(job.id);
       this.notBefore.delete(job.id);
+      if (this.inClaimFolder.has(job.id) && !fs.existsSync(src)) {
+        // moved out of our claim folder: nothing to give back
+        this.inClaimFolder.delete(job.id);
+        this.claims.delete(job.id);
+      }
       await this.release(job.id);
     }
   }
@@ -333,6 +491,15 @@ export class FilesService implements SmsdService {
     const release = this.claims.get(id);
     this.claims.delete(id);
     await release?.().catch(() => undefined);
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const h = await fs.promises.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
 }
 

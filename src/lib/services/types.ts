@@ -57,6 +57,16 @@ export interface SmsdService {
   /** Claims the next message to send (or undefined when there is none ready). */
   findOutbox(): Promise<OutboxJob | undefined>;
   /**
+   * Claims up to `max` messages at once (outlets: many messages in flight). Services without it
+   * are driven one findOutbox at a time.
+   */
+  findOutboxBatch?(max: number): Promise<OutboxJob[]>;
+  /**
+   * Moves many sent messages with one group commit. With it, an outlet keeps the per-part record
+   * in its own durable index instead of addSentInfo. Returns the jobs that could not be moved.
+   */
+  moveSentBatch?(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]>;
+  /**
    * Records that part `part` left with reference `mr` (durable: a restart does not resend it).
    * An outlet also passes the network's message id (SMPP message_id, Kannel's id); `mr` is then
    * its numeric form when it has one (for Gammu's TPMR column), else -1.
