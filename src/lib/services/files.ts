@@ -127,7 +127,11 @@ export class FilesService implements SmsdService {
       const w = fs.watch(this.o.outboxDir, { persistent: false }, (_event, name) => {
         if (name !== null && (name.startsWith('.') || !isOutboxCandidate(name))) return;
         // A file leaving the outbox (sent, claimed) adds no work; only new files need a new listing.
-        if (name !== null && !fs.existsSync(path.join(this.o.outboxDir, name))) return;
+        if (
+          name !== null &&
+          (this.selfMoved.delete(name) || !fs.existsSync(path.join(this.o.outboxDir, name)))
+        )
+          return;
         this.listingDirty = true;
         listener();
       });
@@ -201,7 +205,8 @@ export class FilesService implements SmsdService {
   private nextNames(): string[] {
     if (this.listingDirty || this.listing.length === 0) {
       try {
-        this.listing = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort();
+        // Reversed, so taking the next name is pop() (O(1)) and not shift() on a long backlog.
+        this.listing = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort().reverse();
       } catch (err) {
         throw describeFsError(err, this.o.outboxDir, 'outbox');
       }
@@ -214,7 +219,7 @@ export class FilesService implements SmsdService {
     const names = this.nextNames();
     this.sweepOrphanClaims();
     while (names.length > 0) {
-      const id = names.shift() as string;
+      const id = names.pop() as string;
       const file = path.join(this.o.outboxDir, id);
       const job = await this.take(id, async () => {
         const release = await tryClaim(file, {
@@ -241,12 +246,14 @@ export class FilesService implements SmsdService {
     this.sweepOrphanClaims();
     this.recoverClaimFolders();
     const dir = this.claimFolder();
+    if (this.selfMoved.size > 100_000) this.selfMoved.clear(); // events lost (watcher overflow)
     const jobs: OutboxJob[] = [];
     while (names.length > 0 && jobs.length < max) {
-      const id = names.shift() as string;
+      const id = names.pop() as string;
       const job = await this.take(id, async () => {
         try {
           fs.renameSync(path.join(this.o.outboxDir, id), path.join(dir, id));
+          if (this.watching) this.selfMoved.add(id);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // taken by another
           throw err;
@@ -262,6 +269,8 @@ export class FilesService implements SmsdService {
     return jobs;
   }
 
+  /** Names we renamed out of the outbox whose watcher event has not come yet (bounded below). */
+  private readonly selfMoved = new Set<string>();
   /** Names now in our claim folder rather than in the outbox. */
   private readonly inClaimFolder = new Set<string>();
   private claimDir: string | undefined;
