@@ -465,6 +465,7 @@ export class OutletDaemon {
   private async onReport(r: OutletReport): Promise<void> {
     const sent = await this.reports.match(r);
     const record = this.reports.write(r, sent);
+    await this.reports.durable(); // before the SMSC hears deliver_sm_resp
     if (!record || !sent) {
       this.o.log(
         'warn',

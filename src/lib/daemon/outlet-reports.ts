@@ -90,12 +90,18 @@ export class OutletReports {
     }
     const since = Date.now() - horizonMs;
     const finals = new Set<string>();
+    /** Report files journalled before a crash: written again (durably) before compaction drops them. */
+    const reportFiles = new Map<string, string>();
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
-        const r = JSON.parse(line) as OutletSent | { final: string };
+        const r = JSON.parse(line) as OutletSent | { final: string } | { file: string; body: string };
         if ('final' in r) {
           finals.add(r.final);
+          continue;
+        }
+        if ('file' in r) {
+          reportFiles.set(r.file, r.body);
           continue;
         }
         if (Date.parse(r.sentAt) >= since) this.index(r);
@@ -104,6 +110,7 @@ export class OutletReports {
       }
     }
     for (const key of finals) this.drop(key);
+    for (const [name, body] of reportFiles) replaceFileDurable(path.join(dir, name), Buffer.from(body));
     for (const line of new Set(this.byKey.values())) keep.push(line);
     // Parts of messages still in the outbox after a crash (resumed, not sent again).
     for (const parts of this.byJob.values())
@@ -254,12 +261,31 @@ export class OutletReports {
       ...base,
       history,
     };
-    replaceFileDurable(file, Buffer.from(JSON.stringify(record, null, 2) + '\n'));
+    this.writeReport(path.basename(file), JSON.stringify(record, null, 2) + '\n');
     if (category !== 'pending') {
       this.drop(submitKeys(sent.messageId, this.format)[0] as string);
       this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
     }
     return record;
+  }
+
+  /**
+   * A report file: its content goes into the journal (made durable with the next group commit,
+   * see `durable`), the file itself is written and renamed without an fsync of its own, so
+   * receipts are not one fsync each; a crash before the page cache reaches the disk is repaired
+   * from the journal at the next start.
+   */
+  private writeReport(name: string, body: string): void {
+    this.buffered.push(JSON.stringify({ file: name, body }) + '\n');
+    const file = path.join(this.dir, name);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, body);
+    fs.renameSync(tmp, file);
+  }
+
+  /** Resolves once everything written so far (records, report files) is on disk. */
+  durable(): Promise<void> {
+    return this.buffered.length > 0 ? this.flush() : (this.flushing ?? Promise.resolve());
   }
 
   close(): void {
