@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/rig.js';
-import { runSmsd } from '../helpers/spool.js';
+import { spawnSync } from 'node:child_process';
+import { SMSD_BIN, runSmsd } from '../helpers/spool.js';
 import {
   cleanupOutlets,
   startOutlet,
@@ -286,6 +287,38 @@ describe('Connection = smpp against an independent SMSC', () => {
     await smsc.control({ cmd: 'set', password: 'secret' });
     await sentAll(p, 1, 15_000);
     expect(p.output()).toContain('restored');
+    await p.stop();
+  });
+
+  it('smsd monitor shows the bind state, the window and the counters', async () => {
+    const tmux = (...a: string[]) => spawnSync('tmux', a, { encoding: 'utf8' });
+    if (tmux('-V').status !== 0 && !process.env.CI) return;
+    const { p } = await stack('Window = 7\n');
+    queue(p.spool.outbox, 3, (i) => `mon ${i}`);
+    await sentAll(p, 3);
+    const session = `smsgate-outlet-mon-${process.pid}`;
+    try {
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '150',
+        '-y',
+        '30',
+        `${process.execPath} ${SMSD_BIN} monitor -c ${p.spool.config}`,
+      );
+      const screen = () => tmux('capture-pane', '-p', '-t', session).stdout;
+      await waitFor(
+        () => /up1\s+connected\s+smpp bound window 0\/7 .*sent 3 received 0 failed 0/.test(screen()),
+        10_000,
+        `monitor:\n${screen()}`,
+      );
+      expect(screen()).toMatch(/accepted 3 temporary 0 permanent 0 resent 0/);
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
     await p.stop();
   });
 

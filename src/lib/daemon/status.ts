@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurable } from '../spool/atomic.js';
+import type { OutletStatus } from '../outlets/types.js';
 
 export type DaemonState =
   'starting' | 'connecting' | 'connected' | 'suspended' | 'resetting' | 'error' | 'stopped';
@@ -25,6 +26,8 @@ export interface DaemonStatus {
   received: number;
   failed: number;
   lastError?: string;
+  /** With an outlet (Connection = smpp, kannel): its link and counters instead of signal/battery. */
+  outlet?: OutletStatus;
   startedAt: string;
   updatedAt: string;
 }
