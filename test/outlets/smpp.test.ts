@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/rig.js';
@@ -320,6 +321,61 @@ describe('Connection = smpp against an independent SMSC', () => {
       tmux('kill-session', '-t', session);
     }
     await p.stop();
+  });
+
+  it('smpps: binds over TLS, checking the certificate against TlsCa', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-outlet-tls-'));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    const gen = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=smsc.test',
+        '-addext',
+        'subjectAltName=DNS:smsc.test',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(gen.status).toBe(0);
+    const smsc = await startSmsc(['--password', 'secret', '--tls-cert', cert, '--tls-key', key]);
+    const spool = writeOutletConfig(smsc.port, `TlsCa = ${cert}\nTlsServerName = smsc.test\n`);
+    fs.writeFileSync(
+      spool.config,
+      fs.readFileSync(spool.config, 'utf8').replace('connection = smpp', 'connection = smpps'),
+    );
+    const p = startOutlet(spool);
+    queue(spool.outbox, 2, (i) => `tls ${i}`);
+    await sentAll(p, 2);
+    expect((await smsc.submits()).map((x) => x.text).sort()).toEqual(['tls 0', 'tls 1']);
+    await p.stop();
+    // A name the certificate does not carry: refused, logged once, nothing sent.
+    const spool2 = writeOutletConfig(smsc.port, `TlsCa = ${cert}\nTlsServerName = other.test\n`);
+    fs.writeFileSync(
+      spool2.config,
+      fs.readFileSync(spool2.config, 'utf8').replace('connection = smpp', 'connection = smpps'),
+    );
+    const p2 = startOutlet(spool2);
+    queue(spool2.outbox, 1, () => 'never');
+    await waitFor(
+      () => /cannot connect to the SMSC.*other\.test/i.test(p2.output()),
+      10_000,
+      `TLS refusal\n${p2.output()}`,
+    );
+    expect(files(spool2.outbox)).toHaveLength(1);
+    await p2.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('bad [upstream] values stop start-up with one line: file:line, key, value, allowed values; exit 2', () => {

@@ -2,7 +2,7 @@
 """A small SMPP 3.4 SMSC for tests, written without any smsgate code (Python 3 stdlib only).
 
 Usage: smsc.py [--system-id ID] [--password PW] [--id-style STYLE] [--resp-delay MS]
-               [--receipts] [--noop] [--enquire-interval S]
+               [--receipts] [--noop] [--enquire-interval S] [--tls-cert PEM --tls-key PEM]
 Prints one line `LISTEN <smpp port> CONTROL <control port>` on stdout once both listen (port 0).
 
 The control port takes one JSON object per line and answers one JSON line:
@@ -449,9 +449,16 @@ async def main():
     p.add_argument("--receipts", action="store_true")
     p.add_argument("--noop", action="store_true", help="answer submits at once, store nothing (bench)")
     p.add_argument("--enquire-interval", type=float, default=0)
+    p.add_argument("--tls-cert", default=None, help="PEM certificate: SMPP over TLS (smpps)")
+    p.add_argument("--tls-key", default=None)
     a = p.parse_args()
     smsc = Smsc(a)
-    srv = await asyncio.start_server(smsc.on_smpp, "127.0.0.1", 0)
+    ctx = None
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+    srv = await asyncio.start_server(smsc.on_smpp, "127.0.0.1", 0, ssl=ctx)
     ctl = await asyncio.start_server(smsc.control, "127.0.0.1", 0)
     print("LISTEN %d CONTROL %d" % (srv.sockets[0].getsockname()[1], ctl.sockets[0].getsockname()[1]), flush=True)
     async with srv, ctl:
