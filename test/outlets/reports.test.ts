@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { OutletReports } from '../../src/lib/daemon/outlet-reports.js';
 import { receiptKeys, submitKeys } from '../../src/lib/outlets/message-id.js';
 import type { MessageIdFormat } from '../../src/lib/outlets/types.js';
+import { renderOutletMetrics } from '../../src/lib/daemon/metrics.js';
 
 const matches = (resp: string, receipt: string, f: MessageIdFormat) =>
   receiptKeys(receipt, f).some((k) => submitKeys(resp, f).includes(k));
@@ -55,5 +56,53 @@ describe('OutletReports', () => {
     expect(again.size).toBe(0);
     again.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('outlet metrics', () => {
+  it('exposes bind state, window, rate, throttling and counters with the phone and connection labels', () => {
+    const text = renderOutletMetrics({
+      pid: 1,
+      phoneId: 'up1',
+      device: 'smpp:127.0.0.1:2775',
+      state: 'connected',
+      client: 'x',
+      signalPercent: -1,
+      batteryPercent: -1,
+      sent: 5,
+      received: 1,
+      failed: 0,
+      startedAt: '',
+      updatedAt: '',
+      outlet: {
+        connection: 'smpp',
+        state: 'bound',
+        inFlight: 3,
+        window: 10,
+        submitted: 9,
+        accepted: 8,
+        temporaryErrors: 2,
+        permanentErrors: 1,
+        resentUnanswered: 4,
+        moReceived: 1,
+        reportsReceived: 6,
+        throttledUntil: new Date().toISOString(),
+        submitRate: 12.5,
+        queued: 0,
+      },
+    });
+    const l = '{phone_id="up1",connection="smpp"}';
+    for (const line of [
+      `smsgate_outlet_bound${l} 1`,
+      `smsgate_outlet_window_in_use${l} 3`,
+      `smsgate_outlet_window${l} 10`,
+      `smsgate_outlet_submit_rate${l} 12.5`,
+      `smsgate_outlet_throttled${l} 1`,
+      `smsgate_outlet_temporary_errors_total${l} 2`,
+      `smsgate_outlet_permanent_errors_total${l} 1`,
+      `smsgate_outlet_resent_unanswered_total${l} 4`,
+      `smsgate_outlet_reports_total${l} 6`,
+    ])
+      expect(text).toContain(line);
   });
 });

@@ -166,6 +166,8 @@ describe('Connection = smpp against an independent SMSC', () => {
     await sentAll(p, 30);
     const st = await smsc.stats();
     expect(st.max_outstanding).toBe(5);
+    // EnquireLinkInterval = 1 in these tests: the link is kept alive while idle.
+    await waitFor(async () => (await smsc.stats()).enquire_links >= 2, 5000, 'enquire_link');
     expect(st.unique).toBe(30);
     expect(st.duplicates).toBe(0);
     await p.stop();
