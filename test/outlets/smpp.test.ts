@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/rig.js';
+import { FAST_TIMERS, startRig, waitFor } from '../helpers/rig.js';
 import { spawnSync } from 'node:child_process';
 import { SMSD_BIN, runSmsd } from '../helpers/spool.js';
 import {
   cleanupOutlets,
+  outletConfig,
   startOutlet,
   startSmsc,
   writeOutletConfig,
@@ -265,6 +266,32 @@ describe('Connection = smpp against an independent SMSC', () => {
         .filter((d) => d.startsWith('claimed-') && fs.readdirSync(path.join(claimed, d)).length > 0),
     ).toEqual([]);
     expect(await p2.stop()).toBe(0);
+  });
+
+  it('an outlet and a modem daemon drain one outbox: each message sent exactly once', async () => {
+    const rig = await startRig({ config: FAST_TIMERS + 'PhoneID = modem1\n' });
+    try {
+      const smsc = await startSmsc(['--password', 'secret', '--resp-delay', '2']);
+      const smsdLines = fs.readFileSync(rig.spool.config, 'utf8').split('[smsd]')[1] ?? '';
+      const paths = smsdLines
+        .split('\n')
+        .filter((l) => /^(service|inboxpath|outboxpath|sentsmspath|errorsmspath) =/i.test(l))
+        .join('\n');
+      const config = path.join(rig.spool.dir, 'smsdrc-outlet');
+      fs.writeFileSync(config, outletConfig(smsc.port, 'Window = 5\n').replace('__SPOOL__', paths));
+      queue(rig.spool.outbox, 300, (i) => `shared ${i}`);
+      const p = startOutlet({ ...rig.spool, config, cleanup: () => undefined });
+      await waitFor(() => files(rig.spool.sent).length === 300, 60_000, `300 sent\n${p.output()}`);
+      const viaModem = rig.emulator.modem.sent.map((m) => m.text);
+      const viaSmsc = (await smsc.submits()).map((m) => m.text);
+      expect(viaModem.length + viaSmsc.length).toBe(300);
+      expect(new Set([...viaModem, ...viaSmsc]).size).toBe(300);
+      expect(viaSmsc.length).toBeGreaterThan(0);
+      expect(files(rig.spool.error)).toHaveLength(0);
+      await p.stop();
+    } finally {
+      await rig.close();
+    }
   });
 
   it('a wrong password: one clear error, back-off, no storm; binds once the SMSC accepts', async () => {

@@ -251,12 +251,20 @@ export class FilesService implements SmsdService {
     while (names.length > 0 && jobs.length < max) {
       const id = names.pop() as string;
       const job = await this.take(id, async () => {
+        // A modem daemon sharing the outbox claims with `<file>.lock` (mkdir, then checks the file
+        // is still there): its fresh lock before or right after our rename means it is its message.
+        const lock = path.join(this.o.outboxDir, `${id}.lock`);
+        if (this.lockHeld(lock)) return undefined;
         try {
           fs.renameSync(path.join(this.o.outboxDir, id), path.join(dir, id));
           if (this.watching) this.selfMoved.add(id);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // taken by another
           throw err;
+        }
+        if (this.lockHeld(lock)) {
+          moveFile(path.join(dir, id), path.join(this.o.outboxDir, id));
+          return undefined;
         }
         this.inClaimFolder.add(id);
         return async () => {
@@ -267,6 +275,15 @@ export class FilesService implements SmsdService {
       if (job) jobs.push(job);
     }
     return jobs;
+  }
+
+  /** A `<file>.lock` of a live modem daemon (a stale one, left by a dead daemon, is removed). */
+  private lockHeld(lock: string): boolean {
+    const st = fs.statSync(lock, { throwIfNoEntry: false });
+    if (!st) return false;
+    if (Date.now() - st.mtimeMs <= (this.o.claimStaleMs ?? DEFAULT_STALE_MS)) return true;
+    fs.rmSync(lock, { recursive: true, force: true });
+    return false;
   }
 
   /** Names we renamed out of the outbox whose watcher event has not come yet (bounded below). */
