@@ -30,6 +30,9 @@ export async function createOutlet(
       warnings.forEach(warn);
       return new SmppOutlet(upstream, log);
     }
+    // Kannel (src/lib/outlets/kannel/, another branch) plugs in here:
+    // case 'kannel':
+    //   return (await import('./kannel/index.js')).createKannelOutlet(config, log);
     default:
       throw new Error(`Connection = ${config.gammu.connection} is not an outlet`);
   }
