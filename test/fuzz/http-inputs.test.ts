@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accountOfHeaders } from '../../src/lib/smpp/policy/http-auth.js';
 import { urlEncodeOctets } from '../../src/lib/smpp/policy/http-routing.js';
-import { ipAllowed, ipMatchesPattern, parseCidrList, parseKannelIpList } from '../../src/lib/smpp/protocol/net.js';
+import {
+  ipAllowed,
+  ipMatchesPattern,
+  parseCidrList,
+  parseKannelIpList,
+} from '../../src/lib/smpp/protocol/net.js';
 import { onlyThrows, params, strayValues } from './props.js';
 
 // What KSMPPD-style HTTP services and account sources hand smppd: auth answer headers (an account),

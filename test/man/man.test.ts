@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/spool.js';
 import { knownKeys } from '../../src/lib/config/smsd-config.js';
+import { UPSTREAM_KEYS } from '../../src/lib/outlets/smpp/config.js';
 
 describe('man pages', () => {
   it('are what scripts/man.mjs makes from the commands --help is made from (run `npm run man` after changing a command)', () => {
@@ -28,6 +29,7 @@ describe('man pages', () => {
     const smppdSection = page.slice(page.indexOf('.SH SECTION [smppd]'), page.indexOf('.SH OTHER SECTIONS'));
     const inSmppd = new Set([...smppdSection.matchAll(/^\.B (\S+)$/gm)].map((m) => m[1]));
     expect(smppd.filter((k) => !inSmppd.has(k))).toEqual([]);
+    expect(UPSTREAM_KEYS.filter((k) => !documented.has(k))).toEqual([]);
   });
 
   it('are installed with the package', () => {

@@ -270,6 +270,10 @@ export interface SmsdConfig {
   smppd: IniSection[];
   /** [kannel] sections, raw (read by the Kannel outlet, src/lib/outlets/kannel/config.ts). */
   kannel: IniSection[];
+  /** [upstream] and [kannel], raw (read by the outlet that `Connection` names). */
+  outlets: IniSection[];
+  /** The config file as shown in messages (for `file:line` in the outlets' errors). */
+  file: string;
 }
 
 export interface SmsdConfigResult {
@@ -301,9 +305,11 @@ function isSmppdSection(name: string): boolean {
   return name.startsWith('smppd');
 }
 
-/** Sections an outlet reads itself (Connection = kannel): kept raw, no warnings here. */
-function isOutletSection(name: string): boolean {
-  return name === 'kannel';
+/** Sections of the outlets (`Connection = smpp`, `kannel`), read by src/lib/outlets/. */
+export const OUTLET_SECTIONS = ['upstream', 'kannel'];
+
+function isRawSection(name: string): boolean {
+  return isSmppdSection(name) || OUTLET_SECTIONS.includes(name);
 }
 
 /** Known keys per section, canonical spelling (for suggestions), keyed by lower case. */
@@ -462,7 +468,7 @@ function checkSectionsAndKeys(doc: IniDocument, warnings: ConfigWarning[]): void
   const reported = new Set<string>();
   for (const section of doc.sections) {
     const { name, rawName } = section;
-    if (isSmppdSection(name) || isOutletSection(name) || LIST_SECTIONS.includes(name)) continue;
+    if (isRawSection(name) || LIST_SECTIONS.includes(name)) continue;
     const known = KEYED_SECTIONS.get(name);
     if (!known) {
       if (reported.has(name)) continue;
@@ -796,7 +802,7 @@ export function parseSmsdConfig(
   const cwd = options.cwd ?? process.cwd();
   const { document: doc, warnings } = parseIni(text, fileName, {
     isListSection: (name) => LIST_SECTIONS.includes(name),
-    isRawSection: (name) => isSmppdSection(name) || isOutletSection(name),
+    isRawSection,
   });
   if (doc.sections.length === 0) {
     // Gammu: "Could not parse config file"; most likely -c points at the wrong file.
@@ -846,7 +852,9 @@ export function parseSmsdConfig(
     sql,
     tables,
     smppd: doc.sections.filter((s) => isSmppdSection(s.name)),
-    kannel: doc.sections.filter((s) => isOutletSection(s.name)),
+    kannel: doc.sections.filter((s) => s.name === 'kannel'),
+    outlets: doc.sections.filter((s) => OUTLET_SECTIONS.includes(s.name)),
+    file: fileName,
   };
   // Stable sort: file-level warnings (no line) last.
   warnings.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { DaemonStatus } from '../spool/status.js';
 import type { Snapshot } from '../monitor/snapshot.js';
 import type { LatencyHistogram } from '../common/histogram.js';
+import type { OutletStatus } from '../outlets/types.js';
 
 /** Prometheus text exposition of one daemon and its spool queues. */
 export function renderMetrics(
@@ -57,6 +58,68 @@ export function renderMetrics(
       : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The outlet's gauges and counters (`Connection = smpp|smpps|kannel`), after renderMetrics. */
+export function renderOutletMetrics(s: DaemonStatus & { outlet?: OutletStatus }): string {
+  const o = s.outlet;
+  if (!o) return '';
+  const labels = `phone_id="${s.phoneId.replace(/["\\\n]/g, '_')}",connection="${o.connection}"`;
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    `${name}{${labels}} ${value}`,
+  ];
+  return `${[
+    ...metric(
+      'smsgate_outlet_bound',
+      'gauge',
+      '1 while the outlet is bound to its SMSC or bearerbox.',
+      o.state === 'bound' ? 1 : 0,
+    ),
+    ...metric('smsgate_outlet_window_in_use', 'gauge', 'Submits sent and not yet answered.', o.inFlight),
+    ...metric('smsgate_outlet_window', 'gauge', 'Most submits allowed in flight (Window).', o.window),
+    ...metric(
+      'smsgate_outlet_queued',
+      'gauge',
+      'Parts waiting inside the outlet for room (throttled, link down).',
+      o.queued ?? 0,
+    ),
+    ...metric(
+      'smsgate_outlet_submit_rate',
+      'gauge',
+      'Submits per second over the last seconds.',
+      o.submitRate ?? 0,
+    ),
+    ...metric(
+      'smsgate_outlet_throttled',
+      'gauge',
+      '1 while the network asks us to slow down.',
+      o.throttledUntil ? 1 : 0,
+    ),
+    ...metric('smsgate_outlet_submitted_total', 'counter', 'Submits sent (resends included).', o.submitted),
+    ...metric('smsgate_outlet_accepted_total', 'counter', 'Submits the network accepted.', o.accepted),
+    ...metric(
+      'smsgate_outlet_temporary_errors_total',
+      'counter',
+      'Throttling and other temporary answers.',
+      o.temporaryErrors,
+    ),
+    ...metric(
+      'smsgate_outlet_permanent_errors_total',
+      'counter',
+      'Submits the network refused for good.',
+      o.permanentErrors,
+    ),
+    ...metric(
+      'smsgate_outlet_resent_unanswered_total',
+      'counter',
+      'Parts resent after a link dropped before their answer (possible duplicates).',
+      o.resentUnanswered,
+    ),
+    ...metric('smsgate_outlet_mo_total', 'counter', 'Message parts received from the network.', o.moReceived),
+    ...metric('smsgate_outlet_reports_total', 'counter', 'Delivery receipts received.', o.reportsReceived),
+  ].join('\n')}\n`;
 }
 
 /** Serves GET /metrics on `listen` (`host:port`, e.g. `127.0.0.1:9101`). */

@@ -11,6 +11,7 @@ import { SmsDaemon } from './daemon.js';
 import { daemonPaths, daemonName } from './paths.js';
 import { streamLogger, FileLog, type Logger } from '../common/log.js';
 import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
+import { isOutletConnection } from '../outlets/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -76,7 +77,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   log('info', `config ${loaded.source}`);
   let emulator: { device: string; stop(): Promise<void> } | undefined;
-  let daemon: SmsDaemon;
+  let daemon: SmsDaemon | undefined;
   try {
     if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
@@ -84,7 +85,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       emulator = await startEmbeddedEmulator(config, log);
       config.gammu.device = emulator.device;
     }
-    daemon = createDaemon(config, log);
+    if (!isOutletConnection(config.gammu.connection)) daemon = createDaemon(config, log);
   } catch (err) {
     // One line naming the path or key, never a stack trace (start-up errors exit 2).
     log('error', `Failed to run SMSD: ${startupError(err, config)}`);
@@ -92,6 +93,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
     return 2;
   }
+  if (!daemon)
+    return runOutletDaemon(
+      config,
+      opts,
+      log,
+      daemonName(config),
+      () => fileLog?.reopen(),
+      () => fileLog?.close(),
+    );
   return serve(daemon, config, opts, log, emulator, () => fileLog);
 }
 
@@ -194,4 +204,71 @@ export function startupError(err: unknown, config: SmsdConfig): string {
     return `${e.path}${key}: ${why} [${e.code}]`;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `smsd run` with `Connection = smpp|smpps|kannel`: the outlet daemon instead of a modem's. */
+async function runOutletDaemon(
+  config: SmsdConfig,
+  opts: RunOptions,
+  log: Logger,
+  name: string,
+  reopenLog: () => void,
+  closeLog: () => void,
+): Promise<number> {
+  const { createOutlet } = await import('../outlets/index.js');
+  const { OutletDaemon } = await import('./outlet-daemon.js');
+  let outlet;
+  try {
+    outlet = await createOutlet(config, (level, m) => log(level, m));
+  } catch (err) {
+    log('error', `Failed to read config: ${(err as Error).message}`);
+    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    closeLog();
+    return 2;
+  }
+  const daemon = new OutletDaemon({
+    config,
+    service: createService(config, log),
+    paths: daemonPaths(config),
+    log,
+    name,
+    outlet,
+  });
+  let metrics: { close(): void } | undefined;
+  if (config.smsd.metricsListen) {
+    const { serveMetrics, renderMetrics, renderOutletMetrics } = await import('./metrics.js');
+    const { readSnapshot, spoolDirs } = await import('../monitor/snapshot.js');
+    const dirs = spoolDirs(config);
+    metrics = await serveMetrics(
+      config.smsd.metricsListen,
+      () =>
+        renderMetrics(daemon.counters, readSnapshot(dirs).queues, daemon.latency) +
+        renderOutletMetrics(daemon.counters),
+      (err) => log('error', `metrics endpoint ${config.smsd.metricsListen}: ${err.message}`),
+    );
+    log('info', `metrics on http://${config.smsd.metricsListen}/metrics`);
+  }
+  const onStop = () => {
+    log('info', 'stopping (signal): draining the window, then unbinding');
+    void daemon.stop();
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGUSR1', () => log('warn', 'SIGUSR1 (suspend) has no meaning for an outlet; ignored'));
+  process.on('SIGUSR2', () => log('warn', 'SIGUSR2 (resume) has no meaning for an outlet; ignored'));
+  process.on('SIGHUP', () => {
+    log('info', 'SIGHUP: reopening the log file (restart to change the outlet settings)');
+    reopenLog();
+  });
+  try {
+    await daemon.start();
+    return 0;
+  } catch (err) {
+    log('error', `Failed to run SMSD: ${(err as Error).message}`);
+    return 2;
+  } finally {
+    metrics?.close();
+    closeLog();
+    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+  }
 }

@@ -28,7 +28,29 @@ function stateColor(d: DaemonView): string {
   return 'red';
 }
 
+function OutletRow({ d, selected }: { d: DaemonView; selected: boolean }) {
+  const o = d.outlet as NonNullable<DaemonView['outlet']>;
+  return (
+    <Box flexDirection="column">
+      <Text inverse={selected}>
+        {selected ? '>' : ' '} {(d.phoneId || d.device).padEnd(14).slice(0, 14)}{' '}
+        <Text color={stateColor(d)}>{(d.alive ? d.state : 'not running').padEnd(11)}</Text> {o.connection}{' '}
+        {o.state} window {o.inFlight}/{o.window} {Math.round(o.submitRate ?? 0)}/s sent {d.sent} received{' '}
+        {d.received} failed {d.failed}
+      </Text>
+      <Text dimColor>
+        {'   '}
+        {d.device} accepted {o.accepted} temporary {o.temporaryErrors} permanent {o.permanentErrors} resent{' '}
+        {o.resentUnanswered} receipts {o.reportsReceived}
+        {o.throttledUntil ? '  THROTTLED' : ''}
+        {d.lastError ? `  last error: ${d.lastError}` : ''}
+      </Text>
+    </Box>
+  );
+}
+
 function DaemonRow({ d, selected }: { d: DaemonView; selected: boolean }) {
+  if (d.outlet) return <OutletRow d={d} selected={selected} />;
   return (
     <Box flexDirection="column">
       <Text inverse={selected}>

@@ -7,6 +7,8 @@
  * Lower floor of the outlets area: nothing here imports the daemon.
  */
 
+import type { OutletStatus } from '../spool/status.js';
+
 /** One part of an outbox message, ready for the wire (UDH already built by the caller). */
 export interface OutletPart {
   /** Stable key (outbox id + part index): logs, metrics and the outlet's own correlation. */
@@ -81,25 +83,8 @@ export interface OutletReport {
   raw?: string;
 }
 
-/** Bind/link state and counters for the status file, the monitor and /metrics. */
-export interface OutletStatus {
-  connection: 'smpp' | 'smpps' | 'kannel';
-  state: 'connecting' | 'bound' | 'unbound' | 'closing' | 'down';
-  /** Submits sent and not yet answered, and the most allowed. */
-  inFlight: number;
-  window: number;
-  submitted: number;
-  accepted: number;
-  temporaryErrors: number;
-  permanentErrors: number;
-  /** Parts resent after a link dropped before their answer (possible duplicates). */
-  resentUnanswered: number;
-  moReceived: number;
-  reportsReceived: number;
-  /** Set while the network asks us to slow down. */
-  throttledUntil?: string;
-  lastError?: string;
-}
+/** Bind/link state and counters: part of the daemon's status record (spool/status.ts). */
+export type { OutletStatus };
 
 /**
  * Handlers the daemon gives the outlet. Each returns once the item is durable; only then does the
@@ -114,6 +99,11 @@ export interface OutletHandlers {
 }
 
 export interface Outlet {
+  /**
+   * How the runner matches receipts to sent parts (`MessageIdFormat`, see message-id.ts); an outlet
+   * that names parts by its own ids (Kannel's dlr_url) leaves it unset: exact match.
+   */
+  readonly messageIdFormat?: MessageIdFormat;
   /** Connects (and keeps reconnecting with back-off until `close`). Resolves once first bound. */
   start(handlers: OutletHandlers): Promise<void>;
   /**

@@ -24,6 +24,7 @@ import {
 } from '../spool/atomic.js';
 import { recoverJournals } from '../spool/journal.js';
 import { OUTBOX_STATE_DIR } from '../spool/layout.js';
+import { isProcessAlive } from '../common/process-alive.js';
 import { pruneReceivedRecords, writeReceivedRecord } from '../spool/received.js';
 import { readIfExists } from '../common/absent.js';
 
@@ -42,6 +43,8 @@ export interface FilesServiceOptions {
 interface JobState {
   attempts: number;
   sentParts: Record<string, number>;
+  /** Network message ids of the parts an outlet sent (SMPP message_id), by part index. */
+  ids?: Record<string, string>;
   lastError?: string;
 }
 
@@ -104,10 +107,17 @@ export class FilesService implements SmsdService {
   }
 
   async free(): Promise<void> {
+    if (this.claimTimer) clearInterval(this.claimTimer);
+    this.claimTimer = undefined;
     await this.watcher?.close();
     this.watcher = undefined;
     for (const release of this.claims.values()) await release().catch(() => undefined);
     this.claims.clear();
+    if (this.claimDir) {
+      fsyncDir(this.o.outboxDir);
+      fs.rmSync(this.claimDir, { recursive: true, force: true });
+      this.claimDir = undefined;
+    }
   }
 
   async initAfterConnect(phone: PhoneIdentityInfo): Promise<void> {
@@ -132,6 +142,12 @@ export class FilesService implements SmsdService {
     try {
       const w = fs.watch(this.o.outboxDir, { persistent: false }, (_event, name) => {
         if (name !== null && (name.startsWith('.') || !isOutboxCandidate(name))) return;
+        // A file leaving the outbox (sent, claimed) adds no work; only new files need a new listing.
+        if (
+          name !== null &&
+          (this.selfMoved.delete(name) || !fs.existsSync(path.join(this.o.outboxDir, name)))
+        )
+          return;
         this.listingDirty = true;
         listener();
       });
@@ -224,7 +240,8 @@ export class FilesService implements SmsdService {
   private nextNames(): string[] {
     if (this.listingDirty || this.listing.length === 0) {
       try {
-        this.listing = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort();
+        // Reversed, so taking the next name is pop() (O(1)) and not shift() on a long backlog.
+        this.listing = fs.readdirSync(this.o.outboxDir).filter(isOutboxCandidate).sort().reverse();
       } catch (err) {
         throw describeFsError(err, this.o.outboxDir, 'outbox');
       }
@@ -236,57 +253,17 @@ export class FilesService implements SmsdService {
   async findOutbox(): Promise<OutboxJob | undefined> {
     const names = this.nextNames();
     this.sweepOrphanClaims();
-    const now = Date.now();
     while (names.length > 0) {
-      const id = names.shift() as string;
-      if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
+      const id = names.pop() as string;
       const file = path.join(this.o.outboxDir, id);
-      const st = fs.lstatSync(file, { throwIfNoEntry: false });
-      if (!st) continue; // sent by another daemon meanwhile
-      if (!st.isFile()) {
-        this.rejectNonRegular(id, st);
-        continue;
-      }
-      const release = await tryClaim(file, {
-        staleMs: this.o.claimStaleMs,
-        onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
+      const job = await this.take(id, async () => {
+        const release = await tryClaim(file, {
+          staleMs: this.o.claimStaleMs,
+          onCompromised: (e) => this.log('error', `claim on ${id} lost: ${e.message}`),
+        });
+        return release;
       });
-      if (!release) continue;
-      this.claims.set(id, release);
-      const content = readIfExists(file);
-      if (!content) {
-        await this.release(id); // moved away by another daemon between listing and claiming
-        continue;
-      }
-      const state = this.readState(id);
-      const read = readOutboxFile(id, content, this.o.transmitFormat, refFromName(id));
-      const job: OutboxJob = {
-        id,
-        message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
-        sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
-        attempts: state.attempts,
-        queuedAt: st.mtime,
-      };
-      if (!read.ok) {
-        this.log('error', `cannot send ${id}: ${read.reason}`);
-        try {
-          await this.moveSms(job, 'error', read.reason);
-        } catch (err) {
-          // Nothing was sent: let go of it and try the move again later, not hold it forever.
-          this.notBefore.set(id, Date.now() + FOREIGN_RECHECK_MS);
-          await this.release(id);
-          throw err;
-        }
-        continue;
-      }
-      const pinned = read.message.phoneId;
-      if (pinned !== undefined && pinned.toLowerCase() !== (this.phoneId ?? '').toLowerCase()) {
-        // Another modem's message (Gammu's SenderID, for files): left for it, looked at again later.
-        await this.release(id);
-        this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
-        continue;
-      }
-      return job;
+      if (job) return job;
     }
     return undefined;
   }
@@ -328,6 +305,210 @@ export class FilesService implements SmsdService {
   }
 
   /**
+   * Claims up to `max` messages at once: the outlets' path. A modem's claim (a `<file>.lock`
+   * directory from proper-lockfile) costs a mkdir and an rmdir, measured at 1.1 and 1.7 ms each
+   * here, which alone would cap an outlet near 350 messages/s. Here a claim is one rename(2)
+   * (0.05 ms) of the file into this process's claim folder `.smsgate-state/claimed-<pid>/`: no
+   * other daemon lists it there, and it moves on to sent/ or error/ from there, or back to the
+   * outbox on a retry, at stop, or (by any daemon) once its owner is dead or its folder stale.
+   */
+  async findOutboxBatch(max: number): Promise<OutboxJob[]> {
+    const names = this.nextNames();
+    this.sweepOrphanClaims();
+    this.recoverClaimFolders();
+    const dir = this.claimFolder();
+    if (this.selfMoved.size > 100_000) this.selfMoved.clear(); // events lost (watcher overflow)
+    const jobs: OutboxJob[] = [];
+    while (names.length > 0 && jobs.length < max) {
+      const id = names.pop() as string;
+      const job = await this.take(id, async () => {
+        // A modem daemon sharing the outbox claims with `<file>.lock` (mkdir, then checks the file
+        // is still there): its fresh lock before or right after our rename means it is its message.
+        const lock = path.join(this.o.outboxDir, `${id}.lock`);
+        if (this.lockHeld(lock)) return undefined;
+        try {
+          fs.renameSync(path.join(this.o.outboxDir, id), path.join(dir, id));
+          if (this.watching) this.selfMoved.add(id);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // taken by another
+          throw err;
+        }
+        if (this.lockHeld(lock)) {
+          moveFile(path.join(dir, id), path.join(this.o.outboxDir, id));
+          return undefined;
+        }
+        this.inClaimFolder.add(id);
+        return async () => {
+          this.inClaimFolder.delete(id);
+          moveFile(path.join(dir, id), path.join(this.o.outboxDir, id));
+        };
+      });
+      if (job) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /** A `<file>.lock` of a live modem daemon (a stale one, left by a dead daemon, is removed). */
+  private lockHeld(lock: string): boolean {
+    const st = fs.statSync(lock, { throwIfNoEntry: false });
+    if (!st) return false;
+    if (Date.now() - st.mtimeMs <= (this.o.claimStaleMs ?? DEFAULT_STALE_MS)) return true;
+    fs.rmSync(lock, { recursive: true, force: true });
+    return false;
+  }
+
+  /** Names we renamed out of the outbox whose watcher event has not come yet (bounded below). */
+  private readonly selfMoved = new Set<string>();
+  /** Names now in our claim folder rather than in the outbox. */
+  private readonly inClaimFolder = new Set<string>();
+  private claimDir: string | undefined;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private lastRecovery = 0;
+
+  private claimFolder(): string {
+    if (this.claimDir) return this.claimDir;
+    const dir = path.join(this.stateDir, `claimed-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true });
+    this.claimDir = dir;
+    // The folder's mtime is its heartbeat: a stale one belongs to a hung or dead daemon.
+    const stale = this.o.claimStaleMs ?? DEFAULT_STALE_MS;
+    this.claimTimer = setInterval(
+      () => {
+        const now = new Date();
+        try {
+          fs.utimesSync(dir, now, now);
+        } catch {
+          // recreated on the next claim
+        }
+      },
+      Math.max(500, stale / 3),
+    );
+    this.claimTimer.unref();
+    return dir;
+  }
+
+  /** Files in the claim folder of a dead (or silent) daemon go back to the outbox. */
+  private recoverClaimFolders(): void {
+    const now = Date.now();
+    if (now - this.lastRecovery < 5_000) return;
+    this.lastRecovery = now;
+    const stale = this.o.claimStaleMs ?? DEFAULT_STALE_MS;
+    for (const name of fs.readdirSync(this.stateDir)) {
+      const m = /^claimed-(\d+)$/.exec(name);
+      if (!m || Number(m[1]) === process.pid) continue;
+      const dir = path.join(this.stateDir, name);
+      const st = fs.statSync(dir, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (isProcessAlive(Number(m[1])) && now - st.mtimeMs <= stale) continue;
+      const files = fs.readdirSync(dir);
+      for (const f of files)
+        try {
+          fs.renameSync(path.join(dir, f), path.join(this.o.outboxDir, f));
+        } catch {
+          // another daemon recovered it first
+        }
+      if (files.length > 0) {
+        fsyncDir(this.o.outboxDir);
+        this.log('warn', `${files.length} claimed messages of a stopped daemon (${name}) back in the outbox`);
+        this.listingDirty = true;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Where an outbox message is now: our claim folder or the outbox. */
+  private pathOf(id: string): string {
+    return this.inClaimFolder.has(id) && this.claimDir
+      ? path.join(this.claimDir, id)
+      : path.join(this.o.outboxDir, id);
+  }
+
+  /** One outbox file: claimed with `claim`, read, checked; a job, or undefined to look further. */
+  private async take(id: string, claim: () => Promise<Release | undefined>): Promise<OutboxJob | undefined> {
+    const now = Date.now();
+    if (this.claims.has(id) || (this.notBefore.get(id) ?? 0) > now) return undefined;
+    const file = path.join(this.o.outboxDir, id);
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (!st) return undefined; // sent by another daemon meanwhile
+    if (!st.isFile()) {
+      this.rejectNonRegular(id, st);
+      return undefined;
+    }
+    const release = await claim();
+    if (!release) return undefined;
+    this.claims.set(id, release);
+    const content = readIfExists(this.pathOf(id));
+    if (!content) {
+      await this.release(id); // moved away by another daemon between listing and claiming
+      return undefined;
+    }
+    const state = this.readState(id);
+    const read = readOutboxFile(id, content, this.o.transmitFormat, refFromName(id));
+    const job: OutboxJob = {
+      id,
+      message: read.ok ? read.message : { id, number: '', parts: [], ussd: false },
+      sentParts: new Map(Object.entries(state.sentParts).map(([k, v]) => [Number(k), v])),
+      attempts: state.attempts,
+      queuedAt: st.mtime,
+    };
+    if (!read.ok) {
+      this.log('error', `cannot send ${id}: ${read.reason}`);
+      try {
+        await this.moveSms(job, 'error', read.reason);
+      } catch (err) {
+        // Nothing was sent: let go of it and try the move again later, not hold it forever.
+        this.notBefore.set(id, Date.now() + FOREIGN_RECHECK_MS);
+        await this.release(id);
+        throw err;
+      }
+      return undefined;
+    }
+    const pinned = read.message.phoneId;
+    if (pinned !== undefined && pinned.toLowerCase() !== (this.phoneId ?? '').toLowerCase()) {
+      // Another modem's message (Gammu's SenderID, for files): left for it, looked at again later.
+      await this.release(id);
+      this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
+      return undefined;
+    }
+    return job;
+  }
+
+  /**
+   * Moves many sent messages with one fsync per folder (the outlets' group commit). Returns the
+   * jobs that could not be moved, with why; their claims are kept for a retry.
+   */
+  async moveSentBatch(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]> {
+    const failed: { job: OutboxJob; error: Error }[] = [];
+    const moved: OutboxJob[] = [];
+    const same = path.resolve(this.o.sentDir) === path.resolve(this.o.outboxDir);
+    for (const job of jobs) {
+      const src = this.pathOf(job.id);
+      try {
+        if (same) fs.rmSync(src, { force: true });
+        else moveFile(src, path.join(this.o.sentDir, job.id));
+        moved.push(job);
+      } catch (err) {
+        failed.push({ job, error: describeFsError(err, this.o.sentDir, 'sent') });
+      }
+    }
+    if (moved.length > 0) {
+      // On the thread pool, both at once: the outlet's link keeps moving meanwhile.
+      await Promise.all([
+        ...(same ? [] : [fsyncDirAsync(this.o.sentDir)]),
+        fsyncDirAsync(this.claimDir ?? this.o.outboxDir),
+      ]);
+    }
+    for (const job of moved) {
+      fs.rmSync(this.statePath(job.id), { force: true });
+      this.networkIds.delete(job.id);
+      this.notBefore.delete(job.id);
+      this.claims.delete(job.id);
+      this.inClaimFolder.delete(job.id);
+    }
+    return failed;
+  }
+
+  /**
    * A daemon killed after moving a file but before releasing its claim leaves `<file>.lock` with no
    * file; once stale (nobody refreshes it) it is removed so the outbox does not fill with them.
    */
@@ -345,10 +526,21 @@ export class FilesService implements SmsdService {
     }
   }
 
-  async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
+  private readonly networkIds = new Map<string, Record<string, string>>();
+
+  async addSentInfo(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void> {
     job.sentParts.set(part, mr);
+    const ids = this.networkIds.get(job.id) ?? this.readState(job.id).ids ?? {};
+    if (networkId !== undefined) {
+      ids[String(part)] = networkId;
+      this.networkIds.set(job.id, ids);
+    }
     try {
-      this.writeState(job.id, { attempts: job.attempts, sentParts: Object.fromEntries(job.sentParts) });
+      this.writeState(job.id, {
+        attempts: job.attempts,
+        sentParts: Object.fromEntries(job.sentParts),
+        ...(Object.keys(ids).length > 0 ? { ids } : {}),
+      });
     } catch (err) {
       throw describeFsError(err, this.stateDir, 'OutboxPath state folder');
     }
@@ -384,7 +576,7 @@ export class FilesService implements SmsdService {
    * after a half-done move (file moved, reason or fsync failed) finishes the rest.
    */
   async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
-    const src = path.join(this.o.outboxDir, job.id);
+    const src = this.pathOf(job.id);
     const destDir = outcome === 'sent' ? this.o.sentDir : this.o.errorDir;
     const what = outcome === 'sent' ? 'SentSMSPath' : 'ErrorSMSPath';
     try {
@@ -409,7 +601,7 @@ export class FilesService implements SmsdService {
         }
         fsyncDir(destDir);
       }
-      fsyncDir(this.o.outboxDir);
+      fsyncDir(this.inClaimFolder.has(job.id) && this.claimDir ? this.claimDir : this.o.outboxDir);
     } catch (err) {
       throw err instanceof SpoolError ? err : describeFsError(err, destDir, what);
     }
@@ -418,7 +610,13 @@ export class FilesService implements SmsdService {
     } catch {
       // the state of a message that left the outbox is never read again
     }
+    this.networkIds.delete(job.id);
     this.notBefore.delete(job.id);
+    if (this.inClaimFolder.has(job.id) && !fs.existsSync(src)) {
+      // moved out of our claim folder: nothing to give back
+      this.inClaimFolder.delete(job.id);
+      this.claims.delete(job.id);
+    }
     await this.release(job.id);
   }
 
@@ -426,6 +624,15 @@ export class FilesService implements SmsdService {
     const release = this.claims.get(id);
     this.claims.delete(id);
     await release?.().catch(() => undefined);
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const h = await fs.promises.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
 }
 

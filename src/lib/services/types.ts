@@ -56,8 +56,22 @@ export interface SmsdService {
   saveInbox(message: InboxMessage): Promise<string[]>;
   /** Claims the next message to send (or undefined when there is none ready). */
   findOutbox(): Promise<OutboxJob | undefined>;
-  /** Records that part `part` left with reference `mr` (durable: a restart does not resend it). */
-  addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void>;
+  /**
+   * Claims up to `max` messages at once (outlets: many messages in flight). Services without it
+   * are driven one findOutbox at a time.
+   */
+  findOutboxBatch?(max: number): Promise<OutboxJob[]>;
+  /**
+   * Moves many sent messages with one group commit. With it, an outlet keeps the per-part record
+   * in its own durable index instead of addSentInfo. Returns the jobs that could not be moved.
+   */
+  moveSentBatch?(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]>;
+  /**
+   * Records that part `part` left with reference `mr` (durable: a restart does not resend it).
+   * An outlet also passes the network's message id (SMPP message_id, Kannel's id); `mr` is then
+   * its numeric form when it has one (for Gammu's TPMR column), else -1.
+   */
+  addSentInfo(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void>;
   /** Sending failed: either keep the message for a later retry or give up (then move it to error). */
   updateRetries(
     job: OutboxJob,
@@ -78,6 +92,17 @@ export interface SmsdService {
    * reports to the daemon's spool files.
    */
   saveDeliveryReport?(report: StatusReportPdu): Promise<DeliveryReportResult>;
+  /**
+   * An outlet's receipt, already matched to its sent part by the network's message id: SQL updates
+   * that `sentitems` row (Status DeliveryOK/Failed/Pending/Unknown). Services without it leave
+   * reports to the daemon's spool files.
+   */
+  saveOutletReport?(
+    id: string,
+    part: number,
+    status: 'DeliveryOK' | 'DeliveryFailed' | 'DeliveryPending' | 'DeliveryUnknown',
+    at: Date,
+  ): Promise<boolean>;
 }
 
 /** What saveDeliveryReport did: which sent part it updated, or why none matched. */

@@ -11,6 +11,31 @@ export interface StorageStatus {
   failures: number;
 }
 
+/** Bind/link state and counters for the status file, the monitor and /metrics. */
+/** An outlet's link (outlets/types.ts re-exports it). */
+export interface OutletStatus {
+  connection: 'smpp' | 'smpps' | 'kannel';
+  state: 'connecting' | 'bound' | 'unbound' | 'closing' | 'down';
+  /** Submits sent and not yet answered, and the most allowed. */
+  inFlight: number;
+  window: number;
+  submitted: number;
+  accepted: number;
+  temporaryErrors: number;
+  permanentErrors: number;
+  /** Parts resent after a link dropped before their answer (possible duplicates). */
+  resentUnanswered: number;
+  moReceived: number;
+  reportsReceived: number;
+  /** Set while the network asks us to slow down. */
+  throttledUntil?: string;
+  lastError?: string;
+  /** Submits per second over the last seconds, when the outlet measures it. */
+  submitRate?: number;
+  /** Parts waiting inside the outlet for room in the window (throttled, link down). */
+  queued?: number;
+}
+
 export type DaemonState =
   'starting' | 'connecting' | 'connected' | 'suspended' | 'resetting' | 'error' | 'stopped';
 
@@ -38,6 +63,8 @@ export interface DaemonStatus {
   lastError?: string;
   /** The spool (or database) steps of this daemon: ok, or what fails since when (storage-health.ts). */
   storage?: StorageStatus;
+  /** With an outlet (Connection = smpp, kannel): its link and counters instead of signal/battery. */
+  outlet?: OutletStatus;
   startedAt: string;
   updatedAt: string;
 }

@@ -424,7 +424,7 @@ export class SqlService implements SmsdService {
     return part.statusReport ?? this.o.deliveryReport !== 'no';
   }
 
-  async addSentInfo(job: OutboxJob, part: number, mr: number): Promise<void> {
+  async addSentInfo(job: OutboxJob, part: number, mr: number, _networkId?: string): Promise<void> {
     job.sentParts.set(part, mr);
     const ctx = this.jobs.get(job.id);
     const p = job.message.parts[part];
@@ -496,6 +496,27 @@ export class SqlService implements SmsdService {
     });
     // Only once it is done: a failed move is retried by the daemon with the same job.
     this.jobs.delete(job.id);
+  }
+
+  /** An outlet's matched receipt: the sentitems row of that part, as Gammu updates it for a status report. */
+  async saveOutletReport(
+    id: string,
+    part: number,
+    status: 'DeliveryOK' | 'DeliveryFailed' | 'DeliveryPending' | 'DeliveryUnknown',
+    at: Date,
+  ): Promise<boolean> {
+    const my = this.conn.dialect === 'mysql';
+    const q = (c: string) => (my ? `\`${c}\`` : `"${c}"`);
+    const p = (n: number) => (my ? '?' : `$${n}`);
+    const t = my ? `\`${this.o.tables.sentitems}\`` : `"${this.o.tables.sentitems}"`;
+    const delivered = status === 'DeliveryOK';
+    const sql = `UPDATE ${t} SET ${q('Status')} = ${p(1)}${delivered ? `, ${q('DeliveryDateTime')} = ${p(4)}` : ''} WHERE ${q('ID')} = ${p(2)} AND ${q('SequencePosition')} = ${p(3)}`;
+    // MySQL binds `?` in text order, PostgreSQL by number.
+    const values = my
+      ? [status, ...(delivered ? [formatSqlTime(at)] : []), Number(id), part]
+      : [status, Number(id), part, ...(delivered ? [formatSqlTime(at)] : [])];
+    const r = await this.conn.query(sql, values);
+    return r.affectedRows > 0;
   }
 
   async refreshSendStatus(job: OutboxJob): Promise<void> {
