@@ -25,6 +25,9 @@ import { SmppdDb, smppdNodeId } from './sql/db.js';
 import { SqlMessageStore } from './sql/store.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
+import { HttpFront } from './http/front.js';
+import { DLR, DlrQueue, expandDlrUrl, receiptText } from './http/dlr.js';
+import type { DlrReport } from './store/spool-events.js';
 
 /**
  * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
@@ -39,6 +42,10 @@ export interface Smppd {
   adminPort: number | undefined;
   /** The TLS port, when TlsPort is set. */
   tlsPort: number | undefined;
+  /** The HTTP (Kannel sendsms) port, when HttpPort is set. */
+  httpPort: number | undefined;
+  /** dlr-url calls: waiting, made, dead-lettered, possibly repeated after a crash. */
+  dlr: DlrQueue;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
   /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
@@ -64,6 +71,7 @@ interface EventHooks {
   refund: (sid: string, id: string, cost: number, why: string) => Promise<unknown>;
   knownSystemId: (sid: string) => string | undefined;
   queued: (sid: string) => void;
+  dlr: (report: DlrReport) => void;
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
@@ -121,7 +129,7 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
-    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
@@ -197,6 +205,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   }
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
+  const dlrQueue = new DlrQueue({ dir: path.join(paths.state, 'dlr'), ...smppd.dlr, log });
+  dlrQueue.open();
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
@@ -275,11 +285,46 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
+    dlr: (r) => {
+      const d = r.meta.dlr;
+      if (!d) return;
+      const type =
+        r.kind === 'delivered'
+          ? DLR.DELIVERED
+          : r.kind === 'sent'
+            ? DLR.SMSC_ACK
+            : r.kind === 'rejected' && d.mask & DLR.SMSC_REJECT
+              ? DLR.SMSC_REJECT
+              : DLR.FAILED;
+      if ((d.mask & type) === 0) return;
+      const text =
+        type === DLR.SMSC_ACK
+          ? 'ACK/'
+          : type === DLR.SMSC_REJECT
+            ? `NACK/${r.error}/`
+            : receiptText(r.id, type === DLR.DELIVERED, r.error, new Date(r.meta.at), r.done, r.text);
+      const url = expandDlrUrl(d.url, {
+        type,
+        text,
+        at: r.done,
+        id: r.id,
+        from: d.from,
+        to: r.to,
+        user: d.user,
+        ...(r.meta.phone ? { smsc: r.meta.phone } : {}),
+      });
+      dlrQueue.add(`dlr:${r.key}`, url);
+    },
     receivers: () => server.receiverSystemIds(),
     log,
   });
+  let httpFront: HttpFront | undefined;
+  let httpPort: number | undefined;
   /** A start that fails after the store is open: everything opened so far is closed again. */
   const abandon = async (err: Error): Promise<never> => {
+    await httpFront?.close();
+    httpFront?.destroyConnections();
+    await dlrQueue.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -310,7 +355,33 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     }
     log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
   }
+  if (smppd.httpFront) {
+    const front = new HttpFront(smppd.httpFront, {
+      admit: (sid, pw, ip) =>
+        server.admit(sid, pw, ip).then((outcome) => {
+          // With HTTP auth: an account known from its first request on (receipts, the admin interface).
+          if (outcome.ok && authenticator)
+            accounts.set(outcome.account.systemId.toLowerCase(), outcome.account);
+          return outcome;
+        }),
+      submits: server.submits,
+      blocklist: server.blocklist,
+      full: () => store.full,
+      stopping: () => server.isStopping,
+      log,
+    });
+    httpFront = front;
+    try {
+      httpPort = (await front.listen()).port;
+    } catch (err) {
+      return abandon(
+        new Error(`HTTP on ${smppd.httpFront.listen}:${smppd.httpFront.port}: ${(err as Error).message}`),
+      );
+    }
+    log('info', `smppd HTTP (Kannel sendsms) on ${smppd.httpFront.listen}:${httpPort}`);
+  }
   events.start();
+  dlrQueue.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
@@ -328,6 +399,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     if (loaded.routes) routes = loaded.routes;
     // A change made in the auth service counts from now on, not after the cache's lifetime.
     authenticator?.clear();
+    httpFront?.clearAuthCache();
     server.accountsReloaded();
     return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}`;
   };
@@ -363,6 +435,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     server,
     adminPort,
     tlsPort,
+    httpPort,
+    dlr: dlrQueue,
     settled: () => store.settled(),
     reload,
     stop: () =>
@@ -373,8 +447,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         const eventsClosed = events.close();
         const adminClosed = admin?.close();
         const listenerClosed = server.quiesce();
+        const httpClosed = httpFront?.close();
         await store.drain();
         await new Promise((r) => setImmediate(r));
+        // Every HTTP request taken has its answer by now; what is still connected goes.
+        httpFront?.destroyConnections();
+        await httpClosed;
+        await dlrQueue.close();
         await server.stop();
         await store.close();
         await listenerClosed;

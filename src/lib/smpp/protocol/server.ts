@@ -94,8 +94,8 @@ export class SmppServer implements SessionHandler {
     return c;
   }
 
-  /** submit_sm and data_sm, from checks to the durable answer (submit.ts). */
-  private readonly submits: SubmitPipeline;
+  /** submit_sm and data_sm, from checks to the durable answer (submit.ts); also the HTTP front end's. */
+  readonly submits: SubmitPipeline;
 
   constructor(private readonly o: SmppServerOptions) {
     this.submits = new SubmitPipeline({
@@ -231,16 +231,11 @@ export class SmppServer implements SessionHandler {
       this.bindResp(s, pdu, status);
       s.close();
     };
-    (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(systemId, password)
+    this.admit(systemId, password, ip)
       .then((outcome) => {
         if (s.state !== 'binding') return;
         if (!outcome.ok) return fail(outcome.status, outcome.why, outcome.strike);
         const account = outcome.account;
-        if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
-        const allowed =
-          ipAllowed(ip, account.allow) ||
-          (account.allowPatterns !== undefined && ipMatchesPattern(ip, account.allowPatterns));
-        if (!allowed) return fail(STATUS.RBINDFAIL, `address ${ip} not allowed`);
         const binds = [...this.sessions].filter(
           (x) => x.state === 'bound' && x.account?.systemId.toLowerCase() === account.systemId.toLowerCase(),
         ).length;
@@ -254,6 +249,36 @@ export class SmppServer implements SessionHandler {
         if (s.canReceive) this.drain(account.systemId);
       })
       .catch((err: Error) => fail(STATUS.RSYSERR, err.message));
+  }
+
+  /**
+   * Who may submit: the password (local hashes or the auth service), the account enabled, the
+   * peer's address in its allow-list. The same for a bind and an HTTP request; the caller strikes.
+   */
+  async admit(systemId: string, password: string, ip: string): Promise<AuthOutcome> {
+    const outcome = await (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(
+      systemId,
+      password,
+    );
+    if (!outcome.ok) return outcome;
+    const account = outcome.account;
+    if (!account.enabled)
+      return { ok: false, status: STATUS.RBINDFAIL, why: 'account disabled', strike: true };
+    const allowed =
+      ipAllowed(ip, account.allow) ||
+      (account.allowPatterns !== undefined && ipMatchesPattern(ip, account.allowPatterns));
+    if (!allowed)
+      return { ok: false, status: STATUS.RBINDFAIL, why: `address ${ip} not allowed`, strike: true };
+    return outcome;
+  }
+
+  /** The block list of failed binds, shared with the HTTP front end. */
+  get blocklist(): FailureBlocklist {
+    return this.o.blocklist;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
   }
 
   /** The password against the loaded accounts (file or SQL). */
