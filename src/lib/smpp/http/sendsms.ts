@@ -1,3 +1,4 @@
+import { TextDecoder } from 'node:util';
 import { checkDestination, relativeValidity, type Decoded, type MessageInput } from '../protocol/mt.js';
 
 /**
@@ -22,19 +23,39 @@ export function parseForm(text: string, into: Fields = new Map()): Fields {
   return into;
 }
 
+function hex(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
 function percentDecode(s: string): Buffer {
   if (!s.includes('%') && !s.includes('+')) return Buffer.from(s, 'latin1');
-  const out = Buffer.alloc(s.length);
+  const out = Buffer.allocUnsafe(s.length);
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2b) out[n++] = 0x20;
-    else if (c === 0x25 && i + 2 < s.length && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
-      out[n++] = parseInt(s.slice(i + 1, i + 3), 16);
+    else if (c === 0x25 && i + 2 < s.length && hex(s.charCodeAt(i + 1)) >= 0 && hex(s.charCodeAt(i + 2)) >= 0) {
+      out[n++] = hex(s.charCodeAt(i + 1)) * 16 + hex(s.charCodeAt(i + 2));
       i += 2;
     } else out[n++] = c & 0xff;
   }
   return out.subarray(0, n);
+}
+
+/** One decoder per charset: constructing one costs more than decoding a message. */
+const decoders = new Map<string, TextDecoder>();
+
+function decoder(charset: string): TextDecoder {
+  const key = charset.toLowerCase() === 'ucs-2' ? 'utf-16be' : charset.toLowerCase();
+  let d = decoders.get(key);
+  if (!d) {
+    d = new TextDecoder(key, { fatal: true }); // throws for an unknown charset
+    if (decoders.size < 64) decoders.set(key, d);
+  }
+  return d;
 }
 
 /** Kannel's X-Kannel-* request headers of a POST with the text as its body. */
@@ -126,9 +147,7 @@ export function parseSendsms(f: Fields): SendsmsParse {
   else {
     let text: string;
     try {
-      text = new TextDecoder(charset.toLowerCase() === 'ucs-2' ? 'utf-16be' : charset, {
-        fatal: true,
-      }).decode(raw);
+      text = decoder(charset).decode(raw);
     } catch {
       return bad('Charset or body misformed, rejected');
     }
