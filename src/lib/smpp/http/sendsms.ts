@@ -37,7 +37,12 @@ function percentDecode(s: string): Buffer {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2b) out[n++] = 0x20;
-    else if (c === 0x25 && i + 2 < s.length && hex(s.charCodeAt(i + 1)) >= 0 && hex(s.charCodeAt(i + 2)) >= 0) {
+    else if (
+      c === 0x25 &&
+      i + 2 < s.length &&
+      hex(s.charCodeAt(i + 1)) >= 0 &&
+      hex(s.charCodeAt(i + 2)) >= 0
+    ) {
       out[n++] = hex(s.charCodeAt(i + 1)) * 16 + hex(s.charCodeAt(i + 2));
       i += 2;
     } else out[n++] = c & 0xff;
