@@ -371,6 +371,11 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       log,
     });
     httpFront = front;
+    const serverRoom = store.onRoom;
+    store.onRoom = () => {
+      serverRoom?.();
+      front.room();
+    };
     try {
       httpPort = (await front.listen()).port;
     } catch (err) {
@@ -446,8 +451,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         // last messages are created meanwhile (what is not done in time, the next start restores).
         const eventsClosed = events.close();
         const adminClosed = admin?.close();
-        const listenerClosed = server.quiesce();
+        // First: HTTP requests held for room in the store are taken, to be drained below.
         const httpClosed = httpFront?.close();
+        const listenerClosed = server.quiesce();
         await store.drain();
         await new Promise((r) => setImmediate(r));
         // Every HTTP request taken has its answer by now; what is still connected goes.

@@ -120,6 +120,7 @@ export class DlrQueue {
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
   private closed = false;
+  private started = false;
   private readonly inFlight = new Set<string>();
   /** Keys called successfully in this run: a report seen twice is not called twice. */
   private readonly done = new Set<string>();
@@ -200,6 +201,7 @@ export class DlrQueue {
   }
 
   start(): void {
+    this.started = true;
     this.kick();
   }
 
@@ -214,7 +216,7 @@ export class DlrQueue {
 
   /** Starts what is due; sleeps until the next one. */
   private kick(): void {
-    if (this.closed) return;
+    if (this.closed || !this.started) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const now = Date.now();

@@ -9,7 +9,7 @@ import { normalizeIp, type FailureBlocklist } from '../protocol/net.js';
 import { STATUS } from '../protocol/pdu.js';
 import type { SubmitExtras, SubmitOrigin, SubmitPipeline } from '../protocol/submit.js';
 import type { SubmitRequest } from '../protocol/mt.js';
-import { KANNEL_HEADERS, parseForm, parseSendsms, type Fields } from './sendsms.js';
+import { KANNEL_HEADERS, parseForm, parseSendsms, type Fields, type SendsmsRequest } from './sendsms.js';
 
 /**
  * The HTTP front end of `smppd serve`: Kannel's `/cgi-bin/sendsms`, on smppd's accounts (the same
@@ -46,6 +46,8 @@ const AUTH_CACHE_MAX = 10_000;
 const AUTH_CACHE_MS = 300_000;
 /** Submits taken and not yet answered over all requests: beyond it, 503 rather than memory. */
 const MAX_PENDING = 20_000;
+/** Requests held while the store is full (as SMPP sessions stop being read); beyond it, 503. */
+const MAX_WAITING = 5_000;
 
 interface Answer {
   status: number;
@@ -59,6 +61,7 @@ export class HttpFront {
   private readonly authCache = new Map<string, { account: Account; until: number }>();
   private readonly authPending = new Map<string, Promise<AuthOutcome>>();
   private pending = 0;
+  private readonly waiting: (() => void)[] = [];
   readonly counters = { accepted: 0, refused: 0, requests: 0 };
 
   constructor(
@@ -93,6 +96,11 @@ export class HttpFront {
     });
   }
 
+  /** The store has room again: the requests held for it go on, oldest first. */
+  room(): void {
+    while (this.waiting.length > 0 && !this.d.full()) this.waiting.shift()?.();
+  }
+
   /** Accounts reloaded: a changed password or allow-list counts from the next request. */
   clearAuthCache(): void {
     this.authCache.clear();
@@ -100,6 +108,8 @@ export class HttpFront {
 
   /** Stops accepting; requests in progress get their answer (the store drains them), idle connections close. */
   close(): Promise<void> {
+    // Held requests are taken now: the store drains everything taken before the shutdown ends.
+    for (const go of this.waiting.splice(0)) go();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     return closed;
@@ -252,8 +262,26 @@ export class HttpFront {
       if (!c.ok) return refuse(400, `${c.reason}, rejected`);
       built.push(c.request);
     }
-    if (this.d.full() || this.pending + built.length > MAX_PENDING)
+    if (this.pending + built.length > MAX_PENDING)
       return refuse(503, 'Too many messages waiting to be stored, try again later', { 'Retry-After': '1' });
+    if (this.d.full()) {
+      // Held like an SMPP session that is not read meanwhile; bounded, then refused.
+      if (this.waiting.length >= MAX_WAITING)
+        return refuse(503, 'Too many messages waiting to be stored, try again later', { 'Retry-After': '1' });
+      this.waiting.push(() => this.submitAll(account, built, r, ip, now, send));
+      return;
+    }
+    this.submitAll(account, built, r, ip, now, send);
+  }
+
+  private submitAll(
+    account: Account,
+    built: SubmitRequest[],
+    r: SendsmsRequest,
+    ip: string,
+    now: Date,
+    send: (a: Answer) => void,
+  ): void {
     const extras: SubmitExtras = {
       ...(r.dlr ? { dlr: { ...r.dlr, from: r.from, user: account.systemId } } : {}),
       ...(r.smsc ? { phone: r.smsc } : {}),
