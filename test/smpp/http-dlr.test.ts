@@ -4,8 +4,8 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FAST_TIMERS, startRig, waitFor, type Rig } from '../helpers/rig.js';
-import { ROOT } from '../helpers/spool.js';
-import { writeAccounts } from './harness.js';
+import { ROOT, listFiles } from '../helpers/spool.js';
+import { smppdConfig, writeAccounts } from './harness.js';
 
 // Kannel's dlr-url end to end, as processes: `smppd serve` with HttpPort, `smsd run` on the same
 // spool, the modem emulator on a real PTY answering with status reports. The application is an
@@ -160,4 +160,67 @@ describe('dlr-url with smsd run and the emulator', () => {
     expect(app.calls[0]?.get('type')).toBe('2');
     expect(app.calls[0]?.get('text')).toMatch(/stat:UNDELIV err:065 /);
   });
+});
+
+describe('kill -9 during a flood of sendsms', () => {
+  it('every message answered 202 is in the outbox after the restart, none twice', async () => {
+    const { spool, configFile } = await smppdConfig(
+      [{ systemId: 'shop', password: 'pw123' }],
+      'HttpPort = 0\n',
+    );
+    const run = async (): Promise<{ child: ChildProcess; port: number; out: () => string }> => {
+      const child = spawn(process.execPath, [SMPPD_BIN, 'serve', '-c', configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      const m = await waitFor(() => /Kannel sendsms\) on [\d.]+:(\d+)/.exec(out), 15_000, 'smppd start');
+      return { child, port: Number(m[1]), out: () => out };
+    };
+    const first = await run();
+    const answered: string[] = [];
+    let n = 0;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const one = (): Promise<void> =>
+      new Promise((resolve) => {
+        const i = n++;
+        const req = http.get(
+          {
+            host: '127.0.0.1',
+            port: first.port,
+            agent,
+            path: `/cgi-bin/sendsms?username=shop&password=pw123&from=Shop&to=42011100${String(i).padStart(4, '0')}&text=m${i}`,
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode === 202) answered.push(String(res.headers['x-message-id']));
+              resolve();
+            });
+            res.on('error', () => resolve());
+          },
+        );
+        req.on('error', () => resolve());
+      });
+    const flood = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (first.child.exitCode === null && first.child.signalCode === null && n < 20_000) await one();
+      }),
+    );
+    await waitFor(() => answered.length >= 500, 20_000, 'answers before the kill');
+    first.child.kill('SIGKILL');
+    await flood;
+    agent.destroy();
+    const second = await run();
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+    const ids = listFiles(spool.outbox)
+      .map((name) => /_smpp-([0-9a-f]+)\.smsbackup$/.exec(name)?.[1])
+      .filter((x): x is string => x !== undefined);
+    expect(new Set(ids).size).toBe(ids.length);
+    const stored = new Set(ids);
+    expect(answered.filter((id) => !stored.has(id))).toEqual([]);
+    spool.cleanup();
+  }, 90_000);
 });

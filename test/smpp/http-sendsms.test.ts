@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackup, parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { listFiles } from '../helpers/spool.js';
-import { startTestSmppd, type TestSmppd } from './harness.js';
+import { bind, startTestSmppd, type TestSmppd } from './harness.js';
 
 // Kannel's /cgi-bin/sendsms on smppd's accounts, driven by real clients: curl for every parameter
 // and refusal (the outbox must hold exactly what was accepted, nothing of what was refused), and
@@ -165,6 +165,14 @@ describe('sendsms accepted', () => {
       user: 'shop',
     });
     expect(f?.entries[0]?.pdu).toBe('Status_Report');
+  });
+});
+
+describe('one account, two front ends', () => {
+  it('the account that sends over HTTP binds over SMPP with the same password', async () => {
+    const { session } = await bind(t.port, 'shop', 'pw123');
+    session.close();
+    expect((await get(`${AUTH}&from=Shop&to=420111000040&text=x`)).status).toBe(202);
   });
 });
 
