@@ -26,7 +26,7 @@ import { SqlMessageStore } from './sql/store.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
 import { HttpFront } from './http/front.js';
-import { DLR, DlrQueue, expandDlrUrl, receiptText } from './http/dlr.js';
+import { DlrQueue, dlrCall } from './http/dlr.js';
 import type { DlrReport } from './store/spool-events.js';
 
 /**
@@ -286,34 +286,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
     dlr: (r) => {
-      const d = r.meta.dlr;
-      if (!d) return;
-      const type =
-        r.kind === 'delivered'
-          ? DLR.DELIVERED
-          : r.kind === 'sent'
-            ? DLR.SMSC_ACK
-            : r.kind === 'rejected' && d.mask & DLR.SMSC_REJECT
-              ? DLR.SMSC_REJECT
-              : DLR.FAILED;
-      if ((d.mask & type) === 0) return;
-      const text =
-        type === DLR.SMSC_ACK
-          ? 'ACK/'
-          : type === DLR.SMSC_REJECT
-            ? `NACK/${r.error}/`
-            : receiptText(r.id, type === DLR.DELIVERED, r.error, new Date(r.meta.at), r.done, r.text);
-      const url = expandDlrUrl(d.url, {
-        type,
-        text,
-        at: r.done,
-        id: r.id,
-        from: d.from,
-        to: r.to,
-        user: d.user,
-        ...(r.meta.phone ? { smsc: r.meta.phone } : {}),
-      });
-      dlrQueue.add(`dlr:${r.key}`, url);
+      const call = dlrCall(r);
+      if (call) dlrQueue.add(call.key, call.url);
     },
     receivers: () => server.receiverSystemIds(),
     log,

@@ -5,6 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { isAbsent, readdirIfExists } from '../../common/absent.js';
+import type { DlrReport } from '../store/spool-events.js';
 
 /**
  * Kannel's delivery reports to `dlr-url`: the URL with its escapes expanded when the report
@@ -80,6 +81,38 @@ export function receiptText(
   const d = (x: Date): string =>
     `${pad(x.getFullYear() % 100)}${pad(x.getMonth() + 1)}${pad(x.getDate())}${pad(x.getHours())}${pad(x.getMinutes())}`;
   return `id:${id} sub:001 dlvrd:${delivered ? '001' : '000'} submit date:${d(submitted)} done date:${d(done)} stat:${delivered ? 'DELIVRD' : 'UNDELIV'} err:${String(error).padStart(3, '0')} text:${text.slice(0, 20)}`;
+}
+
+/** The call a message's news makes, if its dlr-mask asks for that kind: Kannel's type and the URL. */
+export function dlrCall(r: DlrReport): { key: string; url: string } | undefined {
+  const d = r.meta.dlr;
+  if (!d) return undefined;
+  const type =
+    r.kind === 'delivered'
+      ? DLR.DELIVERED
+      : r.kind === 'sent'
+        ? DLR.SMSC_ACK
+        : r.kind === 'rejected' && d.mask & DLR.SMSC_REJECT
+          ? DLR.SMSC_REJECT
+          : DLR.FAILED;
+  if ((d.mask & type) === 0) return undefined;
+  const text =
+    type === DLR.SMSC_ACK
+      ? 'ACK/'
+      : type === DLR.SMSC_REJECT
+        ? `NACK/${r.error}/`
+        : receiptText(r.id, type === DLR.DELIVERED, r.error, new Date(r.meta.at), r.done, r.text);
+  const url = expandDlrUrl(d.url, {
+    type,
+    text,
+    at: r.done,
+    id: r.id,
+    from: d.from,
+    to: r.to,
+    user: d.user,
+    ...(r.meta.phone ? { smsc: r.meta.phone } : {}),
+  });
+  return { key: `dlr:${r.key}`, url };
 }
 
 export interface DlrQueueOptions {
