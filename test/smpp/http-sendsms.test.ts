@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackup, parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { listFiles } from '../helpers/spool.js';
+import { waitFor } from '../helpers/rig.js';
 import { bind, startTestSmppd, type TestSmppd } from './harness.js';
 
 // Kannel's /cgi-bin/sendsms on smppd's accounts, driven by real clients: curl for every parameter
@@ -22,7 +23,7 @@ beforeAll(async () => {
       { systemId: 'off', password: 'pwoff', extra: 'enabled = no\n' },
       { systemId: 'picky', password: 'pwpick', extra: 'source_pattern = Shop|\\d{5}\n' },
     ],
-    'HttpPort = 0\nHttpListen = 127.0.0.1\nHttpMaxBody = 2048\nBlockAttempts = 4\nBlockExempt = 127.0.0.2/32\n',
+    'HttpPort = 0\nHttpListen = 127.0.0.1\nHttpMaxBody = 2048\nHttpMaxConnections = 60\nBlockAttempts = 4\nBlockExempt = 127.0.0.2/32\n',
   );
   base = `http://127.0.0.1:${t.smppd.httpPort}/cgi-bin/sendsms`;
 });
@@ -341,6 +342,22 @@ describe('hostile peers', () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(fs.readdirSync('/proc/self/fd').length).toBeLessThan(fdsBefore + 10);
+  });
+
+  it('connections beyond HttpMaxConnections are closed at once; the server serves again after', async () => {
+    const sockets: net.Socket[] = [];
+    let closedByServer = 0;
+    for (let i = 0; i < 80; i++) {
+      const s = net.connect(t.smppd.httpPort ?? 0, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('close', () => closedByServer++);
+      sockets.push(s);
+    }
+    await waitFor(() => closedByServer >= 20, 5000, 'connections over the limit closed');
+    expect(closedByServer).toBe(20);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get(`${AUTH}&from=Shop&to=420111000001&text=x`)).status).toBe(202);
   });
 
   it('garbage instead of HTTP: 400 and closed', async () => {
