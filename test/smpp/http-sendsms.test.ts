@@ -4,7 +4,9 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackup, parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
-import { listFiles } from '../helpers/spool.js';
+import { listFiles, makeSpool } from '../helpers/spool.js';
+import { createTempDb, serverAvailable } from '../sql/db.js';
+import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { waitFor } from '../helpers/rig.js';
 import { bind, startTestSmppd, type TestSmppd } from './harness.js';
 
@@ -394,4 +396,42 @@ print defined $r ? "OK $r\\n" : "ERR " . $k->errstr . "\\n";
     expect(meta.dlr.mask).toBe(3);
     expect(meta.dlr.url).toContain('smsid=%I');
   });
+});
+
+describe('with [smsd] Service = sql', () => {
+  it.each(['mysql', 'pgsql'] as const)(
+    '%s: sendsms goes into the SQL outbox once committed; a dlr-url is refused there (not produced yet), nothing stored',
+    async (dialect) => {
+      if (!(await serverAvailable(dialect))) return;
+      const db = await createTempDb(dialect, 18);
+      const spool = makeSpool();
+      fs.writeFileSync(
+        spool.config,
+        fs.readFileSync(spool.config, 'utf8').replace('service = files\n', db.configLines),
+      );
+      const s = await startTestSmppd([{ systemId: 'shop', password: 'pw123' }], 'HttpPort = 0\n', spool);
+      const conn = new SqlConnection(db.options);
+      try {
+        const url = `http://127.0.0.1:${s.smppd.httpPort}/cgi-bin/sendsms?${AUTH}&from=Shop&to=%2B420111000050&text=Into+SQL`;
+        const ok = await curl([url]);
+        expect(ok).toMatchObject({ status: 202, body: '0: Accepted for delivery' });
+        const refused = await curl([`${url}&dlr-mask=3&dlr-url=http%3A%2F%2F127.0.0.1%3A9%2F`]);
+        expect(refused.status).toBe(400);
+        expect(refused.body).toContain('not available with the SQL outbox yet');
+        const rows = (
+          await conn.query(
+            dialect === 'mysql'
+              ? 'SELECT TextDecoded, DestinationNumber FROM outbox'
+              : 'SELECT "TextDecoded", "DestinationNumber" FROM outbox',
+          )
+        ).rows;
+        expect(rows).toEqual([['Into SQL', '+420111000050']]);
+      } finally {
+        await conn.close();
+        await s.stop();
+        spool.cleanup();
+        await db.drop();
+      }
+    },
+  );
 });

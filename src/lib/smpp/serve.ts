@@ -342,6 +342,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       blocklist: server.blocklist,
       full: () => store.full,
       stopping: () => server.isStopping,
+      dlrUrls: o.smsd.smsd.service !== 'sql',
       log,
     });
     httpFront = front;

@@ -37,6 +37,8 @@ export interface HttpFrontDeps {
   /** The store cannot take more right now (messages wait for their files): 503 until it can. */
   full(): boolean;
   stopping(): boolean;
+  /** dlr-url calls are produced (the spool; not yet the SQL outbox): else a dlr-url is refused. */
+  dlrUrls: boolean;
   log: Logger;
 }
 
@@ -254,6 +256,8 @@ export class HttpFront {
     const parsed = parseSendsms(fields);
     if (!parsed.ok) return refuse(parsed.status, parsed.text);
     const r = parsed.request;
+    if (r.dlr && !this.d.dlrUrls)
+      return refuse(400, 'DLR-URL: reports by URL are not available with the SQL outbox yet, rejected');
     const now = new Date();
     // Every message is built before any is taken: a request is refused whole or submitted whole.
     const built: SubmitRequest[] = [];
