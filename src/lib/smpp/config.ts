@@ -1,3 +1,4 @@
+import type { HttpFrontConfig } from './http/front.js';
 import path from 'node:path';
 import { ConfigError, makeWarning, quote } from '../config/errors.js';
 import type { IniSection } from '../config/ini.js';
@@ -92,6 +93,10 @@ export interface SmppdConfig {
   stateDir: string | undefined;
   /** The admin HTTP interface (KSMPPD's commands, JSON/XML, /metrics); off without AdminPort. */
   admin: AdminConfig | undefined;
+  /** Kannel's sendsms over HTTP on smppd's accounts (HttpPort, HttpListen, ...); off without HttpPort. */
+  httpFront: HttpFrontConfig | undefined;
+  /** Calls of Kannel dlr-urls (DlrQueueSize, DlrMaxAttempts, DlrMaxAge, DlrTimeout). */
+  dlr: { max: number; maxAttempts: number; maxAgeMs: number; timeoutMs: number };
 }
 
 export interface AdminConfig {
@@ -254,6 +259,31 @@ export function readSmppdConfig(
       'adminmaxconnections',
     ])
       used.add(k);
+  let httpFront: HttpFrontConfig | undefined;
+  if (values.has('httpport')) {
+    httpFront = {
+      port: num('httpport', 0, 0, 65535),
+      listen: str('httplisten') ?? str('listen') ?? '0.0.0.0',
+      maxConnections: num('httpmaxconnections', 1000, 1, 1_000_000),
+      maxBody: num('httpmaxbody', 65_536, 1024, 16_777_216),
+      headersTimeoutMs: seconds('httpheaderstimeout', 10),
+      requestTimeoutMs: seconds('httprequesttimeout', 30),
+    };
+  } else
+    for (const k of [
+      'httplisten',
+      'httpmaxconnections',
+      'httpmaxbody',
+      'httpheaderstimeout',
+      'httprequesttimeout',
+    ])
+      used.add(k);
+  const dlr = {
+    max: num('dlrqueuesize', 100_000, 1, 10_000_000),
+    maxAttempts: num('dlrmaxattempts', 30, 1, 1000),
+    maxAgeMs: Math.round(num('dlrmaxage', 172_800, 1, 2_592_000, false) * 1000),
+    timeoutMs: seconds('dlrtimeout', 10),
+  };
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
@@ -292,6 +322,8 @@ export function readSmppdConfig(
     debug: level === 'debug',
     stateDir: stateDir ? path.resolve(cwd, stateDir) : undefined,
     admin,
+    httpFront,
+    dlr,
   };
   for (const [k, v] of values) {
     if (used.has(k)) continue;

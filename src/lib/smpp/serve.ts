@@ -26,6 +26,9 @@ import { SmppdDb, smppdNodeId } from './sql/db.js';
 import { SqlMessageStore } from './sql/store.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
+import { HttpFront } from './http/front.js';
+import { DlrQueue, dlrCall } from './http/dlr.js';
+import type { DlrReport } from './store/spool-events.js';
 
 /**
  * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
@@ -40,6 +43,10 @@ export interface Smppd {
   adminPort: number | undefined;
   /** The TLS port, when TlsPort is set. */
   tlsPort: number | undefined;
+  /** The HTTP (Kannel sendsms) port, when HttpPort is set. */
+  httpPort: number | undefined;
+  /** dlr-url calls: waiting, made, dead-lettered, possibly repeated after a crash. */
+  dlr: DlrQueue;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
   /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
@@ -65,6 +72,7 @@ interface EventHooks {
   refund: (sid: string, id: string, cost: number, why: string) => Promise<unknown>;
   knownSystemId: (sid: string) => string | undefined;
   queued: (sid: string) => void;
+  dlr: (report: DlrReport) => void;
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
@@ -124,7 +132,7 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
-    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
@@ -200,6 +208,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   }
   const queue = new DeliveryQueue(paths.state);
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
+  const dlrQueue = new DlrQueue({ dir: path.join(paths.state, 'dlr'), ...smppd.dlr, log });
+  dlrQueue.open();
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
@@ -286,14 +296,23 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
+    dlr: (r) => {
+      const call = dlrCall(r);
+      if (call) dlrQueue.add(call.key, call.url);
+    },
     receivers: () => server.receiverSystemIds(),
     log,
     // The receiving number (OwnNumber, or the SIM's number smsd run recorded), else
     // DefaultMoDestination, else the receiving modem's PhoneID, else our SystemId: never empty.
     moDestination: (mo) => mo.receiver || smppd.defaultMoDestination || mo.phone || smppd.systemId,
   });
+  let httpFront: HttpFront | undefined;
+  let httpPort: number | undefined;
   /** A start that fails after the store is open: everything opened so far is closed again. */
   const abandon = async (err: Error): Promise<never> => {
+    await httpFront?.close();
+    httpFront?.destroyConnections();
+    await dlrQueue.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -324,7 +343,39 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     }
     log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
   }
+  if (smppd.httpFront) {
+    const front = new HttpFront(smppd.httpFront, {
+      admit: (sid, pw, ip) =>
+        server.admit(sid, pw, ip).then((outcome) => {
+          // With HTTP auth: an account known from its first request on (receipts, the admin interface).
+          if (outcome.ok && authenticator)
+            accounts.set(outcome.account.systemId.toLowerCase(), outcome.account);
+          return outcome;
+        }),
+      submits: server.submits,
+      blocklist: server.blocklist,
+      full: () => store.full,
+      stopping: () => server.isStopping,
+      dlrUrls: o.smsd.smsd.service !== 'sql',
+      log,
+    });
+    httpFront = front;
+    const serverRoom = store.onRoom;
+    store.onRoom = () => {
+      serverRoom?.();
+      front.room();
+    };
+    try {
+      httpPort = (await front.listen()).port;
+    } catch (err) {
+      return abandon(
+        new Error(`HTTP on ${smppd.httpFront.listen}:${smppd.httpFront.port}: ${(err as Error).message}`),
+      );
+    }
+    log('info', `smppd HTTP (Kannel sendsms) on ${smppd.httpFront.listen}:${httpPort}`);
+  }
   events.start();
+  dlrQueue.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
@@ -342,6 +393,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     if (loaded.routes) routes = loaded.routes;
     // A change made in the auth service counts from now on, not after the cache's lifetime.
     authenticator?.clear();
+    httpFront?.clearAuthCache();
     server.accountsReloaded();
     return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}`;
   };
@@ -379,6 +431,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     server,
     adminPort,
     tlsPort,
+    httpPort,
+    dlr: dlrQueue,
     settled: () => store.settled(),
     reload,
     stop: () =>
@@ -388,9 +442,15 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         // last messages are created meanwhile (what is not done in time, the next start restores).
         const eventsClosed = events.close();
         const adminClosed = admin?.close();
+        // First: HTTP requests held for room in the store are taken, to be drained below.
+        const httpClosed = httpFront?.close();
         const listenerClosed = server.quiesce();
         await store.drain();
         await new Promise((r) => setImmediate(r));
+        // Every HTTP request taken has its answer by now; what is still connected goes.
+        httpFront?.destroyConnections();
+        await httpClosed;
+        await dlrQueue.close();
         await server.stop();
         await store.close();
         await listenerClosed;

@@ -38,8 +38,15 @@ export type SubmitCheck =
 
 const refuse = (status: number, reason: string): SubmitCheck => ({ ok: false, status, reason });
 
-type Decoded =
-  { kind: 'text'; text: string; messageClass: number } | { kind: 'data'; data: Buffer; messageClass: number };
+export type Decoded =
+  | {
+      kind: 'text';
+      text: string;
+      messageClass: number;
+      /** Sent as UCS-2 even when GSM-7 would do (Kannel's coding=2). */
+      ucs2?: boolean;
+    }
+  | { kind: 'data'; data: Buffer; messageClass: number };
 
 class Refusal extends Error {
   constructor(
@@ -152,7 +159,7 @@ function segmentEntry(base: EntryBase, udh: Buffer, d: Decoded): BackupEntry {
       );
     return entryOf(base, { udh, text: '', data: Buffer.from(d.data), coding: '8bit', length: d.data.length });
   }
-  const gsm = isGsm7Text(d.text);
+  const gsm = !d.ucs2 && isGsm7Text(d.text);
   const fits = gsm ? gsm7Septets(d.text) <= 160 - Math.ceil((udh.length * 8) / 7) : d.text.length * 2 <= room;
   if (!fits) throw new Refusal(STATUS.RINVMSGLEN, 'segment text does not fit one SMS beside its UDH');
   return entryOf(base, {
@@ -181,7 +188,7 @@ function wholeEntries(base: EntryBase, d: Decoded): BackupEntry[] {
       }),
     );
   }
-  const split = splitText(d.text, { coding: 'auto', concat: '8bit' });
+  const split = splitText(d.text, { coding: d.ucs2 ? 'ucs2' : 'auto', concat: '8bit' });
   return split.parts.map((p, i) =>
     entryOf(base, {
       text: p,
@@ -285,16 +292,73 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
   const sar = sarRef !== undefined || sarTotal !== undefined || sarSeq !== undefined;
   const priority = ['C', 'B', 'A', 'A'][fieldInt(pdu, 'priority_flag')] ?? 'C';
 
-  let entries: BackupEntry[];
+  let udh: Buffer | undefined;
+  let text = body;
   if (udhi) {
     if (sar) throw new Refusal(STATUS.RINVTLVVAL, 'SAR TLVs together with a UDH (esm_class UDHI)');
     const udhl = body[0];
     if (udhl === undefined || udhl + 1 > body.length)
       throw new Refusal(STATUS.RINVESMCLASS, 'UDHI set but the UDH length runs past the message');
-    const udh = Buffer.from(body.subarray(0, udhl + 1));
+    udh = Buffer.from(body.subarray(0, udhl + 1));
+    text = body.subarray(udhl + 1);
+  } else if (sar) {
+    if (sarRef === undefined || sarTotal === undefined || sarSeq === undefined)
+      throw new Refusal(
+        STATUS.RMISSINGTLV,
+        'SAR needs sar_msg_ref_num, sar_total_segments and sar_segment_seqnum',
+      );
+    if (sarTotal < 1 || sarSeq < 1 || sarSeq > sarTotal)
+      throw new Refusal(STATUS.RINVTLVVAL, `SAR segment ${sarSeq} of ${sarTotal}`);
+    udh = buildConcatUdh({ ref: sarRef, total: sarTotal, seq: sarSeq, ref16bit: sarRef > 0xff });
+  }
+  return compose(
+    {
+      destination,
+      source,
+      body: decodeBody(dc, text),
+      ...(udh ? { udh } : {}),
+      receipt: receipt as 0 | 1 | 2,
+      intermediate: (rd & 0x10) !== 0,
+      priority,
+      ...(validity !== undefined ? { validity } : {}),
+    },
+    now,
+  );
+}
+
+/** A message decoded from whatever carried it (an SMPP PDU, an HTTP request). */
+export interface MessageInput {
+  /** Already checked (destinationNumber). */
+  destination: string;
+  source: { ton: number; npi: number; addr: string };
+  body: Decoded;
+  /** One segment with its own UDH (checked here), else a whole message split as needed. */
+  udh?: Buffer;
+  receipt: 0 | 1 | 2;
+  intermediate: boolean;
+  /** Ask the network for a status report even without `receipt` (HTTP dlr-mask). */
+  statusReport?: boolean;
+  priority: string;
+  validity?: number;
+}
+
+/** The outbox entries of a decoded message: one segment beside its UDH, or split like gammu-smsd-inject. */
+export function composeMessage(m: MessageInput, now = new Date()): SubmitCheck {
+  try {
+    return { ok: true, request: compose(m, now) };
+  } catch (err) {
+    if (err instanceof Refusal) return refuse(err.status, err.message);
+    return refuse(STATUS.RSUBMITFAIL, `cannot build the message: ${(err as Error).message}`);
+  }
+}
+
+function compose(m: MessageInput, now: Date): SubmitRequest {
+  const base = baseEntry(m.destination, m.receipt !== 0 || m.statusReport === true, now, m.body.messageClass);
+  let entries: BackupEntry[];
+  if (m.udh) {
     let elements;
     try {
-      elements = parseUdh(udh);
+      elements = parseUdh(m.udh);
     } catch (err) {
       throw new Refusal(STATUS.RINVESMCLASS, `malformed UDH: ${(err as Error).message}`);
     }
@@ -310,33 +374,30 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
           `concatenation UDH with part ${seq ?? '?'} of ${total ?? '?'}: parts count from 1 up to the total`,
         );
       }
-    const d = decodeBody(dc, body.subarray(udhl + 1));
-    entries = [segmentEntry(baseEntry(destination, receipt !== 0, now, d.messageClass), udh, d)];
-  } else if (sar) {
-    if (sarRef === undefined || sarTotal === undefined || sarSeq === undefined)
-      throw new Refusal(
-        STATUS.RMISSINGTLV,
-        'SAR needs sar_msg_ref_num, sar_total_segments and sar_segment_seqnum',
-      );
-    if (sarTotal < 1 || sarSeq < 1 || sarSeq > sarTotal)
-      throw new Refusal(STATUS.RINVTLVVAL, `SAR segment ${sarSeq} of ${sarTotal}`);
-    const udh = buildConcatUdh({ ref: sarRef, total: sarTotal, seq: sarSeq, ref16bit: sarRef > 0xff });
-    const d = decodeBody(dc, body);
-    entries = [segmentEntry(baseEntry(destination, receipt !== 0, now, d.messageClass), udh, d)];
-  } else {
-    const d = decodeBody(dc, body);
-    entries = wholeEntries(baseEntry(destination, receipt !== 0, now, d.messageClass), d);
-  }
+    entries = [segmentEntry(base, m.udh, m.body)];
+  } else entries = wholeEntries(base, m.body);
   const request: SubmitRequest = {
-    destination,
-    source,
+    destination: m.destination,
+    source: m.source,
     entries,
-    receipt: receipt as 0 | 1 | 2,
-    intermediate: (rd & 0x10) !== 0,
-    priority,
+    receipt: m.receipt,
+    intermediate: m.intermediate,
+    priority: m.priority,
   };
-  if (validity !== undefined) request.validity = validity;
+  if (m.validity !== undefined) request.validity = m.validity;
   return request;
+}
+
+/** A phone number for the outbox, or the reason it is none (the SMPP status of the refusal). */
+export function checkDestination(
+  ton: number,
+  addr: string,
+): { ok: true; number: string } | { ok: false; reason: string } {
+  try {
+    return { ok: true, number: destinationNumber(ton, addr) };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
 }
 
 /** Random bytes drawn 4 KiB at a time: one getrandom call per ~500 IDs instead of one each. */

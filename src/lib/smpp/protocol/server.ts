@@ -130,8 +130,8 @@ export class SmppServer implements SessionHandler {
     return c;
   }
 
-  /** submit_sm and data_sm, from checks to the durable answer (submit.ts). */
-  private readonly submits: SubmitPipeline;
+  /** submit_sm and data_sm, from checks to the durable answer (submit.ts); also the HTTP front end's. */
+  readonly submits: SubmitPipeline;
 
   constructor(private readonly o: SmppServerOptions) {
     this.gate = o.bindGate ?? new BindGate({ concurrency: 2, perIp: 2, maxWaitMs: 10_000, maxQueue: 1_000 });
@@ -303,7 +303,6 @@ export class SmppServer implements SessionHandler {
       this.counters.bindsRefusedUnchecked++;
       fail(STATUS.RBINDFAIL, why, false);
     };
-    const check = this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw));
     let ended = false;
     const end = (failed: boolean): void => {
       if (ended) return;
@@ -313,7 +312,7 @@ export class SmppServer implements SessionHandler {
     this.gate
       .run(
         ip,
-        () => check(systemId, password),
+        () => this.admit(systemId, password, ip),
         () => s.state === 'binding',
       )
       .then((gated) => {
@@ -328,11 +327,6 @@ export class SmppServer implements SessionHandler {
         // end() counted a failed check already.
         if (!outcome.ok) return fail(outcome.status, outcome.why, false);
         const account = outcome.account;
-        if (!account.enabled) return fail(STATUS.RBINDFAIL, 'account disabled');
-        const allowed =
-          ipAllowed(ip, account.allow) ||
-          (account.allowPatterns !== undefined && ipMatchesPattern(ip, account.allowPatterns));
-        if (!allowed) return fail(STATUS.RBINDFAIL, `address ${ip} not allowed`);
         const binds = [...this.sessions].filter(
           (x) => x.state === 'bound' && x.account?.systemId.toLowerCase() === account.systemId.toLowerCase(),
         ).length;
@@ -349,6 +343,36 @@ export class SmppServer implements SessionHandler {
         end(false);
         fail(STATUS.RSYSERR, err.message, false);
       });
+  }
+
+  /**
+   * Who may submit: the password (local hashes or the auth service), the account enabled, the
+   * peer's address in its allow-list. The same for a bind and an HTTP request; the caller strikes.
+   */
+  async admit(systemId: string, password: string, ip: string): Promise<AuthOutcome> {
+    const outcome = await (this.o.authenticate ?? ((sid, pw) => this.checkLocally(sid, pw)))(
+      systemId,
+      password,
+    );
+    if (!outcome.ok) return outcome;
+    const account = outcome.account;
+    if (!account.enabled)
+      return { ok: false, status: STATUS.RBINDFAIL, why: 'account disabled', strike: true };
+    const allowed =
+      ipAllowed(ip, account.allow) ||
+      (account.allowPatterns !== undefined && ipMatchesPattern(ip, account.allowPatterns));
+    if (!allowed)
+      return { ok: false, status: STATUS.RBINDFAIL, why: `address ${ip} not allowed`, strike: true };
+    return outcome;
+  }
+
+  /** The block list of failed binds, shared with the HTTP front end. */
+  get blocklist(): FailureBlocklist {
+    return this.o.blocklist;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
   }
 
   /** The password against the loaded accounts (file or SQL). */

@@ -11,6 +11,7 @@ import { checkSubmit, newMessageId, type SubmitRequest } from './mt.js';
 import { TokenBucket } from './net.js';
 import { RESPONSE_BIT, STATUS, headerOnly, messageIdResp, type RawPdu } from './pdu.js';
 import type { Session } from './session.js';
+import type { SmppMeta } from '../store/store.js';
 
 /**
  * The submit pipeline: submit_sm and data_sm from the checks (bound, valid, source allowed,
@@ -32,6 +33,27 @@ export interface SubmitOptions {
   throughputShare?: SharedThroughput;
 }
 
+/**
+ * Where a submit came from and where its answer goes: an SMPP session (submit_sm_resp) or an HTTP
+ * request (Kannel's sendsms). The pipeline counts what waits (a session stops reading when too much
+ * does) and calls exactly one of `accepted`/`refused` per submit.
+ */
+export interface SubmitOrigin {
+  label(): string;
+  /** A submit starts (+1) or stops (-1) waiting (router, credit, commit); 0: only re-check the store. */
+  pending(delta: number): void;
+  /** Durable (or simulated): the message ID goes back. */
+  accepted(id: string): void;
+  refused(status: number, why: string): void;
+}
+
+/** What a submit carries besides the message, for its receipts (HTTP: Kannel's dlr-url). */
+export interface SubmitExtras {
+  dlr?: SmppMeta['dlr'];
+  /** A PhoneID asked for by the submitter (Kannel's smsc); a route's pin wins. */
+  phone?: string;
+}
+
 /** The server's side of a submit: its options, counters, flow control and delivery. */
 export interface SubmitContext {
   o: SubmitOptions;
@@ -47,8 +69,8 @@ export interface SubmitContext {
 
 /** One submit on its way through the steps. */
 interface Submit {
-  s: Session;
-  pdu: RawPdu;
+  s: SubmitOrigin;
+  extras: SubmitExtras | undefined;
   account: Account;
   req: SubmitRequest;
   id: string;
@@ -73,25 +95,51 @@ export class SubmitPipeline {
     return b;
   }
 
-  onSubmit(s: Session, pdu: RawPdu): void {
+  onSubmit(session: Session, pdu: RawPdu): void {
     const respId = pdu.id | RESPONSE_BIT;
-    const account = s.account;
-    if (!s.canTransmit || !account) return s.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
-    const refuse = (status: number, why: string): void => {
-      this.c.counters.errors++;
-      this.c.esmeCounter(account.systemId).errors++;
-      this.c.o.log(
-        'info',
-        `${s.label()}: ${pdu.command} seq ${pdu.seq} refused (0x${status.toString(16).padStart(2, '0')}): ${why}`,
-      );
-      s.write(headerOnly(respId, status, pdu.seq));
+    const account = session.account;
+    if (!session.canTransmit || !account)
+      return session.write(headerOnly(respId, STATUS.RINVBNDSTS, pdu.seq));
+    const s: SubmitOrigin = {
+      label: () => session.label(),
+      pending: (delta) => {
+        session.pendingSubmits += delta;
+        this.c.backpressure(session);
+      },
+      accepted: (id) => {
+        session.messagesIn++;
+        session.write(messageIdResp(respId, pdu.seq, id));
+      },
+      refused: (status, why) => {
+        this.c.o.log(
+          'info',
+          `${session.label()}: ${pdu.command} seq ${pdu.seq} refused (0x${status.toString(16).padStart(2, '0')}): ${why}`,
+        );
+        session.write(headerOnly(respId, status, pdu.seq));
+      },
     };
-    // Pipelined behind our unbind during a shutdown: not taken (the ESME submits it again later).
-    if (this.c.stopping()) return refuse(STATUS.RSYSERR, 'shutting down');
     const now = new Date();
+    // Pipelined behind our unbind during a shutdown: not taken (the ESME submits it again later).
+    if (this.c.stopping()) return this.refuse(s, account, STATUS.RSYSERR, 'shutting down');
     const check = checkSubmit(pdu, now);
-    if (!check.ok) return refuse(check.status, check.reason);
-    const req = check.request;
+    if (!check.ok) return this.refuse(s, account, check.status, check.reason);
+    this.submit(s, account, check.request, now);
+  }
+
+  /** Counts and answers a refusal. */
+  private refuse(s: SubmitOrigin, account: Account, status: number, why: string): void {
+    this.c.counters.errors++;
+    this.c.esmeCounter(account.systemId).errors++;
+    s.refused(status, why);
+  }
+
+  /**
+   * A checked message from an authenticated account, whatever carried it: source allowed,
+   * throughput, routing, the prepaid charge, the store; answered through `s` once durable.
+   */
+  submit(s: SubmitOrigin, account: Account, req: SubmitRequest, now: Date, extras?: SubmitExtras): void {
+    const refuse = (status: number, why: string): void => this.refuse(s, account, status, why);
+    if (this.c.stopping()) return refuse(STATUS.RSYSERR, 'shutting down');
     if (account.sourcePattern && !account.sourcePattern.test(req.source.addr))
       return refuse(
         STATUS.RINVSRCADR,
@@ -102,17 +150,16 @@ export class SubmitPipeline {
     if (!this.bucket(account).take(req.entries.length))
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
     const id = newMessageId(account.messageId);
-    const sub: Submit = { s, pdu, account, req, id, now, refuse };
+    const sub: Submit = { s, extras, account, req, id, now, refuse };
     if (account.simulate) return this.simulate(sub);
     if (this.c.o.routeSubmit) {
       // Counts as pending while the router thinks, so a slow router slows the reading, not memory.
-      s.pendingSubmits++;
-      this.c.backpressure(s);
+      s.pending(1);
       this.c.o
         .routeSubmit(account, req, id, now)
         .catch((err: Error): OutboundDecision => ({ ok: false, status: STATUS.RSYSERR, reason: err.message }))
         .then((route) => {
-          s.pendingSubmits--;
+          s.pending(-1);
           this.take(sub, route);
         });
       return;
@@ -140,16 +187,15 @@ export class SubmitPipeline {
       return this.store(sub, route, cost);
     }
     // The database: group-committed with other submits; the session reads on meanwhile.
-    s.pendingSubmits++;
-    this.c.backpressure(s);
+    s.pending(1);
     reserved.then(
       (ok) => {
-        s.pendingSubmits--;
+        s.pending(-1);
         if (!ok) return insufficient();
         this.store(sub, route, cost);
       },
       (err: Error) => {
-        s.pendingSubmits--;
+        s.pending(-1);
         this.c.o.log('error', `${s.label()}: credit not checked: ${err.message}`);
         refuse(STATUS.RSYSERR, err.message);
       },
@@ -158,9 +204,9 @@ export class SubmitPipeline {
 
   /** Stores a routed (and paid) submit; the answer once it is durable. */
   private store(sub: Submit, route: Extract<OutboundDecision, { ok: true }>, cost: number): void {
-    const { s, pdu, account, req, id, now, refuse } = sub;
-    const respId = pdu.id | RESPONSE_BIT;
-    s.pendingSubmits++;
+    const { s, extras, account, req, id, now, refuse } = sub;
+    const phone = route.phone ?? extras?.phone;
+    s.pending(1);
     this.c.o.store.add(
       req,
       {
@@ -170,34 +216,32 @@ export class SubmitPipeline {
         ...(req.intermediate ? { inter: true } : {}),
         src: req.source,
         at: now.toISOString(),
-        ...(route.phone ? { phone: route.phone } : {}),
+        ...(phone ? { phone } : {}),
         ...(cost > 0 ? { cost } : {}),
+        ...(extras?.dlr ? { dlr: extras.dlr } : {}),
       },
       now,
       (err, name) => {
         if (err) {
-          s.pendingSubmits--;
           if (cost > 0)
             void Promise.resolve(this.c.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
               this.c.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
             );
           this.c.o.log('error', `${s.label()}: cannot store the message: ${err.message}`);
           refuse(STATUS.RSYSERR, err.message);
-          this.c.backpressure(s);
+          s.pending(-1);
           return;
         }
         const answer = (): void => {
-          s.pendingSubmits--;
           this.c.counters.mt++;
           this.c.esmeCounter(account.systemId).mt++;
-          s.messagesIn++;
           this.c.o.messages.remember(id, name);
           this.c.o.log(
             'debug',
             `${s.label()}: ${id} -> ${name}${route.route ? ` (route ${route.route.label})` : ''}`,
           );
-          s.write(messageIdResp(respId, pdu.seq, id));
-          this.c.backpressure(s);
+          s.accepted(id);
+          s.pending(-1);
         };
         // Stored: from here on the message will be sent, so it is answered ROK even if the
         // charge cannot be recorded (a refusal would only make the ESME send it twice).
@@ -208,12 +252,12 @@ export class SubmitPipeline {
           .finally(answer);
       },
     );
-    this.c.backpressure(s);
+    s.pending(0);
   }
 
   /** A simulated account: an answer without a modem, and every Nth a receipt or an MO echo. */
   private simulate(sub: Submit): void {
-    const { s, pdu, account, req, id, now, refuse } = sub;
+    const { s, account, req, id, now, refuse } = sub;
     const sim = account.simulate;
     if (!sim) return;
     const key = account.systemId.toLowerCase();
@@ -223,8 +267,7 @@ export class SubmitPipeline {
     if (!('deliver' in outcome)) return refuse(outcome.status, outcome.reason);
     this.c.counters.mt++;
     this.c.esmeCounter(account.systemId).mt++;
-    s.messagesIn++;
-    s.write(messageIdResp(pdu.id | RESPONSE_BIT, pdu.seq, id));
+    s.accepted(id);
     this.c.o.log('debug', `${s.label()}: ${id} simulated (submit ${count})`);
     const text = req.entries.map((e) => e.text).join('');
     const pdus: { key: string; kind: 'receipt' | 'mo'; pdus: Buffer[] }[] = [];

@@ -22,6 +22,8 @@ export interface SmppMeta {
   phone?: string;
   /** What the account was charged (refunded if it fails for good). */
   cost?: number;
+  /** Kannel's dlr-url and dlr-mask of a message taken over HTTP, plus what its escapes need. */
+  dlr?: { url: string; mask: number; from: string; user: string };
 }
 
 /** Where a message stands, for query_sm. */

@@ -50,6 +50,11 @@ export interface SpoolEventsOptions {
   /** The account exists (receipts for removed accounts are dropped). */
   knownSystemId: (sid: string) => string | undefined;
   queued: (systemId: string) => void;
+  /**
+   * A message taken over HTTP with a dlr-url has news (Kannel's delivery reports): queue the call,
+   * durably, before the event counts as taken; a throw leaves the event for the next listing.
+   */
+  dlr?: (report: DlrReport) => void;
   log: Logger;
   rescanMs?: number;
   /**
@@ -57,6 +62,19 @@ export interface SpoolEventsOptions {
    * the SIM): ESMEs such as Kannel refuse an empty one (ESME_RINVDSTADR).
    */
   moDestination?: (mo: { receiver: string; phone: string | undefined }) => string;
+}
+
+/** What a dlr-url call is made of. */
+export interface DlrReport {
+  key: string;
+  id: string;
+  to: string;
+  meta: SmppMeta;
+  /** delivered/failed: the network's report; rejected: the modem could not send it (error/); sent: the modem sent it. */
+  kind: 'delivered' | 'failed' | 'rejected' | 'sent';
+  error: number;
+  done: Date;
+  text: string;
 }
 
 export interface MoTarget {
@@ -205,7 +223,7 @@ export class SpoolEvents implements EventSource {
     return undefined;
   }
 
-  private queueReceipt(name: string, state: number, error: number, done: Date): void {
+  private queueReceipt(name: string, state: number, error: number, done: Date, rejected = false): void {
     const key = `receipt:${name}`;
     if (this.o.queue.has(key)) return;
     const id = messageIdOfName(name);
@@ -222,10 +240,10 @@ export class SpoolEvents implements EventSource {
       this.o
         .refund(meta.sid, id, meta.cost, `${name} failed (error ${error})`)
         .catch((err: Error) => this.o.log('error', `refund of ${id}: ${err.message}`))
-        .finally(() => this.takeReceipt(name, key, id, meta, text, state, error, done));
+        .finally(() => this.takeReceipt(name, key, id, meta, text, state, error, done, rejected));
       return;
     }
-    this.takeReceipt(name, key, id, meta, text, state, error, done);
+    this.takeReceipt(name, key, id, meta, text, state, error, done, rejected);
   }
 
   private takeReceipt(
@@ -237,8 +255,22 @@ export class SpoolEvents implements EventSource {
     state: number,
     error: number,
     done: Date,
+    rejected = false,
   ): void {
     if (this.closed || this.o.queue.has(key)) return;
+    if (meta.dlr && this.o.dlr) {
+      const kind = state === MESSAGE_STATE.DELIVERED ? 'delivered' : rejected ? 'rejected' : 'failed';
+      try {
+        this.o.dlr({ key, id, to: unescapeNumber(name.split('_')[3] ?? ''), meta, kind, error, done, text });
+      } catch (err) {
+        // Not taken: the next listing tries again (a full or read-only disk must not lose the report).
+        this.o.log(
+          'error',
+          `dlr-url call for ${id} not queued: ${(err as Error).message}; trying again later`,
+        );
+        return;
+      }
+    }
     if (state === MESSAGE_STATE.DELIVERED)
       this.deliveryLatency.observe((done.getTime() - Date.parse(meta.at)) / 1000);
     const wanted = meta.rd === 1 || (meta.rd === 2 && state !== MESSAGE_STATE.DELIVERED);
@@ -309,6 +341,22 @@ export class SpoolEvents implements EventSource {
     const key = `enroute:${name}`;
     if (!id || this.o.queue.has(key) || this.o.queue.has(`receipt:${name}`)) return;
     const file = this.messageFile(name);
+    if (file?.meta.dlr && this.o.dlr && (file.meta.dlr.mask & 8) !== 0) {
+      try {
+        this.o.dlr({
+          key: `sent:${name}`,
+          id,
+          to: unescapeNumber(name.split('_')[3] ?? ''),
+          meta: file.meta,
+          kind: 'sent',
+          error: 0,
+          done: new Date(),
+          text: file.text,
+        });
+      } catch (err) {
+        this.o.log('error', `dlr-url call (sent) for ${id} not queued: ${(err as Error).message}`);
+      }
+    }
     const sid = file?.meta.inter ? this.o.knownSystemId(file.meta.sid) : undefined;
     if (!file || !sid) return;
     const pdu = buildReceipt(
@@ -336,7 +384,7 @@ export class SpoolEvents implements EventSource {
       return;
     }
     if (!fs.existsSync(path.join(this.o.paths.error, name))) return;
-    this.queueReceipt(name, MESSAGE_STATE.UNDELIVERABLE, 0, new Date());
+    this.queueReceipt(name, MESSAGE_STATE.UNDELIVERABLE, 0, new Date(), true);
   }
 
   /**
