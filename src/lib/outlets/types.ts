@@ -67,14 +67,7 @@ export interface OutletMo {
 }
 
 export type ReportState =
-  | 'delivered'
-  | 'expired'
-  | 'deleted'
-  | 'undeliverable'
-  | 'accepted'
-  | 'unknown'
-  | 'rejected'
-  | 'enroute';
+  'delivered' | 'expired' | 'deleted' | 'undeliverable' | 'accepted' | 'unknown' | 'rejected' | 'enroute';
 
 /** A delivery report naming a part by the id the network gave it at submit. */
 export interface OutletReport {
