@@ -3,7 +3,5 @@
 // (bench/daemon.mjs), at no measurable cost in throughput or in the start-up of `smsd inject`.
 import { runTopic } from './topic.js';
 
-const [topic, ...rest] = process.argv.slice(2);
-if (topic === 'smsd' || topic === 'smppd' || topic === 'routes' || topic === 'esme')
-  await runTopic(topic, rest);
-else await runTopic(undefined, process.argv.slice(2));
+// `smsgate smsd inject ...` is `smsd inject ...` (src/lib/cli/main.ts picks the topic).
+await runTopic(undefined, process.argv.slice(2));

@@ -146,6 +146,6 @@ describe('packageRoot', () => {
   });
 
   it('builds the default config text with trailing separators (usable by Gammu too)', () => {
-    expect(builtinConfigText('/pkg')).toContain('outboxpath = /pkg/spool/outbox/\n');
+    expect(builtinConfigText('/pkg/spool')).toContain('outboxpath = /pkg/spool/outbox/\n');
   });
 });

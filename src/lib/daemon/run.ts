@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
-import { BUILTIN_SOURCE } from '../config/locate.js';
+import { BUILTIN_SOURCE, defaultSpool } from '../config/locate.js';
+import { signalReady } from './detach.js';
+import { dropPrivileges, type Identity } from './privileges.js';
 import { ensureEmbeddedSpool } from '../spool/layout.js';
 import { FilesService } from '../services/files.js';
 import { NullService } from '../services/null.js';
@@ -13,9 +16,17 @@ import { streamLogger, FileLog, type Logger } from './log.js';
 import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js';
 
 export interface RunOptions {
-  config?: string;
-  pidFile?: string;
+  config?: string | undefined;
+  pidFile?: string | undefined;
   log?: Logger;
+  /** -U/-G: who to become once the PID file and LogFile are open. */
+  identity?: Identity | undefined;
+  /** -X: stop as on SIGTERM after this many seconds. */
+  suicide?: number | undefined;
+  /** -f: give up after this many failed connects in a row. */
+  maxFailures?: number | undefined;
+  /** -L: standard output even when LogFile is set. */
+  noUseLog?: boolean | undefined;
 }
 
 export function createService(config: SmsdConfig, log: Logger): SmsdService {
@@ -41,6 +52,14 @@ export function createService(config: SmsdConfig, log: Logger): SmsdService {
   }
 }
 
+/** The folders of a files spool, and the folder holding them (the built-in default's spool). */
+function spoolFolders(config: SmsdConfig): string[] {
+  const s = config.smsd;
+  const dirs = [s.inboxPath.path, s.outboxPath.path, s.sentSmsPath.path, s.errorSmsPath.path];
+  return [path.dirname(path.resolve(s.inboxPath.path)), ...dirs];
+}
+const spoolOf = (config: SmsdConfig): string => path.dirname(path.resolve(config.smsd.inboxPath.path));
+
 /** `smsd run`: load the config, start the daemon, wire the signals; resolves with the exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
   let sink: Logger = opts.log ?? streamLogger(process.stdout);
@@ -59,7 +78,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   if (!opts.log) sink = streamLogger(process.stdout, { debug });
   let fileLog: FileLog | undefined;
   const logFile = config.smsd.logFile;
-  if (logFile && !opts.log) {
+  if (logFile && !opts.log && !opts.noUseLog) {
     if (logFile === 'syslog' || logFile === 'eventlog')
       log('warn', `LogFile = ${logFile} is not supported; logging to standard output`);
     else {
@@ -75,18 +94,32 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
   }
   log('info', `config ${loaded.source}`);
-  if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
-  if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
-  let emulator: { device: string; stop(): Promise<void> } | undefined;
-  if (isEmulatorDevice(config.gammu.device)) {
-    try {
-      emulator = await startEmbeddedEmulator(config, log);
-    } catch (err) {
-      log('error', `Failed to run SMSD: ${(err as Error).message}`);
-      return 2;
-    }
-    config.gammu.device = emulator.device;
+  const builtin = loaded.source === BUILTIN_SOURCE;
+  if (builtin) {
+    log('info', `spool ${spoolOf(config)} (${defaultSpool().why})`);
+    ensureEmbeddedSpool(config);
   }
+  let emulator: { device: string; stop(): Promise<void> } | undefined;
+  try {
+    if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
+    if (opts.identity) {
+      // What root opened or created for the daemon stays usable after the switch: the PID file,
+      // LogFile (reopened on SIGHUP) and the built-in spool.
+      const owned = [opts.pidFile, fileLog?.file, ...(builtin ? spoolFolders(config) : [])];
+      for (const f of owned) if (f) fs.chownSync(f, opts.identity.uid, opts.identity.gid);
+      dropPrivileges(opts.identity);
+      log('info', `running as uid ${opts.identity.uid} gid ${opts.identity.gid}`);
+    }
+    if (isEmulatorDevice(config.gammu.device)) {
+      emulator = await startEmbeddedEmulator(config, log);
+      config.gammu.device = emulator.device;
+    }
+  } catch (err) {
+    log('error', `Failed to run SMSD: ${(err as Error).message}`);
+    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    return 2;
+  }
+  signalReady();
   const name = daemonName(config);
   const daemon = new SmsDaemon({
     config,
@@ -94,6 +127,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     paths: daemonPaths(config),
     log,
     name,
+    ...(opts.maxFailures ? { maxInitFailures: opts.maxFailures } : {}),
     openPhone: async () => {
       const { Phone } = await import('../at/phone.js');
       // A hung modem must be noticed within SendTimeout whatever command it hangs in; listing a
@@ -125,6 +159,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   };
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
+  if (opts.suicide)
+    setTimeout(() => {
+      log('info', `stopping after ${opts.suicide} s (--suicide)`);
+      void daemon.stop();
+    }, opts.suicide * 1000).unref();
   process.on('SIGUSR1', () => {
     log('info', 'suspending (SIGUSR1): releasing the device');
     daemon.suspend();
@@ -148,6 +187,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     metrics?.close();
     fileLog?.close();
     await emulator?.stop();
-    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    // After -U the PID file's folder (/run) may not be ours any more: say so rather than fail.
+    if (opts.pidFile)
+      try {
+        fs.rmSync(opts.pidFile, { force: true });
+      } catch (err) {
+        log('warn', `cannot remove the PID file ${opts.pidFile}: ${(err as Error).message}`);
+      }
   }
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { packageVersion } from '../../version.js';
 import type { SmsdConfig } from '../../config/smsd-config.js';
 import type { OutboxMessage } from '../../spool/outbox-files.js';
 import { SqlService } from './service.js';
@@ -6,14 +6,8 @@ import { sqlServiceOptions } from './settings.js';
 
 /** CreatorID of what `smsd inject` queues (gammu-smsd-inject writes "Gammu <version>"). */
 export function creatorId(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    return `smsgate ${pkg.version}`;
-  } catch {
-    return 'smsgate';
-  }
+  const v = packageVersion();
+  return v === 'unknown' ? 'smsgate' : `smsgate ${v}`;
 }
 
 /** `smsd inject` into the SQL outbox: Gammu's CreateOutboxSMS. Returns the new outbox ID. */
