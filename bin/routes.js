@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runTopic } from './topic.js';
+import { createRequire } from 'node:module';
 
-await runTopic('routes', process.argv.slice(2));
+await createRequire(import.meta.url)('./topic.cjs').runTopic('routes', process.argv.slice(2));

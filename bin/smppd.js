@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runTopic } from './topic.js';
+import { createRequire } from 'node:module';
 
-await runTopic('smppd', process.argv.slice(2));
+await createRequire(import.meta.url)('./topic.cjs').runTopic('smppd', process.argv.slice(2));

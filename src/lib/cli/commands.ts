@@ -1,5 +1,5 @@
 /**
- * Every command by its oclif id, loaded on demand: bin/topic.js runs a command from here without
+ * Every command by its oclif id, loaded on demand: bin/topic.cjs runs a command from here without
  * loading oclif, and src/commands/ makes oclif's commands (help, manifest, man pages) from the same.
  */
 import type { CommandSpec } from './spec.js';

@@ -1,5 +1,5 @@
 /**
- * What the bins run (bin/topic.js): a command straight from its spec, without oclif, which costs
+ * What the bins run (bin/topic.cjs): a command straight from its spec, without oclif, which costs
  * more to load than a whole `smsd inject`; oclif only for --help and the topic listings, whose
  * texts come from the same specs (src/commands/, help.ts).
  */

@@ -33,7 +33,7 @@ function oclifFlag(f: FlagSpec): OclifFlag {
   return Flags.string({ ...value, ...(f.default === undefined ? {} : { default: f.default }) }) as OclifFlag;
 }
 
-/** The oclif command class of a spec; its run() parses and runs exactly as bin/topic.js does. */
+/** The oclif command class of a spec; its run() parses and runs exactly as bin/topic.cjs does. */
 export function oclifCommand(spec: CommandSpec): typeof Command {
   const flags = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, oclifFlag(f)]));
   const args = Object.fromEntries(

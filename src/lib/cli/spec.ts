@@ -1,7 +1,7 @@
 /**
  * The command layer without oclif: every command is a CommandSpec (flags, arguments, texts and
  * what it runs). src/commands/ turns each spec into an oclif command (for --help, the manifest and
- * the man pages); bin/topic.js parses and runs the same spec directly, because loading oclif costs
+ * the man pages); bin/topic.cjs parses and runs the same spec directly, because loading oclif costs
  * more than a whole `smsd inject`. One spec, so both paths take the same flags.
  */
 import { parseArgs } from 'node:util';

@@ -15,7 +15,15 @@ export interface InjectIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const defaultIo = (): InjectIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+// process.stdin is a getter that builds a stream (and loads net/tty for it): only when the text
+// really comes from standard input, not on every call.
+const defaultIo = (): InjectIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  get stdin() {
+    return process.stdin;
+  },
+});
 
 /** A fresh concatenation reference; Gammu derives it from the clock, which repeats within a second. */
 export function randomRef(bits16: boolean): number {
