@@ -82,6 +82,33 @@ function checkInteger(name: string, f: IntegerFlag, raw: string): number {
   return n;
 }
 
+/**
+ * `-n -1` as `--loops=-1`: node's parser takes a value that starts with a dash for an option, oclif
+ * (and Gammu's getopt) take it as the value. Stops at `--`.
+ */
+function joinValues(spec: CommandSpec, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith('--')
+      ? a.slice(2)
+      : /^-[^-]$/.test(a)
+        ? Object.keys(spec.flags).find((k) => spec.flags[k]?.char === a[1])
+        : undefined;
+    const f = name === undefined ? undefined : spec.flags[name];
+    const next = argv[i + 1];
+    if (f && f.type !== 'boolean' && next !== undefined && next.startsWith('-') && next !== '--') {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parse argv after the command name by the spec, with oclif's rules for values, defaults and checks. */
 export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): CommandInput {
   if (spec.strict === false) return { flags: {}, args: {}, argv };
@@ -95,7 +122,7 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Co
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinValues(spec, argv), options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
