@@ -185,7 +185,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 2;
   } finally {
     metrics?.close();
-    fileLog?.close();
     await emulator?.stop();
     // After -U the PID file's folder (/run) may not be ours any more: say so rather than fail.
     if (opts.pidFile)
@@ -194,5 +193,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       } catch (err) {
         log('warn', `cannot remove the PID file ${opts.pidFile}: ${(err as Error).message}`);
       }
+    fileLog?.close();
   }
 }
