@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/spool.js';
 import { waitFor } from '../helpers/rig.js';
@@ -25,13 +25,12 @@ describe.runIf(isRoot && haveTools)('the npm package, installed as a user instal
   const pids: number[] = [];
 
   /** A command as the test user, in their home, with the installed bins first on PATH. */
-  const asUser = (cmd: string[], opts: SpawnSyncOptions = {}) =>
+  const asUser = (cmd: string[]) =>
     spawnSync('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', '--', ...cmd], {
       cwd: home,
       encoding: 'utf8',
       timeout: 60_000,
       env: { PATH: `${path.join(prefix, 'bin')}:/usr/bin:/bin`, HOME: home, USER, LANG: 'C.UTF-8' },
-      ...opts,
     });
 
   beforeAll(() => {

@@ -3,9 +3,9 @@ import { Help, type Command } from '@oclif/core';
 import { renderHelp, type HelpSource } from './help-text.js';
 
 export default class SmsgateHelp extends Help {
-  // renderHelp prints the summary itself, wrapped with the rest.
-  protected override summary(): string | undefined {
-    return undefined;
+  /** A command's help: ours alone (oclif would print the summary once more, unwrapped, above it). */
+  override async showCommandHelp(command: Command.Loadable): Promise<void> {
+    this.log(this.formatCommand(command));
   }
 
   protected override formatCommand(command: Command.Loadable): string {
