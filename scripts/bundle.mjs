@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Bundles the bins' entry (dist/lib/cli/main.js, from tsc) into one CommonJS file, dist/fast/main.cjs,
-// with esbuild. Node 20's ESM loader costs about as much as our whole `smsd inject` when it loads ~30
+// Bundles the bins' entry (dist/lib/cli/main.js, from tsc) into CommonJS files with esbuild:
+// dist/fast/main.cjs, and one file per command (dist/fast/smsd-inject.cjs...) that bin/topic.cjs
+// loads directly. Node 20's ESM loader costs about as much as our whole `smsd inject` when it loads ~30
 // modules one by one (each read asynchronously, linked, compiled); one CommonJS file is read and
-// compiled lazily in one go (bench/inject.mjs). npm packages stay outside, loaded when used; so does
-// the ink live view of `smsd monitor` (ESM with top-level await: it cannot be require()d).
-// `npm run build` runs this; bin/topic.js falls back to dist/lib/cli/main.js without it.
+// compiled lazily in one go (bench/inject.mjs). The ink live view of `smsd monitor` stays outside
+// (ESM with top-level await: it cannot be require()d).
+// `npm run build` runs this; bin/topic.cjs falls back to dist/lib/cli/main.js without it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,21 +26,57 @@ const liveViewOutside = {
   },
 };
 
-await build({
-  entryPoints: [path.join(root, 'dist', 'lib', 'cli', 'main.js')],
-  outfile: path.join(outdir, 'main.cjs'),
+const common = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // Small CommonJS packages (smpp, proper-lockfile and theirs) go in: a dozen files fewer to resolve
+  // and read for `esme list`. Outside stay oclif (help only), the database drivers and serialport
+  // (loaded when used), ink/React, and iconv-lite, whose tables it loads only when asked.
+  external: [
+    '@oclif/core',
+    'mysql2',
+    'mysql2/*',
+    'pg',
+    'serialport',
+    '@serialport/*',
+    'ink',
+    'react',
+    'react/*',
+    'iconv-lite',
+  ],
   plugins: [liveViewOutside],
   // import.meta.url in CommonJS: this file's URL (packageRoot() climbs from dist/fast to the root).
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,
   logLevel: 'warning',
+};
+// The router (--version, topic help, any command) ...
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'dist', 'lib', 'cli', 'main.js')],
+  outfile: path.join(outdir, 'main.cjs'),
 });
+// ... and one file per command with only what that command uses (esbuild drops the other specs of
+// its topic module and what only they import): `smsd inject` is dist/fast/smsd-inject.cjs.
+const { SOURCES } = await import(path.join(root, 'dist', 'lib', 'cli', 'commands.js'));
+const lib = (f) => JSON.stringify(path.join(root, 'dist', 'lib', 'cli', f));
+for (const [id, [module, name]] of Object.entries(SOURCES)) {
+  await build({
+    ...common,
+    stdin: {
+      contents:
+        `import { ${name} as spec } from ${lib(`topics/${module}.js`)};\n` +
+        `import { runCommand } from ${lib('run-command.js')};\n` +
+        'export const run = (argv) => runCommand(spec, argv);\n',
+      resolveDir: path.join(root, 'dist', 'lib', 'cli'),
+      loader: 'js',
+    },
+    outfile: path.join(outdir, `${id.split(':').join('-')}.cjs`),
+  });
+}
 process.stdout.write(
-  `bundled the bins' entry into ${path.relative(process.cwd(), path.join(outdir, 'main.cjs'))}\n`,
+  `bundled the bins' entry and ${Object.keys(SOURCES).length} commands into ${path.relative(process.cwd(), outdir)}\n`,
 );

@@ -1,5 +1,5 @@
 import { oclifCommand } from '../../lib/cli/oclif.js';
-import { monitor } from '../../lib/cli/topics/smsd.js';
+import { monitor } from '../../lib/cli/topics/smsd-monitor.js';
 
 // The flags, texts and behaviour are in the spec (src/lib/cli/topics/); bin/topic.cjs runs the same.
 export default oclifCommand(monitor);

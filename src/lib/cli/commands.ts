@@ -6,28 +6,42 @@ import type { CommandSpec } from './spec.js';
 
 type Loader = () => Promise<CommandSpec>;
 
-const smsd = () => import('./topics/smsd.js');
-const smppd = () => import('./topics/smppd.js');
-const esme = () => import('./topics/esme.js');
-
-export const COMMANDS: Readonly<Record<string, Loader>> = {
-  'smsd:run': async () => (await smsd()).run,
-  'smsd:inject': async () => (await smsd()).inject,
-  'smsd:monitor': async () => (await smsd()).monitor,
-  'smsd:emulate': async () => (await import('./topics/emulate.js')).emulate,
-  'smsd:db:init': async () => (await smsd()).dbInit,
-  'smsd:db:upgrade': async () => (await smsd()).dbUpgrade,
-  'smppd:serve': async () => (await smppd()).serve,
-  'smppd:db:init': async () => (await smppd()).dbInit,
-  'smppd:db:upgrade': async () => (await smppd()).dbUpgrade,
-  'esme:add': async () => (await esme()).add,
-  'esme:set': async () => (await esme()).set,
-  'esme:remove': async () => (await esme()).remove,
-  'esme:list': async () => (await esme()).list,
-  'esme:credit': async () => (await esme()).credit,
-  'esme:unbind': async () => (await esme()).unbind,
-  'routes:rebuild': async () => (await esme()).rebuild,
+/** Where each command's spec is: its module under topics/ and its export (scripts/bundle.mjs reads this). */
+export const SOURCES: Readonly<Record<string, readonly [module: string, name: string]>> = {
+  'smsd:run': ['smsd-run', 'run'],
+  'smsd:inject': ['smsd-inject', 'inject'],
+  'smsd:monitor': ['smsd-monitor', 'monitor'],
+  'smsd:emulate': ['emulate', 'emulate'],
+  'smsd:db:init': ['smsd-db', 'dbInit'],
+  'smsd:db:upgrade': ['smsd-db', 'dbUpgrade'],
+  'smppd:serve': ['smppd', 'serve'],
+  'smppd:db:init': ['smppd', 'dbInit'],
+  'smppd:db:upgrade': ['smppd', 'dbUpgrade'],
+  'esme:add': ['esme', 'add'],
+  'esme:set': ['esme', 'set'],
+  'esme:remove': ['esme', 'remove'],
+  'esme:list': ['esme', 'list'],
+  'esme:credit': ['esme', 'credit'],
+  'esme:unbind': ['esme', 'unbind'],
+  'routes:rebuild': ['esme', 'rebuild'],
 };
+
+const modules: Record<string, () => Promise<Record<string, unknown>>> = {
+  'smsd-run': () => import('./topics/smsd-run.js'),
+  'smsd-inject': () => import('./topics/smsd-inject.js'),
+  'smsd-monitor': () => import('./topics/smsd-monitor.js'),
+  'smsd-db': () => import('./topics/smsd-db.js'),
+  emulate: () => import('./topics/emulate.js'),
+  smppd: () => import('./topics/smppd.js'),
+  esme: () => import('./topics/esme.js'),
+};
+
+export const COMMANDS: Readonly<Record<string, Loader>> = Object.fromEntries(
+  Object.entries(SOURCES).map(([id, [module, name]]) => [
+    id,
+    async () => (await (modules[module] ?? (() => Promise.reject(new Error(module))))())[name] as CommandSpec,
+  ]),
+);
 
 export const TOPICS = ['smsd', 'smppd', 'esme', 'routes'] as const;
 

@@ -4,32 +4,10 @@
  * texts come from the same specs (src/commands/, help.ts).
  */
 import { COMMANDS, TOPICS, findCommand } from './commands.js';
-import { runSpec, type CommandSpec } from './spec.js';
+import { oclif, runCommand } from './run-command.js';
 import { printVersion } from './version-line.js';
 
-/** inject's own options that take a value (only options before MSGTYPE count for its -h). */
-const INJECT_VALUE_OPTIONS = new Set(['-c', '--config', '--batch', '--format']);
-
-/** Does this command line ask for help rather than for the command? */
-export function wantsHelp(spec: CommandSpec, args: readonly string[]): boolean {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (a === '-h' || a === '--help') return true;
-    if (a === '--') return false;
-    if (spec.strict === false) {
-      if (INJECT_VALUE_OPTIONS.has(a)) i++;
-      else if (!a.startsWith('-') || a === '-') return false;
-    }
-  }
-  return false;
-}
-
 const isVersion = (a: string | undefined): boolean => a === '--version' || a === '-v' || a === 'version';
-
-async function oclif(args: string[]): Promise<void> {
-  const { execute } = await import('@oclif/core');
-  await execute({ args, dir: import.meta.url });
-}
 
 /** `smsd inject ...` is `runTopic('smsd', ['inject', ...])`; `smsgate ...` is `runTopic(undefined, ...)`. */
 export async function runTopic(topic: string | undefined, argv: string[]): Promise<void> {
@@ -48,14 +26,6 @@ export async function runTopic(topic: string | undefined, argv: string[]): Promi
   }
   const found = findCommand(topic, argv);
   const load = found && COMMANDS[found.id];
-  if (found && load) {
-    const spec = await load();
-    if (!wantsHelp(spec, found.rest)) {
-      process.exitCode = await runSpec(spec, found.rest);
-      return;
-    }
-    // oclif takes only --help for help (-h would reach the command as a flag).
-    return oclif([...found.id.split(':'), '--help']);
-  }
+  if (found && load) return runCommand(await load(), found.rest);
   return oclif([topic, ...argv]);
 }

@@ -1,5 +1,5 @@
 import { oclifCommand } from '../../../lib/cli/oclif.js';
-import { dbUpgrade } from '../../../lib/cli/topics/smsd.js';
+import { dbUpgrade } from '../../../lib/cli/topics/smsd-db.js';
 
 // The flags, texts and behaviour are in the spec (src/lib/cli/topics/); bin/topic.cjs runs the same.
 export default oclifCommand(dbUpgrade);
