@@ -106,6 +106,21 @@ describe('one command layer', () => {
     }
   });
 
+  it('no module finds files next to itself: the bins run it from dist/fast/*.cjs bundles', () => {
+    // packageRoot() (config/locate.ts) climbs to the package.json from wherever the code runs; a
+    // `new URL('x', import.meta.url)` elsewhere would point into dist/fast/ once bundled.
+    const allowed = new Set(['lib/config/locate.ts', 'lib/cli/run-command.ts']);
+    const files = fs.readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' });
+    const offenders = files
+      .filter((f) => /\.tsx?$/.test(f) && !allowed.has(f.split(path.sep).join('/')))
+      .filter((f) =>
+        /import\.meta\.(url|dirname|filename)|__dirname/.test(
+          fs.readFileSync(path.join(ROOT, 'src', f), 'utf8'),
+        ),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   it('finds two-word commands', () => {
     expect(findCommand('smsd', ['db', 'init', '-c', 'x'])).toEqual({ id: 'smsd:db:init', rest: ['-c', 'x'] });
     expect(findCommand('smsd', ['inject', 'TEXT'])).toEqual({ id: 'smsd:inject', rest: ['TEXT'] });
