@@ -7,8 +7,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    // The bins' CommonJS start-up (see its header): require() is the point there.
-    files: ['**/*.cjs'],
+    // The bins are CommonJS (bin/package.json) so a call starts no ES module loader.
+    files: ['**/*.cjs', 'bin/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
-
-await createRequire(import.meta.url)('./topic.cjs').runTopic('routes', process.argv.slice(2));
+// CommonJS (bin/package.json): no ES module loader to start for a call (bench/inject.mjs).
+require('./topic.cjs').main('routes');

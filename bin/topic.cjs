@@ -32,3 +32,11 @@ exports.runTopic = async function runTopic(topic, argv) {
   }
   await main.runTopic(topic, argv);
 };
+
+/** What a bin runs: the topic with the command line; an unexpected error is one line, exit 1. */
+exports.main = function main(topic) {
+  exports.runTopic(topic, process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`${err && err.message ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+};
