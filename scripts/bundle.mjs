@@ -15,6 +15,25 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'fast');
 fs.rmSync(outdir, { recursive: true, force: true });
 
+/**
+ * npm packages stay outside the bundles (loaded from node_modules when used: oclif, the database
+ * drivers, serialport, ink, native modules) except a few small CommonJS ones that `esme` and
+ * `smppd` load at start, which would otherwise cost a dozen files to resolve and read.
+ */
+const BUNDLED_PACKAGES = new Set(['smpp', 'proper-lockfile', 'graceful-fs', 'retry', 'signal-exit']);
+const packagesOutside = {
+  name: 'packages-outside',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      const name = args.path.startsWith('@')
+        ? args.path.split('/').slice(0, 2).join('/')
+        : args.path.split('/')[0];
+      return BUNDLED_PACKAGES.has(name) ? undefined : { path: args.path, external: true };
+    });
+  },
+};
+
 /** Keep the terminal UI (ink, React) an ESM import of dist/lib, not part of the CommonJS bundle. */
 const liveViewOutside = {
   name: 'live-view-outside',
@@ -31,22 +50,7 @@ const common = {
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Small CommonJS packages (smpp, proper-lockfile and theirs) go in: a dozen files fewer to resolve
-  // and read for `esme list`. Outside stay oclif (help only), the database drivers and serialport
-  // (loaded when used), ink/React, and iconv-lite, whose tables it loads only when asked.
-  external: [
-    '@oclif/core',
-    'mysql2',
-    'mysql2/*',
-    'pg',
-    'serialport',
-    '@serialport/*',
-    'ink',
-    'react',
-    'react/*',
-    'iconv-lite',
-  ],
-  plugins: [liveViewOutside],
+  plugins: [packagesOutside, liveViewOutside],
   // import.meta.url in CommonJS: this file's URL (packageRoot() climbs from dist/fast to the root).
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
