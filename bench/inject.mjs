@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,36 +33,68 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 
-function timeCommand(cmd, argv) {
-  const times = [];
+/**
+ * Median wall time of each command, run interleaved (A B C A B C ...) so that load from other
+ * processes on the machine falls on all of them alike; the ratio to a bare `node -e 0` is the figure.
+ */
+function timeInterleaved(commands) {
+  const times = commands.map(() => []);
   for (let i = 0; i < CALLS + 3; i++) {
-    clean();
-    const t = process.hrtime.bigint();
-    const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
-    const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    if (r.status !== 0 && r.status !== null) throw new Error(`${cmd} exited ${r.status}`);
-    if (r.error) return undefined;
-    if (i >= 3) times.push(ms); // warm-up runs discarded
+    commands.forEach(({ cmd, argv, ok = [0] }, k) => {
+      clean();
+      const t = process.hrtime.bigint();
+      const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const ms = Number(process.hrtime.bigint() - t) / 1e6;
+      if (r.error) {
+        times[k] = undefined;
+        return;
+      }
+      if (!ok.includes(r.status)) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+      if (i >= 3 && times[k]) times[k].push(ms); // warm-up runs discarded
+    });
   }
-  return median(times);
+  return times.map((t) => (t === undefined ? undefined : median(t)));
 }
 
 console.log(`# smsd inject benchmark (${os.cpus().length} CPUs, node ${process.version}, spool on ${work})`);
-const ours = timeCommand(process.execPath, [
-  path.join(root, 'bin/smsd.js'),
-  'inject',
-  '-c',
-  config,
-  'TEXT',
-  '+420123456789',
-  '-text',
-  'hello',
-]);
-const bare = timeCommand(process.execPath, ['-e', '0']);
-const gammu = timeCommand('gammu-smsd-inject', ['-c', config, 'TEXT', '+420123456789', '-text', 'hello']);
-console.log(
-  `one call, median of ${CALLS}: smsd inject ${ours.toFixed(1)} ms | bare node ${bare.toFixed(1)} ms | gammu-smsd-inject ${gammu === undefined ? 'n/a' : gammu.toFixed(1) + ' ms'}`,
+const bin = (name) => path.join(root, 'bin', `${name}.js`);
+// esme list reads the accounts file named in [smppd]; smsd monitor the status of a running daemon.
+fs.appendFileSync(config, `[smppd]\naccountsfile = ${work}/accounts\n`);
+spawnSync(process.execPath, [bin('esme'), 'add', 'shop', '--password', 'pw', '-c', config]);
+// The daemon gets its own outbox: the inject runs below empty theirs between calls.
+const daemonConfig = path.join(work, 'smsdrc-daemon');
+fs.mkdirSync(path.join(work, 'outbox-daemon'));
+fs.writeFileSync(
+  daemonConfig,
+  fs
+    .readFileSync(config, 'utf8')
+    .replace('device = /dev/null', 'device = emulator')
+    .replace(`outboxpath = ${outbox}/`, `outboxpath = ${work}/outbox-daemon/`),
 );
+const daemon = spawn(process.execPath, [bin('smsd'), 'run', '-c', daemonConfig], { stdio: 'ignore' });
+const deadline = Date.now() + 30_000;
+while (
+  Date.now() < deadline &&
+  spawnSync(process.execPath, [bin('smsd'), 'monitor', '-c', daemonConfig, '-n', '1']).status !== 0
+)
+  spawnSync('sleep', ['0.2']);
+const [bare, ours, monitor, esme, gammu] = timeInterleaved([
+  { cmd: process.execPath, argv: ['-e', '0'] },
+  {
+    cmd: process.execPath,
+    argv: [bin('smsd'), 'inject', '-c', config, 'TEXT', '+420123456789', '-text', 'hello'],
+  },
+  { cmd: process.execPath, argv: [bin('smsd'), 'monitor', '-c', daemonConfig, '-n', '1'] },
+  { cmd: process.execPath, argv: [bin('esme'), 'list', '-c', config] },
+  { cmd: 'gammu-smsd-inject', argv: ['-c', config, 'TEXT', '+420123456789', '-text', 'hello'] },
+]);
+daemon.kill('SIGTERM');
+const ratio = (x) => `${x.toFixed(1)} ms = ${(x / bare).toFixed(2)}x node -e 0`;
+console.log(`one call, median of ${CALLS} (interleaved): bare node -e 0 ${bare.toFixed(1)} ms`);
+console.log(`  smsd inject      ${ratio(ours)}`);
+console.log(`  smsd monitor -n 1 ${ratio(monitor)}`);
+console.log(`  esme list        ${ratio(esme)}`);
+console.log(`  gammu-smsd-inject ${gammu === undefined ? 'n/a' : gammu.toFixed(1) + ' ms'}`);
 
 // Deleting thousands of files makes this file system (ext4, mounted with discard) slow for many
 // seconds afterwards, so each measurement below gets a fresh folder and nothing is deleted until the end.

@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { runTopic } from './topic.js';
-
-await runTopic('routes', process.argv.slice(2));
+// CommonJS (bin/package.json): no ES module loader to start for a call (bench/inject.mjs).
+require('./topic.cjs').main('routes');

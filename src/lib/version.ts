@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from './config/locate.js';
 
 let cached: string | undefined;
 
@@ -6,10 +8,9 @@ let cached: string | undefined;
 export function packageVersion(): string {
   if (cached === undefined) {
     try {
+      // packageRoot() finds the package.json from wherever this code runs (dist/lib or a bundle).
       cached = (
-        JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-          version: string;
-        }
+        JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
       ).version;
     } catch {
       // Informative only (--version, CreatorID): a missing or odd package.json must not stop anything.

@@ -9,6 +9,7 @@ import {
   BUILTIN_SOURCE,
   builtinConfigText,
   configCandidates,
+  defaultSpool,
   findConfig,
   packageRoot,
   SYSTEM_CONFIG,
@@ -146,6 +147,52 @@ describe('packageRoot', () => {
   });
 
   it('builds the default config text with trailing separators (usable by Gammu too)', () => {
-    expect(builtinConfigText('/pkg')).toContain('outboxpath = /pkg/spool/outbox/\n');
+    expect(builtinConfigText('/pkg/spool')).toContain('outboxpath = /pkg/spool/outbox/\n');
+  });
+});
+
+describe('defaultSpool: the built-in default spool is where the user can write', () => {
+  let pkg: string;
+  beforeEach(() => {
+    pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-pkg-')); // an installed package: no .git
+  });
+  afterEach(() => fs.rmSync(pkg, { recursive: true, force: true }));
+
+  it('is ~/.local/share/smsgate/spool for a user of an installed package', () => {
+    expect(defaultSpool({ root: pkg, uid: 1000, env: { HOME: '/home/u' } }).dir).toBe(
+      '/home/u/.local/share/smsgate/spool',
+    );
+  });
+
+  it('follows an absolute $XDG_DATA_HOME and ignores a relative one (XDG spec)', () => {
+    expect(defaultSpool({ root: pkg, uid: 1000, env: { HOME: '/home/u', XDG_DATA_HOME: '/data' } }).dir).toBe(
+      '/data/smsgate/spool',
+    );
+    expect(defaultSpool({ root: pkg, uid: 1000, env: { HOME: '/home/u', XDG_DATA_HOME: 'rel' } }).dir).toBe(
+      '/home/u/.local/share/smsgate/spool',
+    );
+  });
+
+  it('is /var/spool/smsgate for root', () => {
+    expect(defaultSpool({ root: pkg, uid: 0, env: { HOME: '/root' } })).toEqual({
+      dir: '/var/spool/smsgate',
+      why: 'the system spool, as root',
+    });
+  });
+
+  it("is the checkout's spool/ in a git checkout (a .git folder or a worktree's .git file), even as root", () => {
+    fs.writeFileSync(path.join(pkg, '.git'), 'gitdir: /elsewhere\n');
+    expect(defaultSpool({ root: pkg, uid: 0, env: {} }).dir).toBe(path.join(pkg, 'spool'));
+    expect(defaultSpool().dir).toBe(path.join(packageRoot(), 'spool')); // this checkout
+  });
+
+  it('loadSmsdConfig uses it, with the environment it is given', () => {
+    const { config } = loadSmsdConfig(undefined, {
+      cwd: pkg,
+      env: { HOME: pkg, XDG_DATA_HOME: path.join(pkg, 'data') },
+      systemConfig: null,
+    });
+    // This test runs in a checkout, so the checkout's spool wins over XDG_DATA_HOME.
+    expect(config.smsd.outboxPath.path).toBe(path.join(packageRoot(), 'spool', 'outbox'));
   });
 });

@@ -14,7 +14,7 @@ import { makeSpool, runSmsd, listFiles, type TempSpool } from '../helpers/spool.
 const GAMMU = 'gammu-smsd-inject';
 const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(9).slice(0, 400);
 
-const cases: { name: string; args: string[]; config?: string }[] = [
+const cases: { name: string; args: string[]; config?: string; input?: string }[] = [
   { name: 'plain ASCII', args: ['TEXT', '+420123456789', '-text', 'All your base are belong to us'] },
   { name: 'GSM extension characters', args: ['TEXT', '+420123456789', '-text', 'x{}[]~^|€\\y'] },
   {
@@ -57,6 +57,24 @@ const cases: { name: string; args: string[]; config?: string }[] = [
     name: 'MMSINDICATOR',
     args: ['MMSINDICATOR', '+420123456789', 'http://mms.example.com/m1', 'Pic', '+4477'],
   },
+  // Gammu prints `N / M` for -len/-autolen with M the bytes of -text read BEFORE that option.
+  { name: '-len before -text', args: ['TEXT', '+420123456789', '-len', '400', '-text', LONG] },
+  { name: '-autolen before -text', args: ['TEXT', '+420123456789', '-autolen', '400', '-text', 'hi'] },
+  {
+    name: '-text, -autolen, -text again',
+    args: ['TEXT', '+420123456789', '-text', 'Zoë', '-autolen', '400', '-text', 'abcdefghij'],
+  },
+  {
+    name: '-len 3 before -text: not cut',
+    args: ['TEXT', '+420123456789', '-len', '3', '-text', 'hello world'],
+  },
+  { name: '-len shorter than -text', args: ['TEXT', '+420123456789', '-text', 'hello world', '-len', '5'] },
+  {
+    name: '-autolen, text from stdin',
+    args: ['TEXT', '+420123456789', '-autolen', '400'],
+    input: 'stdin text\n',
+  },
+  { name: '-len, text from stdin', args: ['TEXT', '+420123456789', '-len', '3'], input: 'from stdin' },
   {
     name: 'OutboxFormat unicode',
     args: ['TEXT', '+420123456789', '-text', LONG, '-len', '400'],
@@ -97,17 +115,18 @@ describe.runIf(haveGammu || process.env.CI)(
     const spools: TempSpool[] = [];
     afterAll(() => spools.forEach((s) => s.cleanup()));
 
-    it.each(cases)('$name', ({ args, config }) => {
+    it.each(cases)('$name', ({ args, config, input }) => {
       const ours = makeSpool(config);
       const theirs = makeSpool(config);
       spools.push(ours, theirs);
       const env = { TZ: 'UTC' };
       const g = spawnSync(GAMMU, ['-c', theirs.config, ...args], {
         encoding: 'utf8',
+        input: input ?? '',
         env: { ...process.env, ...env },
       });
       expect(g.status, g.stdout + g.stderr).toBe(0);
-      const r = runSmsd(['inject', '-c', ours.config, ...args], { env });
+      const r = runSmsd(['inject', '-c', ours.config, ...args], { env, input: input ?? '' });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       // Same stdout apart from the folder (and the time in the name).

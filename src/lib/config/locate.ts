@@ -77,9 +77,9 @@ function isFile(p: string): boolean {
  * 2. `./smsdrc` in the current directory.
  * 3. `$XDG_CONFIG_HOME/smsgate/smsdrc` (`$XDG_CONFIG_HOME` defaults to `~/.config`).
  * 4. `/etc/smsgate/smsdrc` — the system-wide config (Gammu's `/etc/gammu-smsdrc` only with `-c`).
- * 5. The built-in default: Service = files with the spool in `<package root>/spool/` (inbox/,
- *    outbox/, sent/, error/) and `[gammu] device = emulator, connection = at`; reported with
- *    source `(built-in default)`.
+ * 5. The built-in default: Service = files with the spool of defaultSpool() (inbox/, outbox/,
+ *    sent/, error/) and `[gammu] device = emulator, connection = at`; reported with source
+ *    `(built-in default)`.
  */
 export function findConfig(cwd: string, env: ConfigEnv, options: FindConfigOptions = {}): FoundConfig {
   for (const candidate of configCandidates(cwd, env, options)) {
@@ -119,9 +119,42 @@ export function packageRoot(): string {
   return cachedRoot;
 }
 
+export interface DefaultSpool {
+  dir: string;
+  /** Why this one, for the line `smsd run` prints on start. */
+  why: string;
+}
+
+export interface DefaultSpoolOptions {
+  env?: ConfigEnv;
+  root?: string;
+  uid?: number;
+}
+
+/**
+ * The spool of the built-in default: somewhere the user can write. A git checkout keeps its own
+ * `spool/` (the README's tour); root (systemd, init scripts) gets the system spool; anyone else a
+ * per-user data folder, `$XDG_DATA_HOME/smsgate/spool` (`~/.local/share/...`). Never the folder
+ * of an npm-installed package, which a user cannot write to.
+ */
+export function defaultSpool(o: DefaultSpoolOptions = {}): DefaultSpool {
+  const root = o.root ?? packageRoot();
+  const env = o.env ?? process.env;
+  if (fs.existsSync(path.join(root, '.git')))
+    return { dir: path.join(root, 'spool'), why: 'the spool/ of this git checkout' };
+  if ((o.uid ?? process.getuid?.()) === 0) return { dir: SYSTEM_SPOOL, why: 'the system spool, as root' };
+  // XDG Base Directory spec: a relative $XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = env['XDG_DATA_HOME'];
+  const dataHome =
+    xdg && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] || os.homedir(), '.local', 'share');
+  return { dir: path.join(dataHome, 'smsgate', 'spool'), why: 'the per-user spool in $XDG_DATA_HOME' };
+}
+
+/** The spool of the built-in default when run as root outside a checkout. */
+export const SYSTEM_SPOOL = '/var/spool/smsgate';
+
 /** Text of the built-in default config (parsed by the same code as a real file). */
-export function builtinConfigText(root: string = packageRoot()): string {
-  const spool = path.join(root, 'spool');
+export function builtinConfigText(spool: string = defaultSpool().dir): string {
   // Trailing separators keep the file usable by Gammu itself, which concatenates paths.
   const dir = (name: string): string => path.join(spool, name) + path.sep;
   return [

@@ -11,6 +11,7 @@ import { type IniDocument, type IniSection, parseIni } from './ini.js';
 import {
   BUILTIN_SOURCE,
   builtinConfigText,
+  defaultSpool,
   type ConfigEnv,
   findConfig,
   type FindConfigOptions,
@@ -901,7 +902,14 @@ export function loadSmsdConfig(configPath?: string, options: LoadSmsdOptions = {
   if (file === undefined) {
     const found = findConfig(cwd, options.env ?? process.env, options);
     if (found.builtin || found.path === undefined) {
-      return { ...parseSmsdConfig(builtinConfigText(), BUILTIN_SOURCE, { cwd }), source: BUILTIN_SOURCE };
+      return {
+        ...parseSmsdConfig(
+          builtinConfigText(defaultSpool(options.env ? { env: options.env } : {}).dir),
+          BUILTIN_SOURCE,
+          { cwd },
+        ),
+        source: BUILTIN_SOURCE,
+      };
     }
     file = found.path;
   }

@@ -38,6 +38,8 @@ export interface DaemonOptions {
   paths: DaemonPaths;
   log: Logger;
   openPhone: () => Promise<Phone>;
+  /** gammu-smsd's --max-failures: stop once more than this many connects failed in a row (0: never). */
+  maxInitFailures?: number;
   /** Name of this daemon in status and index files (PhoneID, else the device's base name). */
   name: string;
 }
@@ -278,6 +280,11 @@ export class SmsDaemon {
             continue;
           }
           const ok = await this.connect();
+          const limit = this.o.maxInitFailures ?? 0;
+          if (!ok && limit > 0 && this.connectFailures > limit)
+            throw new Error(
+              `${this.connectFailures} attempts to start talking to the modem failed (--max-failures ${limit})`,
+            );
           if (!ok) {
             await this.waitForOperator(this.backoffMs());
             continue;

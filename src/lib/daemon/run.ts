@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadSmsdConfig, type SmsdConfig } from '../config/smsd-config.js';
-import { BUILTIN_SOURCE } from '../config/locate.js';
+import { BUILTIN_SOURCE, defaultSpool } from '../config/locate.js';
+import { signalReady } from './detach.js';
+import { dropPrivileges, type Identity } from './privileges.js';
 import { ensureEmbeddedSpool } from '../spool/layout.js';
 import { FilesService } from '../services/files.js';
 import { NullService } from '../services/null.js';
@@ -14,9 +17,17 @@ import { startEmbeddedEmulator, isEmulatorDevice } from './embedded-emulator.js'
 import { isOutletConnection } from '../outlets/index.js';
 
 export interface RunOptions {
-  config?: string;
-  pidFile?: string;
+  config?: string | undefined;
+  pidFile?: string | undefined;
   log?: Logger;
+  /** -U/-G: who to become once the PID file and LogFile are open. */
+  identity?: Identity | undefined;
+  /** -X: stop as on SIGTERM after this many seconds. */
+  suicide?: number | undefined;
+  /** -f: give up after this many failed connects in a row. */
+  maxFailures?: number | undefined;
+  /** -L: standard output even when LogFile is set. */
+  noUseLog?: boolean | undefined;
 }
 
 export function createService(config: SmsdConfig, log: Logger): SmsdService {
@@ -42,6 +53,14 @@ export function createService(config: SmsdConfig, log: Logger): SmsdService {
   }
 }
 
+/** The folders of a files spool, and the folder holding them (the built-in default's spool). */
+function spoolFolders(config: SmsdConfig): string[] {
+  const s = config.smsd;
+  const dirs = [s.inboxPath.path, s.outboxPath.path, s.sentSmsPath.path, s.errorSmsPath.path];
+  return [path.dirname(path.resolve(s.inboxPath.path)), ...dirs];
+}
+const spoolOf = (config: SmsdConfig): string => path.dirname(path.resolve(config.smsd.inboxPath.path));
+
 /** `smsd run`: load the config, start the daemon, wire the signals; resolves with the exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
   let sink: Logger = opts.log ?? streamLogger(process.stdout);
@@ -60,7 +79,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   if (!opts.log) sink = streamLogger(process.stdout, { debug });
   let fileLog: FileLog | undefined;
   const logFile = config.smsd.logFile;
-  if (logFile && !opts.log) {
+  if (logFile && !opts.log && !opts.noUseLog) {
     if (logFile === 'syslog' || logFile === 'eventlog')
       log('warn', `LogFile = ${logFile} is not supported; logging to standard output`);
     else {
@@ -76,16 +95,26 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
   }
   log('info', `config ${loaded.source}`);
+  const builtin = loaded.source === BUILTIN_SOURCE;
+  if (builtin) log('info', `spool ${spoolOf(config)} (${defaultSpool().why})`);
   let emulator: { device: string; stop(): Promise<void> } | undefined;
   let daemon: SmsDaemon | undefined;
   try {
-    if (loaded.source === BUILTIN_SOURCE) ensureEmbeddedSpool(config);
+    if (builtin) ensureEmbeddedSpool(config);
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
+    if (opts.identity) {
+      // What root opened or created for the daemon stays usable after the switch: the PID file,
+      // LogFile (reopened on SIGHUP) and the built-in spool.
+      const owned = [opts.pidFile, fileLog?.file, ...(builtin ? spoolFolders(config) : [])];
+      for (const f of owned) if (f) fs.chownSync(f, opts.identity.uid, opts.identity.gid);
+      dropPrivileges(opts.identity);
+      log('info', `running as uid ${opts.identity.uid} gid ${opts.identity.gid}`);
+    }
     if (isEmulatorDevice(config.gammu.device)) {
       emulator = await startEmbeddedEmulator(config, log);
       config.gammu.device = emulator.device;
     }
-    if (!isOutletConnection(config.gammu.connection)) daemon = createDaemon(config, log);
+    if (!isOutletConnection(config.gammu.connection)) daemon = createDaemon(config, opts, log);
   } catch (err) {
     // One line naming the path or key, never a stack trace (start-up errors exit 2).
     log('error', `Failed to run SMSD: ${startupError(err, config)}`);
@@ -93,6 +122,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
     return 2;
   }
+  signalReady();
   if (!daemon)
     return runOutletDaemon(
       config,
@@ -105,7 +135,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   return serve(daemon, config, opts, log, emulator, () => fileLog);
 }
 
-function createDaemon(config: SmsdConfig, log: Logger): SmsDaemon {
+function createDaemon(config: SmsdConfig, opts: RunOptions, log: Logger): SmsDaemon {
   const name = daemonName(config);
   return new SmsDaemon({
     config,
@@ -113,6 +143,7 @@ function createDaemon(config: SmsdConfig, log: Logger): SmsDaemon {
     paths: daemonPaths(config),
     log,
     name,
+    ...(opts.maxFailures ? { maxInitFailures: opts.maxFailures } : {}),
     openPhone: async () => {
       const { Phone } = await import('../at/phone.js');
       // A hung modem must be noticed within SendTimeout whatever command it hangs in; listing a
@@ -155,6 +186,11 @@ async function serve(
   };
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
+  if (opts.suicide)
+    setTimeout(() => {
+      log('info', `stopping after ${opts.suicide} s (--suicide)`);
+      void daemon.stop();
+    }, opts.suicide * 1000).unref();
   process.on('SIGUSR1', () => {
     log('info', 'suspending (SIGUSR1): releasing the device');
     daemon.suspend();
@@ -176,9 +212,15 @@ async function serve(
     return 2;
   } finally {
     metrics?.close();
-    fileLog?.close();
     await emulator?.stop();
-    if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    // After -U the PID file's folder (/run) may not be ours any more: say so rather than fail.
+    if (opts.pidFile)
+      try {
+        fs.rmSync(opts.pidFile, { force: true });
+      } catch (err) {
+        log('warn', `cannot remove the PID file ${opts.pidFile}: ${(err as Error).message}`);
+      }
+    fileLog?.close();
   }
 }
 

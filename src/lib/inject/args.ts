@@ -82,6 +82,12 @@ function parseTextParams(number: string, params: readonly string[]) {
   let textSource: 'argument' | 'stdin' = 'stdin';
   let inputUnicode = false;
   let explicitUnicode = false;
+  // Gammu handles -len/-autolen when it meets them: it notes how much text it has read so far
+  // (printed as `N / M`) and cuts that text to N; a later -text, or text from stdin, is not cut.
+  const noteLength = (n: number): void => {
+    req.bytesReadBeforeLength = textSource === 'argument' ? Buffer.byteLength(req.text) : 0;
+    req.text = req.text.slice(0, n);
+  };
   for (let i = 0; i < params.length; i++) {
     const p = params[i] ?? '';
     const value = (): string => {
@@ -113,12 +119,14 @@ function parseTextParams(number: string, params: readonly string[]) {
         const v = value();
         if (!/^-?\d+$/.test(v) || Number(v) <= 0) throw parameterError(`Wrong message length ("${v}")`);
         req.maxLength = Number(v);
+        noteLength(Number(v));
         break;
       }
       case '-autolen': {
         const v = value();
         if (!/^-?\d+$/.test(v) || Number(v) <= 0) throw parameterError(`Wrong message length ("${v}")`);
         req.maxLength = Number(v);
+        noteLength(Number(v));
         if (!explicitUnicode) req.coding = 'auto';
         break;
       }

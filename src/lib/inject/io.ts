@@ -5,10 +5,14 @@ export interface InjectIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
+// process.stdin is a getter that builds a stream (and loads net/tty for it): only when the text
+// really comes from standard input, not on every call.
 export const defaultIo = (): InjectIo => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  stdin: process.stdin,
+  get stdin() {
+    return process.stdin;
+  },
 });
 
 /** A fresh concatenation reference; Gammu derives it from the clock, which repeats within a second. */

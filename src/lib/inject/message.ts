@@ -17,8 +17,13 @@ export interface TextRequest {
   number: string;
   text: string;
   coding: 'gsm7' | 'ucs2' | 'auto';
-  /** `-len`/`-autolen`: concatenated long message, text cut to this many characters. */
+  /** `-len`/`-autolen`: concatenated long message (text given before the option is cut to it). */
   maxLength?: number;
+  /**
+   * Bytes of `-text` seen before `-len`/`-autolen` (0 when the text comes after it or from stdin):
+   * the M of the `N / M` that gammu-smsd-inject prints, since it prints what it had read so far.
+   */
+  bytesReadBeforeLength?: number;
   ref16bit: boolean;
   flash: boolean;
   report: boolean;
@@ -88,7 +93,7 @@ function validateSmsc(smsc: string): void {
 function buildText(r: TextRequest, ctx: BuildContext): BuiltMessage {
   if (r.smsc !== undefined) validateSmsc(r.smsc);
   const long = r.maxLength !== undefined;
-  const text = long ? r.text.slice(0, r.maxLength) : r.text;
+  const text = r.text; // already cut to -len where Gammu cuts it (args.ts)
   const concat = long ? (r.ref16bit ? '16bit' : '8bit') : 'none';
   const split = long
     ? splitText(text, { coding: r.coding, concat })
@@ -120,7 +125,7 @@ function buildText(r: TextRequest, ctx: BuildContext): BuiltMessage {
   const built: BuiltMessage = { number: r.number, entries };
   if (r.validity !== undefined) built.validity = r.validity;
   if (r.smsc !== undefined) built.smsc = r.smsc;
-  if (long) built.lengthNote = `${r.maxLength} / ${Buffer.byteLength(r.text, 'utf8')}`;
+  if (long) built.lengthNote = `${r.maxLength} / ${r.bytesReadBeforeLength ?? 0}`;
   return built;
 }
 

@@ -15,10 +15,10 @@ options:
 --format csv|jsonl        batch line format (default: guessed from the first line)
 
 MSGTYPE: TEXT, USSD, WAPINDICATOR, MMSINDICATOR
-TEXT <number> [-text TEXT | -textutf8 TEXT] [-unicode] [-inputunicode] [-16bit]
-     [-flash] [-len N | -autolen N | -maxlen N] [-report]
-     [-validity HOUR|6HOURS|DAY|3DAYS|WEEK|MAX] [-smscnumber NUMBER] [-maxsms N]
-     [-reply] [-replacemessages 1..7]
+TEXT <number> [-text TEXT | -textutf8 TEXT] [-unicode] [-inputunicode]
+     [-16bit] [-flash] [-len N | -autolen N | -maxlen N] [-report]
+     [-validity HOUR|6HOURS|DAY|3DAYS|WEEK|MAX] [-smscnumber NUMBER]
+     [-maxsms N] [-reply] [-replacemessages 1..7]
      Without -text the text is read from standard input.
 USSD <code>
 WAPINDICATOR <number> <url> <title>

@@ -34,3 +34,12 @@ export function formatCsv(s: DaemonStatus): string {
     s.signalPercent,
   ].join(';');
 }
+
+/** `-l`: gammu-smsd-monitor's log line. */
+export function formatLogLine(s: DaemonStatus): string {
+  return (
+    `Status: Client="${s.client}", PhoneID="${s.phoneId}", IMEI="${s.imei ?? ''}", IMSI="${s.imsi ?? ''}", ` +
+    `Sent=${s.sent}, Received=${s.received}, Failed=${s.failed}, BatteryPercent=${s.batteryPercent}, ` +
+    `NetworkSignal=${s.signalPercent}`
+  );
+}

@@ -1,5 +1,5 @@
 import { loadSmsdConfig } from '../config/smsd-config.js';
-import { formatCsv, formatPlain } from './gammu-format.js';
+import { formatCsv, formatLogLine, formatPlain } from './gammu-format.js';
 import { readDaemonStatus, StatusUnavailable } from './read-status.js';
 
 export interface MonitorOptions {
@@ -10,6 +10,8 @@ export interface MonitorOptions {
   loops: number;
   csv: boolean;
   json: boolean;
+  /** `-l`: Gammu's `Status: ...` line into the LogFile of the config instead of stdout. */
+  useLog?: boolean;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
 }
@@ -59,10 +61,40 @@ export async function runMonitorText(o: MonitorOptions): Promise<number> {
     err.write(`Failed to read config: ${(e as Error).message}\n`);
     return 2;
   }
+  let fileLog: import('../common/log.js').FileLog | undefined;
+  if (
+    o.useLog &&
+    config.smsd.logFile &&
+    config.smsd.logFile !== 'syslog' &&
+    config.smsd.logFile !== 'eventlog'
+  ) {
+    const { FileLog } = await import('../common/log.js');
+    fileLog = new FileLog(config.smsd.logFile);
+  }
+  try {
+    return await monitorLoop(o, config, out, err, fileLog);
+  } finally {
+    fileLog?.close();
+  }
+}
+
+async function monitorLoop(
+  o: MonitorOptions,
+  config: ReturnType<typeof loadSmsdConfig>['config'],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  fileLog: import('../common/log.js').FileLog | undefined,
+): Promise<number> {
   for (let i = 0; o.loops < 0 || i < o.loops; i++) {
     try {
       const s = readDaemonStatus(config);
-      out.write(o.json ? `${JSON.stringify(s)}\n` : o.csv ? `${formatCsv(s)}\n` : `${formatPlain(s)}\n`);
+      if (o.useLog) {
+        // Gammu's -l: the status as one log line (to standard output when the config has no LogFile).
+        const line = formatLogLine(s);
+        if (fileLog) fileLog.log('info', line);
+        else out.write(`${line}\n`);
+      } else
+        out.write(o.json ? `${JSON.stringify(s)}\n` : o.csv ? `${formatCsv(s)}\n` : `${formatPlain(s)}\n`);
     } catch (e) {
       if (!(e instanceof StatusUnavailable)) throw e;
       err.write(`Failed to get status: ${e.message}\n`);
