@@ -12,7 +12,7 @@ import {
 import { parseIni } from '../../src/lib/config/ini.js';
 import { ConfigError } from '../../src/lib/config/errors.js';
 import { knownKeys, loadSmsdConfig, parseSmsdConfig } from '../../src/lib/config/smsd-config.js';
-import { SmppdConfigError, readSmppdConfig } from '../../src/lib/smpp/config.js';
+import { readSmppdConfig } from '../../src/lib/smpp/config.js';
 import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
 import {
   INBOX_NAME_RE,
@@ -304,7 +304,7 @@ describe('INI parser and smsd config', () => {
     );
   });
 
-  it('readSmppdConfig ([smppd] of the same file): SmppdConfigError or a config', () => {
+  it('readSmppdConfig ([smppd] of the same file): ConfigError (file:line, key, value) or a config', () => {
     const smppdKeys = [
       'Port',
       'Listen',
@@ -330,10 +330,7 @@ describe('INI parser and smsd config', () => {
         const text = `[smppd]\n${ls.join('\n')}`;
         const doc = onlyThrows(() => parseIni(text, 'fuzz.ini', { isRawSection: () => true }), [ConfigError]);
         if (doc instanceof Error) return;
-        const r = onlyThrows(
-          () => readSmppdConfig(doc.document.sections, 'fuzz.ini', tmp),
-          [SmppdConfigError],
-        );
+        const r = onlyThrows(() => readSmppdConfig(doc.document.sections, 'fuzz.ini', tmp), [ConfigError]);
         expect(strayValues(r)).toEqual([]);
       }),
       params(1500),

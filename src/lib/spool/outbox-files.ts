@@ -31,7 +31,9 @@ export function renderOutboxFiles(msg: OutboxMessage, format: OutboxFormat, now:
   const stamp = localStamp(now);
   const name = (ext: string) => (j: number) =>
     outboxName({ priority: 'C', stamp, serial: 0, number: msg.number, note: `sms${j}`, ext });
-  const textual = msg.entries.every((e) => e.coding !== '8bit');
+  // A .txt carries neither 8-bit data nor U+0000 (smsd run refuses a .txt with a NUL, gammu-smsd
+  // cuts the text there): such a message is written as an SMS backup, which carries both.
+  const textual = msg.entries.every((e) => e.coding !== '8bit' && !e.text.includes('\u0000'));
   if (format === 'detail' || !textual) {
     const ext: Record<string, string | number> = {};
     if (msg.validity !== undefined) ext.RelativeValidity = msg.validity;

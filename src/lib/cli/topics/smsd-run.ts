@@ -36,17 +36,19 @@ Start-up errors (config, folders) are one line naming the key or path; the exit 
 
 With Connection = smpp (smpps for TLS) in [gammu], it sends through an account at an upstream
 SMSC instead (Device = host:port of the SMSC), with the same outbox, inbox, reports and SQL
-tables. Its [upstream] section (all keys in smsdrc(5)):
-  SystemId, Password, SystemType   the account (SystemId required)
-  BindMode          transceiver (default) | transmitter | receiver | pair (TX + RX binds)
-  Window            submits in flight at most (default 10)
-  Throughput        submits per second at most, 0 = no limit (default)
-  MessageIdFormat   auto (default) | same | hex | dec: how receipt ids relate to submit_sm_resp ids
-  SourceAddress, SourceTon, SourceNpi, DestTon, DestNpi   addressing of numbers without "+"
-  UseSar, UsePayload                  long messages by SAR TLVs or message_payload instead of a UDH
-  EnquireLinkInterval, LinkTimeout, ResponseTimeout, ReconnectDelay, ReconnectMaxDelay,
-  ThrottleDelay, TlsCa, TlsServerName, TlsVerify
-INT/TERM then stop claiming, wait for the answers in flight (up to SendTimeout), unbind and exit 0.
+tables. INT/TERM then stop claiming, wait for the answers in flight (up to SendTimeout), unbind
+and exit 0. Its [upstream] section (all keys in smsdrc(5)):
+
+  SystemId, Password, SystemType  the account (SystemId required)
+  BindMode         transceiver (default), transmitter, receiver, pair (TX+RX)
+  Window           submits in flight at most (default 10)
+  Throughput       submits per second at most, 0 = no limit (default)
+  MessageIdFormat  auto (default), same, hex, dec: receipt ids vs submit ids
+  SourceAddress, SourceTon, SourceNpi, DestTon, DestNpi: numbers without "+"
+  UseSar, UsePayload: long messages by SAR TLVs or message_payload, not UDH
+  EnquireLinkInterval, LinkTimeout, ResponseTimeout, ReconnectDelay,
+  ReconnectMaxDelay, ThrottleDelay, TlsCa, TlsServerName, TlsVerify
+
 With Connection = kannel, it is a box on Kannel's bearerbox (Device = host:port of its
 smsbox-port; [kannel] BoxId and the other keys in smsdrc(5)).`,
   examples: [
