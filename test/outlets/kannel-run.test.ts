@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SMSD_BIN, makeSpool, runSmsd, type TempSpool } from '../helpers/spool.js';
 import { haveBearerbox, startKannelRig, until, type KannelRig } from './kannel-rig.js';
+import { SqlConnection } from '../../src/lib/services/sql/connection.js';
+import { createTempDb, serverAvailable, type TempDb } from '../sql/db.js';
 
 // `smsd run` with Connection = kannel (real processes from dist/bin) against Kannel 1.4.5's real
 // bearerbox bound to the Perl Net::SMPP test SMSC: the spool contract end to end.
@@ -22,8 +24,10 @@ interface Run {
 
 const rigs: KannelRig[] = [];
 const runs: Run[] = [];
+const dbs: TempDb[] = [];
 
 afterAll(async () => {
+  for (const d of dbs) await d.drop().catch(() => undefined);
   for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   for (const rig of rigs) await rig.stop();
   for (const r of runs) r.spool.cleanup();
@@ -180,6 +184,17 @@ describe.skipIf(!haveBearerbox)('smsd run with Connection = kannel against the r
     ]);
     expect(lr[0]?.history.map((h) => h.category)).toEqual(['pending']);
     expect(fs.readdirSync(path.join(run.reports, 'unmatched'))).toEqual([]);
+
+    // No ack, no sent/: bearerbox frozen, the message stays claimed until it answers.
+    k.pauseBearerbox(true);
+    const held = inject(spool.config, '+420600200004', '-text', 'wait for the ack');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(outFiles(spool.sent).some((f) => f.includes(held))).toBe(false);
+    expect(outFiles(spool.error).some((f) => f.includes(held))).toBe(false);
+    k.pauseBearerbox(false);
+    await until(`sent after the ack\n${run.output()}`, () =>
+      outFiles(spool.sent).some((f) => f.includes(held)),
+    );
     expect(await run.stop()).toBe(0);
   }, 90_000);
 
@@ -332,5 +347,60 @@ describe.skipIf(!haveBearerbox)('smsd run with Connection = kannel against the r
     expect(crossed).toBeGreaterThan(0);
     // Nothing left over by the shutdown either: DLRs that came while closing went to the other box.
     expect(fs.readdirSync(path.join(ra.reports, 'unmatched')), `${ra.output()}\n${rb.output()}`).toEqual([]);
+  }, 90_000);
+
+  it('with the SQL service (MariaDB): sends from the outbox table, sentitems per part, DeliveryOK from the receipts, MO into inbox', async () => {
+    if (!(await serverAvailable('mysql'))) return;
+    const k = await rig();
+    const db = await createTempDb('mysql', 17);
+    dbs.push(db);
+    const spool = makeSpool();
+    const config = path.join(spool.dir, 'smsdrc-sql');
+    fs.writeFileSync(
+      config,
+      `[gammu]\nConnection = kannel\nDevice = 127.0.0.1:${k.boxPort}\n\n[smsd]\n${db.configLines}StatePath = ${spool.dir}/\nPhoneID = kbsql\nCommTimeout = 1\nDeliveryReport = log\n\n[kannel]\nBoxId = ${k.boxId}\nReconnectDelay = 0.2\n`,
+    );
+    inject(config, '+420600400001', '-text', 'sql one');
+    inject(config, '+420600400002', '-text', 'a'.repeat(200), '-autolen', '200');
+    const run = startRun(spool, 'kbsql', config);
+    const c = new SqlConnection(db.options);
+    await c.connect();
+    try {
+      const rows = async () =>
+        (
+          await c.query(
+            'SELECT DestinationNumber, SequencePosition, Status, SenderID FROM sentitems ORDER BY DestinationNumber, SequencePosition',
+          )
+        ).rows;
+      await until(
+        `three parts DeliveryOK\n${run.output()}`,
+        async () => (await rows()).filter((r) => r[2] === 'DeliveryOK').length === 3,
+        30_000,
+        200,
+      );
+      expect(await rows()).toEqual([
+        ['+420600400001', 1, 'DeliveryOK', 'kbsql'],
+        ['+420600400002', 1, 'DeliveryOK', 'kbsql'],
+        ['+420600400002', 2, 'DeliveryOK', 'kbsql'],
+      ]);
+      expect((await c.query('SELECT COUNT(*) FROM outbox')).rows[0]?.[0]).toBe(0);
+      expect(submits(k, '+420600400001')).toHaveLength(1);
+      expect(submits(k, '+420600400002')).toHaveLength(2);
+      // The part's report file too, as with the files service.
+      expect(fs.readdirSync(run.reports).filter((f) => f.endsWith('.json'))).toHaveLength(3);
+      k.smscCommand(`mo +420600400003 ${k.boxId} 0 ${Buffer.from('Ahoj SQL').toString('hex')}`);
+      await until(
+        'MO in the inbox table',
+        async () => (await c.query('SELECT TextDecoded FROM inbox')).rows[0],
+        15_000,
+        200,
+      );
+      expect((await c.query('SELECT TextDecoded, SenderNumber, RecipientID FROM inbox')).rows).toEqual([
+        ['Ahoj SQL', '+420600400003', 'kbsql'],
+      ]);
+    } finally {
+      await c.close();
+    }
+    expect(await run.stop()).toBe(0);
   }, 90_000);
 });
