@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const RECENT_FINALS = 10_000;
+/** How often reports/ is listed for journals of daemons started since. */
+const LIST_EVERY_MS = 5_000;
 
 /** Adds to a bounded map, forgetting the oldest entry beyond RECENT_FINALS (10,000). */
 export function remember<V>(m: Map<string, V>, key: string, value: V): void {
@@ -55,19 +57,31 @@ export class ForeignIndex {
     remember(this.recent, key, p);
   }
 
-  /** Reads what the other daemons appended since the last call (errors: skipped, read next time). */
-  refresh(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const m = /^\.outlet-(.+)\.jsonl$/.exec(name);
-      if (!m || m[1] === this.self) continue;
+  private journals: { file: string; origin: string }[] = [];
+  private listedAt = -Infinity;
+
+  /**
+   * Reads what the other daemons appended since the last call (errors: skipped, read next time).
+   * reports/ holds a file per part: it is listed for new journals at most every `listEveryMs`,
+   * the known journals are only stat'ed.
+   */
+  refresh(listEveryMs = LIST_EVERY_MS, now = Date.now()): void {
+    if (now - this.listedAt >= listEveryMs) {
+      this.listedAt = now;
       try {
-        this.read(path.join(this.dir, name), m[1] as string);
+        this.journals = [];
+        for (const name of fs.readdirSync(this.dir)) {
+          const m = /^\.outlet-(.+)\.jsonl$/.exec(name);
+          if (m && m[1] !== this.self)
+            this.journals.push({ file: path.join(this.dir, name), origin: m[1] as string });
+        }
+      } catch {
+        // reports/ not readable now: the known journals still are, or next time
+      }
+    }
+    for (const j of this.journals) {
+      try {
+        this.read(j.file, j.origin);
       } catch {
         // vanished or being replaced by its owner's compaction: read again next time
       }

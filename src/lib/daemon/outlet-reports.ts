@@ -253,7 +253,8 @@ export class OutletReports {
       const w = { keys, wake: done };
       const t = setTimeout(done, EARLY_RECEIPT_MS);
       const poll = setInterval(() => {
-        this.foreign.refresh();
+        // A daemon started since the last listing: its journal found within a second.
+        this.foreign.refresh(1000);
         if (find()) done();
       }, FOREIGN_POLL_MS);
       this.waiters.push(w);
