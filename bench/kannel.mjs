@@ -4,7 +4,11 @@
 // counted when bearerbox acks it, `--window` unacked at once. Beside it, in the same run and on the
 // same bearerbox, a bare box client written here (frames packed by hand, no smsgate code) doing
 // the same: bearerbox's own ceiling. Rounds alternate; prints messages/s of each and the ratio.
-// Usage: npm run build && node bench/kannel.mjs [--messages 20000] [--window 100] [--rounds 2]
+// `--run`: also `smsd run` (dist/bin, Connection = kannel, files service) draining `--messages`
+// files queued by `smsd inject --batch` (each counted once moved to sent/ after bearerbox's ack),
+// beside the bare client on the same bearerbox.
+// `--reports` makes those messages ask for delivery reports (a DLR back per part, report files).
+// Usage: npm run build && node bench/kannel.mjs [--messages 20000] [--window 100] [--rounds 2] [--run [--reports]]
 import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
@@ -23,6 +27,9 @@ const opt = (name, def) => {
 const MESSAGES = opt('--messages', 20000);
 const WINDOW = opt('--window', 100);
 const ROUNDS = opt('--rounds', 2);
+const RUN = args.includes('--run');
+/** `--reports`: the run round's messages ask for reports (bearerbox's SMSC DLR comes back per part). */
+const REPORTS = args.includes('--reports');
 const BEARERBOX = '/usr/sbin/bearerbox';
 if (!fs.existsSync(BEARERBOX)) {
   console.log('bearerbox is not installed (apt-get install kannel); nothing to measure');
@@ -222,6 +229,58 @@ async function outletRun(n, window) {
   return { rate: n / s, bad };
 }
 
+/** `smsd run` with Connection = kannel draining `n` queued files; rate from the link up to the last in sent/. */
+async function smsdRun(n, window) {
+  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'kannel-bench-run-'));
+  for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(spool, d));
+  const config = path.join(spool, 'smsdrc');
+  fs.writeFileSync(
+    config,
+    `[gammu]\nConnection = kannel\nDevice = 127.0.0.1:${boxPort}\n\n[smsd]\nService = files\n` +
+      ['inbox', 'outbox', 'sent', 'error']
+        .map(
+          (d) =>
+            `${d === 'sent' ? 'SentSMSPath' : d === 'error' ? 'ErrorSMSPath' : d === 'inbox' ? 'InboxPath' : 'OutboxPath'} = ${spool}/${d}/\n`,
+        )
+        .join('') +
+      `PhoneID = bench\nDeliveryReport = ${REPORTS ? 'log' : 'no'}\nCommTimeout = 1\n\n[kannel]\nBoxId = bench\nWindow = ${window}\n`,
+  );
+  const smsd = path.join(root, 'bin', 'smsd.js');
+  const csv = path.join(spool, 'batch.csv');
+  fs.writeFileSync(
+    csv,
+    Array.from({ length: n }, (_, i) => `+4208${String(i).padStart(8, '0')},bench ${i}`).join('\n') + '\n',
+  );
+  const inj = spawn(process.execPath, [smsd, 'inject', '-c', config, '--batch', csv], { stdio: 'ignore' });
+  await new Promise((r) => inj.once('exit', r));
+  const queued = fs.readdirSync(path.join(spool, 'outbox')).filter((f) => f.startsWith('OUT')).length;
+  if (queued !== n) throw new Error(`smsd inject --batch queued ${queued} of ${n}`);
+  const child = spawn(process.execPath, [smsd, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b) => (out = (out + b.toString()).slice(-20000)));
+  child.stderr.on('data', (b) => (out = (out + b.toString()).slice(-20000)));
+  await until('smsd run bound', () => /connected as box/.test(out));
+  const t0 = process.hrtime.bigint();
+  let rssMb = 0;
+  const sampler = setInterval(() => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]);
+      rssMb = Math.max(rssMb, Math.round(kb / 1024));
+    } catch {
+      // exited
+    }
+  }, 100);
+  await until(`${n} in sent/\n${out}`, () => fs.readdirSync(path.join(spool, 'sent')).length >= n, 600000);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  clearInterval(sampler);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const errors = fs.readdirSync(path.join(spool, 'error')).length;
+  if (errors) console.log(`  (${errors} files in error/)`);
+  fs.rmSync(spool, { recursive: true, force: true });
+  return { rate: n / seconds, seconds, rssMb };
+}
+
 /** Waits until bearerbox has passed everything on to the SMSC, so each round starts alike. */
 async function drained() {
   let last = '';
@@ -258,6 +317,17 @@ for (let r = 0; r < ROUNDS; r++) {
     `round ${r + 1}: smsgate outlet    ${fmt(o.rate)} msg/s${o.bad ? ` (${o.bad} not accepted)` : ''}`,
   );
   await drained();
+}
+if (RUN) {
+  const b = await bare(MESSAGES, WINDOW);
+  results.bare.push(b.rate);
+  console.log(`run round: bare box client   ${fmt(b.rate)} msg/s`);
+  await drained();
+  const d = await smsdRun(MESSAGES, WINDOW);
+  console.log(
+    `run round: smsd run          ${fmt(d.rate)} msg/s${REPORTS ? ' with reports' : ''} (${MESSAGES} files to sent/ in ${d.seconds.toFixed(2)} s after the link was up; daemon peak RSS ${d.rssMb} MB)`,
+  );
+  // Not drained after it: with --reports, bearerbox keeps the DLRs of the stopped box queued.
 }
 const best = (a) => Math.max(...a);
 console.log(

@@ -52,6 +52,8 @@ export interface KannelRig {
   startBearerbox(): Promise<void>;
   /** kill -9 (or another signal) and wait for the exit. */
   killBearerbox(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP (true) or SIGCONT (false): bearerbox stops answering, its socket stays open. */
+  pauseBearerbox(pause: boolean): void;
   smscCommand(line: string): void;
   adminStatus(): Promise<string>;
   stop(): Promise<void>;
@@ -163,6 +165,9 @@ smsc-id = carrier1
         child.once('exit', () => resolve());
         child.kill(signal);
       });
+    },
+    pauseBearerbox(pause) {
+      bb?.kill(pause ? 'SIGSTOP' : 'SIGCONT');
     },
     smscCommand(line) {
       smsc.stdin.write(`${line}\n`);

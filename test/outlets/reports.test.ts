@@ -106,3 +106,54 @@ describe('outlet metrics', () => {
       expect(text).toContain(line);
   });
 });
+
+describe('OutletReports across daemons on one reports/ folder', () => {
+  it('matches a receipt for a part another daemon on the same reports/ sent; the sender drops it once told', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-outlet-reports-'));
+    const a = new OutletReports(dir, 'kbA', 'same');
+    const b = new OutletReports(dir, 'kbB', 'same');
+    const sentAt = new Date().toISOString();
+    const part = (n: number, id: string) => ({
+      id: 'OUTB.txt',
+      part: n,
+      parts: 2,
+      number: '+2',
+      messageId: id,
+      sentAt,
+      phoneId: 'kbA',
+    });
+    await a.record(part(1, 'uuid-1'));
+    // Recorded by A after the receipt reached B: B finds it while it waits (journal read again).
+    const early = b.match({ messageId: 'uuid-2', state: 'delivered', at: new Date() });
+    await new Promise((r) => setTimeout(r, 150));
+    await a.record(part(2, 'uuid-2'));
+    const first = await b.match({ messageId: 'uuid-1', state: 'delivered', at: new Date() });
+    expect(first).toMatchObject({ id: 'OUTB.txt', part: 1, origin: 'kbA' });
+    const second = await early;
+    expect(second).toMatchObject({ id: 'OUTB.txt', part: 2, origin: 'kbA' });
+    expect(b.write({ messageId: 'uuid-1', state: 'delivered', at: new Date() }, first)?.category).toBe(
+      'delivered',
+    );
+    // A late intermediate receipt after the final: still found, kept in the history only.
+    const late = await b.match({ messageId: 'uuid-1', state: 'accepted', at: new Date() });
+    expect(late?.part).toBe(1);
+    expect(b.write({ messageId: 'uuid-1', state: 'accepted', at: new Date() }, late)).toMatchObject({
+      category: 'delivered',
+      history: [{ category: 'pending' }],
+    });
+    await b.durable();
+    // A learns from B's journal that part 1 is final: one part left in its index.
+    expect(a.size).toBe(2);
+    a.foreign.refresh(); // B's journal is newer than A's last listing of reports/ (every 5 s)
+    expect(a.size).toBe(2);
+    a.foreign.refresh(0);
+    expect(a.size).toBe(1);
+    a.close();
+    b.close();
+    // At the next start too, from the other journals.
+    const again = new OutletReports(dir, 'kbA', 'same');
+    expect(again.size).toBe(1);
+    again.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

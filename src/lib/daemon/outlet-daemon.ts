@@ -174,6 +174,8 @@ export class OutletDaemon {
     let ticks = 0;
     this.moTimer = setInterval(() => {
       void this.flushIncompleteMo();
+      // Finals other daemons recorded for our parts (their receipts reached them): off our index.
+      this.reports.foreign.refresh();
       // Parts are logged at debug level (thousands a second); a summary every 30 s at info.
       if (++ticks % 6 === 0 && this.sentSinceSummary > 0) {
         this.o.log(
@@ -481,7 +483,7 @@ export class OutletDaemon {
     }
     this.o.log(
       'info',
-      `Delivery report: ${r.state} to ${sent.number}, message id ${r.messageId} -> ${sent.id} part ${sent.part}`,
+      `Delivery report: ${r.state} to ${sent.number}, message id ${r.messageId} -> ${sent.id} part ${sent.part}${sent.origin ? ` (sent by ${sent.origin})` : ''}`,
     );
   }
 

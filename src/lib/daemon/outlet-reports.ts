@@ -4,6 +4,7 @@ import { replaceFileDurable } from '../spool/atomic.js';
 import { receiptKeys, submitKeys } from '../outlets/message-id.js';
 import type { MessageIdFormat, OutletReport, ReportState } from '../outlets/types.js';
 import type { ReportRecord } from '../spool/reports.js';
+import { ForeignIndex, remember } from './outlet-foreign.js';
 
 /** One part an outlet sent, as the index keeps it until its final receipt. */
 export interface OutletSent {
@@ -16,6 +17,8 @@ export interface OutletSent {
   phoneId: string;
   /** The part asked for no delivery report: kept to resume, not for receipts. */
   noReport?: true;
+  /** Another daemon on the same reports/ sent it (its name): matched through its journal. */
+  origin?: string;
 }
 
 const CATEGORY: Record<ReportState, ReportRecord['category']> = {
@@ -50,6 +53,8 @@ export const SQL_STATUS: Record<ReportRecord['category'], string> = {
 
 /** A receipt this long before its submit_sm_resp is recorded still finds its part. */
 const EARLY_RECEIPT_MS = 10_000;
+/** While a receipt waits for its part, the other daemons' journals are read this often. */
+const FOREIGN_POLL_MS = 100;
 const MAX_EARLY_WAITERS = 1_000;
 
 /**
@@ -72,10 +77,12 @@ export class OutletReports {
   private buffered: string[] = [];
   private flushing: Promise<void> | undefined;
   private waiters: { keys: string[]; wake(): void }[] = [];
+  /** Parts the other daemons on this reports/ folder sent (their receipts may come to us). */
+  readonly foreign: ForeignIndex;
 
   constructor(
     readonly dir: string,
-    daemonName: string,
+    private readonly daemonName: string,
     private readonly format: MessageIdFormat,
     horizonMs = 7 * 24 * 3_600_000,
   ) {
@@ -118,6 +125,16 @@ export class OutletReports {
     // Compact: only what can still get a receipt.
     replaceFileDurable(this.file, Buffer.from(keep.map((l) => l + '\n').join('')));
     this.fd = fs.openSync(this.file, 'a');
+    this.foreign = new ForeignIndex(
+      dir,
+      daemonName,
+      (r) => submitKeys(r.messageId, format),
+      (r: OutletSent) => pack(r),
+      (key) => this.drop(key),
+      () => Date.now() - horizonMs,
+    );
+    // Finals the others recorded for our parts while we were down; their pending parts.
+    this.foreign.refresh();
   }
 
   private index(r: OutletSent): void {
@@ -145,8 +162,17 @@ export class OutletReports {
     if (!line) return;
     const r = unpack(line);
     for (const k of submitKeys(r.messageId, this.format))
-      if (this.byKey.get(k) === line) this.byKey.delete(k);
+      if (this.byKey.get(k) === line) {
+        this.byKey.delete(k);
+        remember(this.recentFinals, k, line);
+      }
   }
+
+  /**
+   * Parts whose final receipt came lately (bounded): an intermediate receipt handled after the final
+   * one (bearerbox spreads one part's DLRs over its boxes) or a redelivered one still finds its part.
+   */
+  private readonly recentFinals = new Map<string, string>();
 
   get size(): number {
     return this.byKey.size;
@@ -198,21 +224,39 @@ export class OutletReports {
     return p;
   }
 
-  /** Finds the sent part a receipt names, waiting a little for a resp still being recorded. */
+  /**
+   * Finds the sent part a receipt names: ours, else another daemon's (its journal, read again
+   * while waiting), waiting a little for a resp still being recorded by either.
+   */
   async match(report: OutletReport): Promise<OutletSent | undefined> {
     const keys = receiptKeys(report.messageId, this.format);
-    const find = () => {
-      const line = keys.map((k) => this.byKey.get(k)).find((r) => r !== undefined);
-      return line === undefined ? undefined : unpack(line);
+    const find = (): OutletSent | undefined => {
+      const line = keys
+        .map((k) => this.byKey.get(k) ?? this.recentFinals.get(k))
+        .find((r) => r !== undefined);
+      if (line !== undefined) return unpack(line);
+      const f = keys.map((k) => this.foreign.get(k)).find((r) => r !== undefined);
+      return f === undefined ? undefined : { ...unpack(f.packed), origin: f.origin };
     };
-    const found = find();
+    let found = find();
+    if (found) return found;
+    this.foreign.refresh();
+    found = find();
     if (found || this.waiters.length >= MAX_EARLY_WAITERS) return found;
     await new Promise<void>((resolve) => {
-      const w = { keys, wake: () => (clearTimeout(t), resolve()) };
-      const t = setTimeout(() => {
+      const done = (): void => {
+        clearTimeout(t);
+        clearInterval(poll);
         this.waiters = this.waiters.filter((x) => x !== w);
         resolve();
-      }, EARLY_RECEIPT_MS);
+      };
+      const w = { keys, wake: done };
+      const t = setTimeout(done, EARLY_RECEIPT_MS);
+      const poll = setInterval(() => {
+        // A daemon started since the last listing: its journal found within a second.
+        this.foreign.refresh(1000);
+        if (find()) done();
+      }, FOREIGN_POLL_MS);
       this.waiters.push(w);
     });
     return find();
@@ -240,14 +284,25 @@ export class OutletReports {
     }
     const file = path.join(this.dir, `${sent.id}.${String(sent.part).padStart(2, '0')}.json`);
     let history: ReportRecord['history'] = [];
+    let prev: ReportRecord | undefined;
     try {
-      const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
+      prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
       history = [
         ...prev.history,
         { status: prev.status, category: prev.category, receivedAt: prev.receivedAt },
       ];
     } catch {
       // first report for this part
+    }
+    if (prev && category === 'pending' && prev.category !== 'pending') {
+      // An intermediate receipt handled after the final one (another daemon took the final
+      // first): kept in the history, the final stays the part's state.
+      const late: ReportRecord = {
+        ...prev,
+        history: [...prev.history, { status: base.status, category, receivedAt: base.receivedAt }],
+      };
+      this.writeReport(path.basename(file), JSON.stringify(late, null, 2) + '\n');
+      return late;
     }
     const record: ReportRecord = {
       id: sent.id,
@@ -263,8 +318,15 @@ export class OutletReports {
     };
     this.writeReport(path.basename(file), JSON.stringify(record, null, 2) + '\n');
     if (category !== 'pending') {
-      this.drop(submitKeys(sent.messageId, this.format)[0] as string);
-      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+      const key = submitKeys(sent.messageId, this.format)[0] as string;
+      if (sent.origin === undefined) {
+        this.drop(key);
+        this.buffered.push(JSON.stringify({ final: key }) + '\n');
+      } else {
+        // The sender drops it from its index when it reads this line (ForeignIndex).
+        for (const k of submitKeys(sent.messageId, this.format)) this.foreign.delete(k);
+        this.buffered.push(JSON.stringify({ final: key, origin: sent.origin }) + '\n');
+      }
     }
     return record;
   }

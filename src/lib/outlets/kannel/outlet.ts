@@ -375,6 +375,13 @@ export class KannelOutlet implements Outlet {
   }
 
   private onSms(sms: Sms, sock: net.Socket): void {
+    if (this.closing) {
+      // Not stored, not acked: bearerbox gives what a box leaves unacked to its other boxes (or to
+      // us again at the next link). Storing it now could end with the link closed before the ack,
+      // and the same DLR stored a second time by another box.
+      this.log('debug', `${this.peer}: closing; sms ${sms.id ?? '(no id)'} left to bearerbox`);
+      return;
+    }
     const kind = sms.sms_type === SMS_MO ? 'mo' : sms.sms_type === SMS_REPORT_MO ? 'report' : undefined;
     if (!kind) {
       this.log('warn', `${this.peer}: an sms of type ${sms.sms_type} is not for a box; answering "failed"`);
