@@ -30,6 +30,7 @@ import { replaceFileDurable } from '../spool/atomic.js';
 import type { DaemonPaths } from './paths.js';
 import { packageVersion } from '../version.js';
 import { LatencyHistogram } from '../common/histogram.js';
+import { Sleeper } from '../common/sleeper.js';
 import { StorageHealth, type StorageArea } from './storage-health.js';
 
 export interface DaemonOptions {
@@ -56,8 +57,8 @@ export class SmsDaemon {
   private phone: Phone | undefined;
   private stopping = false;
   private suspended = false;
-  private wake: (() => void) | undefined;
-  private wakePending = false;
+  /** The loop's sleep: outbox events, URCs and signals end it. */
+  private readonly sleeper = new Sleeper();
   private receivePending = true;
   private sendPending = true;
   private readonly routedReports: StatusReportPdu[] = [];
@@ -80,8 +81,8 @@ export class SmsDaemon {
   private done: Promise<void> | undefined;
   /** Set after a SIM problem only a person can fix; cleared by SIGHUP, SIGUSR2 or a restart. */
   private needsOperator = false;
-  private operatorWake = false;
-  private wakeOperator: (() => void) | undefined;
+  /** The back-off's sleep: only the operator (stop, suspend, resume, reload) ends it. */
+  private readonly operator = new Sleeper();
   /** Failing local storage steps (never a modem fault): back-off, log, status, metrics. */
   readonly storage: StorageHealth;
   /**
@@ -182,27 +183,11 @@ export class SmsDaemon {
   poke(what: 'send' | 'receive' | 'any' = 'any'): void {
     if (what === 'send') this.sendPending = true;
     if (what === 'receive') this.receivePending = true;
-    this.wakePending = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   private waitForWake(ms: number): Promise<void> {
-    if (this.wakePending || this.stopping) {
-      this.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        this.wakePending = false;
-        done();
-      };
-    });
+    return this.sleeper.sleep(ms, this.stopping);
   }
 
   async start(): Promise<void> {
@@ -226,8 +211,8 @@ export class SmsDaemon {
   /** INT/TERM: the send in progress finishes, then the loop ends. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
-    this.wakeOperator?.();
+    this.sleeper.wake();
+    this.operator.wake();
     await this.done;
   }
 
@@ -314,26 +299,12 @@ export class SmsDaemon {
    * must not turn a back-off into a reconnect storm.
    */
   private waitForOperator(ms: number): Promise<void> {
-    if (this.stopping || this.operatorWake) {
-      this.operatorWake = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeOperator = undefined;
-        this.operatorWake = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeOperator = done;
-    });
+    return this.operator.sleep(ms, this.stopping);
   }
 
   private operatorAction(): void {
     this.needsOperator = false;
-    this.operatorWake = true;
-    this.wakeOperator?.();
+    this.operator.wake();
   }
 
   private backoffMs(): number {

@@ -8,6 +8,7 @@ import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/s
 import type { DaemonPaths } from './paths.js';
 import type { Logger } from '../common/log.js';
 import { LatencyHistogram } from '../common/histogram.js';
+import { Sleeper } from '../common/sleeper.js';
 import { runHook, hookEnvironment, type HookPart } from './hooks.js';
 import { OutletReports, SQL_STATUS } from './outlet-reports.js';
 import { MoParts, moAsDeliver } from './outlet-mo.js';
@@ -41,8 +42,8 @@ export interface OutletDaemonStatus extends DaemonStatus {
  */
 export class OutletDaemon {
   private stopping = false;
-  private wake: (() => void) | undefined;
-  private wakePending = false;
+  /** The loop's sleep: outbox events and the link's state end it. */
+  private readonly sleeper = new Sleeper();
   private readonly active = new Set<Promise<void>>();
   /** Parts of the claimed messages not yet settled (bounds the claims: 2 x window). */
   private partsOpen = 0;
@@ -112,25 +113,11 @@ export class OutletDaemon {
   }
 
   poke(): void {
-    this.wakePending = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   private waitForWake(ms: number): Promise<void> {
-    if (this.wakePending || this.stopping) {
-      this.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        this.wakePending = false;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.wake = done;
-    });
+    return this.sleeper.sleep(ms, this.stopping);
   }
 
   async start(): Promise<void> {
@@ -196,7 +183,7 @@ export class OutletDaemon {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   private async loop(): Promise<void> {
