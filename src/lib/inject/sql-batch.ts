@@ -2,6 +2,7 @@ import type { SmsdConfig } from '../config/smsd-config.js';
 import type { BatchFormat } from './batch-lines.js';
 import { BatchSource, batchSummary } from './batch-source.js';
 import { EXIT } from './errors.js';
+import type { TextOut } from './io.js';
 import type { OutboxMessage } from '../spool/outbox-files.js';
 import { SqlService } from '../services/sql/service.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
@@ -11,7 +12,7 @@ import { creatorId } from './sql-inject.js';
 const CHUNK = 256;
 
 export interface BatchIo {
-  stdout: NodeJS.WritableStream;
+  stdout: TextOut;
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ifExists } from '../common/absent.js';
 import { isProcessAlive } from '../common/process-alive.js';
 
 /** Errors of the spool that a command reports as-is (they name the path and what is wrong). */
@@ -101,7 +102,7 @@ export function writeTemp(dir: string, data: Buffer, durable: boolean): string {
     if (durable) fs.fdatasyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    ifExists(() => fs.unlinkSync(tmp));
     throw err;
   }
   fs.closeSync(fd);
@@ -133,7 +134,9 @@ export function publishUnique(
     }
     return undefined;
   } finally {
-    fs.rmSync(tmp, { force: true });
+    // unlink, not rmSync({ force }): that one stats first and throws and catches ENOENT's internal
+    // error on the way, ~0.4 ms of a `smsd inject`.
+    ifExists(() => fs.unlinkSync(tmp));
   }
 }
 

@@ -1,4 +1,4 @@
-import { STATUS } from '../protocol/pdu.js';
+import { STATUS } from '../protocol/status.js';
 
 /**
  * KSMPPD's simulation (`simulate` and the four `simulate_*_every` columns): nothing reaches a modem

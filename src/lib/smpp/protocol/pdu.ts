@@ -1,4 +1,5 @@
 import smpp, { type PduValue } from 'smpp';
+import { STATUS } from './status.js';
 
 /**
  * SMPP framing and field access over the `smpp` package's command and TLV tables.
@@ -10,34 +11,9 @@ import smpp, { type PduValue } from 'smpp';
  * tag, and encode our PDUs with the package's PDU class.
  */
 
-export const STATUS = {
-  ROK: 0x00,
-  RINVMSGLEN: 0x01,
-  RINVCMDLEN: 0x02,
-  RINVCMDID: 0x03,
-  RINVBNDSTS: 0x04,
-  RALYBND: 0x05,
-  RINVREGDLVFLG: 0x07,
-  RSYSERR: 0x08,
-  RINVSRCADR: 0x0a,
-  RINVDSTADR: 0x0b,
-  RINVMSGID: 0x0c,
-  RBINDFAIL: 0x0d,
-  RINVPASWD: 0x0e,
-  RINVSYSID: 0x0f,
-  RREPLACEFAIL: 0x13,
-  RMSGQFUL: 0x14,
-  RINVESMCLASS: 0x43,
-  RSUBMITFAIL: 0x45,
-  RINVDCS: 0x104,
-  RTHROTTLED: 0x58,
-  RX_T_APPN: 0x64,
-  RX_P_APPN: 0x65,
-  RQUERYFAIL: 0x67,
-  RINVTLVVAL: 0xc4,
-  RMISSINGTLV: 0xc3,
-  RINVTLVLEN: 0xc2,
-} as const;
+// In their own file so that readers of the accounts file (esme, via simulation.ts) do not load the
+// `smpp` package at start.
+export { STATUS } from './status.js';
 
 export const CMD = {
   generic_nack: 0x80000000,
