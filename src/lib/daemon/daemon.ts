@@ -23,7 +23,7 @@ import type { MoveOutcome, OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
 import { NumberFilter } from './filters.js';
 import { DeliveryReports } from '../spool/reports.js';
-import { runHook, hookEnvironment, type HookPart } from './hooks.js';
+import { runHook, hookEnvironment, receivedHookParts, type HookPart } from './hooks.js';
 import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/status.js';
 import { FaultLog, type Logger } from '../common/log.js';
 import { replaceFileDurable } from '../spool/atomic.js';
@@ -668,14 +668,7 @@ export class SmsDaemon {
       this.o.log('info', `Received ${ids.join(' ')} from ${g.ordered[0]?.originator.number ?? '?'}`);
       this.setState('connected');
       if (this.s.runOnReceive) {
-        const hp: HookPart[] = g.ordered.map((p) => ({
-          number: p.originator.number,
-          text: p.text ?? '',
-          messageClass: p.messageClass,
-          reference: p.concat?.ref ?? 0,
-          timestamp: p.scts.date,
-          tzMinutes: p.scts.tzMinutes,
-        }));
+        const hp = receivedHookParts(g.ordered);
         void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, hp, [text]));
       }
     }

@@ -1,3 +1,4 @@
+import type { DeliverPdu } from '../sms/deliver.js';
 import { spawn } from 'node:child_process';
 
 /** Gammu waits two minutes for a RunOn* command, then gives up on it. */
@@ -56,6 +57,18 @@ export interface HookPart {
   reference: number;
   timestamp?: Date;
   tzMinutes?: number;
+}
+
+/** The RunOnReceive parts of a received message, one per PDU (modem or outlet alike). */
+export function receivedHookParts(pdus: readonly DeliverPdu[]): HookPart[] {
+  return pdus.map((p) => ({
+    number: p.originator.number,
+    text: p.text ?? '',
+    messageClass: p.messageClass,
+    reference: p.concat?.ref ?? 0,
+    timestamp: p.scts.date,
+    tzMinutes: p.scts.tzMinutes,
+  }));
 }
 
 function isoWithOffset(d: Date, tzMinutes: number): string {

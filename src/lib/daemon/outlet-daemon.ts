@@ -9,7 +9,7 @@ import type { DaemonPaths } from './paths.js';
 import type { Logger } from '../common/log.js';
 import { LatencyHistogram } from '../common/histogram.js';
 import { Sleeper } from '../common/sleeper.js';
-import { runHook, hookEnvironment, type HookPart } from './hooks.js';
+import { runHook, hookEnvironment, receivedHookParts } from './hooks.js';
 import { OutletReports, SQL_STATUS } from './outlet-reports.js';
 import { MoParts, moAsDeliver } from './outlet-mo.js';
 import { packageVersion } from '../version.js';
@@ -419,14 +419,7 @@ export class OutletDaemon {
     this.o.log('info', `Received ${ids.join(' ')} from ${parts[0]?.from ?? '?'}`);
     this.publish();
     if (this.s.runOnReceive) {
-      const hp: HookPart[] = pdus.map((p) => ({
-        number: p.originator.number,
-        text: p.text ?? '',
-        messageClass: p.messageClass,
-        reference: p.concat?.ref ?? 0,
-        timestamp: p.scts.date,
-        tzMinutes: p.scts.tzMinutes,
-      }));
+      const hp = receivedHookParts(pdus);
       void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, hp, [text]));
     }
   }
