@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accountOfHeaders } from '../../src/lib/smpp/policy/http-auth.js';
+import { NUMERIC_AUTH_HEADERS, accountOfHeaders } from '../../src/lib/smpp/policy/http-auth.js';
 import { urlEncodeOctets } from '../../src/lib/smpp/policy/http-routing.js';
 import {
   ipAllowed,
@@ -14,18 +14,7 @@ import { onlyThrows, params, strayValues } from './props.js';
 // Kannel IP lists, and the URL encoding of what we send them.
 
 const PREFIX = 'X-KSMPPD-';
-const NUMERIC = [
-  'Throughput',
-  'Max-Binds',
-  'Simulate',
-  'Simulate-Deliver-Every',
-  'Simulate-MO-Every',
-  'Permanent-Failure-Every',
-  'Temporary-Failure-Every',
-  'Default-SMSC-Cost',
-  'Enable-Prepaid-Billing',
-  'Message-ID-Length',
-];
+const NUMERIC = NUMERIC_AUTH_HEADERS;
 const numberText = fc.oneof(
   fc.constantFrom(
     '0',

@@ -120,21 +120,24 @@ export class HttpAuthenticator {
   }
 }
 
+/** The numeric X-KSMPPD-* headers of an auth answer (finite, not negative). */
+export const NUMERIC_AUTH_HEADERS = [
+  'Throughput',
+  'Max-Binds',
+  'Simulate',
+  'Simulate-Deliver-Every',
+  'Simulate-MO-Every',
+  'Permanent-Failure-Every',
+  'Temporary-Failure-Every',
+  'Default-SMSC-Cost',
+  'Enable-Prepaid-Billing',
+  'Message-ID-Length',
+] as const;
+
 /** The account the auth answer describes, or which header is wrong. */
 export function accountOfHeaders(systemId: string, h: Headers): Account | string {
   const nums: Record<string, number> = {};
-  for (const name of [
-    'Throughput',
-    'Max-Binds',
-    'Simulate',
-    'Simulate-Deliver-Every',
-    'Simulate-MO-Every',
-    'Permanent-Failure-Every',
-    'Temporary-Failure-Every',
-    'Default-SMSC-Cost',
-    'Enable-Prepaid-Billing',
-    'Message-ID-Length',
-  ]) {
+  for (const name of NUMERIC_AUTH_HEADERS) {
     const n = headerNumber(h, name);
     // Finite too: `Infinity` is no rate, count or cost (and NaN-poisons the token bucket).
     if (n !== undefined && !(Number.isFinite(n) && n >= 0))
