@@ -317,21 +317,24 @@ describe.skipIf(!haveBearerbox)('smsd run with Connection = kannel against the r
       () => k.smscLines.filter((l) => l.startsWith('submit 4206')).length >= total,
       15_000,
     );
+    let state = '';
     await until(
-      `every part's report delivered\n${ra.output()}\n${rb.output()}`,
+      `every part's report delivered`,
       () => {
         const files = fs.readdirSync(ra.reports).filter((f) => f.endsWith('.json'));
-        if (files.length < total) return false;
         // The test SMSC answers UNDELIV for numbers ending in 9.
         const bad = files.filter((f) => {
           const r = JSON.parse(fs.readFileSync(path.join(ra.reports, f), 'utf8')) as ReportFile;
           return r.category !== (r.number.endsWith('9') ? 'failed' : 'delivered');
         });
-        return bad.length === 0;
+        state = `${files.length} of ${total} report files; not final as expected: ${bad.join(' ')}`;
+        return files.length >= total && bad.length === 0;
       },
       30_000,
       200,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${state}\n${ra.output()}\n${rb.output()}`);
+    });
     const lines = k.smscLines.filter((l) => l.startsWith('submit 4206')).map((l) => l.split(' ')[1]);
     expect(new Set(lines).size).toBe(total);
     expect(lines).toHaveLength(total);

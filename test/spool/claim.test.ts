@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tryClaim } from '../../src/lib/spool/lock.js';
+import { tryClaim, withFileLockSync } from '../../src/lib/spool/lock.js';
 import { createSpoolFile } from '../../src/lib/spool/atomic.js';
 import { ROOT } from '../helpers/spool.js';
 
@@ -65,6 +65,57 @@ describe('spool lock protocol', () => {
     await release?.();
     fs.rmSync(file);
     expect(await tryClaim(file)).toBeUndefined();
+  });
+});
+
+/** Reads a counter file, adds one, writes it back (rename), under withFileLockSync, N times. */
+const COUNTER = `
+import fs from 'node:fs';
+import { withFileLockSync } from '${path.join(ROOT, 'dist/lib/spool/lock.js')}';
+const [file, n] = process.argv.slice(2);
+for (let i = 0; i < Number(n); i++)
+  withFileLockSync(file, () => {
+    const v = Number(fs.readFileSync(file, 'utf8'));
+    fs.writeFileSync(file + '.' + process.pid, String(v + 1));
+    fs.renameSync(file + '.' + process.pid, file);
+  });
+`;
+
+describe('short read-modify-write lock (withFileLockSync)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-wlock-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('three processes updating one file lose no update', async () => {
+    const file = path.join(dir, 'count');
+    fs.writeFileSync(file, '0');
+    const worker = path.join(dir, 'counter.mjs');
+    fs.writeFileSync(worker, COUNTER);
+    const run = () =>
+      new Promise<number>((resolve) =>
+        spawn(process.execPath, [worker, file, '400'], { stdio: 'inherit' }).on('exit', (c) => resolve(c ?? -1)),
+      );
+    expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
+    expect(fs.readFileSync(file, 'utf8')).toBe('1200');
+    expect(fs.readdirSync(dir).sort()).toEqual(['count', 'counter.mjs']);
+  }, 60_000);
+
+  it('takes over at once a lock whose process is gone', () => {
+    const file = path.join(dir, 'report.json');
+    const child = spawn(process.execPath, ['-e', '0']);
+    const lock = path.join(dir, '.report.json.wlock');
+    return new Promise<void>((resolve) =>
+      child.on('exit', () => {
+        fs.writeFileSync(lock, `${child.pid}\n`);
+        const t = Date.now();
+        expect(withFileLockSync(file, () => 'ran')).toBe('ran');
+        expect(Date.now() - t).toBeLessThan(1_000);
+        expect(fs.existsSync(lock)).toBe(false);
+        resolve();
+      }),
+    );
   });
 });
 

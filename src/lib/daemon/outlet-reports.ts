@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurable } from '../spool/atomic.js';
+import { withFileLockSync } from '../spool/lock.js';
 import { receiptKeys, submitKeys } from '../outlets/message-id.js';
 import type { MessageIdFormat, OutletReport, ReportState } from '../outlets/types.js';
 import type { ReportRecord } from '../spool/reports.js';
@@ -117,7 +118,14 @@ export class OutletReports {
       }
     }
     for (const key of finals) this.drop(key);
-    for (const [name, body] of reportFiles) replaceFileDurable(path.join(dir, name), Buffer.from(body));
+    for (const [name, body] of reportFiles) {
+      const file = path.join(dir, name);
+      withFileLockSync(file, () => {
+        // Not over a later report another daemon wrote meanwhile (it holds ours in its history).
+        if (!isOlderReport(file, body)) return;
+        replaceFileDurable(file, Buffer.from(body));
+      });
+    }
     for (const packed of new Set(this.byKey.values())) keep.push(JSON.stringify(unpack(packed)));
     // Parts of messages still in the outbox after a crash (resumed, not sent again).
     for (const parts of this.byJob.values())
@@ -283,40 +291,47 @@ export class OutletReports {
       return undefined;
     }
     const file = path.join(this.dir, `${sent.id}.${String(sent.part).padStart(2, '0')}.json`);
-    let history: ReportRecord['history'] = [];
-    let prev: ReportRecord | undefined;
-    try {
-      prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
-      history = [
-        ...prev.history,
-        { status: prev.status, category: prev.category, receivedAt: prev.receivedAt },
-      ];
-    } catch {
-      // first report for this part
-    }
-    if (prev && category === 'pending' && prev.category !== 'pending') {
-      // An intermediate receipt handled after the final one (another daemon took the final
-      // first): kept in the history, the final stays the part's state.
-      const late: ReportRecord = {
-        ...prev,
-        history: [...prev.history, { status: base.status, category, receivedAt: base.receivedAt }],
+    // Two daemons may handle receipts of one part at once (bearerbox spreads them over its boxes):
+    // the read of the previous report and the write of the new one must not interleave, or an
+    // intermediate receipt could overwrite the final one.
+    const { record, late } = withFileLockSync(file, () => {
+      let history: ReportRecord['history'] = [];
+      let prev: ReportRecord | undefined;
+      try {
+        prev = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
+        history = [
+          ...prev.history,
+          { status: prev.status, category: prev.category, receivedAt: prev.receivedAt },
+        ];
+      } catch {
+        // first report for this part
+      }
+      if (prev && category === 'pending' && prev.category !== 'pending') {
+        // An intermediate receipt handled after the final one (another daemon took the final
+        // first): kept in the history, the final stays the part's state.
+        const late: ReportRecord = {
+          ...prev,
+          history: [...prev.history, { status: base.status, category, receivedAt: base.receivedAt }],
+        };
+        this.writeReport(path.basename(file), JSON.stringify(late, null, 2) + '\n');
+        return { record: late, late: true };
+      }
+      const record: ReportRecord = {
+        id: sent.id,
+        part: sent.part,
+        parts: sent.parts,
+        number: sent.number,
+        mr: -1,
+        phoneId: sent.phoneId,
+        sentAt: sent.sentAt,
+        submittedAt: sent.sentAt,
+        ...base,
+        history,
       };
-      this.writeReport(path.basename(file), JSON.stringify(late, null, 2) + '\n');
-      return late;
-    }
-    const record: ReportRecord = {
-      id: sent.id,
-      part: sent.part,
-      parts: sent.parts,
-      number: sent.number,
-      mr: -1,
-      phoneId: sent.phoneId,
-      sentAt: sent.sentAt,
-      submittedAt: sent.sentAt,
-      ...base,
-      history,
-    };
-    this.writeReport(path.basename(file), JSON.stringify(record, null, 2) + '\n');
+      this.writeReport(path.basename(file), JSON.stringify(record, null, 2) + '\n');
+      return { record, late: false };
+    });
+    if (late) return record;
     if (category !== 'pending') {
       const key = submitKeys(sent.messageId, this.format)[0] as string;
       if (sent.origin === undefined) {
@@ -357,6 +372,17 @@ export class OutletReports {
     } catch {
       // closing at exit: nothing more to do
     }
+  }
+}
+
+/** True when the report in `file` is absent, unreadable or older than `body` (a crash lost it). */
+function isOlderReport(file: string, body: string): boolean {
+  try {
+    const onDisk = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportRecord;
+    const ours = JSON.parse(body) as ReportRecord;
+    return Date.parse(onDisk.receivedAt) < Date.parse(ours.receivedAt);
+  } catch {
+    return true;
   }
 }
 
