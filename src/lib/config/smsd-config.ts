@@ -7,17 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { ConfigError, type ConfigWarning, listWords, makeWarning, quote } from './errors.js';
-import { type IniDocument, type IniSection, parseIni } from './ini.js';
-import {
-  BUILTIN_SOURCE,
-  builtinConfigText,
-  defaultSpool,
-  type ConfigEnv,
-  findConfig,
-  type FindConfigOptions,
-} from './locate.js';
-import { suggest } from './suggest.js';
-import { SMPPD_KEY_NAMES } from './smppd-keys.js';
+import { type IniDocument, parseIni } from './ini.js';
+import { BUILTIN_SOURCE, builtinConfigText, defaultSpool, findConfig } from './locate.js';
 import {
   type ConfigPath,
   type IntegerOptions,
@@ -27,393 +18,43 @@ import {
   resolveConfigPath,
   type ValueSource,
 } from './values.js';
+import {
+  checkSectionsAndKeys,
+  isRawSection,
+  isSmppdSection,
+  LIST_SECTIONS,
+  OUTLET_SECTIONS,
+} from './smsd-sections.js';
+import {
+  DELIVERY_REPORT_MODES,
+  GAMMU_LOG_FORMATS,
+  INBOX_FORMATS,
+  LOG_FACILITIES,
+  OUTBOX_FORMATS,
+  SMSD_SERVICES,
+  SQL_DIALECTS,
+  SQL_DRIVERS,
+  SQL_QUERY_NAMES,
+  SQL_TABLE_NAMES,
+  TRANSMIT_FORMATS,
+  type GammuConfig,
+  type LoadSmsdOptions,
+  type LoadedSmsdConfig,
+  type ParseSmsdOptions,
+  type SmsdConfig,
+  type SmsdConfigResult,
+  type SmsdService,
+  type SmsdSettings,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlQueryName,
+  type SqlTableName,
+} from './smsd-types.js';
 
-export const SMSD_SERVICES = ['files', 'null', 'sql'] as const;
-export type SmsdService = (typeof SMSD_SERVICES)[number];
-
-export const DELIVERY_REPORT_MODES = ['no', 'log', 'sms'] as const;
-export type DeliveryReportMode = (typeof DELIVERY_REPORT_MODES)[number];
-
-export const INBOX_FORMATS = ['standard', 'unicode', 'detail'] as const;
-export type InboxFormat = (typeof INBOX_FORMATS)[number];
-
-export const OUTBOX_FORMATS = ['detail', 'unicode', 'standard'] as const;
-export type OutboxFormat = (typeof OUTBOX_FORMATS)[number];
-
-export const TRANSMIT_FORMATS = ['auto', 'unicode', '7bit'] as const;
-export type TransmitFormat = (typeof TRANSMIT_FORMATS)[number];
-
-export const LOG_FACILITIES = [
-  'DAEMON',
-  'USER',
-  'LOCAL0',
-  'LOCAL1',
-  'LOCAL2',
-  'LOCAL3',
-  'LOCAL4',
-  'LOCAL5',
-  'LOCAL6',
-  'LOCAL7',
-] as const;
-export type LogFacility = (typeof LOG_FACILITIES)[number];
-
-/** libgammu debug formats ([gammu] LogFormat). */
-export const GAMMU_LOG_FORMATS = [
-  'nothing',
-  'text',
-  'textall',
-  'textdate',
-  'textalldate',
-  'errors',
-  'errorsdate',
-  'binary',
-] as const;
-export type GammuLogFormat = (typeof GAMMU_LOG_FORMATS)[number];
-
-/** Gammu's SQL drivers: its native ones, ODBC, and the libdbi driver names. */
-export const SQL_DRIVERS = [
-  'native_mysql',
-  'native_pgsql',
-  'odbc',
-  'db2',
-  'firebird',
-  'freetds',
-  'ingres',
-  'msql',
-  'mysql',
-  'oracle',
-  'pgsql',
-  'sqlite',
-  'sqlite3',
-] as const;
-export type SqlDriver = (typeof SQL_DRIVERS)[number];
-
-/** SQL dialects Gammu adapts its queries to ([smsd] SQL, else derived from the driver). */
-export const SQL_DIALECTS = [
-  'mysql',
-  'pgsql',
-  'sqlite',
-  'mssql',
-  'sybase',
-  'freetds',
-  'access',
-  'oracle',
-  'odbc',
-] as const;
-export type SqlDialect = (typeof SQL_DIALECTS)[number];
-
-/** Query names accepted in [sql] (Gammu 1.42 and 1.44). */
-export const SQL_QUERY_NAMES = [
-  'delete_phone',
-  'insert_phone',
-  'save_inbox_sms_select',
-  'save_inbox_sms_update_delivered',
-  'save_inbox_sms_update',
-  'save_inbox_sms_insert',
-  'save_inbox_sms_update_metadata',
-  'restore_inbox_groups',
-  'update_received',
-  'refresh_send_status',
-  'update_retries',
-  'find_outbox_sms_id',
-  'find_outbox_body',
-  'find_outbox_multipart',
-  'find_sent_item',
-  'delete_outbox',
-  'delete_outbox_multipart',
-  'create_outbox',
-  'create_outbox_multipart',
-  'update_outbox',
-  'update_outbox_multipart',
-  'update_outbox_statuscode',
-  'update_outbox_multipart_statuscode',
-  'add_sent_info',
-  'update_sent',
-  'refresh_phone_status',
-] as const;
-export type SqlQueryName = (typeof SQL_QUERY_NAMES)[number];
-
-/** Tables that [tables] may rename. */
-export const SQL_TABLE_NAMES = [
-  'gammu',
-  'inbox',
-  'sentitems',
-  'outbox',
-  'outbox_multipart',
-  'phones',
-] as const;
-export type SqlTableName = (typeof SQL_TABLE_NAMES)[number];
-
-/** [gammu]: the phone connection (same keys as ~/.gammurc). */
-export interface GammuConfig {
-  /** Device (alias Port); Gammu's default /dev/ttyUSB0. */
-  device: string;
-  /** Protocol, lower-cased: `at`, `at115200`, `fbus`, ...; default `at`. */
-  connection: string;
-  /** Forced model; '' = auto-detect (also for `Model = auto`). */
-  model: string;
-  /** Use_Locking: UUCP lock files on the serial device. */
-  useLocking: boolean;
-  synchronizeTime: boolean;
-  startInfo: boolean;
-  /** libgammu debug log (SMSD itself uses [smsd] LogFile). */
-  logFile: string | undefined;
-  logFormat: GammuLogFormat | undefined;
-  /** Feature flag names, as written. */
-  features: string[];
-  gammuCoding: string | undefined;
-  gammuLoc: string | undefined;
-  dataPath: string | undefined;
-  /** atgen_setCNMI: AT+CNMI override, e.g. `1,2,,2`. */
-  atgenSetCnmi: string | undefined;
-}
-
-/** [smsd]: daemon, FILES and SQL keys, with Gammu's defaults. */
-export interface SmsdSettings {
-  service: SmsdService;
-  /** Service as written (e.g. `MYSQL` for a deprecated alias); '' when unset. */
-  serviceName: string;
-
-  /** `syslog`, `stderr`, `stdout`, `eventlog` or a file path; undefined = no log. */
-  logFile: string | undefined;
-  logFacility: LogFacility;
-  /** Bitmask: 1 basic, 2 SQL, 4 libgammu. */
-  debugLevel: number;
-
-  pin: string | undefined;
-  networkCode: string | undefined;
-  phoneCode: string | undefined;
-
-  /** Seconds. */
-  commTimeout: number;
-  sendTimeout: number;
-  receiveFrequency: number;
-  statusFrequency: number;
-  loopSleep: number;
-  multipartTimeout: number;
-  resetFrequency: number;
-  hardResetFrequency: number;
-  retryTimeout: number;
-  deliveryReportDelay: number;
-
-  checkSecurity: boolean;
-  checkBattery: boolean;
-  checkSignal: boolean;
-  checkNetwork: boolean;
-  hangupCalls: boolean;
-  send: boolean;
-  receive: boolean;
-
-  maxRetries: number;
-  /** At least 1 (Gammu forces lower values to 1). */
-  backendRetries: number;
-
-  deliveryReport: DeliveryReportMode;
-  phoneId: string;
-  /** smsgate: the modem's own number (the destination of what it receives; MO routing of smppd). */
-  ownNumber: string | undefined;
-  /** smsgate: `host:port` of a Prometheus metrics endpoint of smsd run (unset: none). */
-  metricsListen: string | undefined;
-  /** smsgate: the folder of `status/` and `reports/` (default: the parent of OutboxPath). */
-  statePath: ConfigPath | undefined;
-  smsc: string | undefined;
-  skipSmscNumber: string;
-
-  runOnReceive: string | undefined;
-  runOnFailure: string | undefined;
-  runOnSent: string | undefined;
-  runOnIncomingCall: string | undefined;
-
-  includeNumbersFile: ConfigPath | undefined;
-  excludeNumbersFile: ConfigPath | undefined;
-  includeSmscFile: ConfigPath | undefined;
-  excludeSmscFile: ConfigPath | undefined;
-
-  // FILES backend. Unset paths mean the current directory, as in Gammu.
-  inboxPath: ConfigPath;
-  outboxPath: ConfigPath;
-  /** Defaults to outboxPath (then sent files are deleted). */
-  sentSmsPath: ConfigPath;
-  /** Defaults to sentSmsPath. */
-  errorSmsPath: ConfigPath;
-  inboxFormat: InboxFormat;
-  outboxFormat: OutboxFormat;
-  /** Gammu's code default is 7bit (its docs say auto). */
-  transmitFormat: TransmitFormat;
-
-  // SQL backend.
-  /** Set for Service = sql (native_mysql / native_pgsql for the deprecated mysql / pgsql services). */
-  driver: SqlDriver | undefined;
-  /** [smsd] SQL, else derived from the driver; undefined when Gammu would use its generic SQL. */
-  sqlDialect: SqlDialect | undefined;
-  /** Host (alias PC): server, `host:port`, `host:/socket`, or the ODBC DSN. */
-  host: string;
-  user: string;
-  password: string;
-  database: string;
-  driversPath: string | undefined;
-  dbDir: string | undefined;
-}
-
-export interface SmsdConfig {
-  gammu: GammuConfig;
-  smsd: SmsdSettings;
-  /** Values of [include_numbers] etc. (keys ignored); the *File lists are merged by their consumer. */
-  includeNumbers: string[];
-  excludeNumbers: string[];
-  includeSmsc: string[];
-  excludeSmsc: string[];
-  /** [sql] query overrides. */
-  sql: Partial<Record<SqlQueryName, string>>;
-  /** [tables] renames, with the default names filled in. */
-  tables: Record<SqlTableName, string>;
-  /** [smppd] and [smppd*] sections, raw (defined by the smppd configuration). */
-  smppd: IniSection[];
-  /** [kannel] sections, raw (read by the Kannel outlet, src/lib/outlets/kannel/config.ts). */
-  kannel: IniSection[];
-  /** [upstream] and [kannel], raw (read by the outlet that `Connection` names). */
-  outlets: IniSection[];
-  /** The config file as shown in messages (for `file:line` in the outlets' errors). */
-  file: string;
-}
-
-export interface SmsdConfigResult {
-  config: SmsdConfig;
-  /** Sorted by line. */
-  warnings: ConfigWarning[];
-}
-
-export interface LoadedSmsdConfig extends SmsdConfigResult {
-  /** The file read, or `(built-in default)`. */
-  source: string;
-}
-
-export interface ParseSmsdOptions {
-  /** Base of relative paths; default process.cwd(). */
-  cwd?: string;
-}
-
-export interface LoadSmsdOptions extends ParseSmsdOptions, FindConfigOptions {
-  /** Environment for the config search; default process.env. */
-  env?: ConfigEnv;
-}
+export * from './smsd-types.js';
+export { knownKeys, OUTLET_SECTIONS } from './smsd-sections.js';
 
 const DEFAULT_DEVICE = '/dev/ttyUSB0';
-
-const LIST_SECTIONS = ['include_numbers', 'exclude_numbers', 'include_smsc', 'exclude_smsc'];
-
-function isSmppdSection(name: string): boolean {
-  return name.startsWith('smppd');
-}
-
-/** Sections of the outlets (`Connection = smpp`, `kannel`), read by src/lib/outlets/. */
-export const OUTLET_SECTIONS = ['upstream', 'kannel'];
-
-function isRawSection(name: string): boolean {
-  return isSmppdSection(name) || OUTLET_SECTIONS.includes(name);
-}
-
-/** Known keys per section, canonical spelling (for suggestions), keyed by lower case. */
-function keyTable(names: readonly string[]): ReadonlyMap<string, string> {
-  return new Map(names.map((n) => [n.toLowerCase(), n]));
-}
-
-const GAMMU_KEYS = keyTable([
-  'Device',
-  'Port',
-  'Connection',
-  'Model',
-  'Use_Locking',
-  'SynchronizeTime',
-  'StartInfo',
-  'LogFile',
-  'LogFormat',
-  'Features',
-  'GammuCoding',
-  'GammuLoc',
-  'DataPath',
-  'atgen_setCNMI',
-  // Localised calendar words libgammu reads for some Nokia phones.
-  'Reminder',
-  'Meeting',
-  'Call',
-  'Birthday',
-  'Memo',
-]);
-
-const SMSD_KEYS = keyTable([
-  'Service',
-  'LogFile',
-  'LogFacility',
-  'DebugLevel',
-  'PIN',
-  'NetworkCode',
-  'PhoneCode',
-  'CommTimeout',
-  'SendTimeout',
-  'ReceiveFrequency',
-  'StatusFrequency',
-  'LoopSleep',
-  'MultipartTimeout',
-  'CheckSecurity',
-  'HangupCalls',
-  'CheckBattery',
-  'CheckSignal',
-  'CheckNetwork',
-  'ResetFrequency',
-  'HardResetFrequency',
-  'MaxRetries',
-  'RetryTimeout',
-  'BackendRetries',
-  'DeliveryReport',
-  'DeliveryReportDelay',
-  'PhoneID',
-  'OwnNumber',
-  'MetricsListen',
-  'StatePath',
-  'SMSC',
-  'SkipSMSCNumber',
-  'RunOnReceive',
-  'RunOnFailure',
-  'RunOnSent',
-  'RunOnIncomingCall',
-  'IncludeNumbersFile',
-  'ExcludeNumbersFile',
-  'IncludeSMSCFile',
-  'ExcludeSMSCFile',
-  'Send',
-  'Receive',
-  'InboxPath',
-  'OutboxPath',
-  'SentSMSPath',
-  'ErrorSMSPath',
-  'InboxFormat',
-  'OutboxFormat',
-  'TransmitFormat',
-  'Driver',
-  'SQL',
-  'Host',
-  'PC',
-  'User',
-  'Password',
-  'Database',
-  'DriversPath',
-  'DBDir',
-]);
-
-/** Every key we know, canonical spelling, per section (the smsdrc(5) man page documents each). */
-export function knownKeys(): { gammu: string[]; smsd: string[]; smppd: string[] } {
-  return { gammu: [...GAMMU_KEYS.values()], smsd: [...SMSD_KEYS.values()], smppd: [...SMPPD_KEY_NAMES] };
-}
-
-const KEYED_SECTIONS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
-  ['gammu', GAMMU_KEYS],
-  ['smsd', SMSD_KEYS],
-  ['sql', keyTable(SQL_QUERY_NAMES)],
-  ['tables', keyTable(SQL_TABLE_NAMES)],
-]);
-
-const KNOWN_SECTIONS = ['gammu', 'smsd', ...LIST_SECTIONS, 'sql', 'tables', 'smppd', 'kannel'];
 
 /** Typed reads of one section, throwing ConfigError for bad values. */
 class SectionReader {
@@ -463,51 +104,6 @@ class SectionReader {
     }
     return resolveConfigPath(s.value, this.cwd, s.line);
   }
-}
-
-function checkSectionsAndKeys(doc: IniDocument, warnings: ConfigWarning[]): void {
-  const reported = new Set<string>();
-  for (const section of doc.sections) {
-    const { name, rawName } = section;
-    if (isRawSection(name) || LIST_SECTIONS.includes(name)) continue;
-    const known = KEYED_SECTIONS.get(name);
-    if (!known) {
-      if (reported.has(name)) continue;
-      reported.add(name);
-      const trimmed = rawName.trim().toLowerCase();
-      const hint = KNOWN_SECTIONS.includes(trimmed)
-        ? `; Gammu does not trim spaces inside the brackets: write [${trimmed}]`
-        : suggestion(suggest(name, KNOWN_SECTIONS), (s) => `[${s}]`);
-      warnings.push(
-        makeWarning(doc.file, section.line, `unknown section [${rawName}] is ignored${hint}`, {
-          section: rawName,
-        }),
-      );
-      continue;
-    }
-    for (const entry of section.entries) {
-      if (known.has(entry.key)) continue;
-      let text: string;
-      if (name === 'sql') {
-        text = `unknown query name ${quote(entry.rawKey)} in [sql] is ignored`;
-      } else if (name === 'tables') {
-        text = `unknown table ${quote(entry.rawKey)} in [tables] is ignored; use ${listWords(SQL_TABLE_NAMES)}`;
-      } else {
-        text = `unknown key ${quote(entry.rawKey)} in [${rawName}] is ignored`;
-      }
-      const elsewhere = [...KEYED_SECTIONS].find(([other, keys]) => other !== name && keys.has(entry.key));
-      if (elsewhere && (name === 'gammu' || name === 'smsd')) {
-        text += `; it belongs in [${elsewhere[0]}]`;
-      } else {
-        text += suggestion(suggest(entry.key, known.values()), (s) => s);
-      }
-      warnings.push(makeWarning(doc.file, entry.line, text, { section: rawName, key: entry.rawKey }));
-    }
-  }
-}
-
-function suggestion(found: string | undefined, format: (s: string) => string): string {
-  return found === undefined ? '' : `; did you mean ${format(found)}?`;
 }
 
 /**
