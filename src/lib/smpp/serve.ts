@@ -23,6 +23,7 @@ import { SqlConnection } from '../services/sql/connection.js';
 import type { EventSource, MessageLookup, MessageStore } from './store/message-store.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
 import { SmppdDb, smppdNodeId } from './sql/db.js';
+import { claimSoleNode } from './sql/sole-node.js';
 import { SqlMessageStore } from './sql/store.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
@@ -121,12 +122,15 @@ async function sqlBackend(
   nodeTimeoutMs: number,
 ): Promise<Backend> {
   const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
-  const storeDb = await SmppdDb.open(options, node);
+  const release = await claimSoleNode(options.connection);
+  let storeDb: SmppdDb | undefined;
   let eventsDb: SmppdDb;
   try {
+    storeDb = await SmppdDb.open(options, node);
     eventsDb = await SmppdDb.open(options, node);
   } catch (err) {
-    await storeDb.close();
+    await storeDb?.close();
+    release();
     throw err;
   }
   return {
@@ -134,7 +138,7 @@ async function sqlBackend(
     messages: new SqlMessageLookup(eventsDb),
     events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
-    close: () => eventsDb.close(),
+    close: () => eventsDb.close().finally(release),
   };
 }
 
