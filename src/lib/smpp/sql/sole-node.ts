@@ -19,3 +19,16 @@ export async function claimSoleNode(o: ConnectOptions): Promise<() => void> {
     );
   return () => held.release();
 }
+
+/**
+ * A submit waits for its commit, and an ESME for its answer: on SQLite, another process holding
+ * the write lock (a `sqlite3` shell, a backup) is waited for this long per step, once, and then
+ * the submit is refused (ESME_RSYSERR, nothing stored) instead of hanging for the 30 s × BackendRetries
+ * that suit smsd run. SMSGATE_SQLITE_BUSY_MS sets the wait, as for smsd.
+ */
+export const SMPPD_SQLITE_BUSY_MS = 5_000;
+
+export function smppdConnection(o: ConnectOptions): ConnectOptions {
+  if (o.dialect !== 'sqlite') return o;
+  return { ...o, busyTimeoutMs: o.busyTimeoutMs ?? SMPPD_SQLITE_BUSY_MS, retries: 1 };
+}
