@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PDU } from 'smpp';
 import { FAST_TIMERS, startRig, waitFor, type Rig } from '../helpers/rig.js';
-import { makeSpool } from '../helpers/spool.js';
+import { makeSpool, ROOT } from '../helpers/spool.js';
 import { createTempDb, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
@@ -12,7 +12,7 @@ import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { esmeAdd, esmeCredit, esmeList, esmeSet } from '../../src/lib/smpp/admin/esme-cli.js';
 import { joinSent } from '../../src/lib/emulator/records.js';
 import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
-import { bind, bindCollecting, call, startTestSmppd, type TestSmppd } from './harness.js';
+import { bind, bindCollecting, call, smppdConfig, startTestSmppd, type TestSmppd } from './harness.js';
 import { makeReadOnly, mountProblem } from '../helpers/mounts.js';
 
 // smppd serve on SQLite, one node: Gammu's tables (Service = sql, Driver = sqlite3) and KSMPPD's
@@ -147,33 +147,43 @@ describe('smppd serve on SQLite (one node)', () => {
     session.close();
   }, 60_000);
 
-  it('refuses a second smppd serve on the same file with one line, and lets one start once the first is gone', async () => {
+  it('refuses a second smppd serve on the same file with one line, and lets one start once the first is killed (kill -9)', async () => {
     if (!(await serverAvailable('sqlite'))) return;
     const s = await sqliteStack();
-    const first = await startTestSmppd([], s.keys, s.rig.spool);
-    nodes.push(first);
+    const smppdBin = path.join(ROOT, 'bin', 'smppd.js');
+    const a = await smppdConfig([], s.keys, s.rig.spool);
+    const first = spawn(process.execPath, [smppdBin, 'serve', '-c', a.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(first);
+    let firstOut = '';
+    first.stdout.on('data', (b: Buffer) => (firstOut += b.toString()));
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(firstOut), 15_000, 'the first node');
     const other = makeSpool();
     try {
       fs.writeFileSync(
         other.config,
         fs.readFileSync(other.config, 'utf8').replace('service = files\n', s.db.configLines),
       );
-      const refused = await startTestSmppd([], s.keys, other).then(
-        (n) => {
-          nodes.push(n);
-          return 'started';
-        },
-        (err: Error) => err.message,
+      const b = await smppdConfig([], s.keys, other);
+      const second = spawnSync(process.execPath, [smppdBin, 'serve', '-c', b.configFile], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(second.status).not.toBe(0);
+      const lines = `${second.stdout}${second.stderr}`.split('\n').filter((l) => /cannot start/.test(l));
+      expect(lines, `${second.stdout}${second.stderr}`).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /another smppd serve already uses the SQLite database .*smsd\.db \(it holds .*smsd\.db-smppd\.lock\); SQLite serves one smppd node/,
       );
-      expect(refused).toMatch(
-        /^another smppd serve already uses the SQLite database .*smsd\.db \(it holds .*smsd\.db-smppd\.lock\); SQLite serves one smppd node/,
-      );
-      expect(refused).not.toContain('\n');
-      await first.stop();
-      nodes.splice(0);
-      const second = await startTestSmppd([], '', other);
-      nodes.push(second);
-      expect(second.logs.join('\n')).toMatch(/SQL outbox SQLite database/);
+      // The first never noticed.
+      expect(first.exitCode).toBe(null);
+      first.kill('SIGKILL');
+      await new Promise<void>((resolve) => first.once('exit', () => resolve()));
+      // The kernel let go of its lock: no stale lock to clean up by hand.
+      const next = await startTestSmppd([], '', other);
+      nodes.push(next);
+      expect(next.logs.join('\n')).toMatch(/SQL outbox SQLite database/);
     } finally {
       other.cleanup();
     }
