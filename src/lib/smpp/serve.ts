@@ -220,8 +220,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
-  // SQLite serves one node (sole-node.ts): no other node to share with.
-  if (smppd.accountsSource === 'sql' && smppd.sql && smppd.sql.connection.dialect !== 'sqlite') {
+  // The SQL outbox on SQLite makes this the only node (sole-node.ts): no other to share with.
+  const soleNode = o.smsd.smsd.service === 'sql' && o.smsd.smsd.driver === 'sqlite3';
+  if (smppd.accountsSource === 'sql' && smppd.sql && !soleNode) {
     const exchange = new SqlRateExchange(new SqlConnection({ ...smppd.sql.connection, retries: 1 }));
     try {
       await exchange.init();
