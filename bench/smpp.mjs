@@ -6,8 +6,10 @@
 // With --sql mysql|pgsql: `Service = sql` instead, each submit acknowledged once committed to Gammu's
 // SQL outbox (and smppd_message) in a fresh database on the local server; --nodes N runs N smppd
 // processes on that one database, each flooded by its own bind at once (aggregate rate).
+// --sql sqlite: one node on a fresh SQLite file (Driver = sqlite3, better-sqlite3 installed), and in
+// the same run the files store (the spool) as the reference, with the ratio.
 // Usage: npm run build && node bench/smpp.mjs [--messages 50000] [--window 100] [--rate 1000]
-//          [--sql mysql|pgsql [--nodes 2]]
+//          [--sql mysql|pgsql|sqlite [--nodes 2]]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +31,9 @@ const SQL = args.includes('--sql') ? args[args.indexOf('--sql') + 1] : undefined
 const NODES = opt('--nodes', 1);
 // --ksmppd (with --sql): accounts, routes and prepaid credit from KSMPPD's tables in the same database.
 const KSMPPD = args.includes('--ksmppd');
-if (SQL !== undefined && !['mysql', 'pgsql'].includes(SQL)) throw new Error(`--sql mysql|pgsql, not ${SQL}`);
+if (SQL !== undefined && !['mysql', 'pgsql', 'sqlite'].includes(SQL))
+  throw new Error(`--sql mysql|pgsql|sqlite, not ${SQL}`);
+if (SQL === 'sqlite' && NODES !== 1) throw new Error('--sql sqlite: one node (SQLite serves one smppd)');
 
 function start(cmd, argv, pattern) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -142,17 +146,28 @@ async function runSql(dialect) {
     mysql: { dialect: 'mysql', host: '127.0.0.1:3306', user: 'root', password: '', admin: 'mysql' },
     pgsql: { dialect: 'pgsql', host: '127.0.0.1:5432', user: 'postgres', password: '', admin: 'postgres' },
   }[dialect];
-  const name = `smsgate_bench_${Math.random().toString(16).slice(2, 10)}`;
-  const admin = new SqlConnection({ ...server, database: server.admin });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const conn = new SqlConnection({ ...server, database: name });
-  await initSchema(conn, Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])), 18);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-bench-smpp-sql-'));
+  const sqlite = dialect === 'sqlite';
+  const name = sqlite ? 'smsd.db' : `smsgate_bench_${Math.random().toString(16).slice(2, 10)}`;
+  const admin = sqlite ? undefined : new SqlConnection({ ...server, database: server.admin });
+  await admin?.query(`CREATE DATABASE ${name}`);
+  const conn = sqlite
+    ? new SqlConnection({
+        dialect: 'sqlite',
+        host: '',
+        user: '',
+        password: '',
+        dbDir: work,
+        database: name,
+        create: true,
+      })
+    : new SqlConnection({ ...server, database: name });
+  await initSchema(conn, Object.fromEntries(SQL_TABLE_NAMES.map((t) => [t, t])), 18);
   fs.writeFileSync(path.join(work, 'esme.ini'), `[bench]\npassword = ${await hashPassword('bench1')}\n`);
   if (KSMPPD) {
     const { initKsmppdSchema } = await import(path.join(root, 'dist/lib/smpp/sql/schema.js'));
     await initKsmppdSchema(conn, { user: 'smpp_user', route: 'smpp_route', version: 'smpp_version' });
-    const p = (i) => (dialect === 'mysql' ? '?' : `$${i}`);
+    const p = (i) => (dialect === 'pgsql' ? `$${i}` : '?');
     await conn.query(
       `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, enable_prepaid_billing, credit, simulate_deliver_every, simulate_permanent_failure_every, simulate_temporary_failure_every, simulate_mo_every) VALUES ('bench', ${p(1)}, 0, NULL, 0, 1, 1000000, 0, 0, 0, 0)`,
       [await hashPassword('bench1')],
@@ -167,7 +182,10 @@ async function runSql(dialect) {
     const config = path.join(work, `smsdrc-${i}`);
     fs.writeFileSync(
       config,
-      `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = sql\ndriver = native_${dialect}\nhost = ${server.host}\nuser = ${server.user}\npassword =\ndatabase = ${name}\n` +
+      `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = sql\n` +
+        (sqlite
+          ? `driver = sqlite3\ndbdir = ${work}\ndatabase = ${name}\n`
+          : `driver = native_${dialect}\nhost = ${server.host}\nuser = ${server.user}\npassword =\ndatabase = ${name}\n`) +
         `[smppd]\nPort = 0\nListen = 127.0.0.1\nStateDir = ${work}/state-${i}\nNodeId = node-${i}\n` +
         (KSMPPD ? 'AccountsSource = sql\nRoutesSource = sql\n' : `AccountsFile = ${work}/esme.ini\n`),
     );
@@ -180,7 +198,7 @@ async function runSql(dialect) {
     );
   }
   console.log(
-    `# smppd serve on SQL (${dialect}, database ${name}, ${KSMPPD ? 'KSMPPD accounts, routes and prepaid credit in the database, ' : ''}${NODES} node(s), ${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW} per node)`,
+    `# smppd serve on SQL (${dialect}, database ${sqlite ? path.join(work, name) : name}, ${KSMPPD ? 'KSMPPD accounts, routes and prepaid credit in the database, ' : ''}${NODES} node(s), ${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} submits, window ${WINDOW} per node)`,
   );
   const sessions = await Promise.all(nodes.map((n) => bind(n.port)));
   await Promise.all(sessions.map((s) => flood(s, Math.min(2000, MESSAGES), WINDOW))); // warm-up
@@ -188,6 +206,7 @@ async function runSql(dialect) {
   const t0 = process.hrtime.bigint();
   const rates = await Promise.all(sessions.map((s) => flood(s, per, WINDOW)));
   const total = (per * NODES) / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const sqliteRate = total;
   rates.forEach((r, i) => console.log(`node ${i + 1}: ${Math.round(r).toLocaleString('en')} submit_sm/s`));
   console.log(
     `all ${NODES} node(s): ${Math.round(total).toLocaleString('en')} submit_sm/s committed to the SQL outbox`,
@@ -210,9 +229,38 @@ async function runSql(dialect) {
   }
   await conn.close();
   if (dialect === 'pgsql')
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-  await admin.query(`DROP DATABASE ${name}`);
-  await admin.close();
+    await admin?.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+  await admin?.query(`DROP DATABASE ${name}`);
+  await admin?.close();
+  if (sqlite) {
+    // The reference in the same run: the files store (the spool), same account, same load.
+    fs.mkdirSync(path.join(work, 'spool'));
+    for (const d of ['inbox', 'outbox', 'sent', 'error']) fs.mkdirSync(path.join(work, 'spool', d));
+    const config = path.join(work, 'smsdrc-files');
+    fs.writeFileSync(
+      config,
+      `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = files\n` +
+        ['inbox', 'outbox', 'sent', 'error']
+          .map(
+            (d) => `${d === 'sent' ? 'sentsms' : d === 'error' ? 'errorsms' : d}path = ${work}/spool/${d}/\n`,
+          )
+          .join('') +
+        `[smppd]\nPort = 0\nListen = 127.0.0.1\nStateDir = ${work}/state-files\nAccountsFile = ${work}/esme.ini\n`,
+    );
+    const files = await start(
+      process.execPath,
+      [path.join(root, 'bin/smppd.js'), 'serve', '-c', config],
+      /listening on [^:]+:(\d+)/,
+    );
+    const s = await bind(files.port);
+    await flood(s, Math.min(2000, MESSAGES), WINDOW);
+    const ref = await flood(s, MESSAGES, WINDOW);
+    s.close();
+    await stop(files.child);
+    console.log(
+      `files store (spool), same run: ${Math.round(ref).toLocaleString('en')} submit_sm/s; SQLite / files = ${(sqliteRate / ref).toFixed(2)}`,
+    );
+  }
   fs.rmSync(work, { recursive: true, force: true });
 }
 

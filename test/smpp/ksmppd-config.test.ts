@@ -57,13 +57,27 @@ describe('[smppd] AccountsSource, RoutesSource and their keys', () => {
     expect(
       read('AccountsFile = a\nSqlDriver = pgsql\nSqlDatabase = k\n').config.sql?.connection.dialect,
     ).toBe('pgsql');
+    // SQLite: SqlDatabase is a file (relative to the working folder); or [smsd]'s DBDir and Database.
+    expect(
+      read('AccountsSource = sql\nSqlDriver = sqlite3\nSqlDatabase = var/ksmppd.db\n').config.sql?.connection,
+    ).toMatchObject({ dialect: 'sqlite', database: '/var/ksmppd.db' });
+    expect(
+      read('AccountsSource = sql\n', {
+        ...SMSD,
+        driver: 'sqlite3',
+        database: 'smsd.db',
+        dbDir: '/var/lib/smsd',
+      }).config.sql?.connection,
+    ).toMatchObject({ dialect: 'sqlite', database: 'smsd.db', dbDir: '/var/lib/smsd' });
   });
 
   it('names what is wrong or unused', () => {
     expect(() => read('AccountsSource = ldap\n')).toThrow(
       /rc:2: AccountsSource = "ldap" is not valid; use file, sql or http/,
     );
-    expect(() => read('AccountsSource = sql\n')).toThrow(/needs SqlDriver = native_mysql or native_pgsql/);
+    expect(() => read('AccountsSource = sql\n')).toThrow(
+      /needs SqlDriver = native_mysql, native_pgsql or sqlite3/,
+    );
     expect(() => read('AccountsSource = sql\nSqlDriver = oracle\n')).toThrow(
       /rc:3: SqlDriver = "oracle" is not valid; use native_mysql/,
     );

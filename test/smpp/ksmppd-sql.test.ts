@@ -12,9 +12,10 @@ import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/conne
 import { esmeAdd, esmeList, esmeSet } from '../../src/lib/smpp/admin/esme-cli.js';
 import { smppdDbUpgrade } from '../../src/lib/smpp/sql/admin.js';
 import { tableColumns } from '../../src/lib/smpp/sql/schema.js';
+import { mark } from '../../src/lib/smpp/sql/dialect.js';
 
-// smppd serve on KSMPPD's tables: a database made with KSMPPD's own DDL (MariaDB) and one made
-// by `smppd db init` (PostgreSQL), real SMPP clients over TCP.
+// smppd serve on KSMPPD's tables: a database made with KSMPPD's own DDL (MariaDB) and ones made
+// by `smppd db init` (PostgreSQL, SQLite), real SMPP clients over TCP.
 
 let t: TestSmppd | undefined;
 let db: TempDb | undefined;
@@ -42,8 +43,10 @@ const mysqlPassword = (pw: string): string => {
   return `*${crypto.createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
 };
 
-const sqlKeys = (dialect: SqlDialect, name: string): string =>
-  `SqlDriver = ${dialect === 'mysql' ? 'native_mysql' : 'native_pgsql'}\nSqlHost = ${SERVERS[dialect].host}\nSqlUser = ${SERVERS[dialect].user}\nSqlDatabase = ${name}\n`;
+const sqlKeys = (dialect: SqlDialect, name: string, dir?: string): string =>
+  dialect === 'sqlite'
+    ? `SqlDriver = sqlite3\nSqlDatabase = ${path.join(dir ?? '', name)}\n`
+    : `SqlDriver = ${dialect === 'mysql' ? 'native_mysql' : 'native_pgsql'}\nSqlHost = ${SERVERS[dialect].host}\nSqlUser = ${SERVERS[dialect].user}\nSqlDatabase = ${name}\n`;
 
 const SMPPD_SQL = 'AccountsSource = sql\nRoutesSource = sql\nBlockAttempts = 0\n';
 
@@ -99,8 +102,7 @@ const ROUTES: [number, string | null, number | null, string | null, string | nul
   ];
 
 async function insertRoutes(c: SqlConnection): Promise<void> {
-  const p =
-    c.dialect === 'mysql' ? ['?', '?', '?', '?', '?', '?', '?'] : ['$1', '$2', '$3', '$4', '$5', '$6', '$7'];
+  const p = [1, 2, 3, 4, 5, 6, 7].map((i) => mark(c.dialect, i));
   for (const r of ROUTES)
     await c.query(
       `INSERT INTO smpp_route (direction, regex, cost, system_id, smsc_id, source_regex, priority) VALUES (${p.join(', ')})`,
@@ -243,15 +245,14 @@ describe('KSMPPD database on MariaDB (KSMPPD DDL, PASSWORD() hashes)', () => {
   });
 });
 
-describe('KSMPPD tables on PostgreSQL (smppd db init)', () => {
+describe.each(['pgsql', 'sqlite'] as const)('KSMPPD tables on %s (smppd db init)', (dialect) => {
   it('authenticates and routes as on the KSMPPD database; esme add writes the account', async () => {
-    if (!(await serverAvailable('pgsql'))) return;
-    db = await createTempDb('pgsql');
+    if (!(await serverAvailable(dialect))) return;
+    db = await createTempDb(dialect);
+    const keys = sqlKeys(dialect, db.name, db.dir);
+    if (dialect === 'sqlite') fs.rmSync(path.join(db.dir ?? '', db.name)); // db init makes the file
     const spool = makeSpool();
-    fs.appendFileSync(
-      spool.config,
-      `\n[smppd]\nAccountsSource = sql\nRoutesSource = sql\n${sqlKeys('pgsql', db.name)}`,
-    );
+    fs.appendFileSync(spool.config, `\n[smppd]\nAccountsSource = sql\nRoutesSource = sql\n${keys}`);
     const smppd = (...args: string[]) =>
       spawnSync(process.execPath, [path.join(ROOT, 'bin', 'smppd.js'), ...args, '-c', spool.config], {
         encoding: 'utf8',
@@ -270,7 +271,7 @@ describe('KSMPPD tables on PostgreSQL (smppd db init)', () => {
     try {
       const add = (sid: string, pw: string, rest: string) =>
         c.query(
-          `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, simulate, simulate_deliver_every, max_binds, connect_allow_ip) VALUES ($1, $2, ${rest})`,
+          `INSERT INTO smpp_user (system_id, password, throughput, default_smsc, default_cost, simulate, simulate_deliver_every, max_binds, connect_allow_ip) VALUES (${mark(dialect, 1)}, ${mark(dialect, 2)}, ${rest})`,
           [sid, mysqlPassword(pw)],
         );
       await add('smppuserA', 'smppassA', `11, 'ksmppd2', 0.05, 0, 0, 0, '*.*.*.*'`);
@@ -278,7 +279,7 @@ describe('KSMPPD tables on PostgreSQL (smppd db init)', () => {
       await add('smppuserC', 'smppassC', `0, NULL, 0, 1, 1, 0, '10.0.0.*'`);
       await add('smppuserD', 'smppassD', `0, NULL, 0, 0, 0, 0, '127.0.0.*;10.0.0.0/8'`);
       await insertRoutes(c);
-      t = await startTestSmppd([], `${SMPPD_SQL}${sqlKeys('pgsql', db.name)}`);
+      t = await startTestSmppd([], `${SMPPD_SQL}${keys}`);
       await checkKsmppdBehaviour(t);
       const o = { out: () => undefined, err: (l: string) => expect.fail(l) };
       expect(

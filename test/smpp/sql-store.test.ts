@@ -72,7 +72,7 @@ async function open(
 const add = (store: SqlMessageStore, ...args: [SubmitRequest, SmppMeta, Date]): Promise<string> =>
   new Promise((resolve, reject) => store.add(...args, (err, name) => (err ? reject(err) : resolve(name))));
 
-describe.each(['mysql', 'pgsql'] as const)('SqlMessageStore on %s', (dialect) => {
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)('SqlMessageStore on %s', (dialect) => {
   it('commits submits that arrive during a commit together, each answered after its commit', async () => {
     if (!(await serverAvailable(dialect))) return;
     const { store, count } = await open(dialect);

@@ -57,6 +57,6 @@ async function sql(dialect: SqlDialect): Promise<StoreHarness | undefined> {
 }
 
 describe('smppd store contract: files (the spool)', () => messageStoreContract(files));
-describe.each(['mysql', 'pgsql'] as const)('smppd store contract: SQL on %s', (dialect) =>
+describe.each(['mysql', 'pgsql', 'sqlite'] as const)('smppd store contract: SQL on %s', (dialect) =>
   messageStoreContract(() => sql(dialect)),
 );

@@ -9,6 +9,9 @@ import {
 } from '../../src/lib/smpp/policy/shared-throughput.js';
 import { createTempDb, serverAvailable, type TempDb } from './db.js';
 
+/** SQLite too: KSMPPD's tables in one file may serve several nodes on one host. */
+const KINDS = ['memory', 'mysql', 'pgsql', 'sqlite'] as const;
+
 // Two smppd nodes' view of one account limited to LIMIT parts/s: each node's token bucket takes
 // its share of the demand, learnt through the exchange; together they accept about LIMIT/s.
 
@@ -54,7 +57,7 @@ function exchanges(kind: 'memory' | SqlDialect, db?: TempDb): () => Promise<Rate
   };
 }
 
-describe.each(['memory', 'mysql', 'pgsql'] as const)('throughput limit across two nodes (%s)', (kind) => {
+describe.each(KINDS)('throughput limit across two nodes (%s)', (kind) => {
   let db: TempDb | undefined;
   let available = true;
   beforeAll(async () => {

@@ -4,7 +4,9 @@ import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
 import { SqlBilling } from '../../src/lib/smpp/sql/billing.js';
 import { createTempDb, serverAvailable, type TempDb } from './db.js';
 
-describe.each(['mysql', 'pgsql'] as const)('prepaid credit in the database (%s)', (dialect: SqlDialect) => {
+const ALL = ['mysql', 'pgsql', 'sqlite'] as const;
+
+describe.each(ALL)('prepaid credit in the database (%s)', (dialect: SqlDialect) => {
   let db: TempDb | undefined;
   let available = true;
   beforeAll(async () => {

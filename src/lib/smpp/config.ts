@@ -35,6 +35,8 @@ export interface SmsdSqlKeys {
   user: string;
   password: string;
   database: string;
+  /** SQLite: the folder of Database (Gammu's DBDir). */
+  dbDir?: string | undefined;
 }
 
 /**
@@ -141,6 +143,8 @@ const SQL_DRIVERS: Record<string, ConnectOptions['dialect']> = {
   native_pgsql: 'pgsql',
   pgsql: 'pgsql',
   postgresql: 'pgsql',
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
 };
 
 /** Table names go into SQL text (they cannot be bound), so only plain identifiers. */
@@ -358,8 +362,8 @@ export function readSmppdConfig(
       throw failure(
         own ? 'sqldriver' : 'accountssource',
         own
-          ? `SqlDriver = ${quote(own)} is not valid; use native_mysql (MySQL/MariaDB) or native_pgsql (PostgreSQL)`
-          : 'AccountsSource/RoutesSource = sql needs SqlDriver = native_mysql or native_pgsql in [smppd] (or Driver = one of them in [smsd])',
+          ? `SqlDriver = ${quote(own)} is not valid; use native_mysql (MySQL/MariaDB), native_pgsql (PostgreSQL) or sqlite3 (one node)`
+          : 'AccountsSource/RoutesSource = sql needs SqlDriver = native_mysql, native_pgsql or sqlite3 in [smppd] (or Driver = one of them in [smsd])',
       );
     if (own) {
       const database = str('sqldatabase');
@@ -370,7 +374,8 @@ export function readSmppdConfig(
           host: str('sqlhost') ?? 'localhost',
           user: str('sqluser') ?? 'root',
           password: str('sqlpassword') ?? '',
-          database,
+          // SQLite: SqlDatabase is the file, relative to the working folder.
+          database: dialect === 'sqlite' ? path.resolve(cwd, database) : database,
         },
         tables,
       };
@@ -379,7 +384,14 @@ export function readSmppdConfig(
       unusedWith(k, values.get(k)?.rawKey ?? k, 'without SqlDriver the [smsd] database keys are used');
     const s = smsd as SmsdSqlKeys;
     return {
-      connection: { dialect, host: s.host, user: s.user, password: s.password, database: s.database },
+      connection: {
+        dialect,
+        host: s.host,
+        user: s.user,
+        password: s.password,
+        database: s.database,
+        ...(s.dbDir !== undefined ? { dbDir: s.dbDir } : {}),
+      },
       tables,
     };
   }

@@ -23,6 +23,7 @@ import { SqlConnection } from '../services/sql/connection.js';
 import type { EventSource, MessageLookup, MessageStore } from './store/message-store.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
 import { SmppdDb, smppdNodeId } from './sql/db.js';
+import { claimSoleNode, smppdConnection } from './sql/sole-node.js';
 import { SqlMessageStore } from './sql/store.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
@@ -120,21 +121,27 @@ async function sqlBackend(
   log: Logger,
   nodeTimeoutMs: number,
 ): Promise<Backend> {
-  const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
+  const service = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
+  const options = { ...service, connection: smppdConnection(service.connection) };
   const storeDb = await SmppdDb.open(options, node);
-  let eventsDb: SmppdDb;
+  let eventsDb: SmppdDb | undefined;
+  let release: () => void;
   try {
     eventsDb = await SmppdDb.open(options, node);
+    // After the opens: a file that cannot be written is reported as such, not as an unmakeable lock.
+    release = await claimSoleNode(options.connection);
   } catch (err) {
+    await eventsDb?.close();
     await storeDb.close();
     throw err;
   }
+  const events = eventsDb;
   return {
     store: new SqlMessageStore(storeDb),
-    messages: new SqlMessageLookup(eventsDb),
-    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    messages: new SqlMessageLookup(events),
+    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
-    close: () => eventsDb.close(),
+    close: () => events.close().finally(release),
   };
 }
 
@@ -172,7 +179,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   // Accounts in KSMPPD's tables keep their credit there (smpp_user.credit), shared by every node.
   let sqlBilling: SqlBilling | undefined;
   if (smppd.accountsSource === 'sql' && smppd.sql) {
-    const conn = new SqlConnection({ ...smppd.sql.connection });
+    const conn = new SqlConnection(smppdConnection(smppd.sql.connection));
     sqlBilling = new SqlBilling(conn, node, { user: smppd.sql.tables.user, ledger: 'smppd_ledger' });
     try {
       await sqlBilling.init();
@@ -213,7 +220,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
-  if (smppd.accountsSource === 'sql' && smppd.sql) {
+  // The SQL outbox on SQLite makes this the only node (sole-node.ts): no other to share with.
+  const soleNode = o.smsd.smsd.service === 'sql' && o.smsd.smsd.driver === 'sqlite3';
+  if (smppd.accountsSource === 'sql' && smppd.sql && !soleNode) {
     const exchange = new SqlRateExchange(new SqlConnection({ ...smppd.sql.connection, retries: 1 }));
     try {
       await exchange.init();

@@ -30,7 +30,7 @@ of the package; contrib/smpp-demo-client.mjs there is a small ESME to try it wit
 };
 
 const dbSource = `The database is the one [smppd] names: SqlDriver, SqlHost, SqlUser, SqlPassword, SqlDatabase,
-or without SqlDriver the [smsd] Driver, Host, User, Password, Database.`;
+or without SqlDriver the [smsd] Driver, Host, User, Password, Database (SQLite: DBDir and Database).`;
 
 export const dbInit: CommandSpec = {
   id: 'smppd:db:init',
@@ -38,7 +38,8 @@ export const dbInit: CommandSpec = {
   description: `Creates smpp_user, smpp_route and smpp_version (names from UserTable, RouteTable,
 VersionTable in [smppd]) at KSMPPD's schema version 4 plus smsgate's columns (enabled,
 message_id_format, message_id_length, a password column wide enough for scrypt hashes), on
-MySQL/MariaDB or PostgreSQL. ${dbSource} Refuses a database that already has the tables (use
+MySQL/MariaDB, PostgreSQL or SQLite (SqlDriver = sqlite3: SqlDatabase is the file, made when
+missing). ${dbSource} Refuses a database that already has the tables (use
 smppd db upgrade). Exit 0 when done, 1 otherwise.`,
   examples: ['smppd db init -c /etc/smsgate/smsdrc'],
   flags: { config: configFlag },

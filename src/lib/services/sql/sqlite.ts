@@ -230,3 +230,42 @@ export async function openSqlite(o: SqliteOptions): Promise<Driver> {
   }
   return d;
 }
+
+/**
+ * Holds the SQLite file `file` (created when missing) locked for as long as this process keeps it:
+ * one holder at a time, on this host, released by the kernel when the process dies (kill -9
+ * included), so a lock never goes stale. Undefined when another connection holds it.
+ */
+export async function holdSqliteLock(file: string): Promise<{ release(): void } | undefined> {
+  const Database = await loadBinding();
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(file, { timeout: 0 });
+  } catch (err) {
+    throw new SqlError(
+      `Cannot open the lock file ${file}: ${(err as Error).message}`,
+      (err as { code?: string }).code,
+      {
+        cause: err,
+      },
+    );
+  }
+  try {
+    // EXCLUSIVE locking mode with an open exclusive transaction: no other connection may even read it.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if (isSqliteBusy(err)) return undefined;
+    throw new SqlError(`Cannot lock ${file}: ${(err as Error).message}`, (err as { code?: string }).code, {
+      cause: err,
+    });
+  }
+  return {
+    release() {
+      if (!db.open) return;
+      db.exec('ROLLBACK');
+      db.close();
+    },
+  };
+}

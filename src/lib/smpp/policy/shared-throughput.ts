@@ -1,4 +1,5 @@
 import type { SqlConnection } from '../../services/sql/connection.js';
+import { doubleType, mark, upsert } from '../sql/dialect.js';
 
 /**
  * An account's messages-per-second limit over several `smppd serve` nodes, without a database
@@ -136,10 +137,9 @@ export class SqlRateExchange implements RateExchange {
 
   async init(): Promise<void> {
     const t = this.table;
+    const d = this.conn.dialect;
     await this.conn.query(
-      this.conn.dialect === 'mysql'
-        ? `CREATE TABLE IF NOT EXISTS ${t} (node_id VARCHAR(64) NOT NULL, system_id VARCHAR(64) NOT NULL, offered DOUBLE NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (node_id, system_id)) ENGINE=InnoDB`
-        : `CREATE TABLE IF NOT EXISTS ${t} (node_id VARCHAR(64) NOT NULL, system_id VARCHAR(64) NOT NULL, offered DOUBLE PRECISION NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (node_id, system_id))`,
+      `CREATE TABLE IF NOT EXISTS ${t} (node_id VARCHAR(64) NOT NULL, system_id VARCHAR(64) NOT NULL, offered ${doubleType(d)} NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (node_id, system_id))${d === 'mysql' ? ' ENGINE=InnoDB' : ''}`,
     );
   }
 
@@ -149,15 +149,19 @@ export class SqlRateExchange implements RateExchange {
     now: number,
   ): Promise<Map<string, number>> {
     const t = this.table;
-    const mysql = this.conn.dialect === 'mysql';
-    const p = (i: number): string => (mysql ? '?' : `$${i}`);
+    const d = this.conn.dialect;
+    const p = (i: number): string => mark(d, i);
     // Our rows: the current demand first, then zero for accounts that went quiet (in this order a
     // peer reading in between never sees a busy account at zero).
     for (const [sid, r] of offered)
       await this.conn.query(
-        mysql
-          ? `INSERT INTO ${t} (node_id, system_id, offered, updated_ms) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE offered = VALUES(offered), updated_ms = VALUES(updated_ms)`
-          : `INSERT INTO ${t} (node_id, system_id, offered, updated_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (node_id, system_id) DO UPDATE SET offered = EXCLUDED.offered, updated_ms = EXCLUDED.updated_ms`,
+        upsert(
+          d,
+          t,
+          ['node_id', 'system_id', 'offered', 'updated_ms'],
+          ['node_id', 'system_id'],
+          ['offered', 'updated_ms'],
+        ),
         [nodeId, sid, r, now],
       );
     await this.conn.query(

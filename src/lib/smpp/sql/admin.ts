@@ -16,9 +16,11 @@ function sqlOf(configFile: string | undefined): NonNullable<SmppdConfig['sql']> 
 async function withConnection<T>(
   configFile: string | undefined,
   fn: (c: SqlConnection, sql: NonNullable<SmppdConfig['sql']>) => Promise<T>,
+  create = false,
 ) {
   const sql = sqlOf(configFile);
-  const conn = new SqlConnection({ ...sql.connection, retries: 1, connectTimeoutMs: 5_000 });
+  // SQLite: init may make the file (a KSMPPD database of its own, SqlDriver = sqlite3).
+  const conn = new SqlConnection({ ...sql.connection, retries: 1, connectTimeoutMs: 5_000, create });
   try {
     await conn.connect();
     return await fn(conn, sql);
@@ -28,10 +30,14 @@ async function withConnection<T>(
 }
 
 export function smppdDbInit(configFile: string | undefined): Promise<string> {
-  return withConnection(configFile, async (conn, { tables: t }) => {
-    await initKsmppdSchema(conn, t);
-    return `Created ${t.user}, ${t.route} and ${t.version} (KSMPPD schema ${KSMPPD_VERSION}, smsgate ${SMSGATE_VERSION}) in ${conn.target}`;
-  });
+  return withConnection(
+    configFile,
+    async (conn, { tables: t }) => {
+      await initKsmppdSchema(conn, t);
+      return `Created ${t.user}, ${t.route} and ${t.version} (KSMPPD schema ${KSMPPD_VERSION}, smsgate ${SMSGATE_VERSION}) in ${conn.target}`;
+    },
+    true,
+  );
 }
 
 export function smppdDbUpgrade(configFile: string | undefined): Promise<string> {

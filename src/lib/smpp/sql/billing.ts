@@ -1,6 +1,7 @@
 import { isTransientConflict, type SqlConnection, type SqlValue } from '../../services/sql/connection.js';
 import { roundMoney, type CreditKeeper } from '../policy/billing.js';
 import { oneAtATime } from './one-at-a-time.js';
+import { doubleType, mark, serialKey } from './dialect.js';
 
 /**
  * Prepaid credit in the database, for accounts in KSMPPD's tables (AccountsSource = sql): the
@@ -49,15 +50,14 @@ export class SqlBilling implements CreditKeeper {
   private readonly exclusive = oneAtATime();
 
   private p(i: number): string {
-    return this.conn.dialect === 'mysql' ? '?' : `$${i}`;
+    return mark(this.conn.dialect, i);
   }
 
   async init(): Promise<void> {
-    const mysql = this.conn.dialect === 'mysql';
+    const d = this.conn.dialect;
+    const mysql = d === 'mysql';
     await this.conn.query(
-      mysql
-        ? `CREATE TABLE IF NOT EXISTS ${this.t.ledger} (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, at_ms BIGINT NOT NULL, system_id VARCHAR(64) NOT NULL, kind VARCHAR(8) NOT NULL, amount DOUBLE NOT NULL, message_id VARCHAR(64) NOT NULL DEFAULT '', node VARCHAR(64) NOT NULL, confirmed SMALLINT NOT NULL DEFAULT 1, note VARCHAR(255) NOT NULL DEFAULT '', KEY ledger_account (system_id, at_ms), KEY ledger_message (message_id), KEY ledger_open (node, confirmed)) ENGINE=InnoDB`
-        : `CREATE TABLE IF NOT EXISTS ${this.t.ledger} (id BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, system_id VARCHAR(64) NOT NULL, kind VARCHAR(8) NOT NULL, amount DOUBLE PRECISION NOT NULL, message_id VARCHAR(64) NOT NULL DEFAULT '', node VARCHAR(64) NOT NULL, confirmed SMALLINT NOT NULL DEFAULT 1, note VARCHAR(255) NOT NULL DEFAULT '')`,
+      `CREATE TABLE IF NOT EXISTS ${this.t.ledger} (${serialKey(d, 'id')}, at_ms BIGINT NOT NULL, system_id VARCHAR(64) NOT NULL, kind VARCHAR(8) NOT NULL, amount ${doubleType(d)} NOT NULL, message_id VARCHAR(64) NOT NULL DEFAULT '', node VARCHAR(64) NOT NULL, confirmed SMALLINT NOT NULL DEFAULT 1, note VARCHAR(255) NOT NULL DEFAULT ''${mysql ? ', KEY ledger_account (system_id, at_ms), KEY ledger_message (message_id), KEY ledger_open (node, confirmed)) ENGINE=InnoDB' : ')'}`,
     );
     if (!mysql)
       for (const [name, cols] of [

@@ -6,6 +6,7 @@ import type { SqlConnection, SqlDialect, SqlResult, SqlValue } from '../../servi
 import { quoteField } from '../../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../../services/sql/service.js';
 import { oneAtATime } from './one-at-a-time.js';
+import { binds, serialKey } from './dialect.js';
 import { readIfExists } from '../../common/absent.js';
 
 /**
@@ -14,7 +15,7 @@ import { readIfExists } from '../../common/absent.js';
  * beside Gammu's, and a lock so the statements of one job (a poll, a cancel) never interleave with
  * another's on the shared connection, where they would run inside its transaction.
  *
- * smppd's tables (created at start when missing, on MySQL/MariaDB and PostgreSQL alike):
+ * smppd's tables (created at start when missing, on MySQL/MariaDB, PostgreSQL and SQLite alike):
  * - smppd_message: message ID ↔ outbox ID and what a receipt needs, written in the transaction that
  *   queues the outbox rows; `state` 0 while the receipt is open, 1 once it is queued (or not wanted).
  *   `node` is the smppd that took the submit: it alone queues the receipt (its queue, its ESMEs).
@@ -26,9 +27,26 @@ export const SMPPD_TABLES = { message: 'smppd_message', mo: 'smppd_mo', state: '
 
 /** The statements that create smppd's tables when missing. */
 export function smppdTableStatements(dialect: SqlDialect): string[] {
-  if (dialect === 'sqlite')
-    throw new Error('smppd keeps no tables on SQLite (its config accepts MySQL/MariaDB and PostgreSQL only)');
+  if (dialect === 'sqlite') return sqliteTableStatements();
   return [...ownTableStatements(dialect), ...sharedQueueStatements(dialect)];
+}
+
+/**
+ * The same tables on SQLite: its own types (times as local-time text, as Gammu's SQLite tables
+ * keep them) and AUTOINCREMENT, so a deleted queue row's ID is never handed out again.
+ */
+function sqliteTableStatements(): string[] {
+  const t = SMPPD_TABLES;
+  const now = "NUMERIC NOT NULL DEFAULT (datetime('now', 'localtime'))";
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.message} (message_id TEXT NOT NULL PRIMARY KEY, outbox_id INTEGER NOT NULL, node TEXT NOT NULL, system_id TEXT NOT NULL, parts INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, final_state INTEGER NOT NULL DEFAULT 0, final_error INTEGER NOT NULL DEFAULT 0, done_at NUMERIC NULL, meta TEXT NOT NULL, created ${now})`,
+    `CREATE INDEX IF NOT EXISTS ${t.message}_open ON ${t.message} (node, state, outbox_id)`,
+    `CREATE TABLE IF NOT EXISTS ${t.mo} (inbox_id INTEGER NOT NULL PRIMARY KEY, node TEXT NOT NULL, created ${now})`,
+    `CREATE TABLE IF NOT EXISTS ${t.state} (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS smppd_queue (${serialKey('sqlite', 'id')}, system_id TEXT NOT NULL, qkey TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, pdus TEXT NOT NULL, created_ms INTEGER NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
+    `CREATE TABLE IF NOT EXISTS smppd_node (node TEXT NOT NULL PRIMARY KEY, updated_ms INTEGER NOT NULL)`,
+  ];
 }
 
 /** The shared delivery queue (shared-queue.ts) and the nodes' heartbeats. */
@@ -162,9 +180,7 @@ export class SmppdDb {
 
   /** `?` markers become `$1`.. on PostgreSQL (our statements have no `?` of their own). */
   sql(text: string): string {
-    if (this.dialect === 'mysql') return text;
-    let n = 0;
-    return text.replace(/\?/g, () => `$${++n}`);
+    return binds(this.dialect, text);
   }
 
   query(text: string, params: readonly SqlValue[] = []): Promise<SqlResult> {

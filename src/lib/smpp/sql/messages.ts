@@ -4,6 +4,7 @@ import { MESSAGE_STATE } from '../protocol/deliver.js';
 import type { MessageLookup } from '../store/message-store.js';
 import type { MessageStatus } from '../store/messages.js';
 import { SMPPD_TABLES, type SmppdDb } from './db.js';
+import { forUpdate } from './dialect.js';
 import { outcomeOf, SENT_COLUMNS, sentRow } from './outcome.js';
 import { sqlMessageName } from './store.js';
 
@@ -29,7 +30,7 @@ export class SqlMessageLookup implements MessageLookup {
     const { db } = this;
     const f = (n: string): string => db.f(n);
     const r = await db.query(
-      `SELECT ${['system_id', 'state', 'final_state', 'final_error', 'done_at', 'outbox_id', 'parts'].map(f).join(', ')} FROM ${SMPPD_TABLES.message} WHERE ${f('message_id')} = ?${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${['system_id', 'state', 'final_state', 'final_error', 'done_at', 'outbox_id', 'parts'].map(f).join(', ')} FROM ${SMPPD_TABLES.message} WHERE ${f('message_id')} = ?${lock ? forUpdate(db.dialect) : ''}`,
       [id],
     );
     const x = r.rows[0];

@@ -4,6 +4,7 @@ import { parseUdh } from '../../sms/udh.js';
 import { buildMo, type MoBody } from '../protocol/deliver.js';
 import type { DeliveryQueue } from '../store/queue.js';
 import { SMPPD_TABLES, type SmppdDb } from './db.js';
+import { insertIgnore } from './dialect.js';
 import type { MoTarget, SpoolEventsOptions } from '../store/spool-events.js';
 
 /**
@@ -194,10 +195,7 @@ export class SqlMo {
   private async claim(id: number): Promise<boolean> {
     const { db } = this.o;
     const f = (n: string): string => db.f(n);
-    const insert =
-      db.dialect === 'mysql'
-        ? `INSERT IGNORE INTO ${SMPPD_TABLES.mo} (${f('inbox_id')}, ${f('node')}) VALUES (?, ?)`
-        : `INSERT INTO ${SMPPD_TABLES.mo} (${f('inbox_id')}, ${f('node')}) VALUES (?, ?) ON CONFLICT DO NOTHING`;
+    const insert = insertIgnore(db.dialect, SMPPD_TABLES.mo, `${f('inbox_id')}, ${f('node')}`, '(?, ?)');
     if ((await db.query(insert, [id, db.node])).affectedRows > 0) return true;
     const r = await db.query(`SELECT ${f('node')} FROM ${SMPPD_TABLES.mo} WHERE ${f('inbox_id')} = ?`, [id]);
     return str(r.rows[0]?.[0]) === db.node;

@@ -13,6 +13,7 @@
  */
 import type { SqlConnection, SqlDialect } from '../../services/sql/connection.js';
 import type { KsmppdTables } from '../config.js';
+import { mark } from './dialect.js';
 
 /** KSMPPD's schema version (v2 connect_allow_ip, v3 source_regex, v4 priority). */
 export const KSMPPD_VERSION = 4;
@@ -113,6 +114,50 @@ function pgsqlDdl(t: KsmppdTables): string[] {
   ];
 }
 
+/** SQLite's: its own type names hold the lengths (`varchar(255)`, read back by tableColumns). */
+function sqliteDdl(t: KsmppdTables): string[] {
+  const every = (n: string) => `${n} INTEGER NOT NULL DEFAULT 0 CHECK (${n} >= 0)`;
+  return [
+    `CREATE TABLE ${t.user} (
+  system_id varchar(15) NOT NULL PRIMARY KEY,
+  password varchar(${PASSWORD_WIDTH}) NOT NULL,
+  throughput REAL NOT NULL DEFAULT 0,
+  default_smsc varchar(64) DEFAULT NULL,
+  default_cost REAL NOT NULL DEFAULT 0,
+  ${every('enable_prepaid_billing')},
+  credit REAL NOT NULL DEFAULT 0,
+  callback_url varchar(255) DEFAULT NULL,
+  simulate INTEGER NOT NULL DEFAULT 0,
+  ${every('simulate_deliver_every')},
+  ${every('simulate_permanent_failure_every')},
+  ${every('simulate_temporary_failure_every')},
+  ${every('simulate_mo_every')},
+  ${every('max_binds')},
+  connect_allow_ip TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  message_id_format varchar(16) DEFAULT NULL,
+  message_id_length INTEGER DEFAULT NULL
+)`,
+    `CREATE TABLE ${t.route} (
+  route_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  direction INTEGER NOT NULL,
+  regex TEXT,
+  cost REAL DEFAULT NULL,
+  system_id varchar(64) DEFAULT NULL,
+  smsc_id varchar(64) DEFAULT NULL,
+  source_regex TEXT,
+  priority INTEGER DEFAULT 0
+)`,
+    `CREATE INDEX ${ix(t.route, 'direction')} ON ${t.route} (direction)`,
+    `CREATE INDEX ${ix(t.route, 'system_id')} ON ${t.route} (system_id)`,
+    `CREATE INDEX ${ix(t.route, 'smsc_id')} ON ${t.route} (smsc_id)`,
+    `CREATE TABLE ${t.version} (
+  component varchar(54) NOT NULL PRIMARY KEY,
+  version INTEGER NOT NULL CHECK (version >= 0)
+)`,
+  ];
+}
+
 export interface ColumnInfo {
   /** Lower-case name → maximum character length (undefined for non-character types). */
   columns: Map<string, number | undefined>;
@@ -123,6 +168,16 @@ export async function tableColumns(
   conn: SqlConnection,
   table: string,
 ): Promise<Map<string, number | undefined>> {
+  if (conn.dialect === 'sqlite') {
+    // No information_schema: the declared type carries the length (`varchar(255)`).
+    const r = await conn.query('SELECT name, type FROM pragma_table_info(?)', [table]);
+    return new Map(
+      r.rows.map(([name, type]) => {
+        const len = /\((\d+)\)/.exec(String(type))?.[1];
+        return [String(name).toLowerCase(), len === undefined ? undefined : Number(len)];
+      }),
+    );
+  }
   const schema = conn.dialect === 'mysql' ? 'DATABASE()' : 'current_schema()';
   const r = await conn.query(
     `SELECT column_name, character_maximum_length FROM information_schema.columns WHERE table_schema = ${schema} AND table_name = ${placeholder(conn.dialect, 1)}`,
@@ -134,7 +189,7 @@ export async function tableColumns(
   return out;
 }
 
-export const placeholder = (dialect: SqlDialect, n: number): string => (dialect === 'mysql' ? '?' : `$${n}`);
+export const placeholder = (dialect: SqlDialect, n: number): string => mark(dialect, n);
 
 async function setVersion(conn: SqlConnection, t: KsmppdTables, component: string, version: number) {
   const p = (n: number) => placeholder(conn.dialect, n);
@@ -174,7 +229,8 @@ export class KsmppdSchemaError extends Error {
 export async function initKsmppdSchema(conn: SqlConnection, t: KsmppdTables): Promise<void> {
   if ((await tableColumns(conn, t.user)).size > 0)
     throw new KsmppdSchemaError(`table ${t.user} already exists; use smppd db upgrade`);
-  for (const sql of conn.dialect === 'mysql' ? mysqlDdl(t) : pgsqlDdl(t)) await conn.query(sql);
+  const ddl = { mysql: mysqlDdl, pgsql: pgsqlDdl, sqlite: sqliteDdl }[conn.dialect](t);
+  for (const sql of ddl) await conn.query(sql);
   await setVersion(conn, t, 'ksmppd', KSMPPD_VERSION);
   await setVersion(conn, t, 'smsgate', SMSGATE_VERSION);
 }
@@ -224,7 +280,8 @@ export async function upgradeKsmppdSchema(conn: SqlConnection, t: KsmppdTables):
   await add(t.user, user, 'message_id_format', 'varchar(16) DEFAULT NULL');
   await add(t.user, user, 'message_id_length', my ? 'int DEFAULT NULL' : 'integer DEFAULT NULL');
   const width = user.get('password');
-  if (width !== undefined && width < PASSWORD_WIDTH) {
+  // SQLite does not enforce a declared length (and cannot alter a column): nothing to widen there.
+  if (width !== undefined && width < PASSWORD_WIDTH && conn.dialect !== 'sqlite') {
     await conn.query(
       my
         ? `ALTER TABLE ${t.user} MODIFY password varchar(${PASSWORD_WIDTH}) NOT NULL`

@@ -1,5 +1,6 @@
 import type { DeliveryQueue, QueueEntry } from '../store/queue.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
+import { forUpdate, insertIgnore, upsert } from './dialect.js';
 
 /**
  * Several smppd nodes on one database (`Service = sql`): receipts and MO reach an ESME through
@@ -59,12 +60,10 @@ export class SharedQueue {
   private async heartbeat(): Promise<void> {
     const { db } = this.o;
     const now = Date.now();
-    await db.query(
-      db.dialect === 'mysql'
-        ? `INSERT INTO smppd_node (node, updated_ms) VALUES (?, ?) ON DUPLICATE KEY UPDATE updated_ms = VALUES(updated_ms)`
-        : `INSERT INTO smppd_node (node, updated_ms) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET updated_ms = EXCLUDED.updated_ms`,
-      [db.node, now],
-    );
+    await db.query(upsert(db.dialect, 'smppd_node', ['node', 'updated_ms'], ['node'], ['updated_ms']), [
+      db.node,
+      now,
+    ]);
   }
 
   /** The open messages of nodes silent for DEAD_MS become ours (their receipts come from here). */
@@ -107,9 +106,7 @@ export class SharedQueue {
         values.push(sid, entry.key, entry.kind, JSON.stringify(entry.pdus), Date.now());
       const rows = entries.map(() => '(?, ?, ?, ?, ?)').join(', ');
       await db.query(
-        db.dialect === 'mysql'
-          ? `INSERT IGNORE INTO smppd_queue (system_id, qkey, kind, pdus, created_ms) VALUES ${rows}`
-          : `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms) VALUES ${rows} ON CONFLICT (qkey) DO NOTHING`,
+        insertIgnore(db.dialect, 'smppd_queue', 'system_id, qkey, kind, pdus, created_ms', rows),
         values,
       );
       for (const { name } of entries) queue.remove(sid, name);
@@ -126,7 +123,7 @@ export class SharedQueue {
       if (queue.count(sid) >= KEEP) continue; // enough here for now
       const got = await db.conn.transaction(async () => {
         const r = await db.query(
-          `SELECT id, qkey, kind, pdus FROM smppd_queue WHERE system_id = ? ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+          `SELECT id, qkey, kind, pdus FROM smppd_queue WHERE system_id = ? ORDER BY id LIMIT ${BATCH}${forUpdate(db.dialect, true)}`,
           [sid],
         );
         if (r.rows.length === 0) return 0;
