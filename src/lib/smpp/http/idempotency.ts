@@ -64,7 +64,10 @@ export type Claim =
 export class IdempotencyKeys {
   private readonly records = new Map<string, KeyRecord>();
   private readonly perAccount = new Map<string, number>();
-  private readonly running = new Map<string, { promise: Promise<StoredAnswer>; resolve: (a: StoredAnswer) => void }>();
+  private readonly running = new Map<
+    string,
+    { promise: Promise<StoredAnswer>; resolve: (a: StoredAnswer) => void }
+  >();
   private fd: number | undefined;
   private lines = 0;
   private queue: { text: string; done?: (err?: Error) => void }[] = [];
@@ -117,8 +120,7 @@ export class IdempotencyKeys {
       return { kind: 'unresolved', record: r };
     }
     const oldest = (sid?: string): number => {
-      for (const x of this.records.values())
-        if (sid === undefined || x.k.startsWith(`${sid}\n`)) return x.at;
+      for (const x of this.records.values()) if (sid === undefined || x.k.startsWith(`${sid}\n`)) return x.at;
       return now;
     };
     const wait = (at: number): number => Math.max(1, Math.ceil((at + this.o.ttlMs - now) / 1000));
@@ -157,7 +159,9 @@ export class IdempotencyKeys {
   end(record: KeyRecord, answer: StoredAnswer): void {
     record.answer = answer;
     this.finish(record.k, answer);
-    void this.append(JSON.stringify({ op: 'end', k: record.k, answer } satisfies Line), false).catch(() => undefined);
+    void this.append(JSON.stringify({ op: 'end', k: record.k, answer } satisfies Line), false).catch(
+      () => undefined,
+    );
   }
 
   /** Nothing stored: the key is free again (and waiters get this answer). */
@@ -165,7 +169,9 @@ export class IdempotencyKeys {
     this.finish(record.k, answer);
     this.remove(record.k);
     if (durable)
-      void this.append(JSON.stringify({ op: 'drop', k: record.k } satisfies Line), false).catch(() => undefined);
+      void this.append(JSON.stringify({ op: 'drop', k: record.k } satisfies Line), false).catch(
+        () => undefined,
+      );
   }
 
   close(): void {

@@ -8,7 +8,13 @@ import { STATUS } from '../protocol/pdu.js';
 import type { SubmitExtras, SubmitPipeline } from '../protocol/submit.js';
 import type { MessageLookup } from '../store/message-store.js';
 import type { IdempotencyKeys, KeyRecord, StoredAnswer } from './idempotency.js';
-import { parseMessagesRequest, requestHash, shown, type ApiError, type MessagesRequest } from './json-request.js';
+import {
+  parseMessagesRequest,
+  requestHash,
+  shown,
+  type ApiError,
+  type MessagesRequest,
+} from './json-request.js';
 import type { MessageView } from './json-status.js';
 
 /**
@@ -71,7 +77,10 @@ export class JsonApi {
     if (path !== '/v1/messages' && !byId)
       return fail({ status: 404, code: 'not_found', message: `no such resource: ${shown(path)}` });
     if (this.d.stopping())
-      return fail({ status: 503, code: 'shutting_down', message: 'shutting down, try again later' }, { 'Retry-After': '5' });
+      return fail(
+        { status: 503, code: 'shutting_down', message: 'shutting down, try again later' },
+        { 'Retry-After': '5' },
+      );
     const ip = normalizeIp(req.socket.remoteAddress ?? '?');
     const auth = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
     const decoded = auth ? Buffer.from(auth[1] ?? '', 'base64').toString('utf8') : '';
@@ -80,7 +89,11 @@ export class JsonApi {
       this.counters.refused++;
       this.d.log('warn', `HTTP ${path.slice(0, 40)} from ${ip} refused: ${why}`);
       fail(
-        { status: 401, code: 'unauthorized', message: 'HTTP Basic authentication with system_id and password required' },
+        {
+          status: 401,
+          code: 'unauthorized',
+          message: 'HTTP Basic authentication with system_id and password required',
+        },
         { 'WWW-Authenticate': 'Basic realm="smsgate", charset="UTF-8"' },
       );
     };
@@ -104,7 +117,11 @@ export class JsonApi {
       },
       (err: Error) => {
         this.d.log('error', `HTTP ${path} from ${ip}: authentication failed: ${err.message}`);
-        fail({ status: 500, code: 'auth_unavailable', message: 'authentication not possible now, try again later' });
+        fail({
+          status: 500,
+          code: 'auth_unavailable',
+          message: 'authentication not possible now, try again later',
+        });
       },
     );
   }
@@ -166,10 +183,17 @@ export class JsonApi {
       v = await this.d.view(id, account.systemId);
     } catch (err) {
       this.d.log('error', `GET /v1/messages/${id}: ${(err as Error).message}`);
-      return send({ status: 500, body: { error: { code: 'internal', message: 'the message could not be read' } } });
+      return send({
+        status: 500,
+        body: { error: { code: 'internal', message: 'the message could not be read' } },
+      });
     }
     // Another account's message is as absent as one that never was.
-    if (!v) return send({ status: 404, body: { error: { code: 'not_found', message: `no message ${shown(id)}` } } });
+    if (!v)
+      return send({
+        status: 404,
+        body: { error: { code: 'not_found', message: `no message ${shown(id)}` } },
+      });
     send({ status: 200, body: v });
   }
 
@@ -183,20 +207,31 @@ export class JsonApi {
   ): void {
     const refuse = (e: ApiError, headers?: Record<string, string>): void => {
       this.counters.refused++;
-      this.d.log('info', `HTTP POST /v1/messages from ${ip} as ${account.systemId} refused (${e.status}): ${e.message}`);
+      this.d.log(
+        'info',
+        `HTTP POST /v1/messages from ${ip} as ${account.systemId} refused (${e.status}): ${e.message}`,
+      );
       fail(e, headers);
     };
     let value: unknown;
     try {
       value = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      return refuse({ status: 400, code: 'invalid_json', message: `the body is not JSON: ${(err as Error).message}` });
+      return refuse({
+        status: 400,
+        code: 'invalid_json',
+        message: `the body is not JSON: ${(err as Error).message}`,
+      });
     }
     const parsed = parseMessagesRequest(value, new Date());
     if (!parsed.ok) return refuse(parsed.error);
     const r = parsed.request;
     if (r.webhook && !this.d.webhooks)
-      return refuse({ status: 400, code: 'invalid_field', message: 'webhook: not available with the SQL outbox yet' });
+      return refuse({
+        status: 400,
+        code: 'invalid_field',
+        message: 'webhook: not available with the SQL outbox yet',
+      });
     if (r.webhook && !account.webhookSecret)
       return refuse({
         status: 400,
@@ -232,7 +267,11 @@ export class JsonApi {
         });
       case 'full':
         return refuse(
-          { status: 429, code: 'idempotency_keys_exhausted', message: `${claim.why}; keys expire after HttpIdempotencyTtl` },
+          {
+            status: 429,
+            code: 'idempotency_keys_exhausted',
+            message: `${claim.why}; keys expire after HttpIdempotencyTtl`,
+          },
           { 'Retry-After': String(claim.retryAfterS) },
         );
       case 'done':
@@ -247,9 +286,16 @@ export class JsonApi {
         this.d.keys.run(record);
         // The key and its IDs are durable before any message is handed to the store.
         this.d.keys.begin(record).then(
-          () => this.submit(account, r, record.ids, ip, new Set(), (a) => this.finish(record, a, new Set(), send)),
+          () =>
+            this.submit(account, r, record.ids, ip, new Set(), (a) =>
+              this.finish(record, a, new Set(), send),
+            ),
           (err: Error) => {
-            const a = errorAnswer({ status: 503, code: 'unavailable', message: `idempotency key not recorded: ${err.message}` });
+            const a = errorAnswer({
+              status: 503,
+              code: 'unavailable',
+              message: `idempotency key not recorded: ${err.message}`,
+            });
             this.d.keys.drop(record, a, false);
             send(a, { 'Retry-After': '1' });
           },
@@ -259,7 +305,12 @@ export class JsonApi {
   }
 
   /** A key a previous run began and did not answer: the messages that exist are kept, the rest stored now. */
-  private async resolve(account: Account, r: MessagesRequest, record: KeyRecord, ip: string): Promise<StoredAnswer> {
+  private async resolve(
+    account: Account,
+    r: MessagesRequest,
+    record: KeyRecord,
+    ip: string,
+  ): Promise<StoredAnswer> {
     const stored = new Set<number>();
     for (const [i, id] of record.ids.entries())
       if ((await this.d.messages.query(id, account.systemId)) !== undefined) stored.add(i);
@@ -273,7 +324,12 @@ export class JsonApi {
   }
 
   /** A keyed request's answer: kept with the key if anything was stored, else the key is free again. */
-  private finish(record: KeyRecord, a: StoredAnswer, before: Set<number>, send: (a: StoredAnswer) => void): void {
+  private finish(
+    record: KeyRecord,
+    a: StoredAnswer,
+    before: Set<number>,
+    send: (a: StoredAnswer) => void,
+  ): void {
     if (a.status === 202 || before.size > 0) this.d.keys.end(record, a);
     else this.d.keys.drop(record, a);
     send(a);
@@ -291,7 +347,11 @@ export class JsonApi {
     const todo = r.messages.length - skip.size;
     if (this.pending + todo > MAX_PENDING)
       return answer(
-        errorAnswer({ status: 503, code: 'busy', message: 'too many messages waiting to be stored, try again later' }),
+        errorAnswer({
+          status: 503,
+          code: 'busy',
+          message: 'too many messages waiting to be stored, try again later',
+        }),
       );
     const results: Recipient[] = r.to.map((to, i) => ({ to, id: ids[i] ?? '' }));
     const refusals: { status: number; why: string }[] = [];
@@ -336,7 +396,13 @@ export class JsonApi {
       }
     };
     if (!this.d.hold(go))
-      answer(errorAnswer({ status: 503, code: 'busy', message: 'too many messages waiting to be stored, try again later' }));
+      answer(
+        errorAnswer({
+          status: 503,
+          code: 'busy',
+          message: 'too many messages waiting to be stored, try again later',
+        }),
+      );
   }
 }
 
@@ -346,10 +412,14 @@ function errorAnswer(e: ApiError): StoredAnswer {
 
 /** What the pipeline's SMPP status means to an HTTP client. */
 function pipelineError(status: number, why: string): ApiError {
-  if (status === STATUS.RTHROTTLED) return { status: 429, code: 'throttled', message: `${why}, try again later` };
+  if (status === STATUS.RTHROTTLED)
+    return { status: 429, code: 'throttled', message: `${why}, try again later` };
   if (status === STATUS.RSYSERR) return { status: 500, code: 'not_stored', message: why };
-  if (why.startsWith('insufficient credit')) return { status: 402, code: 'insufficient_credit', message: why };
-  if (status === STATUS.RINVSRCADR) return { status: 400, code: 'sender_not_allowed', message: `from: ${why}` };
-  if (status === STATUS.RINVDSTADR) return { status: 400, code: 'receiver_not_allowed', message: `to: ${why}` };
+  if (why.startsWith('insufficient credit'))
+    return { status: 402, code: 'insufficient_credit', message: why };
+  if (status === STATUS.RINVSRCADR)
+    return { status: 400, code: 'sender_not_allowed', message: `from: ${why}` };
+  if (status === STATUS.RINVDSTADR)
+    return { status: 400, code: 'receiver_not_allowed', message: `to: ${why}` };
   return { status: 400, code: 'refused', message: why };
 }

@@ -1,5 +1,11 @@
 import crypto from 'node:crypto';
-import { checkDestination, composeMessage, relativeValidity, type Decoded, type SubmitRequest } from '../protocol/mt.js';
+import {
+  checkDestination,
+  composeMessage,
+  relativeValidity,
+  type Decoded,
+  type SubmitRequest,
+} from '../protocol/mt.js';
 import { MAX_RECIPIENTS } from './sendsms.js';
 
 /**
@@ -61,7 +67,10 @@ export function requestHash(v: unknown): string {
       );
     return x;
   };
-  return crypto.createHash('sha256').update(JSON.stringify(canon(v))).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(canon(v)))
+    .digest('hex');
 }
 
 function bytes(field: string, v: unknown, encoding: string): Buffer | { ok: false; error: ApiError } {
@@ -86,14 +95,18 @@ export function parseMessagesRequest(
   now: Date,
 ): { ok: true; request: MessagesRequest } | { ok: false; error: ApiError } {
   if (!v || typeof v !== 'object' || Array.isArray(v))
-    return { ok: false, error: { status: 400, code: 'invalid_body', message: 'the body must be a JSON object' } };
+    return {
+      ok: false,
+      error: { status: 400, code: 'invalid_body', message: 'the body must be a JSON object' },
+    };
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!FIELDS.has(k)) return invalid(k, o[k], 'unknown field');
   // Recipients
   const rawTo = typeof o.to === 'string' ? [o.to] : o.to;
   if (!Array.isArray(rawTo) || rawTo.length === 0)
     return invalid('to', o.to, 'a phone number or a non-empty array of them');
-  if (rawTo.length > MAX_RECIPIENTS) return invalid('to', `${rawTo.length} numbers`, `at most ${MAX_RECIPIENTS}`);
+  if (rawTo.length > MAX_RECIPIENTS)
+    return invalid('to', `${rawTo.length} numbers`, `at most ${MAX_RECIPIENTS}`);
   const to: string[] = [];
   for (const [i, r] of rawTo.entries()) {
     const field = Array.isArray(o.to) ? `to[${i}]` : 'to';
@@ -108,7 +121,11 @@ export function parseMessagesRequest(
   const from = typeof o.from === 'string' ? o.from.trim() : '';
   // Body
   if ((o.text === undefined) === (o.binary === undefined))
-    return invalid(o.text === undefined ? 'text' : 'binary', o.text ?? null, 'exactly one of text and binary');
+    return invalid(
+      o.text === undefined ? 'text' : 'binary',
+      o.text ?? null,
+      'exactly one of text and binary',
+    );
   const coding = o.coding ?? 'auto';
   if (coding !== 'auto' && coding !== 'gsm7' && coding !== 'ucs2')
     return invalid('coding', coding, 'auto, gsm7 or ucs2 (binary is always 8-bit)');
@@ -137,7 +154,8 @@ export function parseMessagesRequest(
     udh = u;
   }
   // Delivery
-  if (o.report !== undefined && typeof o.report !== 'boolean') return invalid('report', o.report, 'true or false');
+  if (o.report !== undefined && typeof o.report !== 'boolean')
+    return invalid('report', o.report, 'true or false');
   let webhook: string | undefined;
   if (o.webhook !== undefined) {
     let ok = typeof o.webhook === 'string' && o.webhook.length <= 2048;
@@ -177,7 +195,12 @@ export function parseMessagesRequest(
       },
       now,
     );
-    if (!c.ok) return invalid(udh ? 'udh' : o.text !== undefined ? 'text' : 'binary', udh ? o.udh : (o.text ?? o.binary), c.reason);
+    if (!c.ok)
+      return invalid(
+        udh ? 'udh' : o.text !== undefined ? 'text' : 'binary',
+        udh ? o.udh : (o.text ?? o.binary),
+        c.reason,
+      );
     if (coding === 'gsm7' && c.request.entries.some((e) => e.coding.startsWith('Unicode')))
       return invalid('text', o.text, 'has characters GSM 7-bit cannot carry (coding gsm7)');
     messages.push(c.request);
