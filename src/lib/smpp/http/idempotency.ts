@@ -174,6 +174,11 @@ export class IdempotencyKeys {
       );
   }
 
+  /** Not decided after all (the store could not be asked): waiters get `answer`, the key stays as it was. */
+  release(record: KeyRecord, answer: StoredAnswer): void {
+    this.finish(record.k, answer);
+  }
+
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;

@@ -101,6 +101,7 @@ export class JsonApi {
       this.counters.refused++;
       return fail({ status: 403, code: 'blocked', message: 'address blocked after failed logins' });
     }
+    if (!byId && this.badBody(req, res)) return;
     if (colon < 0) return unauthorized('no Basic credentials');
     const user = decoded.slice(0, colon);
     this.d.login(user, decoded.slice(colon + 1), ip).then(
@@ -139,19 +140,47 @@ export class JsonApi {
   }
 
   /** The body, or 415/413 without reading further. */
-  private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (body: Buffer) => void): void {
+  /** 413/415 with the connection closed: nothing more is read, the rest of a body costs the sender, not us. */
+  private refuseBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+  ): void {
+    this.counters.refused++;
+    this.send(res, { status, body: { error: { code, message } } }, { Connection: 'close' });
+    res.on('finish', () => req.socket.destroy());
+  }
+
+  /** What the headers already say is wrong with a body (before the login: it costs nothing). */
+  private badBody(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    const refuse = (status: number, code: string, message: string): void => {
-      this.counters.refused++;
-      this.send(res, { status, body: { error: { code, message } } }, { Connection: 'close' });
-      // Nothing more is read: the rest of a huge body costs the sender, not us.
-      res.on('finish', () => req.socket.destroy());
-    };
     if (type !== 'application/json')
-      return refuse(415, 'unsupported_media_type', `Content-Type ${shown(type)}: use application/json`);
+      this.refuseBody(
+        req,
+        res,
+        415,
+        'unsupported_media_type',
+        `Content-Type ${shown(type)}: use application/json`,
+      );
+    else if (Number(req.headers['content-length'] ?? 0) > this.d.maxBody)
+      this.refuseBody(
+        req,
+        res,
+        413,
+        'body_too_large',
+        `the body is longer than ${this.d.maxBody} bytes (HttpMaxBody)`,
+      );
+    else return false;
+    return true;
+  }
+
+  /** The body, or 413 as soon as it grows past HttpMaxBody. */
+  private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (body: Buffer) => void): void {
     const max = this.d.maxBody;
-    if (Number(req.headers['content-length'] ?? 0) > max)
-      return refuse(413, 'body_too_large', `the body is longer than ${max} bytes (HttpMaxBody)`);
+    const refuse = (status: number, code: string, message: string): void =>
+      this.refuseBody(req, res, status, code, message);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -280,7 +309,17 @@ export class JsonApi {
         return void claim.result.then(replay);
       case 'unresolved':
         this.d.keys.run(claim.record);
-        return void this.resolve(account, r, claim.record, ip).then(replay);
+        return void this.resolve(account, r, claim.record, ip).then(replay, (err: Error) => {
+          // The store could not be asked: the key stays unresolved for the next retry.
+          this.d.log('error', `Idempotency-Key of ${account.systemId}: store not readable: ${err.message}`);
+          const a = errorAnswer({
+            status: 503,
+            code: 'unavailable',
+            message: 'the store cannot be read now, try again',
+          });
+          this.d.keys.release(claim.record, a);
+          send(a, { 'Retry-After': '1' });
+        });
       case 'new': {
         const record = claim.record;
         this.d.keys.run(record);
