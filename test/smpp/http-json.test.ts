@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackupExtensions } from '../../src/lib/smsbackup/reader.js';
 import { loadSmsdConfig } from '../../src/lib/config/smsd-config.js';
@@ -151,6 +152,16 @@ async function stored(): Promise<Map<string, string>> {
 
 type Accepted = { id: string; recipients: { to: string; id?: string; error?: { code: string } }[] };
 type ErrorReply = { error: { code: string; message: string } };
+
+describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document (checked against the specification schema)', async () => {
+    const validator = new Validator();
+    const res = await validator.validate(structuredClone(doc));
+    expect(res.errors ?? []).toEqual([]);
+    expect(res.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+});
 
 describe('POST /v1/messages', () => {
   it('curl: 202 with one ID per recipient once durable; the files hold them; GET shows each (queued)', async () => {
