@@ -246,8 +246,11 @@ export class IdempotencyKeys {
       return after(err as Error);
     }
     const data = Buffer.from(batch.map((b) => `${b.text}\n`).join(''));
+    // Only a begin needs the disk before its caller goes on; answers and drops ride along with the next.
+    const sync = batch.some((b) => b.done !== undefined);
     fs.write(fd, data, (err) => {
       if (err) return after(err);
+      if (!sync) return after();
       fs.fdatasync(fd, (e) => after(e ?? undefined));
     });
   }
