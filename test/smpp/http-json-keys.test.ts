@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IdempotencyKeys } from '../../src/lib/smpp/http/idempotency.js';
 import { DlrQueue } from '../../src/lib/smpp/http/dlr.js';
+import { parseMessagesRequest, shown } from '../../src/lib/smpp/http/json-request.js';
 import { waitFor } from '../helpers/rig.js';
 
 // The Idempotency-Key log at its bounds (age, count, a torn line, the rewrite) and the webhook
@@ -106,6 +107,16 @@ describe('IdempotencyKeys', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readFileSync(file, 'utf8').split('\n').length).toBeLessThan(2100);
     k.close();
+  });
+});
+
+describe('hostile request bodies', () => {
+  it('a value nested too deep to print is refused by name, not a crash', () => {
+    const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown;
+    expect(shown(deep)).toBe('[...]');
+    const r = parseMessagesRequest({ to: '420111', text: 'x', class: deep }, new Date());
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toBe('class = [...]: a message class 0 to 3');
   });
 });
 

@@ -212,6 +212,9 @@ describe('POST /v1/messages', () => {
     const cases: [unknown, number, string][] = [
       ['{"to": "4201', 400, 'invalid_json'],
       ['[1,2]', 400, 'invalid_body'],
+      ['', 400, 'invalid_json'],
+      ['{"to":"420111","text":"x","class":' + '['.repeat(1500) + ']'.repeat(1500) + '}', 400, 'class = [[[['],
+      ['{"to":"420111","text":"x","to":"bad"}', 400, 'to = "bad"'],
       [{ to: '420111', text: 'x', colour: 'red' }, 400, 'colour = "red"'],
       [{ to: 'abc', text: 'x' }, 400, 'to = "abc"'],
       [{ to: ['420111', 12], text: 'x' }, 400, 'to[1] = 12'],
@@ -291,6 +294,8 @@ describe('GET /v1/messages/{id}', () => {
     expect((await get(id, auth('other', 'pw456'))).status).toBe(404);
     expect((await get('0123456789abcdef')).status).toBe(404);
     expect((await get('../../etc')).status).toBe(404);
+    const bad = await fetch(`${base}/v1/messages/%zz`, { headers: { Authorization: SHOP } });
+    expect(bad.status).toBe(404);
     expect((await get(id)).status).toBe(200);
   });
 });

@@ -108,13 +108,27 @@ export class JsonApi {
       (outcome) => {
         if (!outcome.ok) {
           if (outcome.strike) this.d.blocklist.fail(ip);
-          return unauthorized(`"${user}": ${outcome.why}`);
+          return unauthorized(`${shown(user)}: ${outcome.why}`);
         }
         if (byId) {
           req.resume();
-          return this.get(outcome.account, decodeURIComponent(byId[1] ?? ''), send);
+          let id: string;
+          try {
+            id = decodeURIComponent(byId[1] ?? '');
+          } catch {
+            id = byId[1] ?? ''; // not percent-encoding: an ID nobody has
+          }
+          return void this.get(outcome.account, id, send);
         }
-        this.readBody(req, res, (body) => this.post(req, outcome.account, body, ip, send, fail));
+        this.readBody(req, res, (body) => {
+          try {
+            this.post(req, outcome.account, body, ip, send, fail);
+          } catch (err) {
+            // A bug must cost this request, not the server; nothing was stored (post stores last).
+            this.d.log('error', `HTTP POST /v1/messages from ${ip}: ${(err as Error).message}`);
+            fail({ status: 500, code: 'internal', message: 'the request could not be handled' });
+          }
+        });
       },
       (err: Error) => {
         this.d.log('error', `HTTP ${path} from ${ip}: authentication failed: ${err.message}`);

@@ -46,7 +46,12 @@ const FIELDS = new Set([
 
 /** A value for an error message: short, printable. */
 export function shown(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : '{...}'; // nested too deep to print (a hostile body)
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
