@@ -38,7 +38,7 @@ describe('JSON API with smsd run and the emulator', () => {
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     const appPort = (app.address() as { port: number }).port;
 
-    rig = await startRig({ config: FAST_TIMERS + 'DeliveryReport = log\n', startDaemon: false });
+    rig = await startRig({ config: FAST_TIMERS, startDaemon: false }); // the tour's smsd settings (DeliveryReport unset)
     const accounts = path.join(rig.spool.dir, 'esme.ini');
     await writeAccounts(accounts, [
       { systemId: 'demo', password: 'demo-pw', extra: `webhook_secret = ${SECRET}\n` },
