@@ -55,7 +55,7 @@ describe('IdempotencyKeys', () => {
     a.drop(c3.record, { status: 429, body: {} });
     expect(a.claim('shop', 'k1', 'other', () => []).kind).toBe('mismatch');
     await new Promise((r) => setTimeout(r, 50)); // the end and drop lines are written after the answer
-    a.close();
+    await a.close();
     fs.appendFileSync(file, '{"op":"begin","k":"shop\\nk9","h":"h9"'); // torn by a crash
     const b = open(file);
     expect(b.claim('shop', 'k1', 'h1', () => []).kind).toBe('done');
@@ -64,7 +64,7 @@ describe('IdempotencyKeys', () => {
     if (u.kind === 'unresolved') expect(u.record.ids).toEqual(['id2']);
     expect(b.claim('shop', 'k3', 'h3', () => ['new3']).kind).toBe('new');
     expect(b.claim('shop', 'k9', 'h9', () => ['new9']).kind).toBe('new');
-    b.close();
+    await b.close();
   });
 
   it('keys expire after ttlMs (also across a reopen); at maxKeys a new key is refused with the wait until the oldest expires', async () => {
@@ -84,11 +84,11 @@ describe('IdempotencyKeys', () => {
     expect(k.claim('c', 'k1', 'h', () => [])).toMatchObject({ kind: 'full' });
     expect(k.size).toBe(3);
     await waitFor(() => k.claim('c', 'k1', 'h', () => ['y']).kind === 'new', 5_000, 'expiry');
-    k.close();
+    await k.close();
     await new Promise((r) => setTimeout(r, 450));
     const again = open(file, { ttlMs: 400 });
     expect(again.size).toBe(0);
-    again.close();
+    await again.close();
   });
 
   it('the log is rewritten when it holds more than twice the live keys (it stays bounded)', async () => {
@@ -106,7 +106,7 @@ describe('IdempotencyKeys', () => {
     }
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readFileSync(file, 'utf8').split('\n').length).toBeLessThan(2100);
-    k.close();
+    await k.close();
   });
 });
 

@@ -333,7 +333,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     httpFront?.destroyConnections();
     await dlrQueue.close();
     await webhooks.close();
-    keys?.close();
+    await keys?.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -495,7 +495,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await httpClosed;
         await dlrQueue.close();
         await webhooks.close();
-        keys?.close();
+        await keys?.close();
         await server.stop();
         await store.close();
         await listenerClosed;

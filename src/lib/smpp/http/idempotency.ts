@@ -179,7 +179,10 @@ export class IdempotencyKeys {
     this.finish(record.k, answer);
   }
 
-  close(): void {
+  /** After the last answers' lines are written (bounded wait: what is not, a retry resolves). */
+  async close(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (this.writing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }
