@@ -28,6 +28,7 @@ const ACCOUNTS = [
   { systemId: 'shop', password: 'pw123', extra: `webhook_secret = ${SECRET}\n` },
   { systemId: 'other', password: 'pw456' },
   { systemId: 'cap', password: 'pwcap' },
+  { systemId: 'slow', password: 'pwslow', extra: 'throughput = 2\n' },
 ];
 const EXTRA =
   'HttpPort = 0\nHttpListen = 127.0.0.1\nHttpMaxBody = 4096\nBlockAttempts = 0\nHttpIdempotencyKeysPerAccount = 5\n';
@@ -284,6 +285,58 @@ describe('POST /v1/messages', () => {
     const unknown = await post({ to: '420111', text: 'x' }, {}, auth('nobody', 'x'));
     expect(unknown.status).toBe(401);
     expect((await stored()).size).toBe(0);
+  });
+});
+
+describe('the pipeline refuses', () => {
+  it('some recipients (throughput): 202 naming the refused ones; all of them: 429, nothing stored, the key free again', async () => {
+    const slow = auth('slow', 'pwslow');
+    const to = ['420111000701', '420111000702', '420111000703', '420111000704', '420111000705'];
+    const some = await post({ to, text: 'five' }, { 'Idempotency-Key': 'slow-1' }, slow);
+    expect(some.status).toBe(202);
+    const rs = (some.body as Accepted).recipients;
+    const ok = rs.filter((x) => x.id !== undefined);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(ok.length).toBeLessThan(5);
+    for (const x of rs.filter((r) => r.error)) expect(x.error?.code).toBe('throttled');
+    expect((await stored()).size).toBe(ok.length);
+    // The same key replays the partial answer (it stored something): nothing stored again.
+    expect((await post({ to, text: 'five' }, { 'Idempotency-Key': 'slow-1' }, slow)).body).toEqual(some.body);
+    // A request the bucket refuses whole: 429, nothing stored, and its key is free for a later try.
+    let all: Reply | undefined;
+    let i = 0;
+    for (; i < 20; i++) {
+      all = await post({ to, text: `all ${i}` }, { 'Idempotency-Key': `slow-all-${i}` }, slow);
+      if (all.status === 429) break;
+    }
+    expect(all?.status).toBe(429);
+    expect((all?.body as ErrorReply).error.code).toBe('throttled');
+    const before = (await stored()).size;
+    // Once the bucket refills, the same key and request store (not a replay of the 429). Polled
+    // with one recipient, so each try either stores it or is refused whole.
+    const retry = { to: to.slice(0, 1), text: 'later' };
+    let later: Reply | undefined;
+    await waitFor(
+      async () => {
+        later = await post(retry, { 'Idempotency-Key': 'slow-later' }, slow);
+        return later.status === 202;
+      },
+      10_000,
+      'the bucket refilled',
+    );
+    expect(later?.headers.get('idempotent-replayed')).toBeNull();
+    const freed = await waitFor(
+      async () => {
+        const r = await post({ to, text: `all ${i}` }, { 'Idempotency-Key': `slow-all-${i}` }, slow);
+        return r.status === 202 ? r : undefined;
+      },
+      10_000,
+      'the refused key taken again',
+    );
+    expect(freed.headers.get('idempotent-replayed')).toBeNull();
+    expect((await stored()).size).toBe(
+      before + 1 + (freed.body as Accepted).recipients.filter((x) => x.id).length,
+    );
   });
 });
 
