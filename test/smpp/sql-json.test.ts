@@ -7,7 +7,8 @@ import { startTestSmppd, type TestSmppd } from './harness.js';
 
 // The JSON API with [smsd] Service = sql: POST stores in Gammu's outbox of a real MariaDB or
 // PostgreSQL through the same pipeline as submit_sm and sendsms, the Idempotency-Key holds there
-// too (the retry finds the row); GET answers 501 and a webhook is refused (not built for SQL yet).
+// too (the retry finds the row); GET reads smppd_message and sentitems; a webhook is refused (receipt
+// webhooks are not built for SQL yet).
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 describe.each(['mysql', 'pgsql'] as const)('JSON API on the SQL outbox (%s)', (dialect) => {
-  it('POST stores once per key; GET is 501; webhook refused; nothing stored for refusals', async () => {
+  it('POST stores once per key; GET reads smppd_message and sentitems (owner only); webhook refused', async () => {
     if (!(await serverAvailable(dialect))) return;
     const db: TempDb = await createTempDb(dialect, 18);
     const spool = makeSpool();
@@ -31,7 +32,10 @@ describe.each(['mysql', 'pgsql'] as const)('JSON API on the SQL outbox (%s)', (d
       spool.cleanup();
     });
     const t: TestSmppd = await startTestSmppd(
-      [{ systemId: 'shop', password: 'pw123', extra: 'webhook_secret = sql-secret-0123456789\n' }],
+      [
+        { systemId: 'shop', password: 'pw123', extra: 'webhook_secret = sql-secret-0123456789\n' },
+        { systemId: 'other', password: 'pw456' },
+      ],
       'HttpPort = 0\nHttpListen = 127.0.0.1\n',
       spool,
     );
@@ -66,13 +70,60 @@ describe.each(['mysql', 'pgsql'] as const)('JSON API on the SQL outbox (%s)', (d
 
     const hook = await send({ to: '+420111222333', text: 'x', webhook: 'http://127.0.0.1:9/x' });
     expect(hook.status).toBe(400);
-    expect(((await hook.json()) as { error: { message: string } }).error.message).toContain('SQL outbox');
-    const g = await fetch(`${base}/v1/messages/${id}`, { headers });
-    expect(g.status).toBe(501);
-    expect(((await g.json()) as { error: { code: string; message: string } }).error).toMatchObject({
-      code: 'not_implemented',
-      message: expect.stringContaining('SQL outbox') as unknown,
-    });
     expect(await rows()).toHaveLength(1);
+    expect(((await hook.json()) as { error: { message: string } }).error.message).toContain('SQL outbox');
+    const view = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const g = await fetch(`${base}/v1/messages/${id}`, { headers });
+      return { status: g.status, body: (await g.json()) as Record<string, unknown> };
+    };
+    expect(await view()).toMatchObject({
+      status: 200,
+      body: { id, to: '+420111222333', state: 'queued', parts: 1, receipts: [] },
+    });
+    // What smsd run does: the message sent (sentitems) and its report DeliveryOK, out of the outbox.
+    const c = (n: string): string => q(n);
+    const copied = [
+      'InsertIntoDB',
+      'Text',
+      'DestinationNumber',
+      'Coding',
+      'UDH',
+      'Class',
+      'TextDecoded',
+      'ID',
+      'RelativeValidity',
+      'CreatorID',
+    ];
+    const set = [
+      'SendingDateTime',
+      'DeliveryDateTime',
+      'SMSCNumber',
+      'SenderID',
+      'SequencePosition',
+      'Status',
+      'StatusError',
+      'TPMR',
+      'StatusCode',
+    ];
+    await admin.query(
+      `INSERT INTO sentitems (${[...copied, ...set].map(c).join(', ')}) SELECT ${copied.map(c).join(', ')}, NOW(), NOW(), '', 'run1', 1, 'DeliveryOK', 0, 7, 0 FROM outbox`,
+    );
+    await admin.query('DELETE FROM outbox');
+    const done = await view();
+    expect(done).toMatchObject({
+      status: 200,
+      body: {
+        id,
+        state: 'delivered',
+        receipts: [{ part: 1, state: 'delivered', status: 0, description: 'DeliveryOK' }],
+      },
+    });
+    // Another account's view of it: as absent as an unknown ID.
+    const other = await fetch(`${base}/v1/messages/${id}`, {
+      headers: { Authorization: `Basic ${Buffer.from('other:pw456').toString('base64')}` },
+    });
+    expect(other.status).toBe(404);
+    expect((await fetch(`${base}/v1/messages/0123456789abcdef`, { headers })).status).toBe(404);
+    expect(await rows()).toHaveLength(0);
   });
 });

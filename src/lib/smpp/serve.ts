@@ -31,6 +31,7 @@ import { DlrQueue, dlrCall } from './http/dlr.js';
 import type { DlrReport } from './store/spool-events.js';
 import { IdempotencyKeys } from './http/idempotency.js';
 import { spoolMessageView, type MessageView } from './http/json-status.js';
+import { sqlMessageView } from './http/json-status-sql.js';
 import { webhookCall } from './http/webhook.js';
 import { packageRoot } from '../config/locate.js';
 
@@ -142,6 +143,7 @@ async function sqlBackend(
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
     events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    view: (id, sid) => sqlMessageView(eventsDb, id, sid),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
