@@ -99,7 +99,8 @@ export class IdempotencyKeys {
       } else this.remove(l.k);
     }
     this.expire(Date.now());
-    this.compact();
+    // Rewritten when mostly dead (expired, dropped): a start costs no fsync otherwise.
+    if (this.lines > 2 * this.records.size + 1000) this.compact();
   }
 
   get size(): number {
