@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IdempotencyKeys } from '../../src/lib/smpp/http/idempotency.js';
 import { DlrQueue } from '../../src/lib/smpp/http/dlr.js';
 import { parseMessagesRequest, shown } from '../../src/lib/smpp/http/json-request.js';
+import { parseAccounts } from '../../src/lib/smpp/policy/accounts.js';
 import { waitFor } from '../helpers/rig.js';
 
 // The Idempotency-Key log at its bounds (age, count, a torn line, the rewrite) and the webhook
@@ -107,6 +108,21 @@ describe('IdempotencyKeys', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readFileSync(file, 'utf8').split('\n').length).toBeLessThan(2100);
     await k.close();
+  });
+});
+
+describe('webhook_secret in the accounts file', () => {
+  const HASH = 'scrypt$1024$8$1$c2FsdA==$aGFzaA==';
+  it('kept as written; too short or with blanks refused without showing it', () => {
+    const ok = parseAccounts(`[shop]\npassword = ${HASH}\nwebhook_secret = abcdefghijklmnop\n`, 'esme.ini');
+    expect(ok.accounts.get('shop')?.webhookSecret).toBe('abcdefghijklmnop');
+    expect(
+      parseAccounts(`[shop]\npassword = ${HASH}\n`, 'esme.ini').accounts.get('shop')?.webhookSecret,
+    ).toBeUndefined();
+    for (const bad of ['short-secret', 'sixteen chars with blanks'])
+      expect(() =>
+        parseAccounts(`[shop]\npassword = ${HASH}\nwebhook_secret = ${bad}\n`, 'esme.ini'),
+      ).toThrow(/^(?!.*(short-secret|with blanks)).*webhook_secret must be 16 to 256 printable characters/);
   });
 });
 
