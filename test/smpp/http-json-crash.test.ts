@@ -127,5 +127,5 @@ describe('JSON API and kill -9', () => {
     } finally {
       spool.cleanup();
     }
-  });
+  }, 120_000);
 });

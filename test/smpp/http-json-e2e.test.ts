@@ -116,5 +116,5 @@ describe('JSON API with smsd run and the emulator', () => {
     });
     expect(await again.json()).toEqual(accepted);
     expect(hooks).toHaveLength(1);
-  });
+  }, 120_000);
 });

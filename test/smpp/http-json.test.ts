@@ -554,5 +554,5 @@ describe('receipt webhooks', () => {
       state: 'delivered',
       receipts: [{ part: 1, state: 'delivered', status: 0 }],
     });
-  });
+  }, 90_000);
 });
