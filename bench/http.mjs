@@ -4,7 +4,9 @@
 // (the store's group commit), beside a node:http server that parses the same request and stores
 // nothing (bench/http-null-server.mjs), with the same client in the same run; prints both and the
 // ratio, and the answer latency at a steady offered rate.
-// Usage: npm run build && node bench/http.mjs [--messages 30000] [--connections 64] [--rate 1000]
+// With --json, the same smppd in the same run also takes the same number of JSON API requests
+// (POST /v1/messages, HTTP Basic), without and with an Idempotency-Key, for a side-by-side rate.
+// Usage: npm run build && node bench/http.mjs [--messages 30000] [--connections 64] [--rate 1000] [--json]
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -21,6 +23,12 @@ const opt = (name, def) => {
 const MESSAGES = opt('--messages', 30000);
 const CONNECTIONS = opt('--connections', 64);
 const RATE = opt('--rate', 1000);
+const JSON_MODE = args.includes('--json');
+/** What the requests are: Kannel's sendsms GET, or the JSON API's POST (with a key or not). */
+let mode = 'sendsms';
+/** Keys of one flood are new to the server: no run replays another's. */
+let keyRun = 0;
+const BASIC = `Basic ${Buffer.from('bench:bench1').toString('base64')}`;
 
 function start(cmd, argv, pattern) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -59,6 +67,7 @@ async function request(port, i) {
 }
 
 function attempt(port, i) {
+  if (mode !== 'sendsms') return attemptJson(port, i);
   const q = `username=bench&password=bench1&from=Bench&to=%2B420${String(100000000 + (i % 899999999)).slice(0, 9)}&text=Benchmark+message+${i}`;
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: `/cgi-bin/sendsms?${q}`, agent }, (res) => {
@@ -72,6 +81,37 @@ function attempt(port, i) {
       );
     });
     req.on('error', reject);
+  });
+}
+
+function attemptJson(port, i) {
+  const body = JSON.stringify({
+    to: `+420${String(100000000 + (i % 899999999)).slice(0, 9)}`,
+    from: 'Bench',
+    text: `Benchmark message ${i}`,
+  });
+  const headers = {
+    'Content-Type': 'application/json',
+    Authorization: BASIC,
+    'Content-Length': Buffer.byteLength(body),
+  };
+  if (mode === 'json-key') headers['Idempotency-Key'] = `bench-${keyRun}-${i}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/v1/messages', method: 'POST', agent, headers },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          res.statusCode === 202 || res.statusCode === 503
+            ? resolve(res.statusCode)
+            : reject(new Error(`${res.statusCode} ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -114,7 +154,8 @@ const config = path.join(work, 'smsdrc');
 fs.writeFileSync(
   config,
   `[gammu]\ndevice = /dev/null\nconnection = at\n[smsd]\nservice = files\ninboxpath = ${work}/inbox/\noutboxpath = ${work}/outbox/\nsentsmspath = ${work}/sent/\nerrorsmspath = ${work}/error/\n` +
-    `[smppd]\nPort = 0\nListen = 127.0.0.1\nHttpPort = 0\nHttpListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\n`,
+    `[smppd]\nPort = 0\nListen = 127.0.0.1\nHttpPort = 0\nHttpListen = 127.0.0.1\nAccountsFile = ${work}/esme.ini\n` +
+    (JSON_MODE ? 'HttpIdempotencyKeys = 1000000\nHttpIdempotencyKeysPerAccount = 1000000\n' : ''),
 );
 console.log(
   `# smppd HTTP (Kannel sendsms) benchmark (${os.cpus().length} CPUs, node ${process.version}, ${MESSAGES} requests, ${CONNECTIONS} keep-alive connections, load ${os.loadavg()[0].toFixed(1)}, spool ${work})`,
@@ -150,10 +191,34 @@ const rate = await flood(ours.port).catch(async (err) => {
 });
 console.log(`smppd sendsms (202 once durable): ${Math.round(rate)}/s (${busy} answers 503, retried)`);
 console.log(`answer latency at ${RATE}/s offered: ${await latency(ours.port)}`);
+let accepted = MESSAGES + 2000 + RATE * 5;
+if (JSON_MODE) {
+  // sendsms, json, keyed, keyed, json, sendsms: each kind early and late, so the growing outbox
+  // (and the machine's changing load) weighs on all of them alike.
+  const rates = { sendsms: [rate], json: [], 'json-key': [] };
+  for (const m of ['json', 'json-key', 'json-key', 'json', 'sendsms']) {
+    mode = m;
+    keyRun++;
+    busy = 0;
+    rates[m].push(await flood(ours.port));
+    accepted += MESSAGES;
+  }
+  const avg = (m) => rates[m].reduce((a, b) => a + b, 0) / rates[m].length;
+  for (const m of ['sendsms', 'json', 'json-key']) {
+    const r = avg(m);
+    console.log(
+      `${m.padEnd(8)}: ${Math.round(r)}/s (runs ${rates[m].map((x) => Math.round(x)).join(', ')}; ${(r / avg('sendsms')).toFixed(2)}x sendsms, ${(r / base).toFixed(2)}x no-storage)`,
+    );
+  }
+  for (const m of ['json', 'json-key']) {
+    mode = m;
+    keyRun++;
+    console.log(`${m} answer latency at ${RATE}/s offered: ${await latency(ours.port)}`);
+    accepted += RATE * 5;
+  }
+}
 await stop(ours.child);
 agent.destroy();
 const files = fs.readdirSync(path.join(work, 'outbox')).filter((n) => n.startsWith('OUT')).length;
-console.log(
-  `ratio ${(rate / base).toFixed(2)}; ${files} outbox files written (${MESSAGES + 2000 + RATE * 5} accepted)`,
-);
+console.log(`ratio ${(rate / base).toFixed(2)}; ${files} outbox files written (${accepted} accepted)`);
 fs.rmSync(work, { recursive: true, force: true });

@@ -272,6 +272,11 @@ export function readSmppdConfig(
       maxBody: num('httpmaxbody', 65_536, 1024, 16_777_216),
       headersTimeoutMs: seconds('httpheaderstimeout', 10),
       requestTimeoutMs: seconds('httprequesttimeout', 30),
+      idempotency: {
+        ttlMs: Math.round(num('httpidempotencyttl', 86_400, 60, 2_592_000, false) * 1000),
+        maxKeys: num('httpidempotencykeys', 100_000, 1, 10_000_000),
+        maxKeysPerAccount: num('httpidempotencykeysperaccount', 10_000, 1, 10_000_000),
+      },
     };
   } else
     for (const k of [
@@ -280,6 +285,9 @@ export function readSmppdConfig(
       'httpmaxbody',
       'httpheaderstimeout',
       'httprequesttimeout',
+      'httpidempotencyttl',
+      'httpidempotencykeys',
+      'httpidempotencykeysperaccount',
     ])
       used.add(k);
   const dlr = {

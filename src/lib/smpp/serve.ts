@@ -30,6 +30,11 @@ import { SqlEvents } from './sql/events.js';
 import { HttpFront } from './http/front.js';
 import { DlrQueue, dlrCall } from './http/dlr.js';
 import type { DlrReport } from './store/spool-events.js';
+import { IdempotencyKeys } from './http/idempotency.js';
+import { spoolMessageView, type MessageView } from './http/json-status.js';
+import { sqlMessageView } from './http/json-status-sql.js';
+import { webhookCall } from './http/webhook.js';
+import { packageRoot } from '../config/locate.js';
 
 /**
  * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
@@ -48,6 +53,8 @@ export interface Smppd {
   httpPort: number | undefined;
   /** dlr-url calls: waiting, made, dead-lettered, possibly repeated after a crash. */
   dlr: DlrQueue;
+  /** The JSON API's receipt webhooks (signed POSTs), the same kind of queue. */
+  webhooks: DlrQueue;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
   /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
@@ -85,6 +92,8 @@ interface Backend {
   store: MessageStore;
   messages: MessageLookup;
   events: (hooks: EventHooks) => EventSource;
+  /** GET /v1/messages/{id} of the JSON API; undefined where the store cannot show a message yet. */
+  view?: (id: string, systemId: string) => Promise<MessageView | undefined>;
   /** Where messages go, for the start-up line. */
   describe: string;
   /** Closes what the backend holds after the server stopped. */
@@ -109,6 +118,7 @@ function spoolBackend(paths: ReturnType<typeof smppdPaths>, log: Logger): Backen
     store,
     messages,
     events: ({ receivers: _local, ...hooks }) => new SpoolEvents({ paths, ...hooks }),
+    view: (id, sid) => spoolMessageView(paths, messages, id, sid),
     describe: `spool ${path.dirname(paths.outbox)}`,
     close: async () => undefined,
   };
@@ -140,6 +150,7 @@ async function sqlBackend(
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(events),
     events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
+    view: (id, sid) => sqlMessageView(events, id, sid),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => events.close().finally(release),
   };
@@ -217,6 +228,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   const dlrQueue = new DlrQueue({ dir: path.join(paths.state, 'dlr'), ...smppd.dlr, log });
   dlrQueue.open();
+  const webhooks = new DlrQueue({
+    dir: path.join(paths.state, 'webhooks'),
+    ...smppd.dlr,
+    secret: (sid) => accounts.get(sid.toLowerCase())?.webhookSecret,
+    log,
+  });
+  webhooks.open();
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
@@ -308,6 +326,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     dlr: (r) => {
       const call = dlrCall(r);
       if (call) dlrQueue.add(call.key, call.url);
+      const hook = webhookCall(r);
+      if (hook) webhooks.add(hook.key, hook.url, hook.post);
     },
     receivers: () => server.receiverSystemIds(),
     log,
@@ -317,11 +337,14 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   });
   let httpFront: HttpFront | undefined;
   let httpPort: number | undefined;
+  let keys: IdempotencyKeys | undefined;
   /** A start that fails after the store is open: everything opened so far is closed again. */
   const abandon = async (err: Error): Promise<never> => {
     await httpFront?.close();
     httpFront?.destroyConnections();
     await dlrQueue.close();
+    await webhooks.close();
+    await keys?.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -353,6 +376,17 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
   }
   if (smppd.httpFront) {
+    keys = new IdempotencyKeys({
+      file: path.join(paths.state, 'idempotency.log'),
+      ...smppd.httpFront.idempotency,
+      log,
+    });
+    try {
+      keys.open();
+    } catch (err) {
+      return abandon(new Error(`idempotency keys: ${(err as Error).message}`));
+    }
+    let openapi: Buffer | undefined;
     const front = new HttpFront(smppd.httpFront, {
       admit: (sid, pw, ip) =>
         server.admit(sid, pw, ip).then((outcome) => {
@@ -366,6 +400,15 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       full: () => store.full,
       stopping: () => server.isStopping,
       dlrUrls: o.smsd.smsd.service !== 'sql',
+      json: {
+        keys,
+        messages: backend.messages,
+        view: backend.view,
+        webhooks: o.smsd.smsd.service !== 'sql',
+        // Read on first request: a file of the package (in `files`), found beside package.json.
+        openapi: () =>
+          (openapi ??= fs.readFileSync(path.join(packageRoot(), 'src/lib/smpp/http/openapi.json'))),
+      },
       log,
     });
     httpFront = front;
@@ -385,6 +428,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   }
   events.start();
   dlrQueue.start();
+  webhooks.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
@@ -442,6 +486,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     tlsPort,
     httpPort,
     dlr: dlrQueue,
+    webhooks,
     settled: () => store.settled(),
     reload,
     stop: () =>
@@ -460,6 +505,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         httpFront?.destroyConnections();
         await httpClosed;
         await dlrQueue.close();
+        await webhooks.close();
+        await keys?.close();
         await server.stop();
         await store.close();
         await listenerClosed;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { isAbsent, readdirIfExists } from '../../common/absent.js';
 import type { DlrReport } from '../store/spool-events.js';
+import { SIGNATURE_HEADER, signWebhook } from './sign.js';
 
 /**
  * Kannel's delivery reports to `dlr-url`: the URL with its escapes expanded when the report
@@ -128,7 +129,16 @@ export interface DlrQueueOptions {
   maxDelayMs?: number;
   /** Calls in flight at once. */
   concurrency?: number;
+  /** The webhook secret of an account, for calls with a body (JSON API webhooks); read at each attempt. */
+  secret?: (systemId: string) => string | undefined;
   log: Logger;
+}
+
+/** A call with a body: POSTed as JSON, signed (sign.ts) with the account's webhook secret. */
+export interface SignedPost {
+  body: string;
+  /** The account whose secret signs it. */
+  sign: string;
 }
 
 interface Entry {
@@ -140,6 +150,9 @@ interface Entry {
   /** Set (durably) before each attempt, cleared when its failure is recorded. */
   trying?: boolean;
   lastError?: string;
+  /** Absent: Kannel's GET. */
+  body?: string;
+  sign?: string;
 }
 
 interface Item {
@@ -211,10 +224,10 @@ export class DlrQueue {
    * Queues a call of `url` for the report `key` (idempotent while queued); durable when it
    * returns. Throws when it cannot be written (the caller retries the report later).
    */
-  add(key: string, url: string): void {
+  add(key: string, url: string, post?: SignedPost): void {
     if (this.items.has(key) || this.done.has(key)) return;
     const now = Date.now();
-    const e: Entry = { key, url, created: now, attempts: 0, next: now };
+    const e: Entry = { key, url, created: now, attempts: 0, next: now, ...post };
     const name = `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`;
     if (this.items.size >= this.o.max) {
       this.stats.dead++;
@@ -283,7 +296,7 @@ export class DlrQueue {
     }
     this.running++;
     this.inFlight.add(e.key);
-    this.call(e.url)
+    this.call(e)
       .then(
         () => this.succeeded(item),
         (err: Error) => this.failed(item, err.message),
@@ -346,19 +359,33 @@ export class DlrQueue {
     fs.renameSync(file, path.join(this.deadDir, path.basename(file)));
   }
 
-  /** GET; resolves on 2xx, rejects with the reason otherwise. */
-  private call(url: string): Promise<void> {
+  /** GET (or a signed POST); resolves on 2xx, rejects with the reason otherwise. */
+  private call(e: Entry): Promise<void> {
     return new Promise((resolve, reject) => {
       let u: URL;
       try {
-        u = new URL(url);
+        u = new URL(e.url);
       } catch {
         return reject(new Error('not a URL'));
       }
+      const headers: Record<string, string | number> = {};
+      if (e.body !== undefined) {
+        // Signed now, not when queued: the signed time must be fresh for the receiver's replay check.
+        const secret = e.sign === undefined ? undefined : this.o.secret?.(e.sign);
+        if (!secret) return reject(new Error(`account ${e.sign ?? '?'} has no webhook secret`));
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(e.body);
+        headers[SIGNATURE_HEADER] = signWebhook(secret, e.body);
+      }
       const mod = u.protocol === 'https:' ? https : http;
-      const req = mod.get(
+      const req = mod.request(
         u,
-        { agent: u.protocol === 'https:' ? this.agent.https : this.agent.http, timeout: this.o.timeoutMs },
+        {
+          method: e.body === undefined ? 'GET' : 'POST',
+          headers,
+          agent: u.protocol === 'https:' ? this.agent.https : this.agent.http,
+          timeout: this.o.timeoutMs,
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -371,6 +398,7 @@ export class DlrQueue {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
       req.on('error', reject);
+      req.end(e.body);
     });
   }
 }

@@ -9,6 +9,7 @@ import { normalizeIp, type FailureBlocklist } from '../protocol/net.js';
 import { STATUS } from '../protocol/pdu.js';
 import type { SubmitExtras, SubmitOrigin, SubmitPipeline } from '../protocol/submit.js';
 import type { SubmitRequest } from '../protocol/mt.js';
+import { JsonApi, type JsonApiDeps } from './json-api.js';
 import { KANNEL_HEADERS, parseForm, parseSendsms, type Fields, type SendsmsRequest } from './sendsms.js';
 
 /**
@@ -28,6 +29,8 @@ export interface HttpFrontConfig {
   /** Time to send the headers (slowloris) and the whole request. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** The JSON API's Idempotency-Key bounds (HttpIdempotencyTtl, HttpIdempotencyKeys, ...PerAccount). */
+  idempotency: { ttlMs: number; maxKeys: number; maxKeysPerAccount: number };
 }
 
 export interface HttpFrontDeps {
@@ -39,6 +42,8 @@ export interface HttpFrontDeps {
   stopping(): boolean;
   /** dlr-url calls are produced (the spool; not yet the SQL outbox): else a dlr-url is refused. */
   dlrUrls: boolean;
+  /** The JSON API under /v1/ (what it needs beyond the front end's logins, limits and holding). */
+  json?: Omit<JsonApiDeps, 'login' | 'blocklist' | 'submits' | 'hold' | 'stopping' | 'maxBody' | 'log'>;
   log: Logger;
 }
 
@@ -65,6 +70,7 @@ export class HttpFront {
   private pending = 0;
   private readonly waiting: (() => void)[] = [];
   readonly counters = { accepted: 0, refused: 0, requests: 0 };
+  readonly json: JsonApi | undefined;
 
   constructor(
     private readonly c: HttpFrontConfig,
@@ -80,6 +86,18 @@ export class HttpFront {
       (req, res) => this.onRequest(req, res),
     );
     this.server.maxConnections = c.maxConnections;
+    this.json =
+      d.json &&
+      new JsonApi({
+        ...d.json,
+        login: (u, p, ip) => this.login(u, p, ip),
+        blocklist: d.blocklist,
+        submits: d.submits,
+        hold: (go) => this.hold(go),
+        stopping: d.stopping,
+        maxBody: c.maxBody,
+        log: d.log,
+      });
     this.server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => {
       if (socket.writable && err.code !== 'ECONNRESET')
         socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -128,6 +146,7 @@ export class HttpFront {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const send = (a: Answer): void => this.send(res, a);
+    if (this.json && path.startsWith('/v1/')) return this.json.handle(req, res, path);
     if (path !== SENDSMS) {
       req.resume();
       return send({ status: 404, text: `Unknown service ${path.slice(0, 100)}; this server has ${SENDSMS}` });
@@ -195,6 +214,17 @@ export class HttpFront {
       ...a.headers,
     });
     res.end(body);
+  }
+
+  /** Runs `go` now, or once the store has room (bounded); false when too many wait already. */
+  private hold(go: () => void): boolean {
+    if (!this.d.full()) {
+      go();
+      return true;
+    }
+    if (this.waiting.length >= MAX_WAITING) return false;
+    this.waiting.push(go);
+    return true;
   }
 
   private sendsms(req: http.IncomingMessage, fields: Fields, send: (a: Answer) => void): void {

@@ -77,6 +77,11 @@ export interface Account {
   prepaid: boolean;
   /** KSMPPD's simulation: nothing is sent; fake answers every Nth submit (0 = never). */
   simulate: Simulation | undefined;
+  /**
+   * The JSON API's webhook secret (HMAC key of the signature on its calls): a shared secret, so
+   * kept as given, unlike the password. Accounts from SQL or HTTP have none.
+   */
+  webhookSecret?: string;
 }
 
 export class AccountsError extends Error {
@@ -102,6 +107,7 @@ const KNOWN_KEYS = new Set([
   'simulate_permanent_failure_every',
   'simulate_temporary_failure_every',
   'simulate_mo_every',
+  'webhook_secret',
 ]);
 
 export interface AccountsLoad {
@@ -159,6 +165,11 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
       throw new AccountsError(
         `${where}: default_route = ${defaultRoute}; use spool, phone:<PhoneID> or none`,
       );
+    const webhookSecret = get('webhook_secret');
+    if (webhookSecret !== undefined && !/^[\x21-\x7e]{16,256}$/.test(webhookSecret))
+      throw new AccountsError(
+        `${where}: webhook_secret must be 16 to 256 printable characters without blanks (value not shown)`,
+      );
     const every = (k: string): number => Math.floor(num(k, 0));
     const key = systemId.toLowerCase();
     if (accounts.has(key)) throw new AccountsError(`${where}: system_id ${systemId} defined twice`);
@@ -177,6 +188,7 @@ export function parseAccounts(text: string, file: string): AccountsLoad {
       defaultCost: num('default_cost', 0),
       prepaid: bool('prepaid', false),
       simulate: bool('simulate', false) ? simulationSettings(every) : undefined,
+      ...(webhookSecret ? { webhookSecret } : {}),
     });
   }
   return { accounts, warnings };

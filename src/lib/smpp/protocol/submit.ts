@@ -52,6 +52,10 @@ export interface SubmitExtras {
   dlr?: SmppMeta['dlr'];
   /** A PhoneID asked for by the submitter (Kannel's smsc); a route's pin wins. */
   phone?: string;
+  /** The JSON API's webhook for receipts. */
+  hook?: SmppMeta['hook'];
+  /** The message ID, chosen before (the JSON API records it with its idempotency key first). */
+  id?: string;
 }
 
 /** The server's side of a submit: its options, counters, flow control and delivery. */
@@ -149,7 +153,7 @@ export class SubmitPipeline {
     if (account.throughput > 0) this.c.o.throughputShare?.offer(account.systemId, req.entries.length);
     if (!this.bucket(account).take(req.entries.length))
       return refuse(STATUS.RTHROTTLED, `over ${account.throughput} messages/s`);
-    const id = newMessageId(account.messageId);
+    const id = extras?.id ?? newMessageId(account.messageId);
     const sub: Submit = { s, extras, account, req, id, now, refuse };
     if (account.simulate) return this.simulate(sub);
     if (this.c.o.routeSubmit) {
@@ -219,6 +223,7 @@ export class SubmitPipeline {
         ...(phone ? { phone } : {}),
         ...(cost > 0 ? { cost } : {}),
         ...(extras?.dlr ? { dlr: extras.dlr } : {}),
+        ...(extras?.hook ? { hook: extras.hook } : {}),
       },
       now,
       (err, name) => {

@@ -24,6 +24,8 @@ export interface SmppMeta {
   cost?: number;
   /** Kannel's dlr-url and dlr-mask of a message taken over HTTP, plus what its escapes need. */
   dlr?: { url: string; mask: number; from: string; user: string };
+  /** The JSON API's webhook: receipts are POSTed there, signed with the account's webhook secret. */
+  hook?: { url: string };
 }
 
 /** Where a message stands, for query_sm. */

@@ -26,7 +26,7 @@ export interface SpoolPaths {
 
 export type { MessageStatus } from './message-store.js';
 
-type Where = { dir: 'outbox' | 'sent' | 'error'; name: string };
+export type Where = { dir: 'outbox' | 'sent' | 'error'; name: string };
 
 /** Messages taken whose outbox file is still to be created (OutboxStore). */
 export interface UnmaterializedMessages {
@@ -59,7 +59,8 @@ export class MessageIndex implements MessageLookup {
     if (this.recent.size > 200_000) this.recent.delete(this.recent.keys().next().value ?? '');
   }
 
-  private locate(id: string): Where | undefined {
+  /** Where the file of a message ID is now (the outbox, sent/ or error/). */
+  locate(id: string): Where | undefined {
     if (!/^[0-9A-Za-z]{1,64}$/.test(id)) return undefined;
     const suffix = `_smpp-${id}.smsbackup`;
     const known = this.recent.get(id);

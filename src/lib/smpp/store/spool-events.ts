@@ -258,7 +258,7 @@ export class SpoolEvents implements EventSource {
     rejected = false,
   ): void {
     if (this.closed || this.o.queue.has(key)) return;
-    if (meta.dlr && this.o.dlr) {
+    if ((meta.dlr || meta.hook) && this.o.dlr) {
       const kind = state === MESSAGE_STATE.DELIVERED ? 'delivered' : rejected ? 'rejected' : 'failed';
       try {
         this.o.dlr({ key, id, to: unescapeNumber(name.split('_')[3] ?? ''), meta, kind, error, done, text });
