@@ -233,8 +233,8 @@ describe.each(['mysql', 'pgsql'] as const)('prepaid credit in the outbox transac
           ? `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
           : `SELECT COUNT(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'`;
       await waitFor(
-        async () => Number((await look.query(waiting)).rows[0]?.[0]) > 0,
-        10_000,
+        async () => answered !== undefined || Number((await look.query(waiting)).rows[0]?.[0]) > 0,
+        20_000,
         'the store waiting for the row',
       );
       await new Promise((r) => setTimeout(r, 500));
