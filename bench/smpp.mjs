@@ -203,13 +203,48 @@ async function runSql(dialect) {
   const sessions = await Promise.all(nodes.map((n) => bind(n.port)));
   await Promise.all(sessions.map((s) => flood(s, Math.min(2000, MESSAGES), WINDOW))); // warm-up
   const per = Math.ceil(MESSAGES / NODES);
+  // Where the time goes, less skewed by a loaded machine than the rate: CPU of the nodes and (on
+  // PostgreSQL) of the database's backends per submit, and the commits the database counted.
+  const backends =
+    dialect === 'pgsql'
+      ? (await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [name])).rows.map(
+          (r) => r[0],
+        )
+      : [];
+  const pids = [...nodes.map((n) => n.child.pid), ...backends];
+  const cpu = () =>
+    pids.map((pid) => {
+      try {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return (Number(f[11]) + Number(f[12])) * (1e6 / 100); // utime + stime, clock ticks -> µs
+      } catch {
+        return 0;
+      }
+    });
+  const commits = async () =>
+    dialect === 'pgsql'
+      ? Number(
+          (await admin.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = $1`, [name]))
+            .rows[0][0],
+        )
+      : 0;
+  const [cpu0, commits0] = [cpu(), await commits()];
   const t0 = process.hrtime.bigint();
   const rates = await Promise.all(sessions.map((s) => flood(s, per, WINDOW)));
   const total = (per * NODES) / (Number(process.hrtime.bigint() - t0) / 1e9);
   const sqliteRate = total;
+  const used = cpu().map((v, i) => v - cpu0[i]);
+  const [commits1] = [await commits()];
   rates.forEach((r, i) => console.log(`node ${i + 1}: ${Math.round(r).toLocaleString('en')} submit_sm/s`));
   console.log(
     `all ${NODES} node(s): ${Math.round(total).toLocaleString('en')} submit_sm/s committed to the SQL outbox`,
+  );
+  const us = (v) => (v / (per * NODES)).toFixed(0);
+  console.log(
+    `CPU per submit: nodes ${us(used.slice(0, NODES).reduce((a, b) => a + b, 0))} µs` +
+      (dialect === 'pgsql'
+        ? `, PostgreSQL backends ${us(used.slice(NODES).reduce((a, b) => a + b, 0))} µs; ${((commits1 - commits0) / ((per * NODES) / 1000)).toFixed(1)} commits per 1,000 submits`
+        : ''),
   );
   if (RATE > 0) {
     const lat = await latency(sessions[0], RATE, 3);

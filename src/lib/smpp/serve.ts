@@ -19,12 +19,13 @@ import type { MoTarget, SpoolEventsOptions } from './store/spool-events.js';
 import { Billing, type CreditKeeper } from './policy/billing.js';
 import { SqlBilling } from './sql/billing.js';
 import { SharedThroughput, SqlRateExchange } from './policy/shared-throughput.js';
-import { SqlConnection } from '../services/sql/connection.js';
+import { SqlConnection, type ConnectOptions } from '../services/sql/connection.js';
 import type { EventSource, MessageLookup, MessageStore } from './store/message-store.js';
 import { sqlServiceOptions } from '../services/sql/settings.js';
 import { SmppdDb, smppdNodeId } from './sql/db.js';
 import { claimSoleNode, smppdConnection } from './sql/sole-node.js';
 import { SqlMessageStore } from './sql/store.js';
+import { TxCredit, type TxCreditTables } from './sql/credit-tx.js';
 import { SqlMessageLookup } from './sql/messages.js';
 import { SqlEvents } from './sql/events.js';
 import { HttpFront } from './http/front.js';
@@ -130,9 +131,19 @@ async function sqlBackend(
   node: string,
   log: Logger,
   nodeTimeoutMs: number,
+  credit: { connection: ConnectOptions; tables: TxCreditTables } | undefined,
 ): Promise<Backend> {
   const service = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
   const options = { ...service, connection: smppdConnection(service.connection) };
+  // KSMPPD's credit in the outbox's own database: charged in the outbox transaction (one commit).
+  const a = options.connection;
+  const b = credit?.connection;
+  const together =
+    b !== undefined &&
+    a.dialect === b.dialect &&
+    a.host === b.host &&
+    a.user === b.user &&
+    a.database === b.database;
   const storeDb = await SmppdDb.open(options, node);
   let eventsDb: SmppdDb | undefined;
   let release: () => void;
@@ -147,7 +158,7 @@ async function sqlBackend(
   }
   const events = eventsDb;
   return {
-    store: new SqlMessageStore(storeDb),
+    store: new SqlMessageStore(storeDb, together && credit ? new TxCredit(credit.tables, node) : undefined),
     messages: new SqlMessageLookup(events),
     events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
     view: (id, sid) => sqlMessageView(events, id, sid),
@@ -205,7 +216,18 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   try {
     backend =
       o.smsd.smsd.service === 'sql'
-        ? await sqlBackend(o.smsd, node, log, smppd.nodeTimeoutMs)
+        ? await sqlBackend(
+            o.smsd,
+            node,
+            log,
+            smppd.nodeTimeoutMs,
+            sqlBilling && smppd.sql
+              ? {
+                  connection: smppd.sql.connection,
+                  tables: { user: smppd.sql.tables.user, ledger: 'smppd_ledger' },
+                }
+              : undefined,
+          )
         : spoolBackend(paths, log);
   } catch (err) {
     await billing.close();

@@ -29,6 +29,7 @@ import {
 } from './connection.js';
 import { expandQuery, type PartVars, type PhoneVars } from './placeholders.js';
 import { defaultQueries, type QueryName, type SchemaVersion } from './queries.js';
+import { insertOutboxMany, type OutboxItem } from './outbox-batch.js';
 import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js';
 import {
   bool,
@@ -283,6 +284,17 @@ export class SqlService implements SmsdService {
       else await this.conn.query(b.text, b.values);
     }
     return String(id);
+  }
+
+  /** insertOutbox for many messages, in few statements where it can (outbox-batch.ts); IDs in order. */
+  insertOutboxMany(items: readonly OutboxItem[]): Promise<string[]> {
+    return insertOutboxMany(this.conn, items, {
+      bind: (name, params, part, creatorId, phoneId) => this.q(name, params, part, creatorId, phoneId),
+      single: (i) => this.insertOutbox(i.msg, i.creatorId, i.senderId),
+      defaults:
+        this.o.overrides?.create_outbox === undefined &&
+        this.o.overrides?.create_outbox_multipart === undefined,
+    });
   }
 
   async findOutbox(): Promise<OutboxJob | undefined> {

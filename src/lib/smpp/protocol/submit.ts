@@ -4,7 +4,7 @@ import { roundMoney, type CreditKeeper } from '../policy/billing.js';
 import { routeOutbound, type OutboundDecision, type Route } from '../policy/routes.js';
 import type { SharedThroughput } from '../policy/shared-throughput.js';
 import { simulateSubmit } from '../policy/simulation.js';
-import type { MessageLookup, MessageStore } from '../store/message-store.js';
+import { NoCreditError, type MessageLookup, type MessageStore } from '../store/message-store.js';
 import type { DeliveryQueue } from '../store/queue.js';
 import { buildMo, buildReceipt, MESSAGE_STATE, type MoBody } from './deliver.js';
 import { checkSubmit, newMessageId, type SubmitRequest } from './mt.js';
@@ -177,13 +177,11 @@ export class SubmitPipeline {
     if (!route.ok) return refuse(route.status, route.reason);
     const cost = account.prepaid ? roundMoney(route.cost * req.entries.length) : 0;
     if (cost <= 0) return this.store(sub, route, 0);
+    // The store charges in its own transaction (and answers NoCreditError): nothing to reserve.
+    if (this.c.o.store.chargesCredit) return this.store(sub, route, cost);
     const sid = account.systemId;
     const note = `${req.entries.length} part(s) to ${req.destination}`;
-    const insufficient = (): void =>
-      refuse(
-        STATUS.RSUBMITFAIL,
-        `insufficient credit: ${req.entries.length} part(s) at ${route.cost} cost ${cost}`,
-      );
+    const insufficient = (): void => this.insufficient(sub, route.cost, cost);
     const reserved = this.c.o.billing.reserve(sid, id, cost, note);
     if (typeof reserved === 'boolean') {
       // The ledger files: decided in this step of the event loop, nothing to wait for.
@@ -203,6 +201,13 @@ export class SubmitPipeline {
         this.c.o.log('error', `${s.label()}: credit not checked: ${err.message}`);
         refuse(STATUS.RSYSERR, err.message);
       },
+    );
+  }
+
+  private insufficient(sub: Submit, each: number, cost: number): void {
+    sub.refuse(
+      STATUS.RSUBMITFAIL,
+      `insufficient credit: ${sub.req.entries.length} part(s) at ${each} cost ${cost}`,
     );
   }
 
@@ -227,8 +232,15 @@ export class SubmitPipeline {
       },
       now,
       (err, name) => {
+        const charged = this.c.o.store.chargesCredit === true;
+        if (err instanceof NoCreditError) {
+          this.insufficient(sub, route.cost, cost);
+          s.pending(-1);
+          return;
+        }
         if (err) {
-          if (cost > 0)
+          // A store that charges rolled the charge back with the message.
+          if (cost > 0 && !charged)
             void Promise.resolve(this.c.o.billing.release(account.systemId, id, cost)).catch((e: Error) =>
               this.c.o.log('error', `${id}: credit of ${cost} not given back: ${e.message}`),
             );
@@ -250,7 +262,7 @@ export class SubmitPipeline {
         };
         // Stored: from here on the message will be sent, so it is answered ROK even if the
         // charge cannot be recorded (a refusal would only make the ESME send it twice).
-        if (cost <= 0) return answer();
+        if (cost <= 0 || charged) return answer();
         this.c.o.billing
           .commit(account.systemId, id, cost, `${req.entries.length} part(s) to ${req.destination}`)
           .catch((e: Error) => this.c.o.log('error', `${id}: charge of ${cost} not recorded: ${e.message}`))

@@ -1,7 +1,9 @@
-import type { AddCallback, MessageStore } from '../store/message-store.js';
+import { isTransientConflict } from '../../services/sql/connection.js';
+import { NoCreditError, type AddCallback, type MessageStore } from '../store/message-store.js';
 import type { SubmitRequest } from '../protocol/mt.js';
 import type { SmppMeta } from '../store/store.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
+import { CreditShortfall, type TxCharge, type TxCredit } from './credit-tx.js';
 
 /**
  * `Service = sql`: accepted submits go into Gammu's outbox tables (what `smsd run` on SQL, and
@@ -10,6 +12,10 @@ import { SMPPD_TABLES, SmppdDb } from './db.js';
  * SenderID = the route's PhoneID pin, else empty so any daemon takes it) and its smppd_message row
  * (message ID ↔ outbox ID, what the receipt needs), so either both are there or neither; the
  * submit_sm_resp waits for the commit. A database error refuses the whole batch.
+ *
+ * With `credit` (KSMPPD's prepaid credit in the same database) the batch's charges are taken in
+ * that transaction too (credit-tx.ts): a message its account cannot pay fails with NoCreditError
+ * and is not stored, the others are; a rollback neither stores nor charges anything.
  */
 
 /** What smppd_message.meta holds: SmppMeta plus what the receipt repeats of the message. */
@@ -42,7 +48,15 @@ export class SqlMessageStore implements MessageStore {
   /** Batches committed and messages in them (for tests and logs). */
   readonly stats = { batches: 0, messages: 0 };
 
-  constructor(private readonly db: SmppdDb) {}
+  constructor(
+    private readonly db: SmppdDb,
+    private readonly credit?: TxCredit,
+  ) {}
+
+  /** add() charges meta.cost itself (in the outbox transaction). */
+  get chargesCredit(): boolean {
+    return this.credit !== undefined;
+  }
 
   /** A transaction is all or nothing: a crash leaves nothing to settle. */
   recover(): string[] {
@@ -77,10 +91,12 @@ export class SqlMessageStore implements MessageStore {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, MAX_BATCH);
       try {
-        await this.db.exclusive(() => this.write(batch));
+        const stored = await this.db.exclusive(() => this.writeWithRetry(batch));
         this.stats.batches++;
         this.stats.messages += batch.length;
-        for (const p of batch) p.done(undefined, sqlMessageName(p.meta.id));
+        batch.forEach((p, i) =>
+          stored[i] ? p.done(undefined, sqlMessageName(p.meta.id)) : p.done(new NoCreditError(), ''),
+        );
       } catch (err) {
         // Rolled back: nothing of the batch is stored; each ESME gets an error and submits again.
         const e = new Error(`SQL outbox in ${this.db.conn.target}: ${(err as Error).message}`);
@@ -91,21 +107,58 @@ export class SqlMessageStore implements MessageStore {
     this.markIdle?.();
   }
 
-  private async write(batch: readonly Pending[]): Promise<void> {
-    const { db } = this;
+  /**
+   * The batch's transaction; again message by message for the credit when an account's total did
+   * not fit, and again after a deadlock or serialisation conflict with another node.
+   */
+  private async writeWithRetry(batch: readonly Pending[]): Promise<boolean[]> {
+    let exact = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.write(batch, exact);
+      } catch (err) {
+        if (err instanceof CreditShortfall && !exact) exact = true;
+        else if (attempt >= 5 || !isTransientConflict(err)) throw err;
+        else await new Promise((r) => setTimeout(r, 2 * attempt));
+      }
+    }
+  }
+
+  /** One transaction; which messages were stored (false: their account's credit ran out). */
+  private async write(batch: readonly Pending[], exact: boolean): Promise<boolean[]> {
+    const { db, credit } = this;
     // The whole function runs again after a reconnect, so everything is built inside it.
-    await db.svc.transaction(async () => {
-      const rows: (string | number)[][] = [];
-      for (const { req, meta } of batch) {
-        const outboxId = await db.svc.insertOutbox(
-          {
+    return db.svc.transaction(async () => {
+      const charges: (TxCharge | undefined)[] = batch.map(({ req, meta }) =>
+        credit && meta.cost !== undefined && meta.cost > 0
+          ? {
+              sid: meta.sid,
+              id: meta.id,
+              amount: meta.cost,
+              note: `${req.entries.length} part(s) to ${req.destination}`,
+            }
+          : undefined,
+      );
+      const paid = charges.filter((c): c is TxCharge => c !== undefined);
+      let stored = batch.map(() => true);
+      if (credit && exact && paid.length > 0) {
+        const granted = await credit.decide(db, paid);
+        let k = 0;
+        stored = charges.map((c) => (c ? (granted[k++] ?? false) : true));
+      }
+      const kept = batch.filter((_, i) => stored[i]);
+      const outboxIds = await db.svc.insertOutboxMany(
+        kept.map(({ req, meta }) => ({
+          msg: {
             number: req.destination,
             entries: req.entries,
             ...(req.validity !== undefined ? { validity: req.validity } : {}),
           },
-          `smppd ${meta.id}`,
-          meta.phone ?? '',
-        );
+          creatorId: `smppd ${meta.id}`,
+          senderId: meta.phone ?? '',
+        })),
+      );
+      const rows = kept.map(({ req, meta }, i) => {
         const record: SqlMessageMeta = {
           ...meta,
           dst: req.destination,
@@ -114,8 +167,8 @@ export class SqlMessageStore implements MessageStore {
             .join('')
             .slice(0, 20),
         };
-        rows.push([meta.id, outboxId, db.node, meta.sid, req.entries.length, JSON.stringify(record)]);
-      }
+        return [meta.id, outboxIds[i] ?? '', db.node, meta.sid, req.entries.length, JSON.stringify(record)];
+      });
       const cols = ['message_id', 'outbox_id', 'node', 'system_id', 'parts', 'meta'].map((c) => db.f(c));
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         const chunk = rows.slice(i, i + ROWS_PER_INSERT);
@@ -125,6 +178,13 @@ export class SqlMessageStore implements MessageStore {
           chunk.flat(),
         );
       }
+      if (credit) {
+        const taken = charges.filter((c, i): c is TxCharge => c !== undefined && (stored[i] ?? false));
+        if (taken.length > 0) await credit.record(db, taken);
+        // Last, so each account's row is locked only for the commit that follows.
+        if (!exact) await credit.deductAll(db, taken);
+      }
+      return stored;
     });
   }
 

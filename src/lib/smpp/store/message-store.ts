@@ -40,9 +40,23 @@ export interface MessageStatus {
 /** Called once the message is durable (err undefined) with its name (file name, `sql:<id>`). */
 export type AddCallback = (err: Error | undefined, name: string) => void;
 
+/** add() of a store that charges (chargesCredit): the account's credit does not cover meta.cost. */
+export class NoCreditError extends Error {
+  constructor() {
+    super('insufficient credit');
+    this.name = 'NoCreditError';
+  }
+}
+
 export interface MessageStore {
   /** Stores the message; `done` once it is durable (a callback: no promise per message on the hot path). */
   add(req: SubmitRequest, meta: SmppMeta, now: Date, done: AddCallback): void;
+  /**
+   * add() charges meta.cost to the account's prepaid credit in the transaction that stores the
+   * message (SQL outbox and KSMPPD credit in one database): NoCreditError when it does not cover
+   * it; the pipeline then neither reserves nor confirms nor releases.
+   */
+  readonly chargesCredit?: boolean;
   /** Too much taken but not yet written out: the server stops reading until `onRoom`. */
   readonly full: boolean;
   onRoom: (() => void) | undefined;
