@@ -57,6 +57,30 @@ const EARLY_RECEIPT_MS = 10_000;
 const FOREIGN_POLL_MS = 100;
 const MAX_EARLY_WAITERS = 1_000;
 
+/** `ReceiptTimeout` and `ReceiptLimit` defaults (smsdrc(5)): 48 h, 200,000 parts (about 60 MB). */
+export const RECEIPT_TIMEOUT_MS = 48 * 3_600_000;
+export const RECEIPT_LIMIT = 200_000;
+/** The journal is rewritten with only what is live once it is this big and 4 times the live part. */
+const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
+/** Bytes a live part takes in the journal, to tell when compaction pays. */
+const LIVE_LINE_BYTES = 200;
+
+export interface OutletReportsOptions {
+  /** A part with no final receipt this long after it was sent is closed as "no receipt". */
+  receiptTimeoutMs?: number;
+  /** Most parts waiting for a receipt; beyond it the oldest is closed as "no receipt". */
+  receiptLimit?: number;
+  /** Journal size from which it is compacted while running (tests set it low). */
+  compactMinBytes?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** A part closed without its receipt (timed out or pushed out at the limit). */
+export interface ClosedPart {
+  sent: OutletSent;
+  why: 'timeout' | 'limit';
+}
+
 /**
  * The outlet's half of the delivery reports: each sent part with the network's message id in
  * `<reports>/.outlet-<daemon>.jsonl` (appended, fdatasync'd in groups before the message counts as
@@ -75,7 +99,24 @@ export class OutletReports {
   private readonly file: string;
   private fd: number;
   private buffered: string[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Every write to the journal (group commits, compaction) runs after the previous one. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The group commit queued and not started yet: records made meanwhile join it. */
+  private queued: Promise<void> | undefined;
+  private lastFlush: Promise<void> | undefined;
+  /** Journal size now, for compaction. */
+  private bytes = 0;
+  /** Report files written (not fsync'd) since the last compaction: made durable before it. */
+  private unsynced = new Set<string>();
+  private compacting = false;
+  private timeoutMs: number;
+  private limit: number;
+  private readonly compactMinBytes: number;
+  private readonly log: NonNullable<OutletReportsOptions['log']>;
+  /** Parts closed without a receipt since start (status file, metrics). */
+  closedWithoutReceipt = 0;
+  private limitLoggedAt = -Infinity;
+  private limitClosed = 0;
   private waiters: { keys: string[]; wake(): void }[] = [];
   /** Parts the other daemons on this reports/ folder sent (their receipts may come to us). */
   readonly foreign: ForeignIndex;
@@ -84,25 +125,28 @@ export class OutletReports {
     readonly dir: string,
     private readonly daemonName: string,
     private readonly format: MessageIdFormat,
-    horizonMs = 7 * 24 * 3_600_000,
+    opts: OutletReportsOptions = {},
   ) {
+    this.timeoutMs = opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS;
+    this.limit = opts.receiptLimit ?? RECEIPT_LIMIT;
+    this.compactMinBytes = opts.compactMinBytes ?? COMPACT_MIN_BYTES;
+    this.log = opts.log ?? (() => undefined);
     fs.mkdirSync(path.join(dir, 'unmatched'), { recursive: true });
     this.file = path.join(dir, `.outlet-${daemonName}.jsonl`);
-    const keep: string[] = [];
     let text = '';
     try {
       text = fs.readFileSync(this.file, 'utf8');
     } catch {
       // first start
     }
-    const since = Date.now() - horizonMs;
     const finals = new Set<string>();
     /** Report files journalled before a crash: written again (durably) before compaction drops them. */
     const reportFiles = new Map<string, string>();
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
-        const r = JSON.parse(line) as OutletSent | { final: string } | { file: string; body: string };
+        const r = JSON.parse(line) as
+          OutletSent | { final: string } | { file: string; body: string } | { settled: string };
         if ('final' in r) {
           finals.add(r.final);
           continue;
@@ -111,19 +155,21 @@ export class OutletReports {
           reportFiles.set(r.file, r.body);
           continue;
         }
-        if (Date.parse(r.sentAt) >= since) this.index(r);
+        if ('settled' in r) {
+          this.byJob.delete(r.settled);
+          continue;
+        }
+        this.index(r);
       } catch {
-        // a torn last line after a crash
+        // a torn line after a crash (or a failed write, see startFlush)
       }
     }
-    for (const key of finals) this.drop(key);
+    for (const key of finals) this.drop(key, false);
     for (const [name, body] of reportFiles) replaceFileDurable(path.join(dir, name), Buffer.from(body));
-    for (const packed of new Set(this.byKey.values())) keep.push(JSON.stringify(unpack(packed)));
-    // Parts of messages still in the outbox after a crash (resumed, not sent again).
-    for (const parts of this.byJob.values())
-      for (const r of parts.values()) if (r.noReport) keep.push(JSON.stringify(r));
-    // Compact: only what can still get a receipt.
-    replaceFileDurable(this.file, Buffer.from(keep.map((l) => l + '\n').join('')));
+    // Compact: only what can still get a receipt, and the parts of messages not yet moved.
+    const live = this.liveLines();
+    replaceFileDurable(this.file, Buffer.from(live));
+    this.bytes = Buffer.byteLength(live);
     this.fd = fs.openSync(this.file, 'a');
     this.foreign = new ForeignIndex(
       dir,
@@ -131,10 +177,28 @@ export class OutletReports {
       (r) => submitKeys(r.messageId, format),
       (r: OutletSent) => pack(r),
       (key) => this.drop(key),
-      () => Date.now() - horizonMs,
+      () => Date.now() - this.timeoutMs,
+      (id) => this.byJob.delete(id),
     );
     // Finals the others recorded for our parts while we were down; their pending parts.
     this.foreign.refresh();
+  }
+
+  /** The journal's live content: parts waiting for a receipt, parts of messages not yet moved. */
+  private liveLines(): string {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    const add = (r: OutletSent) => {
+      const line = JSON.stringify(r);
+      const k = `${r.id}\t${r.part}\t${r.messageId}`;
+      if (seen.has(k)) return;
+      seen.add(k);
+      out.push(line + '\n');
+    };
+    for (const packed of this.byKey.values()) add(unpack(packed));
+    // Parts of messages still in the outbox (resumed after a crash, not sent again).
+    for (const parts of this.byJob.values()) for (const r of parts.values()) add(r);
+    return out.join('');
   }
 
   private index(r: OutletSent): void {
@@ -147,25 +211,107 @@ export class OutletReports {
     parts.set(r.part, r);
   }
 
-  /** Parts of `id` already accepted by the network (1-based part → message id). */
+  /**
+   * Parts of `id` already accepted by the network (1-based part → record): ours, and those of
+   * another daemon on this reports/ folder that stopped holding the claim (`origin` set).
+   */
   recorded(id: string): ReadonlyMap<number, OutletSent> | undefined {
-    return this.byJob.get(id);
+    const own = this.byJob.get(id);
+    const theirs = this.foreign.recorded(id);
+    if (!theirs) return own;
+    const all = new Map<number, OutletSent>();
+    for (const [n, p] of theirs)
+      all.set(n, {
+        ...unpack(p.packed),
+        origin: p.origin,
+        ...(p.noReport ? { noReport: true as const } : {}),
+      });
+    for (const [n, r] of own ?? []) all.set(n, r);
+    return all;
   }
 
-  /** The message left the outbox: its parts are no longer needed to resume. */
-  settled(id: string): void {
-    this.byJob.delete(id);
+  /**
+   * The message left the outbox (moved by us, or by us after another daemon sent some parts): its
+   * parts are no longer needed to resume. Journalled (with the next group commit) so that the
+   * other daemons, and we after a restart, forget them too.
+   */
+  settled(id: string, journal = true): void {
+    const had = this.byJob.delete(id);
+    if (journal && (had || this.foreign.recorded(id)))
+      this.buffered.push(JSON.stringify({ settled: id }) + '\n');
+    this.foreign.settled(id);
   }
 
-  private drop(textKeyOrId: string): void {
+  /** Drops a part from the index (its final receipt came, or it was closed); remembered a while. */
+  private drop(textKeyOrId: string, remembered = true): void {
     const line = this.byKey.get(textKeyOrId);
     if (!line) return;
     const r = unpack(line);
     for (const k of submitKeys(r.messageId, this.format))
       if (this.byKey.get(k) === line) {
         this.byKey.delete(k);
-        remember(this.recentFinals, k, line);
+        if (remembered) remember(this.recentFinals, k, line);
       }
+  }
+
+  /**
+   * Closes the parts whose receipt did not come within ReceiptTimeout (oldest first, at most
+   * `max` a call, so a start after a long stop does not stall the loop): each gets its report
+   * file with category `unknown` ("no receipt"), unless another daemon already stored its final,
+   * and leaves the index and (at the next compaction) the journal.
+   */
+  expire(now = Date.now(), max = 5_000): ClosedPart[] {
+    const closed: ClosedPart[] = [];
+    const cutoff = now - this.timeoutMs;
+    for (const packed of this.byKey.values()) {
+      if (closed.length >= max || sentAtMs(packed) > cutoff) break;
+      closed.push(this.closeUnreceipted(packed, 'timeout', now));
+    }
+    this.foreign.expire(cutoff);
+    return closed;
+  }
+
+  private closeUnreceipted(packed: string, why: ClosedPart['why'], now: number): ClosedPart {
+    const sent = unpack(packed);
+    const description =
+      why === 'timeout'
+        ? `no receipt within ReceiptTimeout (${Math.round(this.timeoutMs / 1000)} s)`
+        : `no receipt yet when the receipt index was full (ReceiptLimit ${this.limit})`;
+    this.closedWithoutReceipt++;
+    try {
+      this.write(
+        { messageId: sent.messageId, state: 'unknown', at: new Date(now) },
+        sent,
+        new Date(now),
+        description,
+      );
+    } catch (err) {
+      // The report file could not be written: the part still leaves the index (the bound holds).
+      this.log(
+        'error',
+        `${sent.id} part ${sent.part}: no receipt, and its report file cannot be written: ${(err as Error).message}`,
+      );
+      this.drop(submitKeys(sent.messageId, this.format)[0] as string);
+      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+    }
+    return { sent, why };
+  }
+
+  /** At ReceiptLimit: the oldest part waiting for a receipt is closed (logged once a minute). */
+  private enforceLimit(now = Date.now()): void {
+    while (this.byKey.size > this.limit) {
+      const oldest = this.byKey.values().next().value as string;
+      this.closeUnreceipted(oldest, 'limit', now);
+      this.limitClosed++;
+    }
+    if (this.limitClosed > 0 && now - this.limitLoggedAt >= 60_000) {
+      this.log(
+        'warn',
+        `receipt index full (ReceiptLimit = ${this.limit} parts waiting for a receipt): closed the ${this.limitClosed} oldest without a receipt; the SMSC sends fewer receipts than asked for, or raise ReceiptLimit`,
+      );
+      this.limitLoggedAt = now;
+      this.limitClosed = 0;
+    }
   }
 
   /**
@@ -178,10 +324,14 @@ export class OutletReports {
     return this.byKey.size;
   }
 
-  /** Records sent parts; resolves once they are on disk (one fdatasync for all pending records). */
+  /**
+   * Records sent parts; resolves once they are on disk (one fdatasync for all pending records).
+   * On a failed write the record stays queued: `durable()` tries again (do not record twice).
+   */
   record(r: OutletSent): Promise<void> {
     this.index(r);
     this.buffered.push(JSON.stringify(r) + '\n');
+    if (!r.noReport) this.enforceLimit();
     const keys = new Set(submitKeys(r.messageId, this.format));
     const woken = this.waiters.filter((w) => w.keys.some((k) => keys.has(k)));
     if (woken.length > 0) {
@@ -193,35 +343,100 @@ export class OutletReports {
 
   /**
    * Group commit: one write and one fdatasync (on the thread pool, so the SMPP link keeps moving)
-   * for every record made while the previous one was on its way to the disk.
+   * for every record made while the previous write was on its way to the disk.
    */
   private flush(): Promise<void> {
-    if (this.flushing) {
-      this.next ??= this.flushing.then(
-        () => this.startFlush(),
-        () => this.startFlush(),
-      );
-      return this.next;
-    }
-    return this.startFlush();
+    if (this.queued) return this.queued;
+    const p = this.chain.then(() => {
+      this.queued = undefined;
+      return this.startFlush();
+    });
+    this.queued = p;
+    this.lastFlush = p;
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
-  private next: Promise<void> | undefined;
-
   private startFlush(): Promise<void> {
-    this.next = undefined;
-    const data = Buffer.from(this.buffered.join(''));
+    if (this.buffered.length === 0) return Promise.resolve();
+    const text = this.buffered.join('');
     this.buffered = [];
-    const p = new Promise<void>((resolve, reject) => {
+    const data = Buffer.from(text);
+    return new Promise<void>((resolve, reject) => {
       fs.write(this.fd, data, (err) => {
         if (err) return reject(err);
         fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
       });
-    }).finally(() => {
-      if (this.flushing === p) this.flushing = undefined;
-    });
-    this.flushing = p;
-    return p;
+    }).then(
+      () => {
+        this.bytes += data.length;
+      },
+      (err: Error) => {
+        // Not on disk (read-only, full, I/O error): queued again for the next try, after a line
+        // break, so a partly written line before it stays a torn line of its own (skipped on load).
+        this.buffered.unshift('\n' + text);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Rewrites the journal with only what is live once it has grown big (finals, closed parts,
+   * moved messages and report bodies are most of a busy journal). Report files written since the
+   * last compaction are made durable first (their bodies leave the journal with it). Runs in the
+   * journal's write chain; returns false when not due.
+   */
+  async maybeCompact(): Promise<boolean> {
+    const live = (this.byKey.size + this.byJob.size) * LIVE_LINE_BYTES;
+    if (this.compacting || this.bytes < Math.max(this.compactMinBytes, 4 * live)) return false;
+    this.compacting = true;
+    // Report files written from here on keep their bodies in memory until the new journal has them.
+    const files = [...this.unsynced];
+    this.unsynced = new Set();
+    const since = new Map<string, string>();
+    this.sinceSnapshot = since;
+    try {
+      // Outside the write chain: receipts and sent records go on meanwhile.
+      for (let i = 0; i < files.length; i += 16)
+        await Promise.all(files.slice(i, i + 16).map((f) => syncFile(path.join(this.dir, f))));
+      const p = this.chain.then(() => {
+        const text =
+          this.liveLines() + [...since].map(([file, body]) => JSON.stringify({ file, body }) + '\n').join('');
+        replaceFileDurable(this.file, Buffer.from(text));
+        fs.closeSync(this.fd);
+        this.fd = fs.openSync(this.file, 'a');
+        this.bytes = Buffer.byteLength(text);
+      });
+      this.chain = p.catch(() => undefined);
+      await p;
+      return true;
+    } catch (err) {
+      for (const f of files) this.unsynced.add(f);
+      for (const f of since.keys()) this.unsynced.add(f);
+      this.log('error', `receipt journal ${this.file} not compacted: ${(err as Error).message}`);
+      return false;
+    } finally {
+      this.sinceSnapshot = undefined;
+      this.compacting = false;
+    }
+  }
+
+  private sinceSnapshot: Map<string, string> | undefined;
+
+  /** SIGHUP: new ReceiptTimeout and ReceiptLimit (a lower limit closes the oldest at the next record). */
+  configure(r: { timeoutMs: number; limit: number }): void {
+    this.timeoutMs = r.timeoutMs;
+    this.limit = r.limit;
+    this.enforceLimit();
+  }
+
+  /** Journal size in bytes (for tests and the status file). */
+  get journalBytes(): number {
+    return this.bytes;
+  }
+
+  get waitingForJobs(): number {
+    return this.byJob.size;
   }
 
   /**
@@ -263,12 +478,18 @@ export class OutletReports {
   }
 
   /** Writes the report file of a matched receipt (or the unmatched one); returns the record. */
-  write(report: OutletReport, sent: OutletSent | undefined, now = new Date()): ReportRecord | undefined {
+  write(
+    report: OutletReport,
+    sent: OutletSent | undefined,
+    now = new Date(),
+    /** Set when the part is closed without a receipt: says why; a final already there is kept. */
+    noReceipt?: string,
+  ): ReportRecord | undefined {
     const category = CATEGORY[report.state];
     const base = {
       status: TP_ST[report.state],
       category,
-      description: `${report.state}${report.errorCode ? ` (err ${report.errorCode})` : ''}`,
+      description: noReceipt ?? `${report.state}${report.errorCode ? ` (err ${report.errorCode})` : ''}`,
       dischargedAt: report.at.toISOString(),
       receivedAt: now.toISOString(),
     };
@@ -293,6 +514,12 @@ export class OutletReports {
       ];
     } catch {
       // first report for this part
+    }
+    if (noReceipt !== undefined && prev && (prev.category === 'delivered' || prev.category === 'failed')) {
+      // Its final receipt reached another daemon on this reports/ folder: nothing to close.
+      this.drop(submitKeys(sent.messageId, this.format)[0] as string);
+      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+      return prev;
     }
     if (prev && category === 'pending' && prev.category !== 'pending') {
       // An intermediate receipt handled after the final one (another daemon took the final
@@ -343,11 +570,13 @@ export class OutletReports {
     const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, file);
+    this.unsynced.add(name);
+    this.sinceSnapshot?.set(name, body);
   }
 
   /** Resolves once everything written so far (records, report files) is on disk. */
   durable(): Promise<void> {
-    return this.buffered.length > 0 ? this.flush() : (this.flushing ?? Promise.resolve());
+    return this.buffered.length > 0 ? this.flush() : (this.lastFlush ?? Promise.resolve());
   }
 
   close(): void {
@@ -363,6 +592,26 @@ export class OutletReports {
 /** One string per indexed part: sent time (ms), part, parts, message id, number, phone id, outbox id. */
 function pack(r: OutletSent): string {
   return [Date.parse(r.sentAt), r.part, r.parts, r.messageId, r.number, r.phoneId, r.id].join('\t');
+}
+
+/** The sent time of a packed part (its first field), without unpacking it. */
+function sentAtMs(packed: string): number {
+  return Number(packed.slice(0, packed.indexOf('\t')));
+}
+
+/** fsync of one report file (absent: replaced or removed since, nothing to make durable). */
+async function syncFile(file: string): Promise<void> {
+  let h: fs.promises.FileHandle;
+  try {
+    h = await fs.promises.open(file, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }
 
 function unpack(s: string): OutletSent {

@@ -4,6 +4,7 @@
  */
 import type { IniSection } from '../../config/ini.js';
 import type { SmsdConfig } from '../../config/smsd-config.js';
+import { RECEIPT_DEFAULTS } from '../types.js';
 
 export interface KannelSettings {
   host: string;
@@ -32,6 +33,10 @@ export interface KannelSettings {
   inboundLimit: number;
   /** How many inbound ids are remembered to drop redeliveries. */
   dedupeSize: number;
+  /** A part without its final DLR this long is closed as "no receipt" (outlet-reports.ts). */
+  receiptTimeoutMs: number;
+  /** Most parts waiting for a DLR; at the limit the oldest is closed as "no receipt". */
+  receiptLimit: number;
 }
 
 export class KannelConfigError extends Error {
@@ -61,6 +66,8 @@ const KEYS = [
   'DlrMaskNoReport',
   'SmscId',
   'Sender',
+  'ReceiptTimeout',
+  'ReceiptLimit',
 ];
 
 /** host:port, [v6]:port. */
@@ -156,6 +163,8 @@ export function readKannelConfig(
     maxFrame: KANNEL_DEFAULTS.maxFrame,
     inboundLimit: KANNEL_DEFAULTS.inboundLimit,
     dedupeSize: KANNEL_DEFAULTS.dedupeSize,
+    receiptTimeoutMs: seconds('receipttimeout', RECEIPT_DEFAULTS.timeoutSeconds, 1, 366 * 86_400),
+    receiptLimit: num('receiptlimit', RECEIPT_DEFAULTS.limit, 1, 100_000_000),
   };
   return { settings, warnings };
 }

@@ -3,7 +3,7 @@ import type { SmsdConfig } from '../../config/smsd-config.js';
 import { ConfigError, makeWarning, quote, type ConfigWarning } from '../../config/errors.js';
 import { parseBool, parseEnum, parseInteger, type ValueSource } from '../../config/values.js';
 import { suggest } from '../../config/suggest.js';
-import type { MessageIdFormat } from '../types.js';
+import { RECEIPT_DEFAULTS, type MessageIdFormat } from '../types.js';
 
 export const BIND_MODES = ['transceiver', 'transmitter', 'receiver', 'pair'] as const;
 export type BindMode = (typeof BIND_MODES)[number];
@@ -45,6 +45,10 @@ export interface UpstreamConfig {
   tlsCa: string | undefined;
   tlsServerName: string | undefined;
   tlsVerify: boolean;
+  /** A part without its final receipt this long is closed as "no receipt" (outlet-reports.ts). */
+  receiptTimeoutMs: number;
+  /** Most parts waiting for a receipt; at the limit the oldest is closed as "no receipt". */
+  receiptLimit: number;
 }
 
 /** Every key of [upstream], canonical spelling (smsdrc(5) documents each). */
@@ -74,6 +78,8 @@ export const UPSTREAM_KEYS = [
   'TlsCa',
   'TlsServerName',
   'TlsVerify',
+  'ReceiptTimeout',
+  'ReceiptLimit',
 ] as const;
 
 /** Reads the upstream SMSC settings; errors name file:line, key, value and what is allowed. */
@@ -214,6 +220,8 @@ export function readUpstreamConfig(config: SmsdConfig): {
     tlsCa,
     tlsServerName: src('TlsServerName')?.value,
     tlsVerify: bool('TlsVerify', true),
+    receiptTimeoutMs: seconds('ReceiptTimeout', RECEIPT_DEFAULTS.timeoutSeconds, 1),
+    receiptLimit: int('ReceiptLimit', RECEIPT_DEFAULTS.limit, 1),
   };
   if (upstream.linkTimeoutMs === 0) upstream.linkTimeoutMs = Math.max(3 * upstream.enquireLinkMs, 10_000);
   if (upstream.useSar && upstream.usePayload) {
