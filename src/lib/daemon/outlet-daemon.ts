@@ -254,7 +254,10 @@ export class OutletDaemon {
       this.o.log,
       (receipts) => this.reports.configure(receipts),
       setDebug,
-    ).then(() => this.poke());
+    ).then(() => {
+      this.publish(true);
+      this.poke();
+    });
   }
 
   /** Parts past ReceiptTimeout leave the index (report file "no receipt"); the journal is compacted. */
