@@ -294,9 +294,11 @@ export class OutletDaemon {
                 jobs = job ? [job] : [];
               }
             } catch (err) {
-              this.o.log('error', `outbox not readable, will try again: ${describe(err)}`);
+              // Logged first and then once a minute (storage-health.ts); tried again each CommTimeout.
+              this.storageFailed('outbox', err);
               break;
             }
+            this.storageWorks('outbox');
             if (jobs.length === 0) break;
             found = true;
             // A claim taken over from a stopped daemon: what it sent is in its journal.
@@ -486,6 +488,7 @@ export class OutletDaemon {
           this.s.maxRetries,
           this.s.retryTimeout * 1000,
         );
+        this.storageWorks('outbox');
       } catch (err) {
         // The count could not be kept; the service let go of the message for a later retry.
         this.storageFailed('outbox', err);

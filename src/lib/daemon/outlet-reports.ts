@@ -2,54 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurable } from '../spool/atomic.js';
 import { receiptKeys, submitKeys } from '../outlets/message-id.js';
-import type { MessageIdFormat, OutletReport, ReportState } from '../outlets/types.js';
+import { RECEIPT_DEFAULTS, type MessageIdFormat, type OutletReport } from '../outlets/types.js';
 import type { ReportRecord } from '../spool/reports.js';
 import { ForeignIndex, remember } from './outlet-foreign.js';
+import { OutletJournal, syncFile } from './outlet-journal.js';
+import { CATEGORY, TP_ST, pack, sentAtMs, unpack, type OutletSent } from './outlet-sent.js';
 
-/** One part an outlet sent, as the index keeps it until its final receipt. */
-export interface OutletSent {
-  id: string;
-  part: number;
-  parts: number;
-  number: string;
-  messageId: string;
-  sentAt: string;
-  phoneId: string;
-  /** The part asked for no delivery report: kept to resume, not for receipts. */
-  noReport?: true;
-  /** Another daemon on the same reports/ sent it (its name): matched through its journal. */
-  origin?: string;
-}
-
-const CATEGORY: Record<ReportState, ReportRecord['category']> = {
-  delivered: 'delivered',
-  accepted: 'pending',
-  enroute: 'pending',
-  expired: 'failed',
-  deleted: 'failed',
-  undeliverable: 'failed',
-  rejected: 'failed',
-  unknown: 'unknown',
-};
-
-/** TP-ST values (23.040 9.2.3.15) closest to each receipt state, for readers of the report files. */
-const TP_ST: Record<ReportState, number> = {
-  delivered: 0x00,
-  accepted: 0x20,
-  enroute: 0x20,
-  expired: 0x46,
-  deleted: 0x48,
-  undeliverable: 0x41,
-  rejected: 0x43,
-  unknown: 0x60,
-};
-
-export const SQL_STATUS: Record<ReportRecord['category'], string> = {
-  delivered: 'DeliveryOK',
-  failed: 'DeliveryFailed',
-  pending: 'DeliveryPending',
-  unknown: 'DeliveryUnknown',
-};
+export { SQL_STATUS, type OutletSent } from './outlet-sent.js';
 
 /** A receipt this long before its submit_sm_resp is recorded still finds its part. */
 const EARLY_RECEIPT_MS = 10_000;
@@ -57,11 +16,10 @@ const EARLY_RECEIPT_MS = 10_000;
 const FOREIGN_POLL_MS = 100;
 const MAX_EARLY_WAITERS = 1_000;
 
-/** `ReceiptTimeout` and `ReceiptLimit` defaults (smsdrc(5)): 48 h, 200,000 parts (about 60 MB). */
-export const RECEIPT_TIMEOUT_MS = 48 * 3_600_000;
-export const RECEIPT_LIMIT = 200_000;
 /** The journal is rewritten with only what is live once it is this big and 4 times the live part. */
 const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
+/** Parts of a message not moved for this long (and 2 x ReceiptTimeout) stop being kept to resume it. */
+const RESUME_KEEP_MS = 7 * 24 * 3_600_000;
 /** Bytes a live part takes in the journal, to tell when compaction pays. */
 const LIVE_LINE_BYTES = 200;
 
@@ -97,15 +55,7 @@ export class OutletReports {
   /** Parts recorded per outbox message until it is moved (a restart resumes without resending). */
   private readonly byJob = new Map<string, Map<number, OutletSent>>();
   private readonly file: string;
-  private fd: number;
-  private buffered: string[] = [];
-  /** Every write to the journal (group commits, compaction) runs after the previous one. */
-  private chain: Promise<void> = Promise.resolve();
-  /** The group commit queued and not started yet: records made meanwhile join it. */
-  private queued: Promise<void> | undefined;
-  private lastFlush: Promise<void> | undefined;
-  /** Journal size now, for compaction. */
-  private bytes = 0;
+  private readonly journal: OutletJournal;
   /** Report files written (not fsync'd) since the last compaction: made durable before it. */
   private unsynced = new Set<string>();
   private compacting = false;
@@ -127,8 +77,8 @@ export class OutletReports {
     private readonly format: MessageIdFormat,
     opts: OutletReportsOptions = {},
   ) {
-    this.timeoutMs = opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS;
-    this.limit = opts.receiptLimit ?? RECEIPT_LIMIT;
+    this.timeoutMs = opts.receiptTimeoutMs ?? RECEIPT_DEFAULTS.timeoutSeconds * 1000;
+    this.limit = opts.receiptLimit ?? RECEIPT_DEFAULTS.limit;
     this.compactMinBytes = opts.compactMinBytes ?? COMPACT_MIN_BYTES;
     this.log = opts.log ?? (() => undefined);
     fs.mkdirSync(path.join(dir, 'unmatched'), { recursive: true });
@@ -167,10 +117,7 @@ export class OutletReports {
     for (const key of finals) this.drop(key, false);
     for (const [name, body] of reportFiles) replaceFileDurable(path.join(dir, name), Buffer.from(body));
     // Compact: only what can still get a receipt, and the parts of messages not yet moved.
-    const live = this.liveLines();
-    replaceFileDurable(this.file, Buffer.from(live));
-    this.bytes = Buffer.byteLength(live);
-    this.fd = fs.openSync(this.file, 'a');
+    this.journal = new OutletJournal(this.file, this.liveLines());
     this.foreign = new ForeignIndex(
       dir,
       daemonName,
@@ -238,7 +185,7 @@ export class OutletReports {
   settled(id: string, journal = true): void {
     const had = this.byJob.delete(id);
     if (journal && (had || this.foreign.recorded(id)))
-      this.buffered.push(JSON.stringify({ settled: id }) + '\n');
+      this.journal.push(JSON.stringify({ settled: id }) + '\n');
     this.foreign.settled(id);
   }
 
@@ -268,6 +215,14 @@ export class OutletReports {
       closed.push(this.closeUnreceipted(packed, 'timeout', now));
     }
     this.foreign.expire(cutoff);
+    // Resume records of messages nobody moved for this long (deleted from the outbox by hand, or
+    // journalled before `settled` lines existed): forgotten, so they do not stay forever.
+    const stale = now - Math.max(2 * this.timeoutMs, RESUME_KEEP_MS);
+    for (const [id, parts] of this.byJob) {
+      const first = parts.values().next().value;
+      if (first && Date.parse(first.sentAt) > stale) break;
+      this.byJob.delete(id);
+    }
     return closed;
   }
 
@@ -292,7 +247,7 @@ export class OutletReports {
         `${sent.id} part ${sent.part}: no receipt, and its report file cannot be written: ${(err as Error).message}`,
       );
       this.drop(submitKeys(sent.messageId, this.format)[0] as string);
-      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+      this.journal.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
     }
     return { sent, why };
   }
@@ -330,7 +285,7 @@ export class OutletReports {
    */
   record(r: OutletSent): Promise<void> {
     this.index(r);
-    this.buffered.push(JSON.stringify(r) + '\n');
+    this.journal.push(JSON.stringify(r) + '\n');
     if (!r.noReport) this.enforceLimit();
     const keys = new Set(submitKeys(r.messageId, this.format));
     const woken = this.waiters.filter((w) => w.keys.some((k) => keys.has(k)));
@@ -338,46 +293,7 @@ export class OutletReports {
       this.waiters = this.waiters.filter((w) => !woken.includes(w));
       for (const w of woken) w.wake();
     }
-    return this.flush();
-  }
-
-  /**
-   * Group commit: one write and one fdatasync (on the thread pool, so the SMPP link keeps moving)
-   * for every record made while the previous write was on its way to the disk.
-   */
-  private flush(): Promise<void> {
-    if (this.queued) return this.queued;
-    const p = this.chain.then(() => {
-      this.queued = undefined;
-      return this.startFlush();
-    });
-    this.queued = p;
-    this.lastFlush = p;
-    this.chain = p.catch(() => undefined);
-    return p;
-  }
-
-  private startFlush(): Promise<void> {
-    if (this.buffered.length === 0) return Promise.resolve();
-    const text = this.buffered.join('');
-    this.buffered = [];
-    const data = Buffer.from(text);
-    return new Promise<void>((resolve, reject) => {
-      fs.write(this.fd, data, (err) => {
-        if (err) return reject(err);
-        fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
-      });
-    }).then(
-      () => {
-        this.bytes += data.length;
-      },
-      (err: Error) => {
-        // Not on disk (read-only, full, I/O error): queued again for the next try, after a line
-        // break, so a partly written line before it stays a torn line of its own (skipped on load).
-        this.buffered.unshift('\n' + text);
-        throw err;
-      },
-    );
+    return this.journal.flush();
   }
 
   /**
@@ -388,7 +304,7 @@ export class OutletReports {
    */
   async maybeCompact(): Promise<boolean> {
     const live = (this.byKey.size + this.byJob.size) * LIVE_LINE_BYTES;
-    if (this.compacting || this.bytes < Math.max(this.compactMinBytes, 4 * live)) return false;
+    if (this.compacting || this.journal.bytes < Math.max(this.compactMinBytes, 4 * live)) return false;
     this.compacting = true;
     // Report files written from here on keep their bodies in memory until the new journal has them.
     const files = [...this.unsynced];
@@ -399,16 +315,10 @@ export class OutletReports {
       // Outside the write chain: receipts and sent records go on meanwhile.
       for (let i = 0; i < files.length; i += 16)
         await Promise.all(files.slice(i, i + 16).map((f) => syncFile(path.join(this.dir, f))));
-      const p = this.chain.then(() => {
-        const text =
-          this.liveLines() + [...since].map(([file, body]) => JSON.stringify({ file, body }) + '\n').join('');
-        replaceFileDurable(this.file, Buffer.from(text));
-        fs.closeSync(this.fd);
-        this.fd = fs.openSync(this.file, 'a');
-        this.bytes = Buffer.byteLength(text);
-      });
-      this.chain = p.catch(() => undefined);
-      await p;
+      await this.journal.replace(
+        () =>
+          this.liveLines() + [...since].map(([file, body]) => JSON.stringify({ file, body }) + '\n').join(''),
+      );
       return true;
     } catch (err) {
       for (const f of files) this.unsynced.add(f);
@@ -432,7 +342,7 @@ export class OutletReports {
 
   /** Journal size in bytes (for tests and the status file). */
   get journalBytes(): number {
-    return this.bytes;
+    return this.journal.bytes;
   }
 
   get waitingForJobs(): number {
@@ -518,7 +428,7 @@ export class OutletReports {
     if (noReceipt !== undefined && prev && (prev.category === 'delivered' || prev.category === 'failed')) {
       // Its final receipt reached another daemon on this reports/ folder: nothing to close.
       this.drop(submitKeys(sent.messageId, this.format)[0] as string);
-      this.buffered.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
+      this.journal.push(JSON.stringify({ final: submitKeys(sent.messageId, this.format)[0] }) + '\n');
       return prev;
     }
     if (prev && category === 'pending' && prev.category !== 'pending') {
@@ -548,11 +458,11 @@ export class OutletReports {
       const key = submitKeys(sent.messageId, this.format)[0] as string;
       if (sent.origin === undefined) {
         this.drop(key);
-        this.buffered.push(JSON.stringify({ final: key }) + '\n');
+        this.journal.push(JSON.stringify({ final: key }) + '\n');
       } else {
         // The sender drops it from its index when it reads this line (ForeignIndex).
         for (const k of submitKeys(sent.messageId, this.format)) this.foreign.delete(k);
-        this.buffered.push(JSON.stringify({ final: key, origin: sent.origin }) + '\n');
+        this.journal.push(JSON.stringify({ final: key, origin: sent.origin }) + '\n');
       }
     }
     return record;
@@ -565,7 +475,7 @@ export class OutletReports {
    * from the journal at the next start.
    */
   private writeReport(name: string, body: string): void {
-    this.buffered.push(JSON.stringify({ file: name, body }) + '\n');
+    this.journal.push(JSON.stringify({ file: name, body }) + '\n');
     const file = path.join(this.dir, name);
     const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     fs.writeFileSync(tmp, body);
@@ -576,53 +486,10 @@ export class OutletReports {
 
   /** Resolves once everything written so far (records, report files) is on disk. */
   durable(): Promise<void> {
-    return this.buffered.length > 0 ? this.flush() : (this.lastFlush ?? Promise.resolve());
+    return this.journal.durable();
   }
 
   close(): void {
-    try {
-      if (this.buffered.length > 0) fs.writeSync(this.fd, this.buffered.join(''));
-      fs.closeSync(this.fd);
-    } catch {
-      // closing at exit: nothing more to do
-    }
+    this.journal.close();
   }
-}
-
-/** One string per indexed part: sent time (ms), part, parts, message id, number, phone id, outbox id. */
-function pack(r: OutletSent): string {
-  return [Date.parse(r.sentAt), r.part, r.parts, r.messageId, r.number, r.phoneId, r.id].join('\t');
-}
-
-/** The sent time of a packed part (its first field), without unpacking it. */
-function sentAtMs(packed: string): number {
-  return Number(packed.slice(0, packed.indexOf('\t')));
-}
-
-/** fsync of one report file (absent: replaced or removed since, nothing to make durable). */
-async function syncFile(file: string): Promise<void> {
-  let h: fs.promises.FileHandle;
-  try {
-    h = await fs.promises.open(file, 'r');
-  } catch {
-    return;
-  }
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-function unpack(s: string): OutletSent {
-  const [at, part, parts, messageId, number, phoneId, ...id] = s.split('\t');
-  return {
-    id: id.join('\t'),
-    part: Number(part),
-    parts: Number(parts),
-    number: number ?? '',
-    messageId: messageId ?? '',
-    sentAt: new Date(Number(at)).toISOString(),
-    phoneId: phoneId ?? '',
-  };
 }
