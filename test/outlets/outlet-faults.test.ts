@@ -69,6 +69,18 @@ async function stack(
   return { smsc, p: startOutlet(spool) };
 }
 
+/** Distinct parts in the outlet's receipt journal (reports/.outlet-up1.jsonl). */
+function journalled(p: OutletProc): number {
+  const text = fs.readFileSync(path.join(p.reportsDir, '.outlet-up1.jsonl'), 'utf8');
+  const parts = new Set<string>();
+  for (const line of text.split('\n'))
+    if (line.startsWith('{"id"')) {
+      const r = JSON.parse(line) as { id: string; part: number };
+      parts.add(`${r.id}#${r.part}`);
+    }
+  return parts.size;
+}
+
 async function bound(p: OutletProc): Promise<void> {
   await waitFor(() => /bound to 127\.0\.0\.1/.test(p.output()), 15_000, `bind\n${p.output()}`);
 }
@@ -160,6 +172,9 @@ describe.skipIf(!ROOT)('claims of a killed daemon', () => {
     queue(p.spool.outbox, 5, (i) => `takeover ${i} ${'x'.repeat(i === 0 ? 200 : 0)}`); // one of 2 parts
     await waitFor(async () => (await smsc.stats()).submits >= 6, 15_000, `6 submits\n${p.output()}`);
     await waitFor(() => statusOf(p)?.storage?.ok === false, 10_000, `held\n${p.output()}`);
+    // Every accepted part durable in the journal (the window between the SMSC's answer and this
+    // record is the one a kill -9 may resend in, as with a modem): now the kill.
+    await waitFor(() => journalled(p) === 6, 10_000, `6 parts journalled\n${p.output()}`);
     p.child.kill('SIGKILL');
     await new Promise((r) => p.child.once('exit', r));
     writable(p.spool.sent);

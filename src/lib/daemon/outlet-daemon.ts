@@ -3,18 +3,19 @@ import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
 import type { OutboxJob, SmsdService } from '../services/types.js';
 import type { SubmitOptions } from '../sms/submit.js';
-import type { Outlet, OutletMo, OutletReport, OutletStatus, SubmitOutcome } from '../outlets/types.js';
+import type { Outlet, OutletStatus, SubmitOutcome } from '../outlets/types.js';
 import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/status.js';
 import type { DaemonPaths } from './paths.js';
 import type { Logger } from '../common/log.js';
 import { LatencyHistogram } from '../common/histogram.js';
 import { Sleeper } from '../common/sleeper.js';
-import { runHook, hookEnvironment, receivedHookParts } from './hooks.js';
-import { OutletReports, SQL_STATUS } from './outlet-reports.js';
-import { MoParts, moAsDeliver, reportAsInboxMessage } from './outlet-mo.js';
+import { runHook, hookEnvironment } from './hooks.js';
+import { OutletReports } from './outlet-reports.js';
+import { MoParts } from './outlet-mo.js';
+import { OutletInbound } from './outlet-inbound.js';
 import { packageVersion } from '../version.js';
 import { numericId, toOutletPart } from './outlet-parts.js';
-import { StorageHealth, type StorageArea } from './storage-health.js';
+import { OutletStorage } from './outlet-storage.js';
 import { reloadOutlet } from './outlet-reload.js';
 
 export interface OutletDaemonOptions {
@@ -52,19 +53,17 @@ export class OutletDaemon {
   private readonly statusFile: StatusPublisher;
   private readonly status: OutletDaemonStatus;
   private reports!: OutletReports;
-  private moParts!: MoParts;
+  private inbound!: OutletInbound;
   private lastPublish = 0;
   private publishTimer: NodeJS.Timeout | undefined;
   private moTimer: NodeJS.Timeout | undefined;
   readonly latency = { queue: new LatencyHistogram(), delivery: new LatencyHistogram() };
   /** Failing local steps (never the network's fault): the claim holds, only the step is retried. */
-  readonly storage: StorageHealth;
-  /** Ends the storage back-off waits at stop. */
-  private readonly storageSleeper = new Sleeper();
+  readonly storage: OutletStorage;
 
   constructor(private readonly o: OutletDaemonOptions) {
     const c = o.config;
-    this.storage = new StorageHealth(o.log);
+    this.storage = new OutletStorage(o.log, () => this.publish(true));
     this.statusFile = new StatusPublisher(o.paths.statusDir, o.name);
     this.status = {
       pid: process.pid,
@@ -98,36 +97,6 @@ export class OutletDaemon {
       receiptsWaiting: this.reports.size,
       receiptsClosed: this.reports.closedWithoutReceipt,
     };
-  }
-
-  /** A local step failed: logged (rate-limited), shown in the status file and /metrics. */
-  private storageFailed(area: StorageArea, err: unknown): void {
-    this.storage.fail(area, describe(err));
-    this.publish(true);
-  }
-
-  private storageWorks(area: StorageArea): void {
-    if (this.storage.ok(area)) this.publish(true);
-  }
-
-  /**
-   * Runs one local step until it works: after a failure only this step is tried again, when the
-   * back-off of its area says so; the claim and the network's answer are kept meanwhile. False when
-   * the daemon stops first.
-   */
-  private async untilStored(area: StorageArea, step: () => Promise<void>): Promise<boolean> {
-    for (;;) {
-      try {
-        await step();
-        this.storageWorks(area);
-        return true;
-      } catch (err) {
-        this.storageFailed(area, err);
-      }
-      if (this.stopping) return false;
-      await this.storageSleeper.sleep(Math.max(0, this.storage.nextAt(area) - Date.now()));
-      if (this.stopping) return false;
-    }
   }
 
   private get s() {
@@ -182,7 +151,18 @@ export class OutletDaemon {
         log: this.o.log,
       },
     );
-    this.moParts = new MoParts(path.join(path.dirname(this.o.paths.statusDir), 'outlet-mo', this.o.name));
+    this.inbound = new OutletInbound({
+      config: this.o.config,
+      service: this.o.service,
+      log: this.o.log,
+      reports: this.reports,
+      moParts: new MoParts(path.join(path.dirname(this.o.paths.statusDir), 'outlet-mo', this.o.name)),
+      storage: this.storage,
+      status: this.status,
+      delivery: this.latency.delivery,
+      publish: () => this.publish(),
+      hook: (c, a, e) => this.hook(c, a, e),
+    });
     this.o.log('info', `outlet: Connection = ${c.gammu.connection}, Device = ${c.gammu.device}`);
     this.o.log('info', `mode: Send=${+this.s.send}, Receive=${+this.s.receive}`);
     this.o.log('info', `phoneid = ${this.s.phoneId}`);
@@ -198,8 +178,8 @@ export class OutletDaemon {
     });
     const started = this.o.outlet
       .start({
-        mo: (m) => this.onMo(m),
-        report: (r) => this.onReport(r),
+        mo: (m) => this.inbound.onMo(m),
+        report: (r) => this.inbound.onReport(r),
         state: (st) => {
           this.status.outlet = st;
           const state: DaemonState =
@@ -214,7 +194,7 @@ export class OutletDaemon {
       });
     let ticks = 0;
     this.moTimer = setInterval(() => {
-      void this.flushIncompleteMo();
+      void this.inbound.flushIncompleteMo();
       // Finals other daemons recorded for our parts (their receipts reached them): off our index.
       this.reports.foreign.refresh();
       this.closeUnreceipted();
@@ -239,7 +219,7 @@ export class OutletDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
-    this.storageSleeper.wake();
+    this.storage.stop();
   }
 
   /** SIGHUP: outlet and [smsd] settings that apply without a rebind; says which need a restart. */
@@ -295,10 +275,10 @@ export class OutletDaemon {
               }
             } catch (err) {
               // Logged first and then once a minute (storage-health.ts); tried again each CommTimeout.
-              this.storageFailed('outbox', err);
+              this.storage.failed('outbox', err);
               break;
             }
-            this.storageWorks('outbox');
+            this.storage.works('outbox');
             if (jobs.length === 0) break;
             found = true;
             // A claim taken over from a stopped daemon: what it sent is in its journal.
@@ -363,7 +343,7 @@ export class OutletDaemon {
       return;
     }
     // sent/ failing: the claim holds and only the move is tried again (never the submit).
-    if (!(await this.untilStored('sent', () => this.moveSent(job)))) {
+    if (!(await this.storage.until('sent', () => this.moveSent(job)))) {
       this.o.log(
         'warn',
         `${job.id}: stopping before it could be moved to sent/; it stays claimed until the next start, which moves it without sending it again`,
@@ -403,7 +383,7 @@ export class OutletDaemon {
           ...(op.report ? {} : { noReport: true as const }),
         });
         let first = true;
-        const ok = await this.untilStored('sent', async () => {
+        const ok = await this.storage.until('sent', async () => {
           const initial = first;
           first = false;
           await (initial ? recorded : this.reports.durable());
@@ -488,16 +468,16 @@ export class OutletDaemon {
           this.s.maxRetries,
           this.s.retryTimeout * 1000,
         );
-        this.storageWorks('outbox');
+        this.storage.works('outbox');
       } catch (err) {
         // The count could not be kept; the service let go of the message for a later retry.
-        this.storageFailed('outbox', err);
+        this.storage.failed('outbox', err);
         decision = 'retry';
       }
     if (decision === 'give-up') {
       const why = `${reason} (after ${job.attempts} attempts)`;
       // error/ failing: the claim holds and only the move is tried again.
-      if (await this.untilStored('sent', () => this.o.service.moveSms(job, 'error', why))) {
+      if (await this.storage.until('sent', () => this.o.service.moveSms(job, 'error', why))) {
         this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
         this.reports.settled(job.id);
       }
@@ -505,107 +485,7 @@ export class OutletDaemon {
     this.publish();
   }
 
-  // ------------------------------------------------------------------ receiving
-
-  /**
-   * A received part: stored (inbox, or the parts folder of an incomplete message) before the
-   * outlet acknowledges it; a failure is the storage's (status, metrics, back-off) and the outlet
-   * answers "try later", so the network redelivers it. The link stays up.
-   */
-  private async onMo(mo: OutletMo): Promise<void> {
-    if (!this.s.receive) throw new Error('Receive = no');
-    await this.stored('inbox', async () => {
-      const pdu = moAsDeliver(mo);
-      if (pdu.concat && pdu.concat.total > 1) {
-        const whole = this.moParts.put(mo);
-        if (whole) await this.saveMo(whole.parts, true, whole.key);
-        return;
-      }
-      await this.saveMo([mo], true);
-    });
-  }
-
-  /** One attempt of an inbound step; within a failing area's back-off, refused without trying. */
-  private async stored(area: StorageArea, step: () => Promise<void>): Promise<void> {
-    if (!this.storage.due(area)) throw new Error(`${area} storage failing; try later`);
-    try {
-      await step();
-    } catch (err) {
-      this.storageFailed(area, err);
-      throw err;
-    }
-    this.storageWorks(area);
-  }
-
-  private async saveMo(parts: OutletMo[], complete: boolean, key?: string): Promise<void> {
-    const pdus = parts.map(moAsDeliver);
-    const text = pdus.map((p) => p.text ?? '').join('');
-    const ids = await this.o.service.saveInbox({ parts: pdus, complete, text });
-    if (key) this.moParts.forget(key);
-    this.status.received += parts.length;
-    this.o.log('info', `Received ${ids.join(' ')} from ${parts[0]?.from ?? '?'}`);
-    this.publish();
-    if (this.s.runOnReceive) {
-      const hp = receivedHookParts(pdus);
-      void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, hp, [text]));
-    }
-  }
-
-  private async flushIncompleteMo(): Promise<void> {
-    for (const g of this.moParts.due(this.s.multipartTimeout * 1000)) {
-      this.o.log(
-        'warn',
-        `Incomplete multipart message ${g.key} (${g.parts.length} parts), processing after timeout`,
-      );
-      try {
-        await this.saveMo(g.parts, false, g.key);
-      } catch (err) {
-        this.o.log('error', `cannot store incomplete message ${g.key}: ${describe(err)}`);
-      }
-    }
-  }
-
-  private async onReport(r: OutletReport): Promise<void> {
-    const sent = await this.reports.match(r);
-    let record: ReturnType<OutletReports['write']>;
-    await this.stored('reports', async () => {
-      record = this.reports.write(r, sent);
-      await this.reports.durable(); // before the SMSC hears deliver_sm_resp
-    });
-    if (sent && this.s.deliveryReport === 'sms' && !this.o.service.saveOutletReport) {
-      // Gammu's DeliveryReport = sms (files): the receipt is also a message in the inbox, its text
-      // the status word; the SQL service keeps it in sentitems only, as Gammu does.
-      await this.stored('inbox', async () => {
-        const ids = await this.o.service.saveInbox(reportAsInboxMessage(r, sent.number));
-        this.o.log('info', `Delivery report ${ids.join(' ')}`);
-      });
-    }
-    if (!record || !sent) {
-      this.o.log(
-        'warn',
-        `Delivery report for message id ${r.messageId} (${r.state}) matches no sent part (kept in ${path.join(this.reports.dir, 'unmatched')})`,
-      );
-      return;
-    }
-    if (record.category === 'delivered')
-      this.latency.delivery.observe(Math.max(0, (r.at.getTime() - Date.parse(sent.sentAt)) / 1000));
-    if (this.o.service.saveOutletReport) {
-      const ok = await this.o.service.saveOutletReport(
-        sent.id,
-        sent.part,
-        SQL_STATUS[record.category] as never,
-        r.at,
-      );
-      if (!ok)
-        this.o.log('warn', `Delivery report ${r.messageId}: no sentitems row ${sent.id} part ${sent.part}`);
-    }
-    this.o.log(
-      'info',
-      `Delivery report: ${r.state} to ${sent.number}, message id ${r.messageId} -> ${sent.id} part ${sent.part}${sent.origin ? ` (sent by ${sent.origin})` : ''}`,
-    );
-  }
-
-  private async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
+  async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
     this.o.log('info', `Starting run on ${command.split(/\s/)[0]} with ${args.length} argument(s)`);
     const r = await runHook(command, args, env);
     if (r.output) this.o.log('info', `Subprocess output: ${r.output}`);

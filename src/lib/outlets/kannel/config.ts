@@ -4,7 +4,7 @@
  */
 import type { IniSection } from '../../config/ini.js';
 import type { SmsdConfig } from '../../config/smsd-config.js';
-import { RECEIPT_DEFAULTS } from '../types.js';
+import { RECEIPT_DEFAULTS, type ReloadResult } from '../types.js';
 
 export interface KannelSettings {
   host: string;
@@ -167,4 +167,33 @@ export function readKannelConfig(
     receiptLimit: num('receiptlimit', RECEIPT_DEFAULTS.limit, 1, 100_000_000),
   };
   return { settings, warnings };
+}
+
+/** SIGHUP: the changed keys that apply now go into `cur`; Device and BoxId need a restart. */
+export function applyKannelReload(cur: KannelSettings, next: KannelSettings): ReloadResult {
+  const c = cur as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  const needRestart = [
+    ...(c.host !== n.host || c.port !== n.port ? ['Device'] : []),
+    ...(c.boxId !== n.boxId ? ['BoxId'] : []),
+  ];
+  const applied: string[] = [];
+  for (const [k, name] of [
+    ['window', 'Window'],
+    ['heartbeatMs', 'HeartbeatInterval'],
+    ['reconnectMs', 'ReconnectDelay'],
+    ['reconnectMaxMs', 'ReconnectDelayMax'],
+    ['ackTimeoutMs', 'AckTimeout'],
+    ['dlrMask', 'DlrMask'],
+    ['dlrMaskNoReport', 'DlrMaskNoReport'],
+    ['smscId', 'SmscId'],
+    ['sender', 'Sender'],
+    ['receiptTimeoutMs', 'ReceiptTimeout'],
+    ['receiptLimit', 'ReceiptLimit'],
+  ] as const)
+    if (c[k] !== n[k]) {
+      c[k] = n[k];
+      applied.push(name);
+    }
+  return { applied, needRestart };
 }

@@ -18,7 +18,7 @@ import type {
   SubmitOutcome,
 } from '../types.js';
 import type { SmsdConfig } from '../../config/smsd-config.js';
-import { readKannelConfig } from './config.js';
+import { applyKannelReload, readKannelConfig } from './config.js';
 import {
   ACK_BUFFERED,
   ACK_FAILED,
@@ -131,31 +131,7 @@ export class KannelOutlet implements Outlet {
   reload(config: SmsdConfig): ReloadResult {
     const { settings: next, warnings } = readKannelConfig(config, config.file);
     for (const w of warnings) this.log('warn', w);
-    const cur = this.settings as unknown as Record<string, unknown>;
-    const nxt = next as unknown as Record<string, unknown>;
-    const needRestart = [
-      ...(cur.host !== nxt.host || cur.port !== nxt.port ? ['Device'] : []),
-      ...(cur.boxId !== nxt.boxId ? ['BoxId'] : []),
-    ];
-    const applied: string[] = [];
-    for (const [k, name] of [
-      ['window', 'Window'],
-      ['heartbeatMs', 'HeartbeatInterval'],
-      ['reconnectMs', 'ReconnectDelay'],
-      ['reconnectMaxMs', 'ReconnectDelayMax'],
-      ['ackTimeoutMs', 'AckTimeout'],
-      ['dlrMask', 'DlrMask'],
-      ['dlrMaskNoReport', 'DlrMaskNoReport'],
-      ['smscId', 'SmscId'],
-      ['sender', 'Sender'],
-      ['receiptTimeoutMs', 'ReceiptTimeout'],
-      ['receiptLimit', 'ReceiptLimit'],
-    ] as const)
-      if (cur[k] !== nxt[k]) {
-        cur[k] = nxt[k];
-        applied.push(name);
-      }
-    return { applied, needRestart };
+    return applyKannelReload(this.settings, next);
   }
 
   private get peer(): string {

@@ -22,7 +22,7 @@ import {
   statusName,
   type Pdu,
 } from './codec.js';
-import { readUpstreamConfig, type UpstreamConfig } from './config.js';
+import { applyUpstreamReload, readUpstreamConfig, type UpstreamConfig } from './config.js';
 import { BindRefused, Link, LinkLost, type LinkKind } from './link.js';
 import { isReceipt, parseMo, parseReceipt } from './receipt.js';
 
@@ -98,20 +98,11 @@ export class SmppOutlet implements Outlet {
   reload(config: SmsdConfig): ReloadResult {
     const { upstream: next, warnings } = readUpstreamConfig(config);
     for (const w of warnings) this.log('warn', w.message);
-    const cur = this.cfg as unknown as Record<string, unknown>;
-    const nxt = next as unknown as Record<string, unknown>;
-    const changed = (k: keyof UpstreamConfig) => cur[k] !== nxt[k];
-    const needRestart = RESTART_KEYS.filter(([k]) => changed(k)).map(([, name]) => name);
-    const applied: string[] = [];
-    for (const [k, name] of LIVE_KEYS)
-      if (changed(k)) {
-        cur[k] = nxt[k];
-        applied.push(name);
-      }
+    const result = applyUpstreamReload(this.cfg, next);
     if (this.cfg.bindMode !== 'receiver') this.st.window = this.cfg.window;
     this.nextSendAt = 0;
     this.pump();
-    return { applied, needRestart };
+    return result;
   }
 
   private get where(): string {
@@ -470,44 +461,6 @@ export class SmppOutlet implements Outlet {
     this.setState('unbound');
   }
 }
-
-/** [upstream] keys a SIGHUP applies to a bound link (config field, key name). */
-const LIVE_KEYS: [keyof UpstreamConfig, string][] = [
-  ['window', 'Window'],
-  ['throughput', 'Throughput'],
-  ['sourceAddress', 'SourceAddress'],
-  ['sourceTon', 'SourceTon'],
-  ['sourceNpi', 'SourceNpi'],
-  ['destTon', 'DestTon'],
-  ['destNpi', 'DestNpi'],
-  ['serviceType', 'ServiceType'],
-  ['useSar', 'UseSar'],
-  ['usePayload', 'UsePayload'],
-  ['enquireLinkMs', 'EnquireLinkInterval'],
-  ['linkTimeoutMs', 'LinkTimeout'],
-  ['responseTimeoutMs', 'ResponseTimeout'],
-  ['reconnectDelayMs', 'ReconnectDelay'],
-  ['reconnectMaxMs', 'ReconnectMaxDelay'],
-  ['throttleDelayMs', 'ThrottleDelay'],
-  ['receiptTimeoutMs', 'ReceiptTimeout'],
-  ['receiptLimit', 'ReceiptLimit'],
-];
-
-/** Keys of the connection and the bind: a change takes a restart of smsd run. */
-const RESTART_KEYS: [keyof UpstreamConfig, string][] = [
-  ['tls', 'Connection'],
-  ['host', 'Device'],
-  ['port', 'Device'],
-  ['systemId', 'SystemId'],
-  ['password', 'Password'],
-  ['systemType', 'SystemType'],
-  ['bindMode', 'BindMode'],
-  ['addressRange', 'AddressRange'],
-  ['messageIdFormat', 'MessageIdFormat'],
-  ['tlsCa', 'TlsCa'],
-  ['tlsServerName', 'TlsServerName'],
-  ['tlsVerify', 'TlsVerify'],
-];
 
 /** SMPP relative validity `YYMMDDhhmmss000R` for a number of minutes (undefined: SMSC default). */
 export function relativeValidity(minutes: number | undefined): string {
