@@ -115,6 +115,33 @@ describe.skipIf(!ROOT)('storage faults on the outlet path', () => {
     expect(await p.stop()).toBe(0);
   });
 
+  it('sent/ full (a tiny tmpfs, ENOSPC): held, retried, submitted once; all in sent/ once there is room', async () => {
+    const { smsc, p } = await stack('Window = 4\n');
+    await bound(p);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', p.spool.sent]);
+    mounted.push(p.spool.sent);
+    const filler = path.join(p.spool.sent, 'filler');
+    try {
+      fs.writeFileSync(filler, Buffer.alloc(1 << 20));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    queue(p.spool.outbox, 4, (i) => `full ${i}`);
+    await waitFor(
+      () => statusOf(p)?.storage?.error?.includes('ENOSPC') || statusOf(p)?.storage?.error?.includes('space'),
+      15_000,
+      `ENOSPC in the status\n${p.output()}`,
+    );
+    await waitFor(() => (statusOf(p)?.storage?.failures ?? 0) >= 6, 15_000, `retries\n${p.output()}`);
+    expect((await smsc.stats()).submits).toBe(4);
+    fs.rmSync(filler);
+    await waitFor(() => files(p.spool.sent).length === 4, 20_000, `4 in sent/\n${p.output()}`);
+    const st = await smsc.stats();
+    expect(st.submits).toBe(4);
+    expect(st.bind_attempts).toBe(1);
+    expect(await p.stop()).toBe(0);
+  });
+
   it('reports/ read-only: a receipt is not acknowledged until stored, no rebind; stored once writable', async () => {
     const { smsc, p } = await stack();
     await bound(p);
