@@ -158,4 +158,29 @@ describe('receipt index bounds', () => {
     expect(r.journalBytes).toBeLessThan(4 * 200 * 200);
     r.close();
   });
+
+  it('takeover records: another daemon finds the parts a stopped one sent, its `settled` line clears them everywhere; stale ones age out', async () => {
+    const dir = tmp();
+    const a = new OutletReports(dir, 'up1', 'same');
+    await a.record(part(1, Date.now(), { id: 'OUTX.txt', noReport: true }));
+    await a.record(part(2, Date.now(), { id: 'OUTX.txt', part: 2, parts: 2 }));
+    a.close(); // killed holding the claim
+    const b = new OutletReports(dir, 'up2', 'same');
+    const got = b.recorded('OUTX.txt');
+    expect([...(got?.keys() ?? [])].sort()).toEqual([1, 2]);
+    expect(got?.get(1)).toMatchObject({ messageId: 'id1', origin: 'up1', noReport: true });
+    b.settled('OUTX.txt');
+    await b.durable();
+    expect(b.recorded('OUTX.txt')).toBeUndefined();
+    // up1 restarted: its own journal has the parts, up2's journal says the message was moved.
+    const a2 = new OutletReports(dir, 'up1', 'same');
+    expect(a2.recorded('OUTX.txt')).toBeUndefined();
+    // A resume record nobody settled for 7 days is forgotten.
+    await a2.record(part(3, Date.now() - 8 * 86_400_000, { id: 'OUTOLD.txt', noReport: true }));
+    expect(a2.recorded('OUTOLD.txt')).toBeDefined();
+    a2.expire();
+    expect(a2.recorded('OUTOLD.txt')).toBeUndefined();
+    a2.close();
+    b.close();
+  });
 });

@@ -63,11 +63,21 @@ export class ForeignIndex {
     this.jobs.delete(id);
   }
 
-  /** Parts of the others sent before `cutoff` stop waiting for a receipt here (their owner closes them). */
-  expire(cutoff: number): void {
+  /**
+   * Parts of the others sent before `cutoff` stop waiting for a receipt here (their owner closes
+   * them); their resume records before `jobCutoff` are forgotten (as the owner's own, see
+   * OutletReports.expire: a daemon that never journals `settled` must not grow this map).
+   */
+  expire(cutoff: number, jobCutoff = -Infinity): void {
+    const at = (packed: string) => Number(packed.slice(0, packed.indexOf('\t')));
     for (const [k, p] of this.parts) {
-      if (Number(p.packed.slice(0, p.packed.indexOf('\t'))) > cutoff) break;
+      if (at(p.packed) > cutoff) break;
       this.parts.delete(k);
+    }
+    for (const [id, parts] of this.jobs) {
+      const first = parts.values().next().value;
+      if (first && at(first.packed) > jobCutoff) break;
+      this.jobs.delete(id);
     }
   }
 

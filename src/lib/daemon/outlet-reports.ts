@@ -214,10 +214,10 @@ export class OutletReports {
       if (closed.length >= max || sentAtMs(packed) > cutoff) break;
       closed.push(this.closeUnreceipted(packed, 'timeout', now));
     }
-    this.foreign.expire(cutoff);
+    const stale = now - Math.max(2 * this.timeoutMs, RESUME_KEEP_MS);
+    this.foreign.expire(cutoff, stale);
     // Resume records of messages nobody moved for this long (deleted from the outbox by hand, or
     // journalled before `settled` lines existed): forgotten, so they do not stay forever.
-    const stale = now - Math.max(2 * this.timeoutMs, RESUME_KEEP_MS);
     for (const [id, parts] of this.byJob) {
       const first = parts.values().next().value;
       if (first && Date.parse(first.sentAt) > stale) break;
