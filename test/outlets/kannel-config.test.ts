@@ -101,3 +101,31 @@ describe('[kannel] settings', () => {
     expect(outlet.status()).toMatchObject({ connection: 'kannel', state: 'down', window: 7, inFlight: 0 });
   });
 });
+
+describe('[kannel] ReceiptTimeout, ReceiptLimit and SIGHUP', () => {
+  it('reads the receipt bounds (defaults 48 h and 200000) and refuses bad ones', () => {
+    expect(readKannelConfig(parse('BoxId = b\n').config, 'smsdrc').settings).toMatchObject({
+      receiptTimeoutMs: 172_800_000,
+      receiptLimit: 200_000,
+    });
+    expect(
+      readKannelConfig(parse('BoxId = b\nReceiptTimeout = 3600\nReceiptLimit = 10\n').config, 'smsdrc')
+        .settings,
+    ).toMatchObject({ receiptTimeoutMs: 3_600_000, receiptLimit: 10 });
+    expect(() => readKannelConfig(parse('BoxId = b\nReceiptLimit = 0\n').config, 'smsdrc')).toThrow(
+      /smsdrc:\d+: ReceiptLimit = 0 is not valid/,
+    );
+  });
+
+  it('a reload applies Window, timers, masks at once and names Device and BoxId for a restart', () => {
+    const outlet = createKannelOutlet(parse('BoxId = b1\nWindow = 10\n').config, () => undefined);
+    const r = outlet.reload?.(
+      parse('BoxId = b2\nWindow = 3\nAckTimeout = 5\nDlrMask = 31\n', '127.0.0.1:13002').config,
+    );
+    expect(r).toEqual({ applied: ['Window', 'AckTimeout', 'DlrMask'], needRestart: ['Device', 'BoxId'] });
+    expect(outlet.status().window).toBe(3);
+    // Bad values: an error, nothing changed.
+    expect(() => outlet.reload?.(parse('BoxId = b1\nWindow = 0\n').config)).toThrow(/Window/);
+    expect(outlet.status().window).toBe(3);
+  });
+});

@@ -129,6 +129,8 @@ function settings(port: number, extra: Partial<KannelSettings> = {}): KannelSett
     maxFrame: 65_536,
     inboundLimit: 1000,
     dedupeSize: 1000,
+    receiptTimeoutMs: 3_600_000,
+    receiptLimit: 1000,
     ...extra,
   };
 }

@@ -119,6 +119,18 @@ export function renderOutletMetrics(s: DaemonStatus & { outlet?: OutletStatus })
     ),
     ...metric('smsgate_outlet_mo_total', 'counter', 'Message parts received from the network.', o.moReceived),
     ...metric('smsgate_outlet_reports_total', 'counter', 'Delivery receipts received.', o.reportsReceived),
+    ...metric(
+      'smsgate_outlet_receipts_waiting',
+      'gauge',
+      'Sent parts waiting for their receipt (at most ReceiptLimit).',
+      o.receiptsWaiting ?? 0,
+    ),
+    ...metric(
+      'smsgate_outlet_receipts_closed_total',
+      'counter',
+      'Parts closed as "no receipt" (ReceiptTimeout or ReceiptLimit).',
+      o.receiptsClosed ?? 0,
+    ),
   ].join('\n')}\n`;
 }
 

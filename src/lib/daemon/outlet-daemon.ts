@@ -3,17 +3,20 @@ import path from 'node:path';
 import type { SmsdConfig } from '../config/smsd-config.js';
 import type { OutboxJob, SmsdService } from '../services/types.js';
 import type { SubmitOptions } from '../sms/submit.js';
-import type { Outlet, OutletMo, OutletReport, OutletStatus, SubmitOutcome } from '../outlets/types.js';
+import type { Outlet, OutletStatus, SubmitOutcome } from '../outlets/types.js';
 import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/status.js';
 import type { DaemonPaths } from './paths.js';
 import type { Logger } from '../common/log.js';
 import { LatencyHistogram } from '../common/histogram.js';
 import { Sleeper } from '../common/sleeper.js';
-import { runHook, hookEnvironment, receivedHookParts } from './hooks.js';
-import { OutletReports, SQL_STATUS } from './outlet-reports.js';
-import { MoParts, moAsDeliver } from './outlet-mo.js';
+import { runHook, hookEnvironment } from './hooks.js';
+import { OutletReports } from './outlet-reports.js';
+import { MoParts } from './outlet-mo.js';
+import { OutletInbound } from './outlet-inbound.js';
 import { packageVersion } from '../version.js';
 import { numericId, toOutletPart } from './outlet-parts.js';
+import { OutletStorage } from './outlet-storage.js';
+import { reloadOutlet } from './outlet-reload.js';
 
 export interface OutletDaemonOptions {
   config: SmsdConfig;
@@ -50,14 +53,17 @@ export class OutletDaemon {
   private readonly statusFile: StatusPublisher;
   private readonly status: OutletDaemonStatus;
   private reports!: OutletReports;
-  private moParts!: MoParts;
+  private inbound!: OutletInbound;
   private lastPublish = 0;
   private publishTimer: NodeJS.Timeout | undefined;
   private moTimer: NodeJS.Timeout | undefined;
   readonly latency = { queue: new LatencyHistogram(), delivery: new LatencyHistogram() };
+  /** Failing local steps (never the network's fault): the claim holds, only the step is retried. */
+  readonly storage: OutletStorage;
 
   constructor(private readonly o: OutletDaemonOptions) {
     const c = o.config;
+    this.storage = new OutletStorage(o.log, () => this.publish(true));
     this.statusFile = new StatusPublisher(o.paths.statusDir, o.name);
     this.status = {
       pid: process.pid,
@@ -78,8 +84,19 @@ export class OutletDaemon {
   }
 
   get counters(): Readonly<OutletDaemonStatus> {
-    this.status.outlet = this.o.outlet.status();
+    this.status.outlet = this.outletStatus();
+    this.status.storage = this.storage.status();
     return this.status;
+  }
+
+  private outletStatus(): OutletStatus {
+    const st = this.o.outlet.status();
+    if (!this.reports) return st;
+    return {
+      ...st,
+      receiptsWaiting: this.reports.size,
+      receiptsClosed: this.reports.closedWithoutReceipt,
+    };
   }
 
   private get s() {
@@ -101,7 +118,8 @@ export class OutletDaemon {
     const due = Date.now() - this.lastPublish >= 1000;
     if (now || due) {
       this.lastPublish = Date.now();
-      this.status.outlet = this.o.outlet.status();
+      this.status.outlet = this.outletStatus();
+      this.status.storage = this.storage.status();
       this.statusFile.publish(this.status);
       return;
     }
@@ -123,12 +141,28 @@ export class OutletDaemon {
   async start(): Promise<void> {
     const c = this.o.config;
     await this.o.service.init();
+    const receipts = this.o.outlet.receipts;
     this.reports = new OutletReports(
       this.o.paths.reportsDir,
       this.o.name,
       this.o.outlet.messageIdFormat ?? 'same',
+      {
+        ...(receipts ? { receiptTimeoutMs: receipts.timeoutMs, receiptLimit: receipts.limit } : {}),
+        log: this.o.log,
+      },
     );
-    this.moParts = new MoParts(path.join(path.dirname(this.o.paths.statusDir), 'outlet-mo', this.o.name));
+    this.inbound = new OutletInbound({
+      config: this.o.config,
+      service: this.o.service,
+      log: this.o.log,
+      reports: this.reports,
+      moParts: new MoParts(path.join(path.dirname(this.o.paths.statusDir), 'outlet-mo', this.o.name)),
+      storage: this.storage,
+      status: this.status,
+      delivery: this.latency.delivery,
+      publish: () => this.publish(),
+      hook: (c, a, e) => this.hook(c, a, e),
+    });
     this.o.log('info', `outlet: Connection = ${c.gammu.connection}, Device = ${c.gammu.device}`);
     this.o.log('info', `mode: Send=${+this.s.send}, Receive=${+this.s.receive}`);
     this.o.log('info', `phoneid = ${this.s.phoneId}`);
@@ -144,8 +178,8 @@ export class OutletDaemon {
     });
     const started = this.o.outlet
       .start({
-        mo: (m) => this.onMo(m),
-        report: (r) => this.onReport(r),
+        mo: (m) => this.inbound.onMo(m),
+        report: (r) => this.inbound.onReport(r),
         state: (st) => {
           this.status.outlet = st;
           const state: DaemonState =
@@ -160,9 +194,10 @@ export class OutletDaemon {
       });
     let ticks = 0;
     this.moTimer = setInterval(() => {
-      void this.flushIncompleteMo();
+      void this.inbound.flushIncompleteMo();
       // Finals other daemons recorded for our parts (their receipts reached them): off our index.
       this.reports.foreign.refresh();
+      this.closeUnreceipted();
       // Parts are logged at debug level (thousands a second); a summary every 30 s at info.
       if (++ticks % 6 === 0 && this.sentSinceSummary > 0) {
         this.o.log(
@@ -184,6 +219,40 @@ export class OutletDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
+    this.storage.stop();
+  }
+
+  /** SIGHUP: outlet and [smsd] settings that apply without a rebind; says which need a restart. */
+  reload(
+    configPath: string | undefined,
+    setDebug: (debug: boolean) => void = () => undefined,
+  ): Promise<void> {
+    return reloadOutlet(
+      configPath,
+      this.o.config,
+      this.o.outlet,
+      this.o.log,
+      (receipts) => this.reports.configure(receipts),
+      setDebug,
+    ).then(() => {
+      this.publish(true);
+      this.poke();
+    });
+  }
+
+  /** Parts past ReceiptTimeout leave the index (report file "no receipt"); the journal is compacted. */
+  private closeUnreceipted(): void {
+    const closed = this.reports.expire();
+    if (closed.length > 0) {
+      const first = closed[0]?.sent;
+      this.o.log(
+        'warn',
+        `${closed.length} sent parts got no receipt within ReceiptTimeout; closed as "no receipt" (report category unknown), e.g. ${first?.id} part ${first?.part} (message id ${first?.messageId})`,
+      );
+    }
+    // Lines of moved messages and closed parts made durable along with the next records.
+    void this.reports.durable().catch(() => undefined);
+    void this.reports.maybeCompact();
   }
 
   private async loop(): Promise<void> {
@@ -191,7 +260,10 @@ export class OutletDaemon {
       while (!this.stopping) {
         const limit = Math.max(1, this.window * 2);
         let found = false;
-        if (this.s.send && this.window > 0 && this.o.outlet.status().state === 'bound') {
+        // While a local step fails (sent/, the receipt journal) nothing new is claimed: the held
+        // messages finish first, as a modem holds its one message.
+        const storageOk = !this.storage.failing('sent');
+        if (storageOk && this.s.send && this.window > 0 && this.o.outlet.status().state === 'bound') {
           while (!this.stopping && this.partsOpen < limit) {
             let jobs: OutboxJob[];
             try {
@@ -202,11 +274,15 @@ export class OutletDaemon {
                 jobs = job ? [job] : [];
               }
             } catch (err) {
-              this.o.log('error', `outbox not readable, will try again: ${describe(err)}`);
+              // Logged first and then once a minute (storage-health.ts); tried again each CommTimeout.
+              this.storage.failed('outbox', err);
               break;
             }
+            this.storage.works('outbox');
             if (jobs.length === 0) break;
             found = true;
+            // A claim taken over from a stopped daemon: what it sent is in its journal.
+            this.reports.foreign.refresh();
             for (const job of jobs) this.dispatch(job);
           }
         }
@@ -245,25 +321,33 @@ export class OutletDaemon {
       return;
     }
     this.o.log('debug', `New message to send: ${job.id}`);
-    // Parts the network took before a restart (in the durable index): not sent again.
+    // Parts the network took before a restart, or before the daemon that held the claim stopped
+    // (durable in its journal): not sent again.
     for (const [part, r] of this.reports.recorded(job.id) ?? [])
-      if (!job.sentParts.has(part - 1)) job.sentParts.set(part - 1, numericId(r.messageId));
+      if (!job.sentParts.has(part - 1)) {
+        job.sentParts.set(part - 1, numericId(r.messageId));
+        this.o.log(
+          'info',
+          `${job.id} part ${part}: accepted before${r.origin ? ` by ${r.origin}` : ''} (message id ${r.messageId}); not sent again`,
+        );
+      }
     const results = await Promise.all(
       msg.parts.map((part, i) =>
         job.sentParts.has(i) ? Promise.resolve('ok' as const) : this.sendPart(job, part, i),
       ),
     );
     if (results.includes('abandoned')) return; // stopping: the claim goes back, sent parts are recorded
-    const failure = results.find((r): r is { reason: string; storage?: true } => typeof r === 'object');
+    const failure = results.find((r): r is { reason: string } => typeof r === 'object');
     if (failure) {
-      if (failure.storage) await this.storageFailure(job, failure.reason);
-      else await this.failed(job, failure.reason, false);
+      await this.failed(job, failure.reason, false);
       return;
     }
-    try {
-      await this.moveSent(job);
-    } catch (err) {
-      await this.storageFailure(job, `sent, but cannot be moved to sent: ${describe(err)}`);
+    // sent/ failing: the claim holds and only the move is tried again (never the submit).
+    if (!(await this.storage.until('sent', () => this.moveSent(job)))) {
+      this.o.log(
+        'warn',
+        `${job.id}: stopping before it could be moved to sent/; it stays claimed until the next start, which moves it without sending it again`,
+      );
       return;
     }
     this.reports.settled(job.id);
@@ -278,7 +362,7 @@ export class OutletDaemon {
     job: OutboxJob,
     part: SubmitOptions,
     i: number,
-  ): Promise<'ok' | 'abandoned' | { reason: string; storage?: true }> {
+  ): Promise<'ok' | 'abandoned' | { reason: string }> {
     const wantReport = this.s.deliveryReport !== 'no';
     const op = toOutletPart(job, part, i, part.statusReport ?? wantReport);
     for (;;) {
@@ -286,27 +370,34 @@ export class OutletDaemon {
       const r: SubmitOutcome = await this.o.outlet.submit(op);
       if (r.kind === 'accepted') {
         const parts = job.message.parts.length;
-        try {
-          await this.reports.record({
-            id: job.id,
-            part: i + 1,
-            parts,
-            number: part.number,
-            messageId: r.messageId,
-            sentAt: new Date().toISOString(),
-            phoneId: this.s.phoneId,
-            ...(op.report ? {} : { noReport: true as const }),
-          });
+        // The network took it: from here on only the records are tried again, never the submit.
+        job.sentParts.set(i, numericId(r.messageId));
+        const recorded = this.reports.record({
+          id: job.id,
+          part: i + 1,
+          parts,
+          number: part.number,
+          messageId: r.messageId,
+          sentAt: new Date().toISOString(),
+          phoneId: this.s.phoneId,
+          ...(op.report ? {} : { noReport: true as const }),
+        });
+        let first = true;
+        const ok = await this.storage.until('sent', async () => {
+          const initial = first;
+          first = false;
+          await (initial ? recorded : this.reports.durable());
           // With a batch-moving service the index above is the per-part record (group commit);
           // otherwise the service records it too (SQL sentitems, the files state).
-          if (this.o.service.moveSentBatch) job.sentParts.set(i, numericId(r.messageId));
-          else await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
-        } catch (err) {
-          // The network took it; only our bookkeeping failed. Not sent again: see storageFailure.
-          return {
-            reason: `part ${i + 1} was accepted (${r.messageId}) but could not be recorded: ${describe(err)}`,
-            storage: true,
-          };
+          if (!this.o.service.moveSentBatch)
+            await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
+        });
+        if (!ok) {
+          this.o.log(
+            'warn',
+            `${job.id} part ${i + 1} was accepted (${r.messageId}) but stopping before it was recorded: a restart may send it again`,
+          );
+          return 'abandoned';
         }
         this.o.log(
           'debug',
@@ -368,106 +459,33 @@ export class OutletDaemon {
     this.o.log('error', `Error sending ${job.id}: ${reason}`);
     if (this.s.runOnFailure)
       void this.hook(this.s.runOnFailure, [job.id], hookEnvironment(this.s.phoneId, [], []));
-    try {
-      const decision = final
-        ? 'give-up'
-        : await this.o.service.updateRetries(job, reason, this.s.maxRetries, this.s.retryTimeout * 1000);
-      if (decision === 'give-up') {
-        this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
-        await this.o.service.moveSms(job, 'error', `${reason} (after ${job.attempts} attempts)`);
-      }
-    } catch (err) {
-      this.o.log('error', `${job.id}: cannot record the failure: ${describe(err)}`);
-    }
-    this.publish();
-  }
-
-  /** Storage trouble is not the network's: the claim is retried later, with no MaxRetries count. */
-  private async storageFailure(job: OutboxJob, reason: string): Promise<void> {
-    this.o.log('error', `${job.id}: ${reason}`);
-    try {
-      await this.o.service.updateRetries(
-        job,
-        reason,
-        Number.MAX_SAFE_INTEGER,
-        this.s.loopSleep * 1000 + 1000,
-      );
-    } catch (err) {
-      this.o.log('error', `${job.id}: cannot record the retry either: ${describe(err)}`);
-    }
-  }
-
-  // ------------------------------------------------------------------ receiving
-
-  private async onMo(mo: OutletMo): Promise<void> {
-    if (!this.s.receive) throw new Error('Receive = no');
-    const pdu = moAsDeliver(mo);
-    if (pdu.concat && pdu.concat.total > 1) {
-      const whole = this.moParts.put(mo);
-      if (whole) await this.saveMo(whole.parts, true, whole.key);
-      return;
-    }
-    await this.saveMo([mo], true);
-  }
-
-  private async saveMo(parts: OutletMo[], complete: boolean, key?: string): Promise<void> {
-    const pdus = parts.map(moAsDeliver);
-    const text = pdus.map((p) => p.text ?? '').join('');
-    const ids = await this.o.service.saveInbox({ parts: pdus, complete, text });
-    if (key) this.moParts.forget(key);
-    this.status.received += parts.length;
-    this.o.log('info', `Received ${ids.join(' ')} from ${parts[0]?.from ?? '?'}`);
-    this.publish();
-    if (this.s.runOnReceive) {
-      const hp = receivedHookParts(pdus);
-      void this.hook(this.s.runOnReceive, ids, hookEnvironment(this.s.phoneId, hp, [text]));
-    }
-  }
-
-  private async flushIncompleteMo(): Promise<void> {
-    for (const g of this.moParts.due(this.s.multipartTimeout * 1000)) {
-      this.o.log(
-        'warn',
-        `Incomplete multipart message ${g.key} (${g.parts.length} parts), processing after timeout`,
-      );
+    let decision: 'retry' | 'give-up' = 'give-up';
+    if (!final)
       try {
-        await this.saveMo(g.parts, false, g.key);
+        decision = await this.o.service.updateRetries(
+          job,
+          reason,
+          this.s.maxRetries,
+          this.s.retryTimeout * 1000,
+        );
+        this.storage.works('outbox');
       } catch (err) {
-        this.o.log('error', `cannot store incomplete message ${g.key}: ${describe(err)}`);
+        // The count could not be kept; the service let go of the message for a later retry.
+        this.storage.failed('outbox', err);
+        decision = 'retry';
+      }
+    if (decision === 'give-up') {
+      const why = `${reason} (after ${job.attempts} attempts)`;
+      // error/ failing: the claim holds and only the move is tried again.
+      if (await this.storage.until('sent', () => this.o.service.moveSms(job, 'error', why))) {
+        this.o.log('error', `Moved to errorbox, reached MaxRetries: ${job.id}`);
+        this.reports.settled(job.id);
       }
     }
+    this.publish();
   }
 
-  private async onReport(r: OutletReport): Promise<void> {
-    const sent = await this.reports.match(r);
-    const record = this.reports.write(r, sent);
-    await this.reports.durable(); // before the SMSC hears deliver_sm_resp
-    if (!record || !sent) {
-      this.o.log(
-        'warn',
-        `Delivery report for message id ${r.messageId} (${r.state}) matches no sent part (kept in ${path.join(this.reports.dir, 'unmatched')})`,
-      );
-      return;
-    }
-    if (record.category === 'delivered')
-      this.latency.delivery.observe(Math.max(0, (r.at.getTime() - Date.parse(sent.sentAt)) / 1000));
-    if (this.o.service.saveOutletReport) {
-      const ok = await this.o.service.saveOutletReport(
-        sent.id,
-        sent.part,
-        SQL_STATUS[record.category] as never,
-        r.at,
-      );
-      if (!ok)
-        this.o.log('warn', `Delivery report ${r.messageId}: no sentitems row ${sent.id} part ${sent.part}`);
-    }
-    this.o.log(
-      'info',
-      `Delivery report: ${r.state} to ${sent.number}, message id ${r.messageId} -> ${sent.id} part ${sent.part}${sent.origin ? ` (sent by ${sent.origin})` : ''}`,
-    );
-  }
-
-  private async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
+  async hook(command: string, args: readonly string[], env: Record<string, string>): Promise<void> {
     this.o.log('info', `Starting run on ${command.split(/\s/)[0]} with ${args.length} argument(s)`);
     const r = await runHook(command, args, env);
     if (r.output) this.o.log('info', `Subprocess output: ${r.output}`);

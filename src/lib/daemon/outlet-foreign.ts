@@ -37,7 +37,53 @@ export class ForeignIndex {
     /** A final another daemon recorded for one of our own parts. */
     private readonly dropOwn: (key: string) => void,
     private readonly since: () => number,
+    /** Another daemon moved a message we have parts of (it took our claim over). */
+    private readonly settledOwn: (id: string) => void = () => undefined,
   ) {}
+
+  /**
+   * Parts the others sent of messages they have not moved yet (outbox id → part → record): when a
+   * daemon dies holding a claim, the one that takes the message over finds here what the network
+   * already accepted and does not send it again. Bounded by the others' claims: a message leaves
+   * when any daemon journals `settled` for it.
+   */
+  private readonly jobs = new Map<
+    string,
+    Map<number, { packed: string; origin: string; noReport: boolean }>
+  >();
+
+  /** Parts of `id` another daemon recorded as accepted by the network (1-based part). */
+  recorded(
+    id: string,
+  ): ReadonlyMap<number, { packed: string; origin: string; noReport: boolean }> | undefined {
+    return this.jobs.get(id);
+  }
+
+  settled(id: string): void {
+    this.jobs.delete(id);
+  }
+
+  /**
+   * Parts of the others sent before `cutoff` stop waiting for a receipt here (their owner closes
+   * them); their resume records before `jobCutoff` are forgotten (as the owner's own, see
+   * OutletReports.expire: a daemon that never journals `settled` must not grow this map).
+   */
+  expire(cutoff: number, jobCutoff = -Infinity): void {
+    const at = (packed: string) => Number(packed.slice(0, packed.indexOf('\t')));
+    for (const [k, p] of this.parts) {
+      if (at(p.packed) > cutoff) break;
+      this.parts.delete(k);
+    }
+    for (const [id, parts] of this.jobs) {
+      const first = parts.values().next().value;
+      if (first && at(first.packed) > jobCutoff) break;
+      this.jobs.delete(id);
+    }
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
 
   get size(): number {
     return this.parts.size;
@@ -88,10 +134,23 @@ export class ForeignIndex {
     }
   }
 
+  /** Everything read from `origin`'s journal (before reading its compacted copy again). */
+  private forget(origin: string): void {
+    for (const [k, p] of this.parts) if (p.origin === origin) this.parts.delete(k);
+    for (const [id, parts] of this.jobs) {
+      for (const [n, p] of parts) if (p.origin === origin) parts.delete(n);
+      if (parts.size === 0) this.jobs.delete(id);
+    }
+  }
+
   private read(file: string, origin: string): void {
     const st = fs.statSync(file);
     let pos = this.offsets.get(file);
-    if (!pos || pos.ino !== st.ino || st.size < pos.offset) pos = { ino: st.ino, offset: 0 };
+    if (!pos || pos.ino !== st.ino || st.size < pos.offset) {
+      // New, or compacted by its owner: read from the start, forgetting what its old copy said.
+      if (pos) this.forget(origin);
+      pos = { ino: st.ino, offset: 0 };
+    }
     this.offsets.set(file, pos);
     if (st.size === pos.offset) return;
     const fd = fs.openSync(file, 'r');
@@ -111,10 +170,24 @@ export class ForeignIndex {
     for (const line of text.slice(0, end).split('\n')) {
       // Report bodies are most of a busy journal and of no use here: skipped unparsed.
       if (!line || line.startsWith('{"file"')) continue;
-      let r: { final?: string; origin?: string; messageId?: string; sentAt?: string; noReport?: true };
+      let r: {
+        final?: string;
+        origin?: string;
+        messageId?: string;
+        sentAt?: string;
+        noReport?: true;
+        settled?: string;
+        id?: string;
+        part?: number;
+      };
       try {
         r = JSON.parse(line) as typeof r;
       } catch {
+        continue;
+      }
+      if (r.settled !== undefined) {
+        this.jobs.delete(r.settled);
+        this.settledOwn(r.settled);
         continue;
       }
       if (r.final !== undefined) {
@@ -122,8 +195,14 @@ export class ForeignIndex {
         else this.delete(r.final);
         continue;
       }
-      if (r.messageId === undefined || r.noReport || Date.parse(r.sentAt ?? '') < since) continue;
+      if (r.messageId === undefined) continue;
       const packed = this.pack(r as never);
+      if (r.id !== undefined && r.part !== undefined) {
+        let parts = this.jobs.get(r.id);
+        if (!parts) this.jobs.set(r.id, (parts = new Map()));
+        parts.set(r.part, { packed, origin, noReport: !!r.noReport });
+      }
+      if (r.noReport || Date.parse(r.sentAt ?? '') < since) continue;
       for (const k of this.keysOf(r as { messageId: string })) this.parts.set(k, { packed, origin });
     }
   }

@@ -5,7 +5,8 @@ import type { Scts } from '../sms/scts.js';
 import { concatInfo, parseUdh, type ConcatInfo } from '../sms/udh.js';
 import { localBackupDate } from '../smsbackup/writer.js';
 import { replaceFileDurable } from '../spool/atomic.js';
-import type { OutletMo } from '../outlets/types.js';
+import type { OutletMo, OutletReport } from '../outlets/types.js';
+import type { InboxMessage } from '../services/types.js';
 
 /** An outlet's MO part in the shape the inbox writers take (what a modem's SMS-DELIVER decodes to). */
 export function moAsDeliver(mo: OutletMo): DeliverPdu {
@@ -53,6 +54,28 @@ export function moAsDeliver(mo: OutletMo): DeliverPdu {
     ...(text !== undefined ? { text } : {}),
     ...(data ? { data } : {}),
   };
+}
+
+const STATUS_WORD: Record<OutletReport['state'], string> = {
+  delivered: 'Delivered',
+  accepted: 'Pending',
+  enroute: 'Pending',
+  expired: 'Failed',
+  deleted: 'Failed',
+  undeliverable: 'Failed',
+  rejected: 'Failed',
+  unknown: 'Unknown',
+};
+
+/**
+ * A receipt as Gammu stores a status report with DeliveryReport = sms: a text message from the
+ * recipient whose text is the status word (Delivered, Failed, Pending, Unknown), stamped with the
+ * network's time of the report.
+ */
+export function reportAsInboxMessage(r: OutletReport, recipient: string): InboxMessage {
+  const text = STATUS_WORD[r.state];
+  const pdu = moAsDeliver({ from: recipient, to: '', coding: 'gsm', text, receivedAt: r.at });
+  return { parts: [pdu], complete: true, text };
 }
 
 function safeParseUdh(b: Buffer) {

@@ -76,7 +76,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   for (const w of loaded.warnings) log('warn', w.message);
   const config = loaded.config;
   const debug = config.smsd.debugLevel > 0;
-  if (!opts.log) sink = streamLogger(process.stdout, { debug });
+  // Shared by the loggers: an outlet's SIGHUP turns DebugLevel on and off in place.
+  const logOpts = { debug };
+  if (!opts.log) sink = streamLogger(process.stdout, logOpts);
   let fileLog: FileLog | undefined;
   const logFile = config.smsd.logFile;
   if (logFile && !opts.log && !opts.noUseLog) {
@@ -84,7 +86,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       log('warn', `LogFile = ${logFile} is not supported; logging to standard output`);
     else {
       try {
-        fileLog = new FileLog(logFile, { debug });
+        fileLog = new FileLog(logFile, logOpts);
         sink = fileLog.log;
       } catch (err) {
         log(
@@ -131,6 +133,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       daemonName(config),
       () => fileLog?.reopen(),
       () => fileLog?.close(),
+      (d) => (logOpts.debug = d),
     );
   return serve(daemon, config, opts, log, emulator, () => fileLog);
 }
@@ -256,6 +259,7 @@ async function runOutletDaemon(
   name: string,
   reopenLog: () => void,
   closeLog: () => void,
+  setDebug: (debug: boolean) => void,
 ): Promise<number> {
   const { createOutlet } = await import('../outlets/index.js');
   const { OutletDaemon } = await import('./outlet-daemon.js');
@@ -299,8 +303,9 @@ async function runOutletDaemon(
   process.on('SIGUSR1', () => log('warn', 'SIGUSR1 (suspend) has no meaning for an outlet; ignored'));
   process.on('SIGUSR2', () => log('warn', 'SIGUSR2 (resume) has no meaning for an outlet; ignored'));
   process.on('SIGHUP', () => {
-    log('info', 'SIGHUP: reopening the log file (restart to change the outlet settings)');
+    log('info', 'SIGHUP: reopening the log file and reloading the outlet settings');
     reopenLog();
+    void daemon.reload(opts.config, setDebug);
   });
   try {
     await daemon.start();

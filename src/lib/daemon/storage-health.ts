@@ -12,7 +12,7 @@ export type { StorageStatus };
  * message or sending one again). The log gets the first failure, a reminder at most every
  * REMIND_MS, and the recovery; the status file and /metrics show it all along.
  */
-export type StorageArea = 'outbox' | 'sent' | 'inbox';
+export type StorageArea = 'outbox' | 'sent' | 'inbox' | 'reports';
 
 export const RETRY_MIN_MS = 500;
 export const RETRY_MAX_MS = 10_000;
@@ -52,7 +52,7 @@ export class StorageHealth {
       });
       this.log(
         'error',
-        `storage problem (${area}): ${error}; the modem is not at fault: holding the message and retrying only this step`,
+        `storage problem (${area}): ${error}; the modem or the network is not at fault: holding the message and retrying only this step`,
       );
       return;
     }

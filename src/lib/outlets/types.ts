@@ -8,6 +8,7 @@
  */
 
 import type { OutletStatus } from '../spool/status.js';
+import type { SmsdConfig } from '../config/smsd-config.js';
 
 /** One part of an outbox message, ready for the wire (UDH already built by the caller). */
 export interface OutletPart {
@@ -98,7 +99,30 @@ export interface OutletHandlers {
   state?(status: OutletStatus): void;
 }
 
+/** `ReceiptTimeout` (48 h) and `ReceiptLimit` (parts) defaults of [upstream] and [kannel]. */
+export const RECEIPT_DEFAULTS = { timeoutSeconds: 48 * 3600, limit: 200_000 } as const;
+
+/** How long the runner waits for a part's receipt and how many parts may wait (smsdrc(5)). */
+export interface ReceiptSettings {
+  timeoutMs: number;
+  limit: number;
+}
+
+/** What a SIGHUP changed in an outlet's settings, and what only a restart can change. */
+export interface ReloadResult {
+  applied: string[];
+  needRestart: string[];
+}
+
 export interface Outlet {
+  /** ReceiptTimeout and ReceiptLimit of the outlet's section. */
+  readonly receipts?: ReceiptSettings;
+  /**
+   * SIGHUP: takes the settings that can change on a bound link (Window, Throughput, timers...);
+   * names the changed ones that need a restart (address, account, bind mode). Throws a config
+   * error and changes nothing when the new section is not valid.
+   */
+  reload?(config: SmsdConfig): ReloadResult;
   /**
    * How the runner matches receipts to sent parts (`MessageIdFormat`, see message-id.ts); an outlet
    * that names parts by its own ids (Kannel's dlr_url) leaves it unset: exact match.

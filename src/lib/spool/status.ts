@@ -34,6 +34,10 @@ export interface OutletStatus {
   submitRate?: number;
   /** Parts waiting inside the outlet for room in the window (throttled, link down). */
   queued?: number;
+  /** Sent parts waiting for their receipt (at most ReceiptLimit). */
+  receiptsWaiting?: number;
+  /** Parts closed as "no receipt" (ReceiptTimeout or ReceiptLimit) since start. */
+  receiptsClosed?: number;
 }
 
 export type DaemonState =

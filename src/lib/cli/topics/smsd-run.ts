@@ -48,6 +48,11 @@ and exit 0. Its [upstream] section (all keys in smsdrc(5)):
   UseSar, UsePayload: long messages by SAR TLVs or message_payload, not UDH
   EnquireLinkInterval, LinkTimeout, ResponseTimeout, ReconnectDelay,
   ReconnectMaxDelay, ThrottleDelay, TlsCa, TlsServerName, TlsVerify
+  ReceiptTimeout, ReceiptLimit: a part's wait for its receipt (48 h) and how
+                   many may wait (200000); then it is closed as "no receipt"
+
+With an outlet, HUP applies Window, Throughput, timers and DebugLevel without a rebind and
+names the changed keys that need a restart (Device, the account, BindMode...).
 
 With Connection = kannel, it is a box on Kannel's bearerbox (Device = host:port of its
 smsbox-port; [kannel] BoxId and the other keys in smsdrc(5)).`,

@@ -4,6 +4,7 @@
  */
 import type { IniSection } from '../../config/ini.js';
 import type { SmsdConfig } from '../../config/smsd-config.js';
+import { RECEIPT_DEFAULTS, type ReloadResult } from '../types.js';
 
 export interface KannelSettings {
   host: string;
@@ -32,6 +33,10 @@ export interface KannelSettings {
   inboundLimit: number;
   /** How many inbound ids are remembered to drop redeliveries. */
   dedupeSize: number;
+  /** A part without its final DLR this long is closed as "no receipt" (outlet-reports.ts). */
+  receiptTimeoutMs: number;
+  /** Most parts waiting for a DLR; at the limit the oldest is closed as "no receipt". */
+  receiptLimit: number;
 }
 
 export class KannelConfigError extends Error {
@@ -61,6 +66,8 @@ const KEYS = [
   'DlrMaskNoReport',
   'SmscId',
   'Sender',
+  'ReceiptTimeout',
+  'ReceiptLimit',
 ];
 
 /** host:port, [v6]:port. */
@@ -156,6 +163,37 @@ export function readKannelConfig(
     maxFrame: KANNEL_DEFAULTS.maxFrame,
     inboundLimit: KANNEL_DEFAULTS.inboundLimit,
     dedupeSize: KANNEL_DEFAULTS.dedupeSize,
+    receiptTimeoutMs: seconds('receipttimeout', RECEIPT_DEFAULTS.timeoutSeconds, 1, 366 * 86_400),
+    receiptLimit: num('receiptlimit', RECEIPT_DEFAULTS.limit, 1, 100_000_000),
   };
   return { settings, warnings };
+}
+
+/** SIGHUP: the changed keys that apply now go into `cur`; Device and BoxId need a restart. */
+export function applyKannelReload(cur: KannelSettings, next: KannelSettings): ReloadResult {
+  const c = cur as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  const needRestart = [
+    ...(c.host !== n.host || c.port !== n.port ? ['Device'] : []),
+    ...(c.boxId !== n.boxId ? ['BoxId'] : []),
+  ];
+  const applied: string[] = [];
+  for (const [k, name] of [
+    ['window', 'Window'],
+    ['heartbeatMs', 'HeartbeatInterval'],
+    ['reconnectMs', 'ReconnectDelay'],
+    ['reconnectMaxMs', 'ReconnectDelayMax'],
+    ['ackTimeoutMs', 'AckTimeout'],
+    ['dlrMask', 'DlrMask'],
+    ['dlrMaskNoReport', 'DlrMaskNoReport'],
+    ['smscId', 'SmscId'],
+    ['sender', 'Sender'],
+    ['receiptTimeoutMs', 'ReceiptTimeout'],
+    ['receiptLimit', 'ReceiptLimit'],
+  ] as const)
+    if (c[k] !== n[k]) {
+      c[k] = n[k];
+      applied.push(name);
+    }
+  return { applied, needRestart };
 }

@@ -8,7 +8,17 @@
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { Outlet, OutletHandlers, OutletPart, OutletStatus, SubmitOutcome } from '../types.js';
+import type {
+  Outlet,
+  OutletHandlers,
+  OutletPart,
+  OutletStatus,
+  ReceiptSettings,
+  ReloadResult,
+  SubmitOutcome,
+} from '../types.js';
+import type { SmsdConfig } from '../../config/smsd-config.js';
+import { applyKannelReload, readKannelConfig } from './config.js';
 import {
   ACK_BUFFERED,
   ACK_FAILED,
@@ -111,6 +121,17 @@ export class KannelOutlet implements Outlet {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.bound = { promise, resolve };
+  }
+
+  get receipts(): ReceiptSettings {
+    return { timeoutMs: this.settings.receiptTimeoutMs, limit: this.settings.receiptLimit };
+  }
+
+  /** SIGHUP: window, timers, DLR masks, SmscId and Sender apply now; Device and BoxId at a restart. */
+  reload(config: SmsdConfig): ReloadResult {
+    const { settings: next, warnings } = readKannelConfig(config, config.file);
+    for (const w of warnings) this.log('warn', w);
+    return applyKannelReload(this.settings, next);
   }
 
   private get peer(): string {

@@ -3,7 +3,7 @@ import type { SmsdConfig } from '../../config/smsd-config.js';
 import { ConfigError, makeWarning, quote, type ConfigWarning } from '../../config/errors.js';
 import { parseBool, parseEnum, parseInteger, type ValueSource } from '../../config/values.js';
 import { suggest } from '../../config/suggest.js';
-import type { MessageIdFormat } from '../types.js';
+import { RECEIPT_DEFAULTS, type MessageIdFormat, type ReloadResult } from '../types.js';
 
 export const BIND_MODES = ['transceiver', 'transmitter', 'receiver', 'pair'] as const;
 export type BindMode = (typeof BIND_MODES)[number];
@@ -45,6 +45,10 @@ export interface UpstreamConfig {
   tlsCa: string | undefined;
   tlsServerName: string | undefined;
   tlsVerify: boolean;
+  /** A part without its final receipt this long is closed as "no receipt" (outlet-reports.ts). */
+  receiptTimeoutMs: number;
+  /** Most parts waiting for a receipt; at the limit the oldest is closed as "no receipt". */
+  receiptLimit: number;
 }
 
 /** Every key of [upstream], canonical spelling (smsdrc(5) documents each). */
@@ -74,6 +78,8 @@ export const UPSTREAM_KEYS = [
   'TlsCa',
   'TlsServerName',
   'TlsVerify',
+  'ReceiptTimeout',
+  'ReceiptLimit',
 ] as const;
 
 /** Reads the upstream SMSC settings; errors name file:line, key, value and what is allowed. */
@@ -214,6 +220,8 @@ export function readUpstreamConfig(config: SmsdConfig): {
     tlsCa,
     tlsServerName: src('TlsServerName')?.value,
     tlsVerify: bool('TlsVerify', true),
+    receiptTimeoutMs: seconds('ReceiptTimeout', RECEIPT_DEFAULTS.timeoutSeconds, 1),
+    receiptLimit: int('ReceiptLimit', RECEIPT_DEFAULTS.limit, 1),
   };
   if (upstream.linkTimeoutMs === 0) upstream.linkTimeoutMs = Math.max(3 * upstream.enquireLinkMs, 10_000);
   if (upstream.useSar && upstream.usePayload) {
@@ -252,4 +260,59 @@ export function readUpstreamConfig(config: SmsdConfig): {
       ),
     );
   return { upstream, warnings };
+}
+
+/** [upstream] keys a SIGHUP applies to a bound link (config field, key name). */
+const LIVE_KEYS: [keyof UpstreamConfig, string][] = [
+  ['window', 'Window'],
+  ['throughput', 'Throughput'],
+  ['sourceAddress', 'SourceAddress'],
+  ['sourceTon', 'SourceTon'],
+  ['sourceNpi', 'SourceNpi'],
+  ['destTon', 'DestTon'],
+  ['destNpi', 'DestNpi'],
+  ['serviceType', 'ServiceType'],
+  ['useSar', 'UseSar'],
+  ['usePayload', 'UsePayload'],
+  ['enquireLinkMs', 'EnquireLinkInterval'],
+  ['linkTimeoutMs', 'LinkTimeout'],
+  ['responseTimeoutMs', 'ResponseTimeout'],
+  ['reconnectDelayMs', 'ReconnectDelay'],
+  ['reconnectMaxMs', 'ReconnectMaxDelay'],
+  ['throttleDelayMs', 'ThrottleDelay'],
+  ['receiptTimeoutMs', 'ReceiptTimeout'],
+  ['receiptLimit', 'ReceiptLimit'],
+];
+
+/** Keys of the connection and the bind: a change takes a restart of smsd run. */
+const RESTART_KEYS: [keyof UpstreamConfig, string][] = [
+  ['tls', 'Connection'],
+  ['host', 'Device'],
+  ['port', 'Device'],
+  ['systemId', 'SystemId'],
+  ['password', 'Password'],
+  ['systemType', 'SystemType'],
+  ['bindMode', 'BindMode'],
+  ['addressRange', 'AddressRange'],
+  ['messageIdFormat', 'MessageIdFormat'],
+  ['tlsCa', 'TlsCa'],
+  ['tlsServerName', 'TlsServerName'],
+  ['tlsVerify', 'TlsVerify'],
+];
+
+/**
+ * SIGHUP: copies into `cur` (the object the links read) the changed keys that apply to a bound
+ * link; names the changed ones that need a restart, leaving them as they are.
+ */
+export function applyUpstreamReload(cur: UpstreamConfig, next: UpstreamConfig): ReloadResult {
+  const c = cur as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  const needRestart = [...new Set(RESTART_KEYS.filter(([k]) => c[k] !== n[k]).map(([, name]) => name))];
+  const applied: string[] = [];
+  for (const [k, name] of LIVE_KEYS)
+    if (c[k] !== n[k]) {
+      c[k] = n[k];
+      applied.push(name);
+    }
+  return { applied, needRestart };
 }

@@ -7,8 +7,11 @@ import type {
   OutletHandlers,
   OutletPart,
   OutletStatus,
+  ReceiptSettings,
+  ReloadResult,
   SubmitOutcome,
 } from '../types.js';
+import type { SmsdConfig } from '../../config/smsd-config.js';
 import {
   CMD,
   FrameError,
@@ -19,7 +22,7 @@ import {
   statusName,
   type Pdu,
 } from './codec.js';
-import type { UpstreamConfig } from './config.js';
+import { applyUpstreamReload, readUpstreamConfig, type UpstreamConfig } from './config.js';
 import { BindRefused, Link, LinkLost, type LinkKind } from './link.js';
 import { isReceipt, parseMo, parseReceipt } from './receipt.js';
 
@@ -82,6 +85,24 @@ export class SmppOutlet implements Outlet {
       moReceived: 0,
       reportsReceived: 0,
     };
+  }
+
+  get receipts(): ReceiptSettings {
+    return { timeoutMs: this.cfg.receiptTimeoutMs, limit: this.cfg.receiptLimit };
+  }
+
+  /**
+   * SIGHUP: the settings read per submit or per timer tick change in place (the links share this
+   * config object); those of the bind itself are named for a restart and left as they are.
+   */
+  reload(config: SmsdConfig): ReloadResult {
+    const { upstream: next, warnings } = readUpstreamConfig(config);
+    for (const w of warnings) this.log('warn', w.message);
+    const result = applyUpstreamReload(this.cfg, next);
+    if (this.cfg.bindMode !== 'receiver') this.st.window = this.cfg.window;
+    this.nextSendAt = 0;
+    this.pump();
+    return result;
   }
 
   private get where(): string {
