@@ -218,7 +218,7 @@ describe.each(['mysql', 'pgsql'] as const)(
       }
       await waitFor(() => got.length >= CREDIT, 120_000, `${CREDIT} receipts through node B`).catch(
         (err: Error) => {
-          throw new Error(`${err.message} (${got.length} came)`);
+          throw new Error(`${err.message} (${got.length} came)\n${nodeB?.logs.slice(-20).join('\n')}`);
         },
       );
       await new Promise((r) => setTimeout(r, 1_500)); // and none twice
