@@ -36,7 +36,8 @@ describe.skipIf(skip !== undefined)('routed messages while the inbox cannot stor
     undo.push(makeReadOnly(r.spool.inbox));
 
     // One below the bound: all held in memory, the modem still routes.
-    for (let i = 0; i < ROUTED_LIMIT - 1; i++) expect(m.deliver({ from: from(i), text: `held ${i}` }).routed).toBe(1);
+    for (let i = 0; i < ROUTED_LIMIT - 1; i++)
+      expect(m.deliver({ from: from(i), text: `held ${i}` }).routed).toBe(1);
     await waitFor(() => status().routedHeld === ROUTED_LIMIT - 1, 30_000, `${ROUTED_LIMIT - 1} held`, r);
     await waitFor(() => status().storage?.ok === false, 30_000, 'the inbox failing', r);
     expect(m.status().state.cnmi[1]).toBe(2);
@@ -47,7 +48,9 @@ describe.skipIf(skip !== undefined)('routed messages while the inbox cannot stor
     expect(m.deliver({ from: from(last), text: `held ${last}` }).routed).toBe(1);
     await waitForOutput(
       r,
-      new RegExp(`${ROUTED_LIMIT} routed messages held in memory .* new ones stay on the SIM now \\(AT\\+CNMI=2,1,0,1,0\\)`),
+      new RegExp(
+        `${ROUTED_LIMIT} routed messages held in memory .* new ones stay on the SIM now \\(AT\\+CNMI=2,1,0,1,0\\)`,
+      ),
       30_000,
     );
     expect(m.status().state.cnmi[1]).toBe(1);

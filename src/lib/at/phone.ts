@@ -535,7 +535,10 @@ export class Phone {
    * `base` (a setting setNotifications() chose) with another <mt>: 1 stores new messages and
    * announces them (+CMTI), 0 stores them silently. Undefined when the modem refuses it.
    */
-  async setMessageIndication(base: NotificationSetting, mt: number): Promise<NotificationSetting | undefined> {
+  async setMessageIndication(
+    base: NotificationSetting,
+    mt: number,
+  ): Promise<NotificationSetting | undefined> {
     const params = base.command.replace(/^AT\+CNMI=/i, '').split(',');
     params[1] = String(mt);
     const command = `AT+CNMI=${params.join(',')}`;

@@ -427,8 +427,7 @@ export class SmsDaemon {
         // Routed message (mt=2: a modem without storage notifications, or atgen_setCNMI): never on
         // the SIM, so it is kept here until the next receive pass saves it with the stored ones.
         const r = tryDecodePdu(u.pdu, { allowTrailing: true });
-        if (r.ok && r.value.type === 'deliver')
-          this.routed.add(r.value);
+        if (r.ok && r.value.type === 'deliver') this.routed.add(r.value);
         else if (r.ok && r.value.type === 'status-report') this.routedReports.push(r.value);
         else this.keepBadPdu(u.pdu, r.ok ? `unexpected ${r.value.type} in +CMT` : r.error.message);
         this.poke('receive');
