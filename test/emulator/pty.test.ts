@@ -239,12 +239,22 @@ describe('TCP', () => {
     s1.on('close', () => (s1closed = true));
     await ctl.vanish(200);
     await waitFor(() => s1closed);
-    await sleep(300);
-    const s3 = connect(port, '127.0.0.1');
-    sockets.push(s3);
+    // Refused until the port is served again (200 ms, later on a loaded machine): try until then.
+    let s3: Socket | undefined;
+    const deadline = Date.now() + 15_000;
+    while (!s3) {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      const ok = await new Promise<boolean>((r) => {
+        s.once('connect', () => r(true));
+        s.once('error', () => r(false));
+      });
+      if (ok) s3 = s;
+      else if (Date.now() > deadline) throw new Error(`port ${port} not served again within 15 s`);
+      else await sleep(50);
+    }
     let buf3 = '';
     s3.on('data', (d: Buffer) => (buf3 += d.toString('latin1')));
-    await new Promise((r) => s3.once('connect', r));
     s3.write('AT\r');
     await waitFor(() => buf3.endsWith('OK\r\n'));
   });

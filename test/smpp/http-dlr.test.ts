@@ -93,8 +93,12 @@ describe('dlr-url with smsd run and the emulator', () => {
       'dlr-url': `http://127.0.0.1:${app.port}/dlr?${DLR_QUERY}`,
     });
     expect(status).toBe(202);
-    await waitFor(() => app.calls.some((c) => c.get('type') === '1'), 30_000, `delivered DLR\n${out()}`);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(
+      () => app.calls.some((c) => c.get('type') === '1') && app.calls.some((c) => c.get('type') === '8'),
+      30_000,
+      `sent and delivered DLRs\n${out()}`,
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // none more comes
     expect(app.calls.map((c) => c.get('type')).sort()).toEqual(['1', '8']);
     const d = app.calls.find((c) => c.get('type') === '1');
     expect(d?.get('id')).toBe(id);
