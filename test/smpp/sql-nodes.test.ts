@@ -216,7 +216,7 @@ describe.each(['mysql', 'pgsql'] as const)(
       } finally {
         await q.close();
       }
-      await waitFor(() => got.length >= CREDIT, 120_000, `${CREDIT} receipts through node B`).catch(
+      await waitFor(() => got.length >= CREDIT, 240_000, `${CREDIT} receipts through node B`).catch(
         (err: Error) => {
           throw new Error(`${err.message} (${got.length} came)\n${nodeB?.logs.slice(-20).join('\n')}`);
         },
@@ -227,6 +227,6 @@ describe.each(['mysql', 'pgsql'] as const)(
       expect(new Set(receipted)).toEqual(new Set(accepted));
       for (const x of [txA, txB, rx]) x.session.close();
       spoolA.cleanup();
-    }, 300_000);
+    }, 420_000);
   },
 );
