@@ -136,7 +136,23 @@ describe('dlr-url with smsd run and the emulator', () => {
       30_000,
       `first failed call\n${out()}`,
     );
-    await new Promise((r) => setTimeout(r, 6000)); // the second attempt (after ~5 s) fails too
+    // The second attempt (after ~5 s) fails too: its queue file counts it (only the first is logged).
+    const queued = path.join(rig.spool.dir, 'smppd', 'dlr');
+    const attempts = () =>
+      fs
+        .readdirSync(queued)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => {
+          try {
+            return (
+              (JSON.parse(fs.readFileSync(path.join(queued, f), 'utf8')) as { attempts?: number }).attempts ??
+              0
+            );
+          } catch {
+            return 0; // being replaced
+          }
+        });
+    await waitFor(() => attempts().some((n) => n >= 2), 30_000, `second failed call\n${out()}`);
     const back = await application(port); // EADDRINUSE here would mean another process took the port
     await waitFor(() => back.calls.length > 0, 30_000, `call after the application came back\n${out()}`);
     await new Promise((r) => setTimeout(r, 2000));
