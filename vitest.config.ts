@@ -13,6 +13,7 @@ const UNIT = [
   'test/common/**/*.test.ts',
   'test/config/**/*.test.ts',
   'test/daemon/histogram.test.ts',
+  'test/daemon/routed.test.ts',
   'test/lint/**/*.test.ts',
   'test/sms/**/*.test.ts',
   'test/spool/journal.test.ts',

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRig, waitFor, FAST_TIMERS, type Rig } from '../helpers/rig.js';
+import { startRig, waitFor, waitForOutput, FAST_TIMERS, type Rig } from '../helpers/rig.js';
 import { runSmsd, listFiles } from '../helpers/spool.js';
 import { joinSent } from '../../src/lib/emulator/records.js';
 import { decodeSubmit } from '../../src/lib/sms/index.js';
@@ -25,8 +25,9 @@ describe('smsd run sends what is queued', () => {
     inject('TEXT', '+420100000004', '-text', 'flash!', '-flash');
     inject('TEXT', '+420100000005', '-text', 'report me', '-report', '-validity', 'DAY');
     const m = rig.emulator.modem;
-    await waitFor(() => listFiles(rig.spool.sent).length === 5, 15_000, 'five messages in sent/', rig);
-    expect(listFiles(rig.spool.outbox)).toEqual([]);
+    await waitFor(() => listFiles(rig.spool.sent).length === 5, 30_000, 'five messages in sent/', rig);
+    // The claim (`<file>.lock`) is released just after the file moved to sent/.
+    await waitFor(() => listFiles(rig.spool.outbox).length === 0, 10_000, 'an empty outbox', rig);
     const sent = joinSent(m.sent);
     const by = (n: string) => sent.find((s) => s.number === n);
     expect(by('+420100000001')?.text).toBe('single');
@@ -173,6 +174,6 @@ describe('smsd run sends what is queued', () => {
       'unmatched report kept',
       rig,
     );
-    expect(rig.output()).toMatch(/matches no sent message/);
+    await waitForOutput(rig, /matches no sent message/);
   });
 });

@@ -79,7 +79,7 @@ class Port {
     const mark = this.buf.length;
     const line = JSON.stringify(data);
     this.port.write(Buffer.from(data, 'latin1'));
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 10_000;
     while (!until.test(this.buf.slice(mark))) {
       if (Date.now() > deadline)
         throw new Error(`no answer to ${line}: ${JSON.stringify(this.buf.slice(mark))}`);
@@ -89,7 +89,7 @@ class Port {
   }
 }
 
-async function waitFor(pred: () => boolean, timeoutMs = 3000): Promise<void> {
+async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error('condition not reached');
@@ -133,11 +133,12 @@ describe('pseudo-terminal', () => {
     let closed = false;
     port.port.on('close', () => (closed = true));
     const ctl = await control(`${device}.ctl`);
-    await ctl.vanish(300);
+    // Long enough that the device is still away for the two checks below on a loaded machine.
+    await ctl.vanish(2_000);
     expect(existsSync(device)).toBe(false);
     expect((await ctl.status()).present).toBe(false);
-    await waitFor(() => closed);
-    await server.pty?.waitPresent(3000);
+    await waitFor(() => closed, 15_000);
+    await server.pty?.waitPresent(15_000);
     expect(existsSync(device)).toBe(true);
     const back = await Port.open(device);
     // Power-cycled: echo is on again.
@@ -148,9 +149,17 @@ describe('pseudo-terminal', () => {
     const device = join(dir, 'modem');
     const server = await start({ device, modem: { faults: { resetVanishMs: 200 } } });
     const port = await Port.open(device);
+    let cut = false;
+    port.port.on('close', () => (cut = true));
+    // The path is gone for only 200 ms: polling for it can miss that window on a loaded machine,
+    // so the path is checked when the pty reports it gone (socat exited, its return not yet
+    // scheduled), and the host's port must be cut off.
+    let gone: boolean | undefined;
+    server.pty?.once('gone', () => (gone = !existsSync(device)));
     expect(await port.cmd('AT+CFUN=1,1')).toBe('AT+CFUN=1,1\r\r\nOK\r\n');
-    await waitFor(() => !existsSync(device));
-    await server.pty?.waitPresent(3000);
+    await waitFor(() => gone !== undefined && cut, 15_000);
+    expect(gone).toBe(true); // the path was absent
+    await server.pty?.waitPresent(15_000);
     const back = await Port.open(device);
     expect(await back.cmd('AT')).toBe('AT\r\r\nOK\r\n');
   });
@@ -230,12 +239,22 @@ describe('TCP', () => {
     s1.on('close', () => (s1closed = true));
     await ctl.vanish(200);
     await waitFor(() => s1closed);
-    await sleep(300);
-    const s3 = connect(port, '127.0.0.1');
-    sockets.push(s3);
+    // Refused until the port is served again (200 ms, later on a loaded machine): try until then.
+    let s3: Socket | undefined;
+    const deadline = Date.now() + 15_000;
+    while (!s3) {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      const ok = await new Promise<boolean>((r) => {
+        s.once('connect', () => r(true));
+        s.once('error', () => r(false));
+      });
+      if (ok) s3 = s;
+      else if (Date.now() > deadline) throw new Error(`port ${port} not served again within 15 s`);
+      else await sleep(50);
+    }
     let buf3 = '';
     s3.on('data', (d: Buffer) => (buf3 += d.toString('latin1')));
-    await new Promise((r) => s3.once('connect', r));
     s3.write('AT\r');
     await waitFor(() => buf3.endsWith('OK\r\n'));
   });

@@ -120,6 +120,14 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits until the daemon has printed a line matching `re`. Its output comes through a pipe, so a
+ * line logged right after a file it wrote may arrive after the test already saw the file.
+ */
+export function waitForOutput(rig: Rig, re: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  return waitFor(() => re.exec(rig.output()), ms, `a daemon line matching ${String(re)}`, rig);
+}
+
 export function readInbox(rig: Rig): { name: string; content: Buffer }[] {
   return listFiles(rig.spool.inbox).map((name) => ({
     name,

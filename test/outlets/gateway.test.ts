@@ -67,7 +67,7 @@ describe('ESME → smppd serve → smsd run (Connection = smpp) → SMSC', () =>
     // The SMSC's receipt (padded hex resp, lower-case receipt) reaches the ESME under smppd's id.
     const rc = await waitFor(
       () => got.find((p) => p.esm_class === 4),
-      20_000,
+      60_000,
       `receipt\n${out}\n${outlet.output()}`,
     );
     expect(rc.receipted_message_id).toBe(r.message_id);
@@ -83,7 +83,7 @@ describe('ESME → smppd serve → smsd run (Connection = smpp) → SMSC', () =>
         text: 'Hi, outlet!',
       }),
     ).toEqual({ status: 0 });
-    const mo = await waitFor(() => got.find((p) => p.esm_class === 0), 20_000, `MO\n${out}`);
+    const mo = await waitFor(() => got.find((p) => p.esm_class === 0), 60_000, `MO\n${out}`);
     expect(mo).toMatchObject({ source_addr: '420777888999', source_addr_ton: 1 });
     expect(text(mo)).toBe('Hi, outlet!');
     await new Promise((res) => setTimeout(res, 300));
@@ -91,7 +91,7 @@ describe('ESME → smppd serve → smsd run (Connection = smpp) → SMSC', () =>
     session.on('unbind', (p: PDU) => session.send(p.response()));
     smppd.kill('SIGTERM');
     expect(await outlet.stop()).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('Connection = smpp with the SQL service (MariaDB)', async () => {

@@ -90,7 +90,7 @@ function get(
 
 function cli(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN(bin), ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN(bin), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -223,7 +223,7 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
     ]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/refused \(HTTP 404\)/);
-  });
+  }, 120_000);
 
   it('esme add, then a bind with that password after routes rebuild; esme list without hashes; set and remove', async () => {
     const s = await startServer();
@@ -273,7 +273,7 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
     expect((await cli('esme', ['remove', 'bank', ...c])).code).toBe(1);
     expect((await cli('esme', ['list', ...c])).stdout).not.toContain('bank');
     expect(fs.readdirSync(s.spool.dir).filter((f) => f.includes('.tmp'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('esme set --password takes effect at routes rebuild; concurrent esme add lose nothing', async () => {
     const s = await startServer();
@@ -291,7 +291,7 @@ describe('routes rebuild, esme unbind and esme add/set/remove/list', () => {
     expect(adds.map((a) => a.code)).toEqual([0, 0, 0, 0]);
     const listed = (await cli('esme', ['list', ...c])).stdout;
     for (const n of names) expect(listed).toMatch(new RegExp(`^${n} `, 'm'));
-  });
+  }, 120_000);
 
   it('/log-level error silences info lines until set back', async () => {
     const s = await startServer();

@@ -92,7 +92,7 @@ export function call(
   s: Session,
   command: string,
   options: Record<string, PduValue> = {},
-  ms = 5_000,
+  ms = 15_000,
 ): Promise<PDU> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no response to ${command} within ${ms} ms`)), ms);

@@ -93,8 +93,12 @@ describe('dlr-url with smsd run and the emulator', () => {
       'dlr-url': `http://127.0.0.1:${app.port}/dlr?${DLR_QUERY}`,
     });
     expect(status).toBe(202);
-    await waitFor(() => app.calls.some((c) => c.get('type') === '1'), 30_000, `delivered DLR\n${out()}`);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(
+      () => app.calls.some((c) => c.get('type') === '1') && app.calls.some((c) => c.get('type') === '8'),
+      30_000,
+      `sent and delivered DLRs\n${out()}`,
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // none more comes
     expect(app.calls.map((c) => c.get('type')).sort()).toEqual(['1', '8']);
     const d = app.calls.find((c) => c.get('type') === '1');
     expect(d?.get('id')).toBe(id);
@@ -132,7 +136,23 @@ describe('dlr-url with smsd run and the emulator', () => {
       30_000,
       `first failed call\n${out()}`,
     );
-    await new Promise((r) => setTimeout(r, 6000)); // the second attempt (after ~5 s) fails too
+    // The second attempt (after ~5 s) fails too: its queue file counts it (only the first is logged).
+    const queued = path.join(rig.spool.dir, 'smppd', 'dlr');
+    const attempts = () =>
+      fs
+        .readdirSync(queued)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => {
+          try {
+            return (
+              (JSON.parse(fs.readFileSync(path.join(queued, f), 'utf8')) as { attempts?: number }).attempts ??
+              0
+            );
+          } catch {
+            return 0; // being replaced
+          }
+        });
+    await waitFor(() => attempts().some((n) => n >= 2), 30_000, `second failed call\n${out()}`);
     const back = await application(port); // EADDRINUSE here would mean another process took the port
     await waitFor(() => back.calls.length > 0, 30_000, `call after the application came back\n${out()}`);
     await new Promise((r) => setTimeout(r, 2000));

@@ -104,7 +104,7 @@ describe('DeliveryQueue paging', () => {
     for (const i of [0, 1, N - 1, N, total - 1]) expect(q.has(`receipt:msg-${i}`)).toBe(true);
     expect(q.add('alpha', { key: 'receipt:msg-3', kind: 'receipt', pdus: ['00'] })).toBe(false);
     q.close();
-  });
+  }, 120_000); // 20,000 durable adds: two fsyncs each, seconds of them on a busy disk
 
   it('new entries wait on disk behind a full page and join it, in order, as it empties', async () => {
     const state = stateDir();

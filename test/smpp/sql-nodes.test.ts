@@ -216,13 +216,17 @@ describe.each(['mysql', 'pgsql'] as const)(
       } finally {
         await q.close();
       }
-      await waitFor(() => got.length >= CREDIT, 60_000, `${CREDIT} receipts through node B`);
+      await waitFor(() => got.length >= CREDIT, 240_000, `${CREDIT} receipts through node B`).catch(
+        (err: Error) => {
+          throw new Error(`${err.message} (${got.length} came)\n${nodeB?.logs.slice(-20).join('\n')}`);
+        },
+      );
       await new Promise((r) => setTimeout(r, 1_500)); // and none twice
       const receipted = got.map((p) => String(p.receipted_message_id));
       expect(receipted).toHaveLength(CREDIT);
       expect(new Set(receipted)).toEqual(new Set(accepted));
       for (const x of [txA, txB, rx]) x.session.close();
       spoolA.cleanup();
-    }, 180_000);
+    }, 420_000);
   },
 );

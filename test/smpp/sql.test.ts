@@ -244,10 +244,15 @@ describe.each(ALL)('smppd serve with Service = sql on %s: failures', (dialect) =
     expect(rc.message_state).toBe(5);
     expect(text(rc)).toMatch(/ stat:UNDELIV err:065 text:will fail$/);
     expect(Buffer.from(rc.network_error_code as Buffer).toString('hex')).toBe('030041');
-    const st = await s.rows(
-      `SELECT ${s.q('state')}, ${s.q('final_state')}, ${s.q('final_error')} FROM smppd_message`,
-    );
-    expect(st.map((x) => x.map(Number))).toEqual([[1, 5, 0x41]]);
+    // The receipt is queued (durably) before the row is closed: the ESME may get it first.
+    const row = async () =>
+      (
+        await s.rows(
+          `SELECT ${s.q('state')}, ${s.q('final_state')}, ${s.q('final_error')} FROM smppd_message`,
+        )
+      ).map((x) => x.map(Number));
+    await waitFor(async () => (await row())[0]?.[0] === 1, 15_000, 'the smppd_message row closed');
+    expect(await row()).toEqual([[1, 5, 0x41]]);
     session.close();
   });
 

@@ -531,6 +531,26 @@ export class Phone {
     return undefined;
   }
 
+  /**
+   * `base` (a setting setNotifications() chose) with another <mt>: 1 stores new messages and
+   * announces them (+CMTI), 0 stores them silently. Undefined when the modem refuses it.
+   */
+  async setMessageIndication(
+    base: NotificationSetting,
+    mt: number,
+  ): Promise<NotificationSetting | undefined> {
+    const params = base.command.replace(/^AT\+CNMI=/i, '').split(',');
+    params[1] = String(mt);
+    const command = `AT+CNMI=${params.join(',')}`;
+    if (!(await this.tryExec(command))) return undefined;
+    return { ...base, command, mt };
+  }
+
+  /** Puts a setting back as it was accepted before (after setMessageIndication). */
+  async restoreNotifications(setting: NotificationSetting): Promise<boolean> {
+    return (await this.tryExec(setting.command)) !== undefined;
+  }
+
   // ------------------------------------------------------------------------------------------
   // Power and calls
 

@@ -22,6 +22,7 @@ import { encodeSubmit } from '../sms/submit.js';
 import type { MoveOutcome, OutboxJob, SmsdService } from '../services/types.js';
 import { Reassembler, type StoredPart } from './reassembly.js';
 import { NumberFilter } from './filters.js';
+import { RoutedMessages } from './routed.js';
 import { DeliveryReports } from '../spool/reports.js';
 import { runHook, hookEnvironment, receivedHookParts, type HookPart } from './hooks.js';
 import { StatusPublisher, type DaemonState, type DaemonStatus } from '../spool/status.js';
@@ -104,6 +105,7 @@ export class SmsDaemon {
     this.statusFile = new StatusPublisher(o.paths.statusDir, o.name);
     this.faults = new FaultLog(o.log);
     this.storage = new StorageHealth(o.log);
+    this.routed = new RoutedMessages(o.log);
     this.status = {
       pid: process.pid,
       phoneId: c.smsd.phoneId,
@@ -135,9 +137,8 @@ export class SmsDaemon {
   private readMemories: string[] = ['SM'];
   private selectedMemory = 'SM';
 
-  /** Messages the modem routed to us with +CMT, waiting for the next receive pass. */
-  private readonly routedParts: StoredPart[] = [];
-  private routedSeq = 0;
+  /** Messages the modem routed to us with +CMT, waiting for the next receive pass (bounded). */
+  private readonly routed: RoutedMessages;
 
   private setState(state: DaemonState, lastError?: string): void {
     this.status.state = state;
@@ -329,6 +330,7 @@ export class SmsDaemon {
         imsi: id.imsi,
       });
       this.notifications = await phone.setNotifications().catch(() => undefined);
+      this.routed.connected();
       await phone.enableFastSms(true).catch(() => false);
       await phone.selectMemory('SM', 'SM').catch(() => undefined);
       // Gammu reads every folder: a modem may store what it receives in the phone memory (its
@@ -425,8 +427,7 @@ export class SmsDaemon {
         // Routed message (mt=2: a modem without storage notifications, or atgen_setCNMI): never on
         // the SIM, so it is kept here until the next receive pass saves it with the stored ones.
         const r = tryDecodePdu(u.pdu, { allowTrailing: true });
-        if (r.ok && r.value.type === 'deliver')
-          this.routedParts.push({ memory: 'routed', index: ++this.routedSeq, pdu: r.value });
+        if (r.ok && r.value.type === 'deliver') this.routed.add(r.value);
         else if (r.ok && r.value.type === 'status-report') this.routedReports.push(r.value);
         else this.keepBadPdu(u.pdu, r.ok ? `unexpected ${r.value.type} in +CMT` : r.error.message);
         this.poke('receive');
@@ -445,6 +446,14 @@ export class SmsDaemon {
   private async cycle(): Promise<void> {
     const now = Date.now();
     const inboxDue = this.storage.due('inbox');
+    if (this.phone) {
+      await this.routed.adjust(this.phone, this.notifications, this.storage.failing('inbox'));
+      const held = this.routed.count || undefined;
+      if (this.status.routedHeld !== held) {
+        this.status.routedHeld = held;
+        this.publishStatus();
+      }
+    }
     while (inboxDue && this.routedReports.length > 0) {
       const report = this.routedReports[0] as StatusReportPdu;
       try {
@@ -623,13 +632,13 @@ export class SmsDaemon {
   }
 
   private async assembleAndSave(phone: Phone, parts: StoredPart[]): Promise<void> {
-    for (const r of [...this.routedParts]) {
+    for (const r of [...this.routed.parts]) {
       const smsc = r.pdu.smsc?.number ?? '';
       if (this.smscs.accepts(smsc) && this.senders.accepts(r.pdu.originator.number)) parts.push(r);
       else {
         // Nowhere to leave it (it is not on the SIM): dropped, as Gammu drops what it excludes.
         this.o.log('info', `Routed message from ${r.pdu.originator.number} excluded (SMSC ${smsc}); dropped`);
-        this.routedParts.splice(this.routedParts.indexOf(r), 1);
+        this.routed.remove(r);
       }
     }
     const groups = this.reassembler.group(parts);
@@ -659,7 +668,7 @@ export class SmsDaemon {
       this.reassembler.forget(g.key);
       // Only after the inbox copy is durable: from the SIM, or from the routed ones kept in memory.
       for (const p of g.parts)
-        if (p.memory === 'routed') this.routedParts.splice(this.routedParts.indexOf(p), 1);
+        if (p.memory === 'routed') this.routed.remove(p);
         else {
           await this.useMemory(phone, p.memory);
           await phone.deleteMessage(p.index);

@@ -65,6 +65,8 @@ export interface DaemonStatus {
   received: number;
   failed: number;
   lastError?: string;
+  /** Routed (+CMT) messages held in memory until the inbox stores them, when there are any. */
+  routedHeld?: number;
   /** The spool (or database) steps of this daemon: ok, or what fails since when (storage-health.ts). */
   storage?: StorageStatus;
   /** With an outlet (Connection = smpp, kannel): its link and counters instead of signal/battery. */

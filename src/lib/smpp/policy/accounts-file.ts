@@ -19,7 +19,9 @@ async function locked<T>(file: string, edit: () => Promise<T> | T): Promise<T> {
   const release = await lockfile.lock(file, {
     realpath: false,
     stale: 10_000,
-    retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+    // Up to about a minute in turn: scripts editing at once on a busy machine each hold the lock
+    // for a read, a parse and an fsync'd write, which can take seconds there.
+    retries: { retries: 300, minTimeout: 20, maxTimeout: 200 },
   });
   try {
     return await edit();

@@ -98,8 +98,11 @@ export class Session {
     socket.on('error', (err) => this.log('debug', `${this.label()}: socket error ${err.message}`));
     socket.on('close', () => this.onClosed());
     socket.on('drain', () => this.onDrain());
+    // SessionInitTimeout is the time allowed until a bind request (SMPP's session_init_timer). One
+    // that came waits for its password check, which the bind gate bounds and answers either way:
+    // closing it here would leave a legitimate ESME unanswered on a busy server.
     this.initTimer = setTimeout(() => {
-      if (this.state === 'open' || this.state === 'binding') {
+      if (this.state === 'open') {
         this.log('warn', `${this.label()}: not bound within ${this.timers.sessionInitMs} ms; closing`);
         this.destroy();
       }
@@ -317,7 +320,8 @@ export class Session {
   private onIdleTick(): void {
     if (this.state === 'closed') return;
     const idle = Date.now() - this.lastReceived;
-    if (idle >= this.timers.inactivityMs) {
+    // A peer waiting for its bind's answer is not idle (the bind gate bounds that wait).
+    if (idle >= this.timers.inactivityMs && this.state !== 'binding') {
       this.log('warn', `${this.label()}: nothing received for ${idle} ms; closing`);
       this.destroy();
       return;

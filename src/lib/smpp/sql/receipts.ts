@@ -44,6 +44,15 @@ interface Settled {
   done: Date;
 }
 
+type FinalOutcome = Extract<Outcome, { final: true }>;
+
+/** A row to close, with the receipt to queue first when the outcome is final. */
+interface Settling {
+  m: OpenRow;
+  outcome?: FinalOutcome;
+  done: Settled;
+}
+
 export class SqlReceipts {
   /** Outbox ID the next page starts after; back to 0 after the last page. */
   private cursor = 0;
@@ -72,7 +81,7 @@ export class SqlReceipts {
     this.cursor = full ? (open.at(-1)?.outboxId ?? 0) : 0;
     if (open.length === 0) return full;
     const sent = await this.sentRows(open.map((m) => m.outboxId));
-    const settled: Settled[] = [];
+    const settling: Settling[] = [];
     for (const m of open) {
       const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
       if (!outcome.final) {
@@ -81,14 +90,51 @@ export class SqlReceipts {
         // Sent, no receipt asked for, nothing to refund: no reason to keep reading it (query_sm
         // reads its sentitems rows itself).
         if (m.meta.rd === 0 && !m.meta.cost)
-          settled.push({ id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() });
+          settling.push({ m, done: { id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() } });
         continue;
       }
-      await this.receipt(m, outcome);
-      settled.push({ id: m.id, state: outcome.state, error: outcome.error, done: outcome.done });
+      await this.refund(m, outcome);
+      settling.push({
+        m,
+        outcome,
+        done: { id: m.id, state: outcome.state, error: outcome.error, done: outcome.done },
+      });
     }
-    await this.markDone(settled);
+    await this.settle(settling);
     return full;
+  }
+
+  /**
+   * Queues the receipts and closes the rows in one transaction, over the rows still open and still
+   * this node's, locked: another node that took this one for dead (silent past NodeTimeout on a
+   * busy machine, though alive) either took a row before (then it is not ours here, and its receipt
+   * comes from there) or waits until the row is closed (then it leaves it). Each receipt once.
+   */
+  private async settle(settling: readonly Settling[]): Promise<void> {
+    if (settling.length === 0) return;
+    const { db } = this.o;
+    const f = (n: string): string => db.f(n);
+    await db.svc.transaction(async () => {
+      const ids = settling.map((x) => x.m.id);
+      const size = IN_SIZES.find((n) => n >= ids.length) ?? ids.length;
+      const r = await db.query(
+        `SELECT ${f('message_id')} FROM ${SMPPD_TABLES.message} WHERE ${f('node')} = ? AND ${f('state')} = 0 AND ${f('message_id')} IN (${SmppdDb.marks(size)}) FOR UPDATE`,
+        [db.node, ...ids, ...Array<string>(size - ids.length).fill('')],
+      );
+      const ours = new Set(r.rows.map((row) => str(row[0])));
+      const done: Settled[] = [];
+      for (const x of settling) {
+        if (!ours.has(x.m.id)) continue;
+        if (x.outcome) this.receipt(x.m, x.outcome);
+        done.push(x.done);
+      }
+      if (done.length < settling.length)
+        this.o.log(
+          'warn',
+          `${settling.length - done.length} open message(s) were taken over by another node (this one was silent past NodeTimeout); their receipts come from there`,
+        );
+      await this.updateDone(done);
+    });
   }
 
   private async sentRows(ids: readonly number[]): Promise<Map<number, SentRow[]>> {
@@ -109,18 +155,24 @@ export class SqlReceipts {
     return out;
   }
 
-  private async receipt(m: OpenRow, outcome: Extract<Outcome, { final: true }>): Promise<void> {
+  /** Before the receipt: a crash in between refunds again, which the ledger turns into nothing. */
+  private async refund(m: OpenRow, outcome: FinalOutcome): Promise<void> {
+    const { meta } = m;
+    if (this.o.queue.has(`receipt:${sqlMessageName(m.id)}`)) return; // settled before a crash
+    if (outcome.state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund)
+      // The ledger remembers refunded IDs: a repeat after a crash refunds nothing twice.
+      await this.o
+        .refund(meta.sid, m.id, meta.cost, `outbox ${m.outboxId} failed (error ${outcome.error})`)
+        .catch((err: Error) => this.o.log('error', `refund of ${m.id}: ${err.message}`));
+  }
+
+  private receipt(m: OpenRow, outcome: FinalOutcome): void {
     const key = `receipt:${sqlMessageName(m.id)}`;
     const { queue } = this.o;
     if (queue.has(key)) return; // queued (or cancelled) before a crash: only the row is left to mark
     const { meta } = m;
     if (outcome.state === MESSAGE_STATE.DELIVERED)
       this.o.latency.observe((outcome.done.getTime() - Date.parse(meta.at)) / 1000);
-    if (outcome.state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund)
-      // The ledger remembers refunded IDs: a repeat after a crash refunds nothing twice.
-      await this.o
-        .refund(meta.sid, m.id, meta.cost, `outbox ${m.outboxId} failed (error ${outcome.error})`)
-        .catch((err: Error) => this.o.log('error', `refund of ${m.id}: ${err.message}`));
     const wanted =
       outcome.reported && (meta.rd === 1 || (meta.rd === 2 && outcome.state !== MESSAGE_STATE.DELIVERED));
     const sid = this.o.knownSystemId(meta.sid);
@@ -168,14 +220,16 @@ export class SqlReceipts {
 
   private async markDone(settled: readonly Settled[]): Promise<void> {
     if (settled.length === 0) return;
+    await this.o.db.svc.transaction(() => this.updateDone(settled));
+  }
+
+  private async updateDone(settled: readonly Settled[]): Promise<void> {
     const { db } = this.o;
     const f = (n: string): string => db.f(n);
-    await db.svc.transaction(async () => {
-      for (const s of settled)
-        await db.query(
-          `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = ?, ${f('done_at')} = ? WHERE ${f('message_id')} = ?`,
-          [s.state, s.error, formatSqlTime(s.done), s.id],
-        );
-    });
+    for (const s of settled)
+      await db.query(
+        `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = ?, ${f('done_at')} = ? WHERE ${f('message_id')} = ?`,
+        [s.state, s.error, formatSqlTime(s.done), s.id],
+      );
   }
 }
