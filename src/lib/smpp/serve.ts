@@ -29,6 +29,8 @@ import { SqlEvents } from './sql/events.js';
 import { HttpFront } from './http/front.js';
 import { DlrQueue, dlrCall } from './http/dlr.js';
 import type { DlrReport } from './store/spool-events.js';
+import { MoDispatch } from './http/mo-dispatch.js';
+import { ModemsUp } from './http/modems.js';
 
 /**
  * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
@@ -47,6 +49,8 @@ export interface Smppd {
   httpPort: number | undefined;
   /** dlr-url calls: waiting, made, dead-lettered, possibly repeated after a crash. */
   dlr: DlrQueue;
+  /** MO to application URLs (MoRoutesFile), when configured. */
+  moUrls: MoDispatch | undefined;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
   /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
@@ -73,6 +77,7 @@ interface EventHooks {
   knownSystemId: (sid: string) => string | undefined;
   queued: (sid: string) => void;
   dlr: (report: DlrReport) => void;
+  moUrl?: SpoolEventsOptions['moUrl'];
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
@@ -210,6 +215,23 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   queue.onError = (err) => log('error', `delivery queue ${paths.state}: ${err.message}`);
   const dlrQueue = new DlrQueue({ dir: path.join(paths.state, 'dlr'), ...smppd.dlr, log });
   dlrQueue.open();
+  let moUrls: MoDispatch | undefined;
+  if (smppd.moUrl.routesFile) {
+    moUrls = new MoDispatch({
+      ...smppd.moUrl,
+      routesFile: smppd.moUrl.routesFile,
+      dir: paths.moUrl,
+      log,
+    });
+    try {
+      moUrls.open();
+    } catch (err) {
+      await billing.close();
+      if (sqlBilling) await fileBilling.close();
+      await backend.close();
+      throw err;
+    }
+  }
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
@@ -271,7 +293,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const events = backend.events({
     queue,
     // KSMPPD's inbound routes (or its HTTP router) first; else the first account (in file order) marked mo = yes.
+    ...(moUrls ? { moUrl: moUrls.route.bind(moUrls) } : {}),
     moTarget: (mo) => {
+      // An esme= rule of MoRoutesFile first.
+      const pinned = moUrls?.esmeOf(mo);
+      const pinnedAccount = pinned ? accounts.get(pinned.toLowerCase()) : undefined;
+      if (pinned && !pinnedAccount) log('warn', `MoRoutesFile names esme=${pinned}, which is no account`);
+      if (pinnedAccount) return pinnedAccount;
       const fallback = (): MoTarget | undefined => [...accounts.values()].find((a) => a.mo && a.enabled);
       if (router)
         return router.inbound(mo).then((sid) => {
@@ -313,6 +341,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     await httpFront?.close();
     httpFront?.destroyConnections();
     await dlrQueue.close();
+    await moUrls?.queue.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -344,6 +373,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     log('info', `smppd TLS listening on ${smppd.tls.listen}:${tlsPort}`);
   }
   if (smppd.httpFront) {
+    const modemsUp = new ModemsUp(paths.status);
     const front = new HttpFront(smppd.httpFront, {
       admit: (sid, pw, ip) =>
         server.admit(sid, pw, ip).then((outcome) => {
@@ -357,6 +387,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       full: () => store.full,
       stopping: () => server.isStopping,
       dlrUrls: o.smsd.smsd.service !== 'sql',
+      deferrable: o.smsd.smsd.service !== 'sql',
+      canSend: (phone) => modemsUp.canSend(phone),
       log,
     });
     httpFront = front;
@@ -376,6 +408,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   }
   events.start();
   dlrQueue.start();
+  moUrls?.queue.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
@@ -388,6 +421,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const reload = async (): Promise<string> => {
     // Both are read before either is taken: a bad one leaves the old pair in place.
     const loaded = await sources.load();
+    // MoRoutesFile too: a bad one keeps the old rules and fails the reload.
+    const moRules = moUrls?.reload();
     for (const w of loaded.warnings) log('warn', w);
     if (loaded.accounts) accounts = loaded.accounts;
     if (loaded.routes) routes = loaded.routes;
@@ -395,7 +430,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     authenticator?.clear();
     httpFront?.clearAuthCache();
     server.accountsReloaded();
-    return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}`;
+    return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}${moRules === undefined ? '' : `, ${moRules} MO rules`}`;
   };
   let admin: AdminServer | undefined;
   let adminPort: number | undefined;
@@ -411,6 +446,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       credit: async (sid, amount, note) =>
         amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,
+      extraMetrics: () => moUrls?.metrics() ?? [],
       log,
       // The SMPP binds' policy, its own count: a wrong admin password does not block binds.
       blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
@@ -433,6 +469,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     tlsPort,
     httpPort,
     dlr: dlrQueue,
+    moUrls,
     settled: () => store.settled(),
     reload,
     stop: () =>
@@ -451,6 +488,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         httpFront?.destroyConnections();
         await httpClosed;
         await dlrQueue.close();
+        await moUrls?.queue.close();
         await server.stop();
         await store.close();
         await listenerClosed;

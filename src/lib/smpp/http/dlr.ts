@@ -128,8 +128,25 @@ export interface DlrQueueOptions {
   maxDelayMs?: number;
   /** Calls in flight at once. */
   concurrency?: number;
+  /**
+   * At `max`: `dead-letter` (dlr-url: the report is dead-lettered at once, logged) or `refuse`
+   * (`add` throws QueueFullError and stores nothing: the caller keeps the event where it is).
+   */
+  whenFull?: 'dead-letter' | 'refuse';
+  /** What a call is called in log lines (`dlr-url`, `get-url`); the queue is `<what> queue`. */
+  what?: string;
   log: Logger;
 }
+
+/** A request other than a plain GET (MO post-url, webhooks): body base64 in the queue file. */
+export interface CallRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+/** `add` on a full queue with `whenFull: 'refuse'`: nothing was stored. */
+export class QueueFullError extends Error {}
 
 interface Entry {
   key: string;
@@ -137,6 +154,10 @@ interface Entry {
   created: number;
   attempts: number;
   next: number;
+  method?: 'POST';
+  headers?: Record<string, string>;
+  /** base64 */
+  body?: string;
   /** Set (durably) before each attempt, cleared when its failure is recorded. */
   trying?: boolean;
   lastError?: string;
@@ -161,10 +182,12 @@ export class DlrQueue {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
-  readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0 };
+  readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0, refusedFull: 0 };
+  private readonly what: string;
 
   constructor(private readonly o: DlrQueueOptions) {
     this.deadDir = `${o.dir}-dead`;
+    this.what = o.what ?? 'dlr-url';
   }
 
   /** Loads what a previous run left. */
@@ -183,7 +206,7 @@ export class DlrQueue {
         if (isAbsent(err)) continue;
         this.o.log(
           'error',
-          `dlr queue: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
+          `${this.what} queue: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
         );
         this.moveDead(file);
         continue;
@@ -193,34 +216,46 @@ export class DlrQueue {
         this.stats.repeatedAfterCrash++;
         this.o.log(
           'warn',
-          `dlr-url of ${e.key} may be called a second time (the last run stopped during its call)`,
+          `${this.what} of ${e.key} may be called a second time (the last run stopped during its call)`,
         );
         e.trying = false;
       }
       this.items.set(e.key, { file, e });
     }
     if (this.items.size > 0)
-      this.o.log('info', `dlr queue: ${this.items.size} call(s) waiting from the last run`);
+      this.o.log('info', `${this.what} queue: ${this.items.size} call(s) waiting from the last run`);
   }
 
   get size(): number {
     return this.items.size;
   }
 
+  /** No room for another call (`add` would refuse or dead-letter it). */
+  get full(): boolean {
+    return this.items.size >= this.o.max;
+  }
+
   /**
    * Queues a call of `url` for the report `key` (idempotent while queued); durable when it
    * returns. Throws when it cannot be written (the caller retries the report later).
    */
-  add(key: string, url: string): void {
+  add(key: string, url: string, request?: CallRequest): void {
     if (this.items.has(key) || this.done.has(key)) return;
     const now = Date.now();
     const e: Entry = { key, url, created: now, attempts: 0, next: now };
+    if (request?.method === 'POST') e.method = 'POST';
+    if (request?.headers) e.headers = request.headers;
+    if (request?.body) e.body = request.body.toString('base64');
     const name = `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`;
     if (this.items.size >= this.o.max) {
+      if (this.o.whenFull === 'refuse') {
+        this.stats.refusedFull++;
+        throw new QueueFullError(`${this.what} queue full (${this.o.max} calls waiting)`);
+      }
       this.stats.dead++;
       this.o.log(
         'error',
-        `dlr queue full (${this.o.max} calls waiting): dlr-url of ${key} dead-lettered unsent: ${url}`,
+        `${this.what} queue full (${this.o.max} calls waiting): ${this.what} of ${key} dead-lettered unsent: ${url}`,
       );
       fs.mkdirSync(this.deadDir, { recursive: true });
       writeDurably(path.join(this.deadDir, name), { ...e, lastError: 'queue full' });
@@ -278,12 +313,12 @@ export class DlrQueue {
       e.attempts--;
       e.trying = false;
       e.next = Date.now() + 5000;
-      this.o.log('error', `dlr queue: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
+      this.o.log('error', `${this.what} queue: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
       return;
     }
     this.running++;
     this.inFlight.add(e.key);
-    this.call(e.url)
+    this.call(e)
       .then(
         () => this.succeeded(item),
         (err: Error) => this.failed(item, err.message),
@@ -301,7 +336,7 @@ export class DlrQueue {
     this.done.add(item.e.key);
     if (this.done.size > 10_000) this.done.delete(this.done.values().next().value as string);
     fs.rmSync(item.file, { force: true });
-    this.o.log('debug', `dlr-url of ${item.e.key} called (attempt ${item.e.attempts})`);
+    this.o.log('debug', `${this.what} of ${item.e.key} called (attempt ${item.e.attempts})`);
   }
 
   private failed(item: Item, why: string): void {
@@ -317,11 +352,11 @@ export class DlrQueue {
         writeDurably(item.file, e);
         this.moveDead(item.file);
       } catch (err) {
-        this.o.log('error', `dlr queue: ${item.file}: ${(err as Error).message}`);
+        this.o.log('error', `${this.what} queue: ${item.file}: ${(err as Error).message}`);
       }
       this.o.log(
         'error',
-        `dlr-url of ${e.key} dead-lettered after ${e.attempts} attempt(s) over ${Math.round(age / 1000)} s (last: ${why}); kept in ${this.deadDir}`,
+        `${this.what} of ${e.key} dead-lettered after ${e.attempts} attempt(s) over ${Math.round(age / 1000)} s (last: ${why}); kept in ${this.deadDir}`,
       );
       return;
     }
@@ -332,12 +367,12 @@ export class DlrQueue {
     if (e.attempts === 1 || e.attempts % 10 === 0)
       this.o.log(
         'warn',
-        `dlr-url of ${e.key} failed (attempt ${e.attempts}): ${why}; again in ${Math.round(delay / 1000)} s`,
+        `${this.what} of ${e.key} failed (attempt ${e.attempts}): ${why}; again in ${Math.round(delay / 1000)} s`,
       );
     try {
       writeDurably(item.file, e);
     } catch (err) {
-      this.o.log('error', `dlr queue: ${item.file}: ${(err as Error).message}`);
+      this.o.log('error', `${this.what} queue: ${item.file}: ${(err as Error).message}`);
     }
   }
 
@@ -346,19 +381,36 @@ export class DlrQueue {
     fs.renameSync(file, path.join(this.deadDir, path.basename(file)));
   }
 
-  /** GET; resolves on 2xx, rejects with the reason otherwise. */
-  private call(url: string): Promise<void> {
-    return new Promise((resolve, reject) => {
+  /** GET (or the entry's POST); resolves on 2xx, rejects with the reason otherwise. */
+  private call(e: Entry): Promise<void> {
+    return new Promise((ok, fail) => {
+      // The whole call within timeoutMs (`timeout` alone is per silence: an answer dribbled a byte
+      // at a time would hold a place for ever).
+      let deadline: NodeJS.Timeout | undefined;
+      const resolve = (): void => {
+        clearTimeout(deadline);
+        ok();
+      };
+      const reject = (err: Error): void => {
+        clearTimeout(deadline);
+        fail(err);
+      };
       let u: URL;
       try {
-        u = new URL(url);
+        u = new URL(e.url);
       } catch {
         return reject(new Error('not a URL'));
       }
       const mod = u.protocol === 'https:' ? https : http;
-      const req = mod.get(
+      const body = e.body === undefined ? undefined : Buffer.from(e.body, 'base64');
+      const req = mod.request(
         u,
-        { agent: u.protocol === 'https:' ? this.agent.https : this.agent.http, timeout: this.o.timeoutMs },
+        {
+          method: e.method ?? 'GET',
+          agent: u.protocol === 'https:' ? this.agent.https : this.agent.http,
+          timeout: this.o.timeoutMs,
+          headers: { ...e.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -371,6 +423,11 @@ export class DlrQueue {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
       req.on('error', reject);
+      deadline = setTimeout(
+        () => req.destroy(new Error(`no complete answer within ${this.o.timeoutMs} ms`)),
+        this.o.timeoutMs,
+      );
+      req.end(body);
     });
   }
 }

@@ -52,6 +52,8 @@ export interface SubmitExtras {
   dlr?: SmppMeta['dlr'];
   /** A PhoneID asked for by the submitter (Kannel's smsc); a route's pin wins. */
   phone?: string;
+  /** Not sent before this time (ISO; Kannel's deferred). */
+  after?: string;
 }
 
 /** The server's side of a submit: its options, counters, flow control and delivery. */
@@ -219,6 +221,7 @@ export class SubmitPipeline {
         ...(phone ? { phone } : {}),
         ...(cost > 0 ? { cost } : {}),
         ...(extras?.dlr ? { dlr: extras.dlr } : {}),
+        ...(extras?.after ? { after: extras.after } : {}),
       },
       now,
       (err, name) => {

@@ -25,6 +25,8 @@ export interface SqlMoOptions {
   /** As in spool-events.ts: a promise when an outside router decides; a rejection means "later". */
   moTarget: SpoolEventsOptions['moTarget'];
   queued: (systemId: string) => void;
+  /** As in spool-events.ts: an MO rule sends it to a URL (`later`: the rows wait). */
+  moUrl?: SpoolEventsOptions['moUrl'];
   log: Logger;
   /** destination_addr of an MO whose receiving number is unknown (see spool-events.ts). */
   moDestination?: SpoolEventsOptions['moDestination'];
@@ -221,6 +223,12 @@ export class SqlMo {
         : { kind: 'text', text: parts.map((p) => p.text).join('') };
     const sender = first.sender;
     const phone = first.recipient || undefined;
+    const byUrl = this.o.moUrl?.({ key, sender, receiver: '', phone, body, received: new Date() });
+    if (byUrl === 'later') return false;
+    if (byUrl === 'taken') {
+      queue.markTaken([key]);
+      return true;
+    }
     let target: MoTarget | undefined;
     try {
       target = await this.o.moTarget({

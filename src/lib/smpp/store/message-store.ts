@@ -24,6 +24,8 @@ export interface SmppMeta {
   cost?: number;
   /** Kannel's dlr-url and dlr-mask of a message taken over HTTP, plus what its escapes need. */
   dlr?: { url: string; mask: number; from: string; user: string };
+  /** Not sent before this time (ISO; Kannel's deferred). */
+  after?: string;
 }
 
 /** Where a message stands, for query_sm. */

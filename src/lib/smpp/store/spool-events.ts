@@ -45,6 +45,12 @@ export interface SpoolEventsOptions {
     phone: string | undefined;
     text: string;
   }) => MoTarget | undefined | Promise<MoTarget | undefined>;
+  /**
+   * An MO rule (MoRoutesFile) sends it to a URL: `taken` once the call is durably queued, `later`
+   * when it cannot be queued now (queue full, disk): the MO stays in the inbox and is tried at the
+   * next listing; `esme` routes it as below.
+   */
+  moUrl?: (mo: MoForUrl) => 'taken' | 'later' | 'esme';
   /** A charged message failed for good: give its cost back (prepaid billing). */
   refund?: (systemId: string, messageId: string, cost: number, why: string) => Promise<unknown>;
   /** The account exists (receipts for removed accounts are dropped). */
@@ -62,6 +68,16 @@ export interface SpoolEventsOptions {
    * the SIM): ESMEs such as Kannel refuse an empty one (ESME_RINVDSTADR).
    */
   moDestination?: (mo: { receiver: string; phone: string | undefined }) => string;
+}
+
+/** An MO as the URL rules see it (http/mo-url.ts). */
+export interface MoForUrl {
+  key: string;
+  sender: string;
+  receiver: string;
+  phone: string | undefined;
+  body: MoBody;
+  received: Date;
 }
 
 /** What a dlr-url call is made of. */
@@ -478,6 +494,12 @@ export class SpoolEvents implements EventSource {
       phone: received?.phoneId,
       text: body.kind === 'text' ? body.text : '',
     };
+    const byUrl = this.o.moUrl?.({ key, sender, receiver, phone: mo.phone, body, received: new Date() });
+    if (byUrl === 'later') return; // not settled: the next listing tries again
+    if (byUrl === 'taken') {
+      this.o.queue.markTaken([key]);
+      return settle();
+    }
     const target = this.o.moTarget(mo);
     if (!(target instanceof Promise)) {
       this.queueMoFor(key, group, mo, body, target);
