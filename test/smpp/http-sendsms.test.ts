@@ -223,11 +223,12 @@ describe('sendsms refused: a clear answer, nothing stored', () => {
       400,
       'Priority field misformed, rejected',
     ],
+    ['deferred', `${AUTH}&from=Shop&to=420111000001&text=x&deferred=soon`, 400, 'Deferred field misformed, rejected'],
     [
-      'deferred',
-      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=10`,
+      'deferred over a year',
+      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=525601`,
       400,
-      'Deferred field: delivery at a later time is not supported, rejected',
+      'Deferred field longer than a year (525600 minutes), rejected',
     ],
     ['charset', `${AUTH}&from=Shop&to=420111000001&text=%C3%28`, 400, 'Charset or body misformed, rejected'],
     [

@@ -184,10 +184,12 @@ export class DlrQueue {
   };
   readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0, refusedFull: 0 };
   private readonly what: string;
+  private readonly queueName: string;
 
   constructor(private readonly o: DlrQueueOptions) {
     this.deadDir = `${o.dir}-dead`;
     this.what = o.what ?? 'dlr-url';
+    this.queueName = o.what ? `${o.what} queue` : 'dlr queue';
   }
 
   /** Loads what a previous run left. */
@@ -206,7 +208,7 @@ export class DlrQueue {
         if (isAbsent(err)) continue;
         this.o.log(
           'error',
-          `${this.what} queue: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
+          `${this.queueName}: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
         );
         this.moveDead(file);
         continue;
@@ -223,7 +225,7 @@ export class DlrQueue {
       this.items.set(e.key, { file, e });
     }
     if (this.items.size > 0)
-      this.o.log('info', `${this.what} queue: ${this.items.size} call(s) waiting from the last run`);
+      this.o.log('info', `${this.queueName}: ${this.items.size} call(s) waiting from the last run`);
   }
 
   get size(): number {
@@ -250,12 +252,12 @@ export class DlrQueue {
     if (this.items.size >= this.o.max) {
       if (this.o.whenFull === 'refuse') {
         this.stats.refusedFull++;
-        throw new QueueFullError(`${this.what} queue full (${this.o.max} calls waiting)`);
+        throw new QueueFullError(`${this.queueName} full (${this.o.max} calls waiting)`);
       }
       this.stats.dead++;
       this.o.log(
         'error',
-        `${this.what} queue full (${this.o.max} calls waiting): ${this.what} of ${key} dead-lettered unsent: ${url}`,
+        `${this.queueName} full (${this.o.max} calls waiting): ${this.what} of ${key} dead-lettered unsent: ${url}`,
       );
       fs.mkdirSync(this.deadDir, { recursive: true });
       writeDurably(path.join(this.deadDir, name), { ...e, lastError: 'queue full' });
@@ -313,7 +315,7 @@ export class DlrQueue {
       e.attempts--;
       e.trying = false;
       e.next = Date.now() + 5000;
-      this.o.log('error', `${this.what} queue: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
+      this.o.log('error', `${this.queueName}: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
       return;
     }
     this.running++;
@@ -352,7 +354,7 @@ export class DlrQueue {
         writeDurably(item.file, e);
         this.moveDead(item.file);
       } catch (err) {
-        this.o.log('error', `${this.what} queue: ${item.file}: ${(err as Error).message}`);
+        this.o.log('error', `${this.queueName}: ${item.file}: ${(err as Error).message}`);
       }
       this.o.log(
         'error',
@@ -372,7 +374,7 @@ export class DlrQueue {
     try {
       writeDurably(item.file, e);
     } catch (err) {
-      this.o.log('error', `${this.what} queue: ${item.file}: ${(err as Error).message}`);
+      this.o.log('error', `${this.queueName}: ${item.file}: ${(err as Error).message}`);
     }
   }
 
