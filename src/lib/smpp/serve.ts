@@ -137,7 +137,7 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
-    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    events: (hooks) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
@@ -386,7 +386,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       blocklist: server.blocklist,
       full: () => store.full,
       stopping: () => server.isStopping,
-      dlrUrls: o.smsd.smsd.service !== 'sql',
+      dlrUrls: true,
       deferrable: o.smsd.smsd.service !== 'sql',
       canSend: (phone) => modemsUp.canSend(phone),
       log,

@@ -6,6 +6,7 @@ import type { DeliveryQueue } from '../store/queue.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
 import { outcomeOf, SENT_COLUMNS, sentRow, type Outcome, type SentRow } from './outcome.js';
 import { sqlMessageName, type SqlMessageMeta } from './store.js';
+import type { DlrReport } from '../store/spool-events.js';
 
 /**
  * Receipts of SQL-stored messages: this node's open smppd_message rows are read a page at a time
@@ -22,6 +23,8 @@ export interface SqlReceiptsOptions {
   knownSystemId: (sid: string) => string | undefined;
   queued: (systemId: string) => void;
   latency: LatencyHistogram;
+  /** Kannel's dlr-url of a message taken over HTTP (as in spool-events.ts): queued durably or throws. */
+  dlr?: (report: DlrReport) => void;
   log: Logger;
 }
 
@@ -75,16 +78,18 @@ export class SqlReceipts {
     const settled: Settled[] = [];
     for (const m of open) {
       const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
+      // A dlr-url call that cannot be queued now (disk): the row stays open and is read again.
+      if ((outcome.final ? !outcome.rejected : outcome.sent) && !this.dlrSent(m)) continue;
       if (!outcome.final) {
         if (!outcome.sent) continue;
         if (m.meta.inter) this.enroute(m);
-        // Sent, no receipt asked for, nothing to refund: no reason to keep reading it (query_sm
-        // reads its sentitems rows itself).
-        if (m.meta.rd === 0 && !m.meta.cost)
+        // Sent, no receipt asked for, nothing to refund, no dlr-url waiting for a report: no
+        // reason to keep reading it (query_sm reads its sentitems rows itself).
+        if (m.meta.rd === 0 && !m.meta.cost && !((m.meta.dlr?.mask ?? 0) & 19))
           settled.push({ id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() });
         continue;
       }
-      await this.receipt(m, outcome);
+      if (!(await this.receipt(m, outcome))) continue;
       settled.push({ id: m.id, state: outcome.state, error: outcome.error, done: outcome.done });
     }
     await this.markDone(settled);
@@ -109,11 +114,36 @@ export class SqlReceipts {
     return out;
   }
 
-  private async receipt(m: OpenRow, outcome: Extract<Outcome, { final: true }>): Promise<void> {
+  /** Kannel's dlr-mask 8 (sent by the modem), once; false when the call could not be queued. */
+  private dlrSent(m: OpenRow): boolean {
+    const key = `sent:${sqlMessageName(m.id)}`;
+    if (!m.meta.dlr || !this.o.dlr || (m.meta.dlr.mask & 8) === 0 || this.o.queue.has(key)) return true;
+    try {
+      this.o.dlr({ key, id: m.id, to: m.meta.dst, meta: m.meta, kind: 'sent', error: 0, done: new Date(), text: m.meta.text });
+    } catch (err) {
+      this.o.log('error', `dlr-url call (sent) for ${m.id} not queued: ${(err as Error).message}; trying again later`);
+      return false;
+    }
+    this.o.queue.markTaken([key]);
+    return true;
+  }
+
+  /** False when the message must be read again (its dlr-url call could not be queued). */
+  private async receipt(m: OpenRow, outcome: Extract<Outcome, { final: true }>): Promise<boolean> {
     const key = `receipt:${sqlMessageName(m.id)}`;
     const { queue } = this.o;
-    if (queue.has(key)) return; // queued (or cancelled) before a crash: only the row is left to mark
+    if (queue.has(key)) return true; // queued (or cancelled) before a crash: only the row is left to mark
     const { meta } = m;
+    if (meta.dlr && this.o.dlr && (outcome.reported || outcome.rejected)) {
+      const kind =
+        outcome.state === MESSAGE_STATE.DELIVERED ? 'delivered' : outcome.rejected ? 'rejected' : 'failed';
+      try {
+        this.o.dlr({ key, id: m.id, to: meta.dst, meta, kind, error: outcome.error, done: outcome.done, text: meta.text });
+      } catch (err) {
+        this.o.log('error', `dlr-url call for ${m.id} not queued: ${(err as Error).message}; trying again later`);
+        return false;
+      }
+    }
     if (outcome.state === MESSAGE_STATE.DELIVERED)
       this.o.latency.observe((outcome.done.getTime() - Date.parse(meta.at)) / 1000);
     if (outcome.state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund)
@@ -124,7 +154,11 @@ export class SqlReceipts {
     const wanted =
       outcome.reported && (meta.rd === 1 || (meta.rd === 2 && outcome.state !== MESSAGE_STATE.DELIVERED));
     const sid = this.o.knownSystemId(meta.sid);
-    if (!wanted || !sid) return;
+    if (!wanted || !sid) {
+      // Taken: a crash before the row is marked done does not call the dlr-url again.
+      if (meta.dlr) queue.markTaken([key]);
+      return true;
+    }
     const pdu = buildReceipt({
       messageId: m.id,
       recipient: meta.dst,
@@ -140,6 +174,7 @@ export class SqlReceipts {
       this.o.log('info', `Receipt for ${m.id} (${word}, outbox ${m.outboxId}) queued for ${sid}`);
       this.o.queued(sid);
     }
+    return true;
   }
 
   /** The modem has sent every part: ENROUTE, when the ESME asked for intermediate notifications. */
