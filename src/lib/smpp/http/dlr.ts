@@ -197,7 +197,10 @@ export class DlrQueue {
     fs.mkdirSync(this.o.dir, { recursive: true });
     for (const name of readdirIfExists(this.o.dir) ?? []) {
       if (!name.endsWith('.json')) {
-        if (name.endsWith('.tmp')) fs.rmSync(path.join(this.o.dir, name), { force: true });
+        const marked = name.endsWith(TRYING) ? path.join(this.o.dir, name.slice(0, -TRYING.length)) : '';
+        // A temp file, or the attempt marker of a call that is no longer queued.
+        if (name.endsWith('.tmp') || (marked && !fs.existsSync(marked)))
+          fs.rmSync(path.join(this.o.dir, name), { force: true });
         continue;
       }
       const file = path.join(this.o.dir, name);
@@ -212,6 +215,10 @@ export class DlrQueue {
         );
         this.moveDead(file);
         continue;
+      }
+      if (fs.existsSync(file + TRYING)) {
+        e.trying = true;
+        fs.rmSync(file + TRYING, { force: true });
       }
       if (e.trying) {
         // The last run called it and died before recording the outcome: it may have answered 2xx.
@@ -308,12 +315,12 @@ export class DlrQueue {
   private attempt(item: Item): void {
     const { e } = item;
     e.attempts++;
-    e.trying = true;
     try {
-      writeDurably(item.file, e);
+      // A marker, not fsynced: it only says "this call may have been answered" after a crash
+      // (the call is made again either way); an fsync per call would cap the rate at the disk's.
+      fs.writeFileSync(item.file + TRYING, '');
     } catch (err) {
       e.attempts--;
-      e.trying = false;
       e.next = Date.now() + 5000;
       this.o.log('error', `${this.queueName}: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
       return;
@@ -338,6 +345,7 @@ export class DlrQueue {
     this.done.add(item.e.key);
     if (this.done.size > 10_000) this.done.delete(this.done.values().next().value as string);
     fs.rmSync(item.file, { force: true });
+    fs.rmSync(item.file + TRYING, { force: true });
     this.o.log('debug', `${this.what} of ${item.e.key} called (attempt ${item.e.attempts})`);
   }
 
@@ -373,12 +381,14 @@ export class DlrQueue {
       );
     try {
       writeDurably(item.file, e);
+      fs.rmSync(item.file + TRYING, { force: true });
     } catch (err) {
       this.o.log('error', `${this.queueName}: ${item.file}: ${(err as Error).message}`);
     }
   }
 
   private moveDead(file: string): void {
+    fs.rmSync(file + TRYING, { force: true });
     fs.mkdirSync(this.deadDir, { recursive: true });
     fs.renameSync(file, path.join(this.deadDir, path.basename(file)));
   }
@@ -433,6 +443,9 @@ export class DlrQueue {
     });
   }
 }
+
+/** Beside a queued call's file while it is being made. */
+const TRYING = '.trying';
 
 /** Temp file, fsync, rename: a reader sees the old content or the new, never half. */
 function writeDurably(file: string, e: Entry): void {
