@@ -324,9 +324,10 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
+    // Group-committed: the event counts as taken once the promise resolves.
     dlr: (r) => {
       const call = dlrCall(r);
-      if (call) dlrQueue.add(call.key, call.url);
+      return call ? dlrQueue.addAsync(call.key, call.url) : undefined;
     },
     receivers: () => server.receiverSystemIds(),
     log,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { isAbsent, readdirIfExists } from '../../common/absent.js';
 import type { DlrReport } from '../store/spool-events.js';
+import { BatchSync } from './batch-sync.js';
 
 /**
  * Kannel's delivery reports to `dlr-url`: the URL with its escapes expanded when the report
@@ -182,12 +183,16 @@ export class DlrQueue {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
+  /** Calls written and waiting for the next group flush (addAsync). */
+  private readonly syncing = new Map<string, Promise<void>>();
+  private readonly batch: BatchSync;
   readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0, refusedFull: 0 };
   private readonly what: string;
   private readonly queueName: string;
 
   constructor(private readonly o: DlrQueueOptions) {
     this.deadDir = `${o.dir}-dead`;
+    this.batch = new BatchSync(o.dir);
     this.what = o.what ?? 'dlr-url';
     this.queueName = o.what ? `${o.what} queue` : 'dlr queue';
   }
@@ -250,6 +255,55 @@ export class DlrQueue {
    */
   add(key: string, url: string, request?: CallRequest): void {
     if (this.items.has(key) || this.done.has(key)) return;
+    const made = this.make(key, url, request);
+    if (!made) return;
+    writeDurably(made.file, made.e);
+    syncDir(this.o.dir);
+    this.items.set(key, made);
+    this.kick();
+  }
+
+  /**
+   * `add` with group commit: resolves once the call is durable (one file-system flush for every
+   * call added meanwhile); rejects when it cannot be stored (QueueFullError with `refuse`, disk),
+   * and then nothing of it is kept. The call may start before it resolves (at least once, as a
+   * crash in between makes the caller add it again).
+   */
+  addAsync(key: string, url: string, request?: CallRequest): Promise<void> {
+    const pending = this.syncing.get(key);
+    if (pending) return pending;
+    if (this.items.has(key) || this.done.has(key)) return Promise.resolve();
+    let made: Item | undefined;
+    try {
+      made = this.make(key, url, request);
+      if (!made) return Promise.resolve();
+      writeQuickly(made.file, made.e);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const item = made;
+    this.items.set(key, item);
+    const p = this.batch.sync(item.file).then(
+      () => {
+        this.syncing.delete(key);
+      },
+      (err: Error) => {
+        this.syncing.delete(key);
+        // Not durable: forgotten, so the caller's next add writes it again.
+        if (this.items.get(key) === item && !this.inFlight.has(key)) {
+          this.items.delete(key);
+          fs.rmSync(item.file, { force: true });
+        }
+        throw err;
+      },
+    );
+    this.syncing.set(key, p);
+    this.kick();
+    return p;
+  }
+
+  /** The entry of a new call, or undefined when the queue is full and it was dead-lettered. */
+  private make(key: string, url: string, request?: CallRequest): Item | undefined {
     const now = Date.now();
     const e: Entry = { key, url, created: now, attempts: 0, next: now };
     if (request?.method === 'POST') e.method = 'POST';
@@ -268,13 +322,9 @@ export class DlrQueue {
       );
       fs.mkdirSync(this.deadDir, { recursive: true });
       writeDurably(path.join(this.deadDir, name), { ...e, lastError: 'queue full' });
-      return;
+      return undefined;
     }
-    const file = path.join(this.o.dir, name);
-    writeDurably(file, e);
-    syncDir(this.o.dir);
-    this.items.set(key, { file, e });
-    this.kick();
+    return { file: path.join(this.o.dir, name), e };
   }
 
   start(): void {
@@ -446,6 +496,13 @@ export class DlrQueue {
 
 /** Beside a queued call's file while it is being made. */
 const TRYING = '.trying';
+
+/** Temp file, rename, no fsync (BatchSync flushes it): a reader sees all of it or nothing. */
+function writeQuickly(file: string, e: Entry): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(e));
+  fs.renameSync(tmp, file);
+}
 
 /** Temp file, fsync, rename: a reader sees the old content or the new, never half. */
 function writeDurably(file: string, e: Entry): void {

@@ -63,14 +63,20 @@ export class MoDispatch {
     return r?.action.kind === 'esme' ? r.action.systemId : undefined;
   }
 
-  route(mo: MoForUrl): 'taken' | 'later' | 'esme' {
+  /** `esme`: no URL rule; else resolves `taken` once the call is durable, `later` when it cannot be queued now. */
+  route(mo: MoForUrl): 'esme' | Promise<'taken' | 'later'> {
     const text = mo.body.kind === 'text' ? mo.body.text : '';
     const rule = matchMoRule(this.rules, { ...mo, text });
     if (!rule || rule.action.kind === 'esme') return 'esme';
     const { url, request } = moCall({ ...rule, action: rule.action }, mo);
-    try {
-      this.queue.add(`mo-url:${mo.key}`, url, request);
-    } catch (err) {
+    return this.queue.addAsync(`mo-url:${mo.key}`, url, request).then(
+      () => this.taken(mo, rule.where, rule.action.kind),
+      (err: Error) => this.notTaken(err, mo, rule.where),
+    );
+  }
+
+  private notTaken(err: Error, mo: MoForUrl, where: string): 'later' {
+    {
       if (err instanceof QueueFullError) {
         if (this.fullSince === undefined) {
           this.fullSince = Date.now();
@@ -79,15 +85,17 @@ export class MoDispatch {
             `${err.message}: MO stay in the inbox until the application takes some (logged once until there is room)`,
           );
         }
-      } else
-        this.o.log('error', `MO from ${mo.sender} for ${rule.where}: not queued (${(err as Error).message}); tried again later`);
+      } else this.o.log('error', `MO from ${mo.sender} for ${where}: not queued (${err.message}); tried again later`);
       return 'later';
     }
+  }
+
+  private taken(mo: MoForUrl, where: string, kind: string): 'taken' {
     if (this.fullSince !== undefined) {
       this.o.log('info', `MO get-url queue has room again (full for ${Math.round((Date.now() - this.fullSince) / 1000)} s)`);
       this.fullSince = undefined;
     }
-    this.o.log('info', `MO from ${mo.sender} to ${mo.receiver || '?'} queued for ${rule.action.kind === 'post' ? 'post-url' : 'get-url'} of ${rule.where}`);
+    this.o.log('info', `MO from ${mo.sender} to ${mo.receiver || '?'} queued for ${kind === 'post' ? 'post-url' : 'get-url'} of ${where}`);
     return 'taken';
   }
 

@@ -223,7 +223,8 @@ export class SqlMo {
         : { kind: 'text', text: parts.map((p) => p.text).join('') };
     const sender = first.sender;
     const phone = first.recipient || undefined;
-    const byUrl = this.o.moUrl?.({ key, sender, receiver: '', phone, body, received: new Date() });
+    const asked = this.o.moUrl?.({ key, sender, receiver: '', phone, body, received: new Date() });
+    const byUrl = asked instanceof Promise ? await asked : asked;
     if (byUrl === 'later') return false;
     if (byUrl === 'taken') {
       queue.markTaken([key]);

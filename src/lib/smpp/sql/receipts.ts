@@ -24,7 +24,7 @@ export interface SqlReceiptsOptions {
   queued: (systemId: string) => void;
   latency: LatencyHistogram;
   /** Kannel's dlr-url of a message taken over HTTP (as in spool-events.ts): queued durably or throws. */
-  dlr?: (report: DlrReport) => void;
+  dlr?: (report: DlrReport) => void | Promise<void>;
   log: Logger;
 }
 
@@ -79,7 +79,7 @@ export class SqlReceipts {
     for (const m of open) {
       const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
       // A dlr-url call that cannot be queued now (disk): the row stays open and is read again.
-      if ((outcome.final ? !outcome.rejected : outcome.sent) && !this.dlrSent(m)) continue;
+      if ((outcome.final ? !outcome.rejected : outcome.sent) && !(await this.dlrSent(m))) continue;
       if (!outcome.final) {
         if (!outcome.sent) continue;
         if (m.meta.inter) this.enroute(m);
@@ -115,11 +115,11 @@ export class SqlReceipts {
   }
 
   /** Kannel's dlr-mask 8 (sent by the modem), once; false when the call could not be queued. */
-  private dlrSent(m: OpenRow): boolean {
+  private async dlrSent(m: OpenRow): Promise<boolean> {
     const key = `sent:${sqlMessageName(m.id)}`;
     if (!m.meta.dlr || !this.o.dlr || (m.meta.dlr.mask & 8) === 0 || this.o.queue.has(key)) return true;
     try {
-      this.o.dlr({ key, id: m.id, to: m.meta.dst, meta: m.meta, kind: 'sent', error: 0, done: new Date(), text: m.meta.text });
+      await this.o.dlr({ key, id: m.id, to: m.meta.dst, meta: m.meta, kind: 'sent', error: 0, done: new Date(), text: m.meta.text });
     } catch (err) {
       this.o.log('error', `dlr-url call (sent) for ${m.id} not queued: ${(err as Error).message}; trying again later`);
       return false;
@@ -138,7 +138,7 @@ export class SqlReceipts {
       const kind =
         outcome.state === MESSAGE_STATE.DELIVERED ? 'delivered' : outcome.rejected ? 'rejected' : 'failed';
       try {
-        this.o.dlr({ key, id: m.id, to: meta.dst, meta, kind, error: outcome.error, done: outcome.done, text: meta.text });
+        await this.o.dlr({ key, id: m.id, to: meta.dst, meta, kind, error: outcome.error, done: outcome.done, text: meta.text });
       } catch (err) {
         this.o.log('error', `dlr-url call for ${m.id} not queued: ${(err as Error).message}; trying again later`);
         return false;
