@@ -78,7 +78,15 @@ async function bare() {
 
 /** dlr-url calls: queued (durable) as reports arrive, then called; rate from the first add to the last 2xx. */
 async function dlr(dir) {
-  const q = new DlrQueue({ dir, max: CALLS + 1, maxAttempts: 5, maxAgeMs: 3_600_000, timeoutMs: 10_000, concurrency: CONCURRENCY, log: silent });
+  const q = new DlrQueue({
+    dir,
+    max: CALLS + 1,
+    maxAttempts: 5,
+    maxAgeMs: 3_600_000,
+    timeoutMs: 10_000,
+    concurrency: CONCURRENCY,
+    log: silent,
+  });
   q.open();
   q.start();
   const t0 = performance.now();
@@ -114,7 +122,15 @@ async function mo(dir, method) {
       ? `post-url=http://127.0.0.1:${port}/mo name=bench\n`
       : `keyword=stop get-url=http://127.0.0.1:${port}/stop\nget-url=http://127.0.0.1:${port}/mo?from=%p&to=%P&text=%a&t=%t&id=%I\n`,
   );
-  const d = new MoDispatch({ routesFile: rules, dir: path.join(dir, 'q'), max: CALLS + 1, maxAttempts: 5, maxAgeMs: 3_600_000, timeoutMs: 10_000, log: silent });
+  const d = new MoDispatch({
+    routesFile: rules,
+    dir: path.join(dir, 'q'),
+    max: CALLS + 1,
+    maxAttempts: 5,
+    maxAgeMs: 3_600_000,
+    timeoutMs: 10_000,
+    log: silent,
+  });
   d.open();
   d.queue.start();
   const t0 = performance.now();
@@ -149,10 +165,14 @@ try {
     listener.send('count');
   });
   console.log(`bare node:http client (before/after): ${ref1.toFixed(0)}/s, ${ref2.toFixed(0)}/s`);
-  console.log(`dlr-url calls, durable:   ${d.rate.toFixed(0)}/s (ratio ${(d.rate / ref).toFixed(2)}); queued at ${d.addRate.toFixed(0)}/s`);
+  console.log(
+    `dlr-url calls, durable:   ${d.rate.toFixed(0)}/s (ratio ${(d.rate / ref).toFixed(2)}); queued at ${d.addRate.toFixed(0)}/s`,
+  );
   console.log(`MO get-url calls, durable: ${moGet.toFixed(0)}/s (ratio ${(moGet / ref).toFixed(2)})`);
   console.log(`MO post-url calls, durable: ${moPost.toFixed(0)}/s (ratio ${(moPost / ref).toFixed(2)})`);
-  console.log(`listener got ${got} requests (expected ${5 * CALLS}); load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(
+    `listener got ${got} requests (expected ${5 * CALLS}); load average ${os.loadavg()[0].toFixed(1)}`,
+  );
 } finally {
   listener.kill();
   fs.rmSync(tmp, { recursive: true, force: true });

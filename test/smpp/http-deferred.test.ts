@@ -86,7 +86,9 @@ describe('sendsms deferred', () => {
     const sendAfter = Date.now() + 4000;
     fs.writeFileSync(
       file,
-      fs.readFileSync(file, 'utf8').replace(/SendAfter = .*/, `SendAfter = ${new Date(sendAfter).toISOString()}`),
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(/SendAfter = .*/, `SendAfter = ${new Date(sendAfter).toISOString()}`),
     );
     rig.startDaemon();
     expect((await curl(`${base}&to=%2B420111000004&text=right+away`)).status).toBe(202);

@@ -223,7 +223,12 @@ describe('sendsms refused: a clear answer, nothing stored', () => {
       400,
       'Priority field misformed, rejected',
     ],
-    ['deferred', `${AUTH}&from=Shop&to=420111000001&text=x&deferred=soon`, 400, 'Deferred field misformed, rejected'],
+    [
+      'deferred',
+      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=soon`,
+      400,
+      'Deferred field misformed, rejected',
+    ],
     [
       'deferred over a year',
       `${AUTH}&from=Shop&to=420111000001&text=x&deferred=525601`,

@@ -31,13 +31,20 @@ describe('MoRoutesFile', () => {
   });
 
   it('no rules: nothing matches', () => {
-    expect(matchMoRule(parseMoRoutes('# nothing\n\n', 'f'), { sender: '1', receiver: '', phone: undefined, text: 'x' })).toBe(
-      undefined,
-    );
+    expect(
+      matchMoRule(parseMoRoutes('# nothing\n\n', 'f'), {
+        sender: '1',
+        receiver: '',
+        phone: undefined,
+        text: 'x',
+      }),
+    ).toBe(undefined);
   });
 
   it('refuses bad lines with file:line', () => {
-    expect(() => parseMoRoutes('get-url=http://a/ get-url=http://b/', 'f')).toThrow(/^f:1: get-url given twice/);
+    expect(() => parseMoRoutes('get-url=http://a/ get-url=http://b/', 'f')).toThrow(
+      /^f:1: get-url given twice/,
+    );
     expect(() => parseMoRoutes('\n\nkeyword= get-url=http://a/', 'f')).toThrow(/^f:3: keyword has no value/);
     expect(() => parseMoRoutes('esme=' + 'x'.repeat(17), 'f')).toThrow(/not a system_id/);
   });

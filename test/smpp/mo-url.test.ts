@@ -171,13 +171,15 @@ describe('MO to URLs, in-process smppd over a spool', () => {
 
   it('post-url: the text as the body with the X-Kannel headers; esme= sends to the named account', async () => {
     const app = await application();
-    t = await start(
-      `keyword=ORDER esme=other\npost-url=http://127.0.0.1:${app.port}/in name=shop\n`,
-    );
+    t = await start(`keyword=ORDER esme=other\npost-url=http://127.0.0.1:${app.port}/in name=shop\n`);
     const other = await bindCollecting(t.port, 'other', 'secret3', 'bind_receiver');
     mo(t, '+420777000333', 'Žluťoučký kůň');
     mo(t, '+420777000444', 'order 5 pizzas');
-    await waitFor(() => app.calls.length === 1 && other.got.length === 1, 10_000, `calls\n${t.logs.join('\n')}`);
+    await waitFor(
+      () => app.calls.length === 1 && other.got.length === 1,
+      10_000,
+      `calls\n${t.logs.join('\n')}`,
+    );
     const c = app.calls[0]!;
     expect(c.method).toBe('POST');
     expect(c.body.toString('utf8')).toBe('Žluťoučký kůň');
@@ -202,7 +204,11 @@ describe('MO to URLs, in-process smppd over a spool', () => {
     );
     expect(t.smppd.moUrls?.queue.size).toBe(1);
     const back = await application(port);
-    await waitFor(() => back.calls.length === 1, 15_000, `call after the application came back\n${t.logs.join('\n')}`);
+    await waitFor(
+      () => back.calls.length === 1,
+      15_000,
+      `call after the application came back\n${t.logs.join('\n')}`,
+    );
     await waitFor(() => t!.smppd.moUrls?.queue.size === 0, 5_000, 'queue emptied');
     await new Promise((r) => setTimeout(r, 1000));
     expect(back.calls).toHaveLength(1);
@@ -256,7 +262,11 @@ describe('MO to URLs, in-process smppd over a spool', () => {
     expect(listFiles(t.spool.inbox).filter((n) => n.startsWith('IN'))).toHaveLength(25);
     expect(await metric(t, 'dead')).toBe(0);
     const back = await application(port);
-    await waitFor(() => back.calls.length >= 25, 40_000, `all calls (${back.calls.length})\n${t.logs.slice(-5).join('\n')}`);
+    await waitFor(
+      () => back.calls.length >= 25,
+      40_000,
+      `all calls (${back.calls.length})\n${t.logs.slice(-5).join('\n')}`,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const texts = back.calls.map((c) => c.url.searchParams.get('t')).sort();
     expect(texts).toEqual(Array.from({ length: 25 }, (_, i) => `flood ${i}`).sort());
@@ -267,9 +277,15 @@ describe('MO to URLs, in-process smppd over a spool', () => {
     await expect(start('keyword=STOP get-url=http://x/ok\nkeyword=HELP\n')).rejects.toThrow(
       /mo-routes:2: no action: one of get-url=URL, post-url=URL, esme=SYSTEM_ID/,
     );
-    await expect(start('keyword=A get-url=ftp://x/\n')).rejects.toThrow(/mo-routes:1: get-url=ftp:\/\/x\/: not an http/);
-    await expect(start('colour=red get-url=http://x/\n')).rejects.toThrow(/mo-routes:1: unknown key "colour"/);
-    await expect(start('to=abc get-url=http://x/\n')).rejects.toThrow(/mo-routes:1: to=abc: not a phone number/);
+    await expect(start('keyword=A get-url=ftp://x/\n')).rejects.toThrow(
+      /mo-routes:1: get-url=ftp:\/\/x\/: not an http/,
+    );
+    await expect(start('colour=red get-url=http://x/\n')).rejects.toThrow(
+      /mo-routes:1: unknown key "colour"/,
+    );
+    await expect(start('to=abc get-url=http://x/\n')).rejects.toThrow(
+      /mo-routes:1: to=abc: not a phone number/,
+    );
     await expect(start('keyword=A get-url=http://x/ esme=shop\n')).rejects.toThrow(/more than one action/);
     await expect(start('keyword get-url=http://x/\n')).rejects.toThrow(/"keyword" is not key=value/);
   });

@@ -78,7 +78,9 @@ describe.each(['mysql', 'pgsql'] as const)('dlr-url with Service = sql on %s', (
     expect(d?.get('to')).toBe('+420111222555');
     expect(d?.get('user')).toBe('shop');
     expect(d?.get('smsc')).toBe('');
-    expect(d?.get('text')).toMatch(new RegExp(`^id:${id} sub:001 dlvrd:001 .* stat:DELIVRD err:000 text:Via SQL$`));
+    expect(d?.get('text')).toMatch(
+      new RegExp(`^id:${id} sub:001 dlvrd:001 .* stat:DELIVRD err:000 text:Via SQL$`),
+    );
     expect(calls.find((c) => c.get('type') === '8')?.get('text')).toBe('ACK/');
     expect(smppd.smppd.dlr.size).toBe(0);
   }, 90_000);

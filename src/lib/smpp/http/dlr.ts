@@ -372,7 +372,10 @@ export class DlrQueue {
     } catch (err) {
       e.attempts--;
       e.next = Date.now() + 5000;
-      this.o.log('error', `${this.queueName}: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
+      this.o.log(
+        'error',
+        `${this.queueName}: cannot record an attempt for ${e.key}: ${(err as Error).message}`,
+      );
       return;
     }
     this.running++;
@@ -448,13 +451,13 @@ export class DlrQueue {
     return new Promise((ok, fail) => {
       // The whole call within timeoutMs (`timeout` alone is per silence: an answer dribbled a byte
       // at a time would hold a place for ever).
-      let deadline: NodeJS.Timeout | undefined;
+      const deadline: { timer?: NodeJS.Timeout } = {};
       const resolve = (): void => {
-        clearTimeout(deadline);
+        clearTimeout(deadline.timer);
         ok();
       };
       const reject = (err: Error): void => {
-        clearTimeout(deadline);
+        clearTimeout(deadline.timer);
         fail(err);
       };
       let u: URL;
@@ -485,7 +488,7 @@ export class DlrQueue {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
       req.on('error', reject);
-      deadline = setTimeout(
+      deadline.timer = setTimeout(
         () => req.destroy(new Error(`no complete answer within ${this.o.timeoutMs} ms`)),
         this.o.timeoutMs,
       );

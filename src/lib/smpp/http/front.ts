@@ -263,7 +263,10 @@ export class HttpFront {
     if (r.dlr && !this.d.dlrUrls)
       return refuse(400, 'DLR-URL: reports by URL are not available with the SQL outbox yet, rejected');
     if (r.deferred && !this.d.deferrable)
-      return refuse(400, 'Deferred field: delivery at a later time is not available with the SQL outbox yet, rejected');
+      return refuse(
+        400,
+        'Deferred field: delivery at a later time is not available with the SQL outbox yet, rejected',
+      );
     const now = new Date();
     // Every message is built before any is taken: a request is refused whole or submitted whole.
     const built: SubmitRequest[] = [];

@@ -85,17 +85,27 @@ export class MoDispatch {
             `${err.message}: MO stay in the inbox until the application takes some (logged once until there is room)`,
           );
         }
-      } else this.o.log('error', `MO from ${mo.sender} for ${where}: not queued (${err.message}); tried again later`);
+      } else
+        this.o.log(
+          'error',
+          `MO from ${mo.sender} for ${where}: not queued (${err.message}); tried again later`,
+        );
       return 'later';
     }
   }
 
   private taken(mo: MoForUrl, where: string, kind: string): 'taken' {
     if (this.fullSince !== undefined) {
-      this.o.log('info', `MO get-url queue has room again (full for ${Math.round((Date.now() - this.fullSince) / 1000)} s)`);
+      this.o.log(
+        'info',
+        `MO get-url queue has room again (full for ${Math.round((Date.now() - this.fullSince) / 1000)} s)`,
+      );
       this.fullSince = undefined;
     }
-    this.o.log('info', `MO from ${mo.sender} to ${mo.receiver || '?'} queued for ${kind === 'post' ? 'post-url' : 'get-url'} of ${where}`);
+    this.o.log(
+      'info',
+      `MO from ${mo.sender} to ${mo.receiver || '?'} queued for ${kind === 'post' ? 'post-url' : 'get-url'} of ${where}`,
+    );
     return 'taken';
   }
 

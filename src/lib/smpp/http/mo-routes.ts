@@ -15,9 +15,7 @@ import fs from 'node:fs';
  * goes the ESME way (RoutesFile, the `mo = yes` account). A bad line stops the load with `file:line`.
  */
 
-export type MoAction =
-  | { kind: 'get' | 'post'; url: string }
-  | { kind: 'esme'; systemId: string };
+export type MoAction = { kind: 'get' | 'post'; url: string } | { kind: 'esme'; systemId: string };
 
 export interface MoRule {
   /** `file:line`, for log lines. */

@@ -112,8 +112,7 @@ export function moCall(
   if (rule.action.kind === 'get') return { url, request: { method: 'GET', headers: userAgent() } };
   const headers: Record<string, string> = {
     ...userAgent(),
-    'Content-Type':
-      mo.body.kind === 'data' ? 'application/octet-stream' : 'text/plain; charset="UTF-8"',
+    'Content-Type': mo.body.kind === 'data' ? 'application/octet-stream' : 'text/plain; charset="UTF-8"',
     'X-Kannel-From': headerSafe(mo.sender),
     'X-Kannel-To': headerSafe(mo.receiver),
     'X-Kannel-Time': gmt(mo.received, ' '),

@@ -119,9 +119,21 @@ export class SqlReceipts {
     const key = `sent:${sqlMessageName(m.id)}`;
     if (!m.meta.dlr || !this.o.dlr || (m.meta.dlr.mask & 8) === 0 || this.o.queue.has(key)) return true;
     try {
-      await this.o.dlr({ key, id: m.id, to: m.meta.dst, meta: m.meta, kind: 'sent', error: 0, done: new Date(), text: m.meta.text });
+      await this.o.dlr({
+        key,
+        id: m.id,
+        to: m.meta.dst,
+        meta: m.meta,
+        kind: 'sent',
+        error: 0,
+        done: new Date(),
+        text: m.meta.text,
+      });
     } catch (err) {
-      this.o.log('error', `dlr-url call (sent) for ${m.id} not queued: ${(err as Error).message}; trying again later`);
+      this.o.log(
+        'error',
+        `dlr-url call (sent) for ${m.id} not queued: ${(err as Error).message}; trying again later`,
+      );
       return false;
     }
     this.o.queue.markTaken([key]);
@@ -138,9 +150,21 @@ export class SqlReceipts {
       const kind =
         outcome.state === MESSAGE_STATE.DELIVERED ? 'delivered' : outcome.rejected ? 'rejected' : 'failed';
       try {
-        await this.o.dlr({ key, id: m.id, to: meta.dst, meta, kind, error: outcome.error, done: outcome.done, text: meta.text });
+        await this.o.dlr({
+          key,
+          id: m.id,
+          to: meta.dst,
+          meta,
+          kind,
+          error: outcome.error,
+          done: outcome.done,
+          text: meta.text,
+        });
       } catch (err) {
-        this.o.log('error', `dlr-url call for ${m.id} not queued: ${(err as Error).message}; trying again later`);
+        this.o.log(
+          'error',
+          `dlr-url call for ${m.id} not queued: ${(err as Error).message}; trying again later`,
+        );
         return false;
       }
     }

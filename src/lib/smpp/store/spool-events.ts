@@ -282,7 +282,16 @@ export class SpoolEvents implements EventSource {
         this.o.log('error', `dlr-url call for ${id} not queued: ${err.message}; trying again later`);
       let queued: void | Promise<void>;
       try {
-        queued = this.o.dlr({ key, id, to: unescapeNumber(name.split('_')[3] ?? ''), meta, kind, error, done, text });
+        queued = this.o.dlr({
+          key,
+          id,
+          to: unescapeNumber(name.split('_')[3] ?? ''),
+          meta,
+          kind,
+          error,
+          done,
+          text,
+        });
       } catch (err) {
         return notQueued(err as Error);
       }
@@ -523,12 +532,15 @@ export class SpoolEvents implements EventSource {
     if (byUrl instanceof Promise) {
       // Taken once the call is durable (group commit); `later`: the next listing tries again.
       this.routing.add(group);
-      byUrl.then((r) => {
-        this.routing.delete(group);
-        if (r === 'later' || this.closed) return;
-        this.o.queue.markTaken([key]);
-        settle();
-      }, () => this.routing.delete(group));
+      byUrl.then(
+        (r) => {
+          this.routing.delete(group);
+          if (r === 'later' || this.closed) return;
+          this.o.queue.markTaken([key]);
+          settle();
+        },
+        () => this.routing.delete(group),
+      );
       return;
     }
     const target = this.o.moTarget(mo);
