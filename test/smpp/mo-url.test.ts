@@ -336,4 +336,53 @@ describe('MO to URLs with smsd run and the emulator', () => {
     expect(c.url.searchParams.get('i')).toBe('modemA');
     expect(c.url.searchParams.get('text')).toBe('Hi from the handset');
   }, 60_000);
+
+  it('kill -9 with calls queued while the application is down: after the restart each arrives once', async () => {
+    const port = await freePort();
+    const rig = await startRig({ config: FAST_TIMERS + 'PhoneID = modemB\n', startDaemon: false });
+    const accounts = path.join(rig.spool.dir, 'esme.ini');
+    await writeAccounts(accounts, [{ systemId: 'shop', password: 'pw123', extra: 'mo = yes\n' }]);
+    const rules = path.join(rig.spool.dir, 'mo-routes');
+    fs.writeFileSync(rules, `phone=modemB get-url=http://127.0.0.1:${port}/mo?id=%I&text=%a\n`);
+    fs.appendFileSync(
+      rig.spool.config,
+      `\n[smppd]\nPort = 0\nListen = 127.0.0.1\nAccountsFile = ${accounts}\nMoRoutesFile = ${rules}\nMoUrlRetryInterval = 0.5\n`,
+    );
+    rig.startDaemon();
+    let out = '';
+    const serve = (): ChildProcess => {
+      const child = spawn(process.execPath, [SMPPD_BIN, 'serve', '-c', rig.spool.config], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      stacks.push({ rig, smppd: child });
+      return child;
+    };
+    const first = serve();
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(out), 15_000, 'smppd start');
+    for (let i = 0; i < 3; i++) rig.emulator.modem.deliver({ from: `+42077788800${i}`, text: `crash ${i}` });
+    const queueDir = path.join(rig.spool.dir, 'smppd', 'mo-url');
+    await waitFor(
+      () =>
+        (fs.existsSync(queueDir) ? fs.readdirSync(queueDir).filter((n) => n.endsWith('.json')).length : 0) ===
+        3,
+      30_000,
+      `3 calls queued\n${out}`,
+      rig,
+    );
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const app = await application(port);
+    out = '';
+    serve();
+    await waitFor(() => app.calls.length >= 3, 30_000, `calls after the restart\n${out}`, rig);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(app.calls.map((c) => c.url.searchParams.get('text')).sort()).toEqual([
+      'crash 0',
+      'crash 1',
+      'crash 2',
+    ]);
+    expect(new Set(app.calls.map((c) => c.url.searchParams.get('id'))).size).toBe(3);
+  }, 90_000);
 });
