@@ -273,6 +273,24 @@ describe('MO to URLs, in-process smppd over a spool', () => {
     expect(t.logs.some((l) => /has room again/.test(l))).toBe(true);
   }, 60_000);
 
+  it('the queue folder unwritable: the MO stays in the inbox (an error line), and is called once it can be stored', async () => {
+    const app = await application();
+    t = await start(`get-url=http://127.0.0.1:${app.port}/mo?text=%a\n`);
+    const dir = path.join(t.spool.dir, 'smppd', 'mo-url');
+    // A file where the folder was: every write into it fails (ENOTDIR), whoever runs the test.
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.writeFileSync(dir, 'not a folder');
+    mo(t, '+420777000777', 'stored later');
+    await waitFor(() => t!.logs.some((l) => /not queued \(.*ENOTDIR/.test(l)), 10_000, 'the write error');
+    expect(app.calls).toHaveLength(0);
+    expect(listFiles(t.spool.inbox).filter((n) => n.startsWith('IN'))).toHaveLength(1);
+    fs.rmSync(dir);
+    fs.mkdirSync(dir);
+    // The next listing of the inbox (every 5 s) takes it.
+    await waitFor(() => app.calls.length === 1, 20_000, `the call once the disk works\n${t.logs.join('\n')}`);
+    expect(app.calls[0]!.url.searchParams.get('text')).toBe('stored later');
+  }, 40_000);
+
   it('a bad rules file stops the start with file:line and what is wrong; nothing is queued', async () => {
     await expect(start('keyword=STOP get-url=http://x/ok\nkeyword=HELP\n')).rejects.toThrow(
       /mo-routes:2: no action: one of get-url=URL, post-url=URL, esme=SYSTEM_ID/,
