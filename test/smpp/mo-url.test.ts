@@ -220,11 +220,19 @@ describe('MO to URLs, in-process smppd over a spool', () => {
   it('500 for ever: dead-lettered after MoUrlMaxAttempts, with a log line, the metric and the file in mo-url-dead/', async () => {
     const app = await application();
     app.mode = 'fail';
-    t = await start(`get-url=http://127.0.0.1:${app.port}/mo?p=%p\n`, 'MoUrlMaxAttempts = 3\n');
+    t = await start(
+      `get-url=http://127.0.0.1:${app.port}/mo?p=%p\n`,
+      'MoUrlMaxAttempts = 3\nAdminPort = 0\nAdminListen = 127.0.0.1\nAdminPassword = pw\n',
+    );
     mo(t, '+420777000666', 'doomed');
     await waitFor(() => t!.logs.some((l) => /dead-lettered after 3 attempt/.test(l)), 15_000, 'dead letter');
     expect(app.calls).toHaveLength(3);
     expect(await metric(t, 'dead')).toBe(1);
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${t.smppd.adminPort}/metrics`, { headers: { 'X-Admin-Password': 'pw' } })
+    ).text();
+    expect(metrics).toMatch(/^smppd_mo_url_dead_letters_total 1$/m);
+    expect(metrics).toMatch(/^smppd_mo_url_failed_attempts_total 3$/m);
     const deadDir = path.join(t.spool.dir, 'smppd', 'mo-url-dead');
     const dead = fs.readdirSync(deadDir);
     expect(dead).toHaveLength(1);

@@ -125,7 +125,7 @@ export class MoDispatch {
       '# HELP smppd_mo_url_dead_letters_total MO calls given up (attempts or age), kept in mo-url-dead/.',
       '# TYPE smppd_mo_url_dead_letters_total counter',
       `smppd_mo_url_dead_letters_total ${s.dead}`,
-      '# HELP smppd_mo_url_queue_full_total MO left in the inbox because the call queue was full.',
+      '# HELP smppd_mo_url_queue_full_total Times an MO was left in the inbox because the call queue was full (again at each listing).',
       '# TYPE smppd_mo_url_queue_full_total counter',
       `smppd_mo_url_queue_full_total ${s.refusedFull}`,
     ];
