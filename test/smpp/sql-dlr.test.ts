@@ -84,4 +84,43 @@ describe.each(['mysql', 'pgsql'] as const)('dlr-url with Service = sql on %s', (
     expect(calls.find((c) => c.get('type') === '8')?.get('text')).toBe('ACK/');
     expect(smppd.smppd.dlr.size).toBe(0);
   }, 90_000);
+
+  it('MO from the SQL inbox go to the URL of MoRoutesFile (by modem), once', async () => {
+    if (!(await serverAvailable(dialect))) return;
+    const calls: URLSearchParams[] = [];
+    const app = http.createServer((req, res) => {
+      calls.push(new URL(req.url ?? '/', 'http://x').searchParams);
+      res.end('OK');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as net.AddressInfo).port;
+    const db = await createTempDb(dialect, 18);
+    const rig = await startRig({ config: `${FAST_TIMERS}PhoneID = run1\n`, startDaemon: false });
+    fs.writeFileSync(
+      rig.spool.config,
+      fs.readFileSync(rig.spool.config, 'utf8').replace('service = files\n', db.configLines),
+    );
+    const rules = `${rig.spool.dir}/mo-routes`;
+    fs.writeFileSync(
+      rules,
+      `phone=other get-url=http://127.0.0.1:${appPort}/wrong\nphone=run1 get-url=http://127.0.0.1:${appPort}/mo?from=%p&text=%a&i=%i\n`,
+    );
+    const smppd = await startTestSmppd(
+      [{ systemId: 'shop', password: 'pw123', extra: 'mo = yes\n' }],
+      `MoRoutesFile = ${rules}\n`,
+      rig.spool,
+    );
+    stacks.push({ db, rig, smppd, app });
+    rig.startDaemon();
+    // smppd's first start takes what is already in the inbox as not its own: wait for it to start.
+    await waitFor(() => smppd.logs.some((l) => /SQL inbox: first start/.test(l)), 20_000, 'first poll');
+    rig.emulator.modem.deliver({ from: '+420777888111', text: 'Into the SQL inbox' });
+    const out = (): string => `--- smppd ---\n${smppd.logs.join('\n')}\n--- smsd run ---\n${rig.output()}`;
+    await waitFor(() => calls.length === 1, 30_000, `MO call\n${out()}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.get('from')).toBe('+420777888111');
+    expect(calls[0]?.get('text')).toBe('Into the SQL inbox');
+    expect(calls[0]?.get('i')).toBe('run1');
+  }, 90_000);
 });
