@@ -21,6 +21,7 @@ const UNIT = [
   'test/spool/names.test.ts',
   'test/smpp/ksmppd-config.test.ts',
   'test/smpp/routes.test.ts',
+  'test/smpp/mo-routes.test.ts',
 ];
 const DATABASE = [
   'test/sql/**/*.test.ts',

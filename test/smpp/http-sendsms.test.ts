@@ -225,9 +225,15 @@ describe('sendsms refused: a clear answer, nothing stored', () => {
     ],
     [
       'deferred',
-      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=10`,
+      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=soon`,
       400,
-      'Deferred field: delivery at a later time is not supported, rejected',
+      'Deferred field misformed, rejected',
+    ],
+    [
+      'deferred over a year',
+      `${AUTH}&from=Shop&to=420111000001&text=x&deferred=525601`,
+      400,
+      'Deferred field longer than a year (525600 minutes), rejected',
     ],
     ['charset', `${AUTH}&from=Shop&to=420111000001&text=%C3%28`, 400, 'Charset or body misformed, rejected'],
     [
@@ -400,7 +406,7 @@ print defined $r ? "OK $r\\n" : "ERR " . $k->errstr . "\\n";
 
 describe('with [smsd] Service = sql', () => {
   it.each(['mysql', 'pgsql'] as const)(
-    '%s: sendsms goes into the SQL outbox once committed; a dlr-url is refused there (not produced yet), nothing stored',
+    '%s: sendsms goes into the SQL outbox once committed, with a dlr-url too (sql-dlr.test.ts calls it); deferred is refused there, nothing stored',
     async (dialect) => {
       if (!(await serverAvailable(dialect))) return;
       const db = await createTempDb(dialect, 18);
@@ -415,7 +421,9 @@ describe('with [smsd] Service = sql', () => {
         const url = `http://127.0.0.1:${s.smppd.httpPort}/cgi-bin/sendsms?${AUTH}&from=Shop&to=%2B420111000050&text=Into+SQL`;
         const ok = await curl([url]);
         expect(ok).toMatchObject({ status: 202, body: '0: Accepted for delivery' });
-        const refused = await curl([`${url}&dlr-mask=3&dlr-url=http%3A%2F%2F127.0.0.1%3A9%2F`]);
+        const withDlr = await curl([`${url}&dlr-mask=3&dlr-url=http%3A%2F%2F127.0.0.1%3A9%2F`]);
+        expect(withDlr).toMatchObject({ status: 202, body: '0: Accepted for delivery' });
+        const refused = await curl([`${url}&deferred=5`]);
         expect(refused.status).toBe(400);
         expect(refused.body).toContain('not available with the SQL outbox yet');
         const rows = (
@@ -425,7 +433,10 @@ describe('with [smsd] Service = sql', () => {
               : 'SELECT "TextDecoded", "DestinationNumber" FROM outbox',
           )
         ).rows;
-        expect(rows).toEqual([['Into SQL', '+420111000050']]);
+        expect(rows).toEqual([
+          ['Into SQL', '+420111000050'],
+          ['Into SQL', '+420111000050'],
+        ]);
       } finally {
         await conn.close();
         await s.stop();

@@ -70,4 +70,10 @@ export const SMPPD_KEY_NAMES = [
   'DlrMaxAttempts',
   'DlrMaxAge',
   'DlrTimeout',
+  'MoRoutesFile',
+  'MoUrlQueueSize',
+  'MoUrlMaxAttempts',
+  'MoUrlMaxAge',
+  'MoUrlTimeout',
+  'MoUrlRetryInterval',
 ] as const;

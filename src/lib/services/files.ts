@@ -470,6 +470,13 @@ export class FilesService implements SmsdService {
       this.notBefore.set(id, now + FOREIGN_RECHECK_MS);
       return undefined;
     }
+    const after = read.message.sendAfter;
+    if (after !== undefined && after > now) {
+      // Deferred (Kannel's sendsms `deferred`): left in the outbox until its time.
+      await this.release(id);
+      this.notBefore.set(id, after);
+      return undefined;
+    }
     return job;
   }
 

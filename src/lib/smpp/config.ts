@@ -99,6 +99,15 @@ export interface SmppdConfig {
   httpFront: HttpFrontConfig | undefined;
   /** Calls of Kannel dlr-urls (DlrQueueSize, DlrMaxAttempts, DlrMaxAge, DlrTimeout). */
   dlr: { max: number; maxAttempts: number; maxAgeMs: number; timeoutMs: number };
+  /** MO to application URLs: the rules (MoRoutesFile) and their call queue (MoUrl*). */
+  moUrl: {
+    routesFile: string | undefined;
+    max: number;
+    maxAttempts: number;
+    maxAgeMs: number;
+    timeoutMs: number;
+    firstDelayMs: number;
+  };
 }
 
 export interface AdminConfig {
@@ -296,6 +305,15 @@ export function readSmppdConfig(
     maxAgeMs: Math.round(num('dlrmaxage', 172_800, 1, 2_592_000, false) * 1000),
     timeoutMs: seconds('dlrtimeout', 10),
   };
+  const moRoutes = str('moroutesfile');
+  const moUrl = {
+    routesFile: moRoutes ? path.resolve(cwd, moRoutes) : undefined,
+    max: num('mourlqueuesize', 10_000, 1, 10_000_000),
+    maxAttempts: num('mourlmaxattempts', 30, 1, 1000),
+    maxAgeMs: Math.round(num('mourlmaxage', 172_800, 1, 2_592_000, false) * 1000),
+    timeoutMs: seconds('mourltimeout', 10),
+    firstDelayMs: seconds('mourlretryinterval', 5),
+  };
   const config: SmppdConfig = {
     port: num('port', 2775, 0, 65535),
     listen: str('listen') ?? '0.0.0.0',
@@ -336,6 +354,7 @@ export function readSmppdConfig(
     admin,
     httpFront,
     dlr,
+    moUrl,
   };
   for (const [k, v] of values) {
     if (used.has(k)) continue;

@@ -16,5 +16,8 @@ export function smppdPaths(smsd: SmsdConfig, smppd: SmppdConfig) {
     inbox: l.inbox,
     reports: l.reports,
     state: l.smppd.state,
+    moUrl: l.smppd.moUrl,
+    /** `smsd run`'s status files (which modems are up, for sendsms's answer). */
+    status: l.status,
   };
 }

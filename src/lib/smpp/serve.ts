@@ -36,6 +36,8 @@ import { spoolMessageView, type MessageView } from './http/json-status.js';
 import { sqlMessageView } from './http/json-status-sql.js';
 import { webhookCall } from './http/webhook.js';
 import { packageRoot } from '../config/locate.js';
+import { MoDispatch } from './http/mo-dispatch.js';
+import { ModemsUp } from './http/modems.js';
 
 /**
  * `smppd serve`: wires the config, the store, the accounts and the server together. The store is
@@ -56,6 +58,8 @@ export interface Smppd {
   dlr: DlrQueue;
   /** The JSON API's receipt webhooks (signed POSTs), the same kind of queue. */
   webhooks: DlrQueue;
+  /** MO to application URLs (MoRoutesFile), when configured. */
+  moUrls: MoDispatch | undefined;
   /** Re-reads the accounts and routes (files or SQL; SIGHUP, routes rebuild); binds stay. Rejects and keeps the old ones. */
   reload(): Promise<string>;
   /** Resolves once every message acknowledged so far has its outbox file (they follow the ack). */
@@ -82,6 +86,7 @@ interface EventHooks {
   knownSystemId: (sid: string) => string | undefined;
   queued: (sid: string) => void;
   dlr: (report: DlrReport) => void;
+  moUrl?: SpoolEventsOptions['moUrl'];
   /** system_ids with a receiver bound on this node (the SQL backend shares queues between nodes). */
   receivers: () => ReadonlySet<string>;
   log: Logger;
@@ -160,7 +165,7 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb, together && credit ? new TxCredit(credit.tables, node) : undefined),
     messages: new SqlMessageLookup(events),
-    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
+    events: (hooks) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
     view: (id, sid) => sqlMessageView(events, id, sid),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => events.close().finally(release),
@@ -257,6 +262,23 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     log,
   });
   webhooks.open();
+  let moUrls: MoDispatch | undefined;
+  if (smppd.moUrl.routesFile) {
+    moUrls = new MoDispatch({
+      ...smppd.moUrl,
+      routesFile: smppd.moUrl.routesFile,
+      dir: paths.moUrl,
+      log,
+    });
+    try {
+      moUrls.open();
+    } catch (err) {
+      await billing.close();
+      if (sqlBilling) await fileBilling.close();
+      await backend.close();
+      throw err;
+    }
+  }
   // Accounts in a shared database mean several nodes may serve them: their throughput limits are
   // shared by demand through the same database (shared-throughput.ts).
   let throughputShare: SharedThroughput | undefined;
@@ -320,7 +342,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const events = backend.events({
     queue,
     // KSMPPD's inbound routes (or its HTTP router) first; else the first account (in file order) marked mo = yes.
+    ...(moUrls ? { moUrl: moUrls.route.bind(moUrls) } : {}),
     moTarget: (mo) => {
+      // An esme= rule of MoRoutesFile first.
+      const pinned = moUrls?.esmeOf(mo);
+      const pinnedAccount = pinned ? accounts.get(pinned.toLowerCase()) : undefined;
+      if (pinned && !pinnedAccount) log('warn', `MoRoutesFile names esme=${pinned}, which is no account`);
+      if (pinnedAccount) return pinnedAccount;
       const fallback = (): MoTarget | undefined => [...accounts.values()].find((a) => a.mo && a.enabled);
       if (router)
         return router.inbound(mo).then((sid) => {
@@ -345,11 +373,12 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // With HTTP auth there is no list to ask: whoever submitted gets the receipt.
     knownSystemId: (sid) => accounts.get(sid.toLowerCase())?.systemId ?? (authenticator ? sid : undefined),
     queued: (sid) => server.drain(sid),
+    // Group-committed: the event counts as taken once the promise resolves.
     dlr: (r) => {
-      const call = dlrCall(r);
-      if (call) dlrQueue.add(call.key, call.url);
       const hook = webhookCall(r);
       if (hook) webhooks.add(hook.key, hook.url, hook.post);
+      const call = dlrCall(r);
+      return call ? dlrQueue.addAsync(call.key, call.url) : undefined;
     },
     receivers: () => server.receiverSystemIds(),
     log,
@@ -367,6 +396,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     await dlrQueue.close();
     await webhooks.close();
     await keys?.close();
+    await moUrls?.queue.close();
     await server.stop();
     await events.close();
     await store.close();
@@ -409,6 +439,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       return abandon(new Error(`idempotency keys: ${(err as Error).message}`));
     }
     let openapi: Buffer | undefined;
+    const modemsUp = new ModemsUp(paths.status);
     const front = new HttpFront(smppd.httpFront, {
       admit: (sid, pw, ip) =>
         server.admit(sid, pw, ip).then((outcome) => {
@@ -421,7 +452,9 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       blocklist: server.blocklist,
       full: () => store.full,
       stopping: () => server.isStopping,
-      dlrUrls: o.smsd.smsd.service !== 'sql',
+      dlrUrls: true,
+      deferrable: o.smsd.smsd.service !== 'sql',
+      canSend: (phone) => modemsUp.canSend(phone),
       json: {
         keys,
         messages: backend.messages,
@@ -451,6 +484,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   events.start();
   dlrQueue.start();
   webhooks.start();
+  moUrls?.queue.start();
   for (const sid of queue.systemIds()) server.drain(sid);
   log(
     'info',
@@ -463,6 +497,8 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   const reload = async (): Promise<string> => {
     // Both are read before either is taken: a bad one leaves the old pair in place.
     const loaded = await sources.load();
+    // MoRoutesFile too: a bad one keeps the old rules and fails the reload.
+    const moRules = moUrls?.reload();
     for (const w of loaded.warnings) log('warn', w);
     if (loaded.accounts) accounts = loaded.accounts;
     if (loaded.routes) routes = loaded.routes;
@@ -470,7 +506,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     authenticator?.clear();
     httpFront?.clearAuthCache();
     server.accountsReloaded();
-    return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}`;
+    return `Routes updated: ${routes.length} routes${sources.routesWhere()}, ${accounts.size} accounts from ${sources.accountsWhere()}${moRules === undefined ? '' : `, ${moRules} MO rules`}`;
   };
   let admin: AdminServer | undefined;
   let adminPort: number | undefined;
@@ -486,6 +522,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       credit: async (sid, amount, note) =>
         amount === undefined ? billing.balance(sid) : billing.topUp(sid, amount, note),
       startedAt,
+      extraMetrics: () => moUrls?.metrics() ?? [],
       log,
       // The SMPP binds' policy, its own count: a wrong admin password does not block binds.
       blocklist: new FailureBlocklist(smppd.blockAttempts, smppd.blockMs, smppd.blockExempt),
@@ -509,6 +546,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     httpPort,
     dlr: dlrQueue,
     webhooks,
+    moUrls,
     settled: () => store.settled(),
     reload,
     stop: () =>
@@ -529,6 +567,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
         await dlrQueue.close();
         await webhooks.close();
         await keys?.close();
+        await moUrls?.queue.close();
         await server.stop();
         await store.close();
         await listenerClosed;

@@ -35,6 +35,8 @@ export interface SpoolLayout {
     queue: string;
     /** Prepaid ledgers (files billing). */
     billing: string;
+    /** MO calls to application URLs waiting (MoRoutesFile); dead letters beside it in mo-url-dead/. */
+    moUrl: string;
   };
 }
 
@@ -89,6 +91,7 @@ export function spoolLayout(config: SmsdConfig, smppdStateDir?: string): SpoolLa
       state: smppdState,
       queue: path.join(smppdState, 'queue'),
       billing: path.join(smppdState, 'billing'),
+      moUrl: path.join(smppdState, 'mo-url'),
     },
   };
 }

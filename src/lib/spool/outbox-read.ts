@@ -20,7 +20,12 @@ export interface OutgoingMessage {
   ussd: boolean;
   /** Only the daemon with this PhoneID sends it (an smsgate extension line; Gammu ignores it). */
   phoneId?: string;
+  /** Not sent before this time (ms since the epoch; an smsgate extension line, Kannel's deferred). */
+  sendAfter?: number;
 }
+
+/** The extension line that holds a message back until a time (`; smsgate: SendAfter = <ISO time>`). */
+export const SEND_AFTER_KEY = 'SendAfter';
 
 /** The SMS-backup extension line that pins a message to one modem (`; smsgate: PhoneID = x`). */
 export const PHONE_ID_KEY = 'PhoneID';
@@ -135,6 +140,9 @@ function fromBackup(id: string, content: Buffer): OutboxReadResult {
   if (first.number === '') return fail('SMS backup message has an empty Number');
   const report = first.pdu === 'Status_Report';
   const ext = parseBackupExtensions(content);
+  const after = ext[SEND_AFTER_KEY] ? Date.parse(ext[SEND_AFTER_KEY]) : NaN;
+  if (ext[SEND_AFTER_KEY] && Number.isNaN(after))
+    return fail(`${SEND_AFTER_KEY} = ${ext[SEND_AFTER_KEY].slice(0, 40)} is not a time`);
   return {
     ok: true,
     message: {
@@ -143,6 +151,7 @@ function fromBackup(id: string, content: Buffer): OutboxReadResult {
       parts: entries.map((e) => entryToPart(e, report, ext)),
       ussd: first.messageClass === 127,
       ...(ext[PHONE_ID_KEY] ? { phoneId: ext[PHONE_ID_KEY] } : {}),
+      ...(Number.isNaN(after) ? {} : { sendAfter: after }),
     },
   };
 }

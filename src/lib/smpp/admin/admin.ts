@@ -32,6 +32,8 @@ export interface AdminActions {
   /** `/esme-credit`: adds `amount` (may be negative) to a prepaid account, or only reads it; the new balance. */
   credit(systemId: string, amount: number | undefined, note: string): Promise<number>;
   startedAt: number;
+  /** More Prometheus lines (MO to URL queue, ...). */
+  extraMetrics?: () => string[];
   log: Logger;
   /** Wrong passwords per IP (the SMPP binds' policy, BlockAttempts/BlockTime): then 429 unchecked. */
   blocklist?: FailureBlocklist;
@@ -491,6 +493,7 @@ export class AdminServer {
       '# HELP smppd_uptime_seconds Seconds since smppd serve started.',
       '# TYPE smppd_uptime_seconds gauge',
       `smppd_uptime_seconds ${Math.floor((Date.now() - this.a.startedAt) / 1000)}`,
+      ...(this.a.extraMetrics?.() ?? []),
     ];
     return `${out.join('\n')}\n`;
   }

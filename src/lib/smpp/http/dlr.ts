@@ -7,6 +7,7 @@ import type { Logger } from '../../common/log.js';
 import { isAbsent, readdirIfExists } from '../../common/absent.js';
 import type { DlrReport } from '../store/spool-events.js';
 import { SIGNATURE_HEADER, signWebhook } from './sign.js';
+import { BatchSync } from './batch-sync.js';
 
 /**
  * Kannel's delivery reports to `dlr-url`: the URL with its escapes expanded when the report
@@ -129,17 +130,29 @@ export interface DlrQueueOptions {
   maxDelayMs?: number;
   /** Calls in flight at once. */
   concurrency?: number;
-  /** The webhook secret of an account, for calls with a body (JSON API webhooks); read at each attempt. */
+  /** The webhook secret of an account, for signed calls (JSON API webhooks); read at each attempt. */
   secret?: (systemId: string) => string | undefined;
+  /**
+   * At `max`: `dead-letter` (dlr-url: the report is dead-lettered at once, logged) or `refuse`
+   * (`add` throws QueueFullError and stores nothing: the caller keeps the event where it is).
+   */
+  whenFull?: 'dead-letter' | 'refuse';
+  /** What a call is called in log lines (`dlr-url`, `get-url`); the queue is `<what> queue`. */
+  what?: string;
   log: Logger;
 }
 
-/** A call with a body: POSTed as JSON, signed (sign.ts) with the account's webhook secret. */
-export interface SignedPost {
-  body: string;
-  /** The account whose secret signs it. */
-  sign: string;
+/** A request other than a plain GET (MO post-url, webhooks): body base64 in the queue file. */
+export interface CallRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** The account whose webhook secret signs the body (sign.ts), at each attempt. */
+  sign?: string;
 }
+
+/** `add` on a full queue with `whenFull: 'refuse'`: nothing was stored. */
+export class QueueFullError extends Error {}
 
 interface Entry {
   key: string;
@@ -147,11 +160,14 @@ interface Entry {
   created: number;
   attempts: number;
   next: number;
+  method?: 'POST';
+  headers?: Record<string, string>;
+  /** base64 */
+  body?: string;
   /** Set (durably) before each attempt, cleared when its failure is recorded. */
   trying?: boolean;
   lastError?: string;
-  /** Absent: Kannel's GET. */
-  body?: string;
+  /** The account whose webhook secret signs the body. */
   sign?: string;
 }
 
@@ -174,10 +190,18 @@ export class DlrQueue {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
-  readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0 };
+  /** Calls written and waiting for the next group flush (addAsync). */
+  private readonly syncing = new Map<string, Promise<void>>();
+  private readonly batch: BatchSync;
+  readonly stats = { delivered: 0, failedAttempts: 0, dead: 0, repeatedAfterCrash: 0, refusedFull: 0 };
+  private readonly what: string;
+  private readonly queueName: string;
 
   constructor(private readonly o: DlrQueueOptions) {
     this.deadDir = `${o.dir}-dead`;
+    this.batch = new BatchSync(o.dir);
+    this.what = o.what ?? 'dlr-url';
+    this.queueName = o.what ? `${o.what} queue` : 'dlr queue';
   }
 
   /** Loads what a previous run left. */
@@ -185,7 +209,10 @@ export class DlrQueue {
     fs.mkdirSync(this.o.dir, { recursive: true });
     for (const name of readdirIfExists(this.o.dir) ?? []) {
       if (!name.endsWith('.json')) {
-        if (name.endsWith('.tmp')) fs.rmSync(path.join(this.o.dir, name), { force: true });
+        const marked = name.endsWith(TRYING) ? path.join(this.o.dir, name.slice(0, -TRYING.length)) : '';
+        // A temp file, or the attempt marker of a call that is no longer queued.
+        if (name.endsWith('.tmp') || (marked && !fs.existsSync(marked)))
+          fs.rmSync(path.join(this.o.dir, name), { force: true });
         continue;
       }
       const file = path.join(this.o.dir, name);
@@ -196,54 +223,116 @@ export class DlrQueue {
         if (isAbsent(err)) continue;
         this.o.log(
           'error',
-          `dlr queue: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
+          `${this.queueName}: ${file} unreadable (${(err as Error).message}); moved to ${this.deadDir}`,
         );
         this.moveDead(file);
         continue;
+      }
+      if (fs.existsSync(file + TRYING)) {
+        e.trying = true;
+        fs.rmSync(file + TRYING, { force: true });
       }
       if (e.trying) {
         // The last run called it and died before recording the outcome: it may have answered 2xx.
         this.stats.repeatedAfterCrash++;
         this.o.log(
           'warn',
-          `dlr-url of ${e.key} may be called a second time (the last run stopped during its call)`,
+          `${this.what} of ${e.key} may be called a second time (the last run stopped during its call)`,
         );
         e.trying = false;
       }
       this.items.set(e.key, { file, e });
     }
     if (this.items.size > 0)
-      this.o.log('info', `dlr queue: ${this.items.size} call(s) waiting from the last run`);
+      this.o.log('info', `${this.queueName}: ${this.items.size} call(s) waiting from the last run`);
   }
 
   get size(): number {
     return this.items.size;
   }
 
+  /** No room for another call (`add` would refuse or dead-letter it). */
+  get full(): boolean {
+    return this.items.size >= this.o.max;
+  }
+
   /**
    * Queues a call of `url` for the report `key` (idempotent while queued); durable when it
    * returns. Throws when it cannot be written (the caller retries the report later).
    */
-  add(key: string, url: string, post?: SignedPost): void {
+  add(key: string, url: string, request?: CallRequest): void {
     if (this.items.has(key) || this.done.has(key)) return;
+    const made = this.make(key, url, request);
+    if (!made) return;
+    writeDurably(made.file, made.e);
+    syncDir(this.o.dir);
+    this.items.set(key, made);
+    this.kick();
+  }
+
+  /**
+   * `add` with group commit: resolves once the call is durable (one file-system flush for every
+   * call added meanwhile); rejects when it cannot be stored (QueueFullError with `refuse`, disk),
+   * and then nothing of it is kept. The call may start before it resolves (at least once, as a
+   * crash in between makes the caller add it again).
+   */
+  addAsync(key: string, url: string, request?: CallRequest): Promise<void> {
+    const pending = this.syncing.get(key);
+    if (pending) return pending;
+    if (this.items.has(key) || this.done.has(key)) return Promise.resolve();
+    let made: Item | undefined;
+    try {
+      made = this.make(key, url, request);
+      if (!made) return Promise.resolve();
+      writeQuickly(made.file, made.e);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const item = made;
+    this.items.set(key, item);
+    const p = this.batch.sync(item.file).then(
+      () => {
+        this.syncing.delete(key);
+      },
+      (err: Error) => {
+        this.syncing.delete(key);
+        // Not durable: forgotten, so the caller's next add writes it again.
+        if (this.items.get(key) === item && !this.inFlight.has(key)) {
+          this.items.delete(key);
+          fs.rmSync(item.file, { force: true });
+        }
+        throw err;
+      },
+    );
+    this.syncing.set(key, p);
+    this.kick();
+    return p;
+  }
+
+  /** The entry of a new call, or undefined when the queue is full and it was dead-lettered. */
+  private make(key: string, url: string, request?: CallRequest): Item | undefined {
     const now = Date.now();
-    const e: Entry = { key, url, created: now, attempts: 0, next: now, ...post };
+    const e: Entry = { key, url, created: now, attempts: 0, next: now };
+    if (request?.method === 'POST') e.method = 'POST';
+    if (request?.headers) e.headers = request.headers;
+    if (request?.body) e.body = request.body.toString('base64');
+    if (request?.sign !== undefined) e.sign = request.sign;
     const name = `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`;
     if (this.items.size >= this.o.max) {
+      if (this.o.whenFull === 'refuse') {
+        this.stats.refusedFull++;
+        throw new QueueFullError(`${this.queueName} full (${this.o.max} calls waiting)`);
+      }
       this.stats.dead++;
       this.o.log(
         'error',
-        `dlr queue full (${this.o.max} calls waiting): dlr-url of ${key} dead-lettered unsent: ${url}`,
+        `${this.queueName} full (${this.o.max} calls waiting): ${this.what} of ${key} dead-lettered unsent: ${url}`,
       );
       fs.mkdirSync(this.deadDir, { recursive: true });
       writeDurably(path.join(this.deadDir, name), { ...e, lastError: 'queue full' });
-      return;
+      return undefined;
     }
-    const file = path.join(this.o.dir, name);
-    writeDurably(file, e);
-    syncDir(this.o.dir);
-    this.items.set(key, { file, e });
-    this.kick();
+    return { file: path.join(this.o.dir, name), e };
   }
 
   start(): void {
@@ -284,14 +373,17 @@ export class DlrQueue {
   private attempt(item: Item): void {
     const { e } = item;
     e.attempts++;
-    e.trying = true;
     try {
-      writeDurably(item.file, e);
+      // A marker, not fsynced: it only says "this call may have been answered" after a crash
+      // (the call is made again either way); an fsync per call would cap the rate at the disk's.
+      fs.writeFileSync(item.file + TRYING, '');
     } catch (err) {
       e.attempts--;
-      e.trying = false;
       e.next = Date.now() + 5000;
-      this.o.log('error', `dlr queue: cannot record an attempt for ${e.key}: ${(err as Error).message}`);
+      this.o.log(
+        'error',
+        `${this.queueName}: cannot record an attempt for ${e.key}: ${(err as Error).message}`,
+      );
       return;
     }
     this.running++;
@@ -314,7 +406,8 @@ export class DlrQueue {
     this.done.add(item.e.key);
     if (this.done.size > 10_000) this.done.delete(this.done.values().next().value as string);
     fs.rmSync(item.file, { force: true });
-    this.o.log('debug', `dlr-url of ${item.e.key} called (attempt ${item.e.attempts})`);
+    fs.rmSync(item.file + TRYING, { force: true });
+    this.o.log('debug', `${this.what} of ${item.e.key} called (attempt ${item.e.attempts})`);
   }
 
   private failed(item: Item, why: string): void {
@@ -330,11 +423,11 @@ export class DlrQueue {
         writeDurably(item.file, e);
         this.moveDead(item.file);
       } catch (err) {
-        this.o.log('error', `dlr queue: ${item.file}: ${(err as Error).message}`);
+        this.o.log('error', `${this.queueName}: ${item.file}: ${(err as Error).message}`);
       }
       this.o.log(
         'error',
-        `dlr-url of ${e.key} dead-lettered after ${e.attempts} attempt(s) over ${Math.round(age / 1000)} s (last: ${why}); kept in ${this.deadDir}`,
+        `${this.what} of ${e.key} dead-lettered after ${e.attempts} attempt(s) over ${Math.round(age / 1000)} s (last: ${why}); kept in ${this.deadDir}`,
       );
       return;
     }
@@ -345,46 +438,58 @@ export class DlrQueue {
     if (e.attempts === 1 || e.attempts % 10 === 0)
       this.o.log(
         'warn',
-        `dlr-url of ${e.key} failed (attempt ${e.attempts}): ${why}; again in ${Math.round(delay / 1000)} s`,
+        `${this.what} of ${e.key} failed (attempt ${e.attempts}): ${why}; again in ${Math.round(delay / 1000)} s`,
       );
     try {
       writeDurably(item.file, e);
+      fs.rmSync(item.file + TRYING, { force: true });
     } catch (err) {
-      this.o.log('error', `dlr queue: ${item.file}: ${(err as Error).message}`);
+      this.o.log('error', `${this.queueName}: ${item.file}: ${(err as Error).message}`);
     }
   }
 
   private moveDead(file: string): void {
+    fs.rmSync(file + TRYING, { force: true });
     fs.mkdirSync(this.deadDir, { recursive: true });
     fs.renameSync(file, path.join(this.deadDir, path.basename(file)));
   }
 
-  /** GET (or a signed POST); resolves on 2xx, rejects with the reason otherwise. */
+  /** GET (or the entry's POST); resolves on 2xx, rejects with the reason otherwise. */
   private call(e: Entry): Promise<void> {
-    return new Promise((resolve, reject) => {
+    return new Promise((ok, fail) => {
+      // The whole call within timeoutMs (`timeout` alone is per silence: an answer dribbled a byte
+      // at a time would hold a place for ever).
+      const deadline: { timer?: NodeJS.Timeout } = {};
+      const resolve = (): void => {
+        clearTimeout(deadline.timer);
+        ok();
+      };
+      const reject = (err: Error): void => {
+        clearTimeout(deadline.timer);
+        fail(err);
+      };
       let u: URL;
       try {
         u = new URL(e.url);
       } catch {
         return reject(new Error('not a URL'));
       }
-      const headers: Record<string, string | number> = {};
-      if (e.body !== undefined) {
+      const body = e.body === undefined ? undefined : Buffer.from(e.body, 'base64');
+      const headers: Record<string, string> = {};
+      if (e.sign !== undefined) {
         // Signed now, not when queued: the signed time must be fresh for the receiver's replay check.
-        const secret = e.sign === undefined ? undefined : this.o.secret?.(e.sign);
-        if (!secret) return reject(new Error(`account ${e.sign ?? '?'} has no webhook secret`));
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = Buffer.byteLength(e.body);
-        headers[SIGNATURE_HEADER] = signWebhook(secret, e.body);
+        const secret = this.o.secret?.(e.sign);
+        if (!secret) return reject(new Error(`account ${e.sign} has no webhook secret`));
+        headers[SIGNATURE_HEADER] = signWebhook(secret, body ?? '');
       }
       const mod = u.protocol === 'https:' ? https : http;
       const req = mod.request(
         u,
         {
-          method: e.body === undefined ? 'GET' : 'POST',
-          headers,
+          method: e.method ?? 'GET',
           agent: u.protocol === 'https:' ? this.agent.https : this.agent.http,
           timeout: this.o.timeoutMs,
+          headers: { ...e.headers, ...headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
         },
         (res) => {
           res.resume();
@@ -398,9 +503,23 @@ export class DlrQueue {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
       req.on('error', reject);
-      req.end(e.body);
+      deadline.timer = setTimeout(
+        () => req.destroy(new Error(`no complete answer within ${this.o.timeoutMs} ms`)),
+        this.o.timeoutMs,
+      );
+      req.end(body);
     });
   }
+}
+
+/** Beside a queued call's file while it is being made. */
+const TRYING = '.trying';
+
+/** Temp file, rename, no fsync (BatchSync flushes it): a reader sees all of it or nothing. */
+function writeQuickly(file: string, e: Entry): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(e));
+  fs.renameSync(tmp, file);
 }
 
 /** Temp file, fsync, rename: a reader sees the old content or the new, never half. */

@@ -44,6 +44,10 @@ export interface HttpFrontDeps {
   dlrUrls: boolean;
   /** The JSON API under /v1/ (what it needs beyond the front end's logins, limits and holding). */
   json?: Omit<JsonApiDeps, 'login' | 'blocklist' | 'submits' | 'hold' | 'stopping' | 'maxBody' | 'log'>;
+  /** The store holds messages back until a time (the spool; not yet the SQL outbox): else `deferred` is refused. */
+  deferrable?: boolean;
+  /** A modem is up that can send it now (Kannel: else `3: Queued for later delivery`). */
+  canSend?: (phoneId: string | undefined) => boolean;
   log: Logger;
 }
 
@@ -288,6 +292,11 @@ export class HttpFront {
     const r = parsed.request;
     if (r.dlr && !this.d.dlrUrls)
       return refuse(400, 'DLR-URL: reports by URL are not available with the SQL outbox yet, rejected');
+    if (r.deferred && !this.d.deferrable)
+      return refuse(
+        400,
+        'Deferred field: delivery at a later time is not available with the SQL outbox yet, rejected',
+      );
     const now = new Date();
     // Every message is built before any is taken: a request is refused whole or submitted whole.
     const built: SubmitRequest[] = [];
@@ -319,6 +328,7 @@ export class HttpFront {
     const extras: SubmitExtras = {
       ...(r.dlr ? { dlr: { ...r.dlr, from: r.from, user: account.systemId } } : {}),
       ...(r.smsc ? { phone: r.smsc } : {}),
+      ...(r.deferred ? { after: new Date(now.getTime() + r.deferred * 60_000).toISOString() } : {}),
     };
     let open = built.length;
     const ids: string[] = [];
@@ -327,9 +337,10 @@ export class HttpFront {
       if (--open > 0) return;
       if (failed.length === 0) {
         this.counters.accepted += ids.length;
+        const queued = this.d.canSend && !this.d.canSend(r.smsc);
         return send({
           status: 202,
-          text: '0: Accepted for delivery',
+          text: queued ? '3: Queued for later delivery' : '0: Accepted for delivery',
           headers: { 'X-Message-Id': ids.join(' ') },
         });
       }

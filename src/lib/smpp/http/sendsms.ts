@@ -87,6 +87,8 @@ export interface SendsmsRequest {
   dlr: { url: string; mask: number } | undefined;
   smsc: string | undefined;
   from: string;
+  /** Minutes to hold the messages back (Kannel's deferred), when > 0. */
+  deferred?: number;
 }
 
 export type SendsmsParse =
@@ -128,9 +130,9 @@ export function parseSendsms(f: Fields): SendsmsParse {
   const deferred = int(f, 'deferred');
   if (deferred === 'bad' || (deferred !== undefined && deferred < -1))
     return bad('Deferred field misformed, rejected');
-  // smsd run sends what it finds in the outbox; holding a message back until a time is not there yet.
-  if (deferred !== undefined && deferred > 0)
-    return bad('Deferred field: delivery at a later time is not supported, rejected');
+  // Kannel: minutes from now; at most a year here (a typo of minutes for seconds holds it for ever).
+  if (deferred !== undefined && deferred > 525_600)
+    return bad('Deferred field longer than a year (525600 minutes), rejected');
   const priority = int(f, 'priority');
   if (priority === 'bad' || (priority !== undefined && priority !== -1 && (priority < 0 || priority > 3)))
     return bad('Priority field misformed, rejected');
@@ -194,6 +196,7 @@ export function parseSendsms(f: Fields): SendsmsParse {
       dlr,
       smsc,
       from,
+      ...(deferred !== undefined && deferred > 0 ? { deferred } : {}),
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { DlrReport } from '../store/spool-events.js';
-import type { SignedPost } from './dlr.js';
+import type { CallRequest } from './dlr.js';
 
 /**
  * The JSON API's receipt webhook: when a message sent with `webhook` reaches its final state
@@ -19,7 +19,7 @@ export interface ReceiptWebhook {
   done_at: string;
 }
 
-export function webhookCall(r: DlrReport): { key: string; url: string; post: SignedPost } | undefined {
+export function webhookCall(r: DlrReport): { key: string; url: string; post: CallRequest } | undefined {
   const hook = r.meta.hook;
   if (!hook || r.kind === 'sent') return undefined;
   const body: ReceiptWebhook = {
@@ -32,5 +32,11 @@ export function webhookCall(r: DlrReport): { key: string; url: string; post: Sig
     submitted_at: r.meta.at,
     done_at: r.done.toISOString(),
   };
-  return { key: `hook:${r.key}`, url: hook.url, post: { body: JSON.stringify(body), sign: r.meta.sid } };
+  return { key: `hook:${r.key}`, url: hook.url, post: {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.from(JSON.stringify(body)),
+      sign: r.meta.sid,
+    },
+  };
 }

@@ -56,6 +56,8 @@ export interface SubmitExtras {
   hook?: SmppMeta['hook'];
   /** The message ID, chosen before (the JSON API records it with its idempotency key first). */
   id?: string;
+  /** Not sent before this time (ISO; Kannel's deferred). */
+  after?: string;
 }
 
 /** The server's side of a submit: its options, counters, flow control and delivery. */
@@ -229,6 +231,7 @@ export class SubmitPipeline {
         ...(cost > 0 ? { cost } : {}),
         ...(extras?.dlr ? { dlr: extras.dlr } : {}),
         ...(extras?.hook ? { hook: extras.hook } : {}),
+        ...(extras?.after ? { after: extras.after } : {}),
       },
       now,
       (err, name) => {

@@ -26,6 +26,8 @@ export interface SqlMoOptions {
   /** As in spool-events.ts: a promise when an outside router decides; a rejection means "later". */
   moTarget: SpoolEventsOptions['moTarget'];
   queued: (systemId: string) => void;
+  /** As in spool-events.ts: an MO rule sends it to a URL (`later`: the rows wait). */
+  moUrl?: SpoolEventsOptions['moUrl'];
   log: Logger;
   /** destination_addr of an MO whose receiving number is unknown (see spool-events.ts). */
   moDestination?: SpoolEventsOptions['moDestination'];
@@ -219,6 +221,13 @@ export class SqlMo {
         : { kind: 'text', text: parts.map((p) => p.text).join('') };
     const sender = first.sender;
     const phone = first.recipient || undefined;
+    const asked = this.o.moUrl?.({ key, sender, receiver: '', phone, body, received: new Date() });
+    const byUrl = asked instanceof Promise ? await asked : asked;
+    if (byUrl === 'later') return false;
+    if (byUrl === 'taken') {
+      queue.markTaken([key]);
+      return true;
+    }
     let target: MoTarget | undefined;
     try {
       target = await this.o.moTarget({

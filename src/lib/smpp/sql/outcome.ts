@@ -21,7 +21,7 @@ export type Outcome =
   /** Still on its way; `sent` once every part has left the modem. */
   | { final: false; sent: boolean }
   /** `reported`: false when the parts went out without a status report (nothing more will come). */
-  | { final: true; state: number; error: number; done: Date; reported: boolean };
+  | { final: true; state: number; error: number; done: Date; reported: boolean; rejected?: boolean };
 
 /** Any of these on a part: the message failed for good (UNDELIV). */
 const FAILED = new Set(['DeliveryFailed', 'SendingError', 'Error']);
@@ -62,6 +62,8 @@ export function outcomeOf(rows: readonly SentRow[], parts: number, now = new Dat
       error: failed.status === 'DeliveryFailed' && failed.statusError >= 0 ? failed.statusError : 0,
       done: failed.updated ?? now,
       reported: true,
+      // The modem could not send it (Kannel's dlr-mask 16), as opposed to the network's report.
+      ...(failed.status === 'DeliveryFailed' ? {} : { rejected: true }),
     };
   const all = new Set(rows.map((r) => r.part)).size >= parts;
   if (!all) return { final: false, sent: false };

@@ -1,3 +1,4 @@
+import { forUpdate } from './dialect.js';
 import type { Logger } from '../../common/log.js';
 import type { LatencyHistogram } from '../../common/histogram.js';
 import { formatSqlTime, num, str } from '../../services/sql/rows.js';
@@ -6,6 +7,7 @@ import type { DeliveryQueue } from '../store/queue.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
 import { outcomeOf, SENT_COLUMNS, sentRow, type Outcome, type SentRow } from './outcome.js';
 import { sqlMessageName, type SqlMessageMeta } from './store.js';
+import type { DlrReport } from '../store/spool-events.js';
 
 /**
  * Receipts of SQL-stored messages: this node's open smppd_message rows are read a page at a time
@@ -22,6 +24,8 @@ export interface SqlReceiptsOptions {
   knownSystemId: (sid: string) => string | undefined;
   queued: (systemId: string) => void;
   latency: LatencyHistogram;
+  /** Kannel's dlr-url of a message taken over HTTP (as in spool-events.ts): queued durably or throws. */
+  dlr?: (report: DlrReport) => void | Promise<void>;
   log: Logger;
 }
 
@@ -84,12 +88,14 @@ export class SqlReceipts {
     const settling: Settling[] = [];
     for (const m of open) {
       const outcome = outcomeOf(sent.get(m.outboxId) ?? [], m.parts);
+      // A dlr-url call that cannot be queued now (disk): the row stays open and is read again.
+      if ((outcome.final ? !outcome.rejected : outcome.sent) && !(await this.dlrSent(m))) continue;
       if (!outcome.final) {
         if (!outcome.sent) continue;
         if (m.meta.inter) this.enroute(m);
-        // Sent, no receipt asked for, nothing to refund: no reason to keep reading it (query_sm
-        // reads its sentitems rows itself).
-        if (m.meta.rd === 0 && !m.meta.cost)
+        // Sent, no receipt asked for, nothing to refund, no dlr-url waiting for a report: no
+        // reason to keep reading it (query_sm reads its sentitems rows itself).
+        if (m.meta.rd === 0 && !m.meta.cost && !((m.meta.dlr?.mask ?? 0) & 19))
           settling.push({ m, done: { id: m.id, state: MESSAGE_STATE.ENROUTE, error: 0, done: new Date() } });
         continue;
       }
@@ -118,20 +124,22 @@ export class SqlReceipts {
       const ids = settling.map((x) => x.m.id);
       const size = IN_SIZES.find((n) => n >= ids.length) ?? ids.length;
       const r = await db.query(
-        `SELECT ${f('message_id')} FROM ${SMPPD_TABLES.message} WHERE ${f('node')} = ? AND ${f('state')} = 0 AND ${f('message_id')} IN (${SmppdDb.marks(size)}) FOR UPDATE`,
+        `SELECT ${f('message_id')} FROM ${SMPPD_TABLES.message} WHERE ${f('node')} = ? AND ${f('state')} = 0 AND ${f('message_id')} IN (${SmppdDb.marks(size)})${forUpdate(db.dialect)}`,
         [db.node, ...ids, ...Array<string>(size - ids.length).fill('')],
       );
       const ours = new Set(r.rows.map((row) => str(row[0])));
       const done: Settled[] = [];
       for (const x of settling) {
         if (!ours.has(x.m.id)) continue;
+        // A dlr-url call that cannot be queued now (disk): the row stays open and is read again.
+        if (x.outcome && !(await this.finalDlr(x.m, x.outcome))) continue;
         if (x.outcome) this.receipt(x.m, x.outcome);
         done.push(x.done);
       }
-      if (done.length < settling.length)
+      if (ours.size < settling.length)
         this.o.log(
           'warn',
-          `${settling.length - done.length} open message(s) were taken over by another node (this one was silent past NodeTimeout); their receipts come from there`,
+          `${settling.length - ours.size} open message(s) were taken over by another node (this one was silent past NodeTimeout); their receipts come from there`,
         );
       await this.updateDone(done);
     });
@@ -155,6 +163,61 @@ export class SqlReceipts {
     return out;
   }
 
+  /** Kannel's dlr-mask 8 (sent by the modem), once; false when the call could not be queued. */
+  private async dlrSent(m: OpenRow): Promise<boolean> {
+    const key = `sent:${sqlMessageName(m.id)}`;
+    if (!m.meta.dlr || !this.o.dlr || (m.meta.dlr.mask & 8) === 0 || this.o.queue.has(key)) return true;
+    try {
+      await this.o.dlr({
+        key,
+        id: m.id,
+        to: m.meta.dst,
+        meta: m.meta,
+        kind: 'sent',
+        error: 0,
+        done: new Date(),
+        text: m.meta.text,
+      });
+    } catch (err) {
+      this.o.log(
+        'error',
+        `dlr-url call (sent) for ${m.id} not queued: ${(err as Error).message}; trying again later`,
+      );
+      return false;
+    }
+    this.o.queue.markTaken([key]);
+    return true;
+  }
+
+  /** Kannel's dlr-url call of a final outcome, before the receipt; false when it could not be queued. */
+  private async finalDlr(m: OpenRow, outcome: FinalOutcome): Promise<boolean> {
+    const key = `receipt:${sqlMessageName(m.id)}`;
+    const { meta } = m;
+    if (this.o.queue.has(key) || !meta.dlr || !this.o.dlr || !(outcome.reported || outcome.rejected))
+      return true;
+    const kind =
+      outcome.state === MESSAGE_STATE.DELIVERED ? 'delivered' : outcome.rejected ? 'rejected' : 'failed';
+    try {
+      await this.o.dlr({
+        key,
+        id: m.id,
+        to: meta.dst,
+        meta,
+        kind,
+        error: outcome.error,
+        done: outcome.done,
+        text: meta.text,
+      });
+    } catch (err) {
+      this.o.log(
+        'error',
+        `dlr-url call for ${m.id} not queued: ${(err as Error).message}; trying again later`,
+      );
+      return false;
+    }
+    return true;
+  }
+
   /** Before the receipt: a crash in between refunds again, which the ledger turns into nothing. */
   private async refund(m: OpenRow, outcome: FinalOutcome): Promise<void> {
     const { meta } = m;
@@ -176,7 +239,11 @@ export class SqlReceipts {
     const wanted =
       outcome.reported && (meta.rd === 1 || (meta.rd === 2 && outcome.state !== MESSAGE_STATE.DELIVERED));
     const sid = this.o.knownSystemId(meta.sid);
-    if (!wanted || !sid) return;
+    if (!wanted || !sid) {
+      // Taken: a crash before the row is marked done does not call the dlr-url again.
+      if (meta.dlr) queue.markTaken([key]);
+      return;
+    }
     const pdu = buildReceipt({
       messageId: m.id,
       recipient: meta.dst,

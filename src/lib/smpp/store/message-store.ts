@@ -26,6 +26,8 @@ export interface SmppMeta {
   dlr?: { url: string; mask: number; from: string; user: string };
   /** The JSON API's webhook: receipts are POSTed there, signed with the account's webhook secret. */
   hook?: { url: string };
+  /** Not sent before this time (ISO; Kannel's deferred). */
+  after?: string;
 }
 
 /** Where a message stands, for query_sm. */

@@ -45,6 +45,12 @@ export interface SpoolEventsOptions {
     phone: string | undefined;
     text: string;
   }) => MoTarget | undefined | Promise<MoTarget | undefined>;
+  /**
+   * An MO rule (MoRoutesFile) sends it to a URL: `taken` once the call is durably queued, `later`
+   * when it cannot be queued now (queue full, disk): the MO stays in the inbox and is tried at the
+   * next listing; `esme` routes it as below.
+   */
+  moUrl?: (mo: MoForUrl) => 'later' | 'esme' | Promise<'taken' | 'later'>;
   /** A charged message failed for good: give its cost back (prepaid billing). */
   refund?: (systemId: string, messageId: string, cost: number, why: string) => Promise<unknown>;
   /** The account exists (receipts for removed accounts are dropped). */
@@ -52,9 +58,10 @@ export interface SpoolEventsOptions {
   queued: (systemId: string) => void;
   /**
    * A message taken over HTTP with a dlr-url has news (Kannel's delivery reports): queue the call,
-   * durably, before the event counts as taken; a throw leaves the event for the next listing.
+   * durably, before the event counts as taken (a promise: once it resolves); a throw or rejection
+   * leaves the event for the next listing.
    */
-  dlr?: (report: DlrReport) => void;
+  dlr?: (report: DlrReport) => void | Promise<void>;
   log: Logger;
   rescanMs?: number;
   /**
@@ -62,6 +69,16 @@ export interface SpoolEventsOptions {
    * the SIM): ESMEs such as Kannel refuse an empty one (ESME_RINVDSTADR).
    */
   moDestination?: (mo: { receiver: string; phone: string | undefined }) => string;
+}
+
+/** An MO as the URL rules see it (http/mo-url.ts). */
+export interface MoForUrl {
+  key: string;
+  sender: string;
+  receiver: string;
+  phone: string | undefined;
+  body: MoBody;
+  received: Date;
 }
 
 /** What a dlr-url call is made of. */
@@ -260,17 +277,44 @@ export class SpoolEvents implements EventSource {
     if (this.closed || this.o.queue.has(key)) return;
     if ((meta.dlr || meta.hook) && this.o.dlr) {
       const kind = state === MESSAGE_STATE.DELIVERED ? 'delivered' : rejected ? 'rejected' : 'failed';
+      // Not taken when it fails: the next listing tries again (a full or read-only disk must not lose the report).
+      const notQueued = (err: Error): void =>
+        this.o.log('error', `dlr-url call for ${id} not queued: ${err.message}; trying again later`);
+      let queued: void | Promise<void>;
       try {
-        this.o.dlr({ key, id, to: unescapeNumber(name.split('_')[3] ?? ''), meta, kind, error, done, text });
+        queued = this.o.dlr({
+          key,
+          id,
+          to: unescapeNumber(name.split('_')[3] ?? ''),
+          meta,
+          kind,
+          error,
+          done,
+          text,
+        });
       } catch (err) {
-        // Not taken: the next listing tries again (a full or read-only disk must not lose the report).
-        this.o.log(
-          'error',
-          `dlr-url call for ${id} not queued: ${(err as Error).message}; trying again later`,
-        );
+        return notQueued(err as Error);
+      }
+      if (queued instanceof Promise) {
+        queued.then(() => this.finishReceipt(name, key, id, meta, text, state, error, done), notQueued);
         return;
       }
     }
+    this.finishReceipt(name, key, id, meta, text, state, error, done);
+  }
+
+  /** The receipt for the ESME, once the dlr-url call (if any) is durable. */
+  private finishReceipt(
+    name: string,
+    key: string,
+    id: string,
+    meta: SmppMeta,
+    text: string,
+    state: number,
+    error: number,
+    done: Date,
+  ): void {
+    if (this.closed || this.o.queue.has(key)) return;
     if (state === MESSAGE_STATE.DELIVERED)
       this.deliveryLatency.observe((done.getTime() - Date.parse(meta.at)) / 1000);
     const wanted = meta.rd === 1 || (meta.rd === 2 && state !== MESSAGE_STATE.DELIVERED);
@@ -342,19 +386,24 @@ export class SpoolEvents implements EventSource {
     if (!id || this.o.queue.has(key) || this.o.queue.has(`receipt:${name}`)) return;
     const file = this.messageFile(name);
     if (file?.meta.dlr && this.o.dlr && (file.meta.dlr.mask & 8) !== 0) {
+      const failed = (err: Error): void =>
+        this.o.log('error', `dlr-url call (sent) for ${id} not queued: ${err.message}`);
       try {
-        this.o.dlr({
-          key: `sent:${name}`,
-          id,
-          to: unescapeNumber(name.split('_')[3] ?? ''),
-          meta: file.meta,
-          kind: 'sent',
-          error: 0,
-          done: new Date(),
-          text: file.text,
-        });
+        // Best effort, as the ENROUTE below: watched through events only.
+        this.o
+          .dlr({
+            key: `sent:${name}`,
+            id,
+            to: unescapeNumber(name.split('_')[3] ?? ''),
+            meta: file.meta,
+            kind: 'sent',
+            error: 0,
+            done: new Date(),
+            text: file.text,
+          })
+          ?.catch(failed);
       } catch (err) {
-        this.o.log('error', `dlr-url call (sent) for ${id} not queued: ${(err as Error).message}`);
+        failed(err as Error);
       }
     }
     const sid = file?.meta.inter ? this.o.knownSystemId(file.meta.sid) : undefined;
@@ -478,6 +527,22 @@ export class SpoolEvents implements EventSource {
       phone: received?.phoneId,
       text: body.kind === 'text' ? body.text : '',
     };
+    const byUrl = this.o.moUrl?.({ key, sender, receiver, phone: mo.phone, body, received: new Date() });
+    if (byUrl === 'later') return; // not settled: the next listing tries again
+    if (byUrl instanceof Promise) {
+      // Taken once the call is durable (group commit); `later`: the next listing tries again.
+      this.routing.add(group);
+      byUrl.then(
+        (r) => {
+          this.routing.delete(group);
+          if (r === 'later' || this.closed) return;
+          this.o.queue.markTaken([key]);
+          settle();
+        },
+        () => this.routing.delete(group),
+      );
+      return;
+    }
     const target = this.o.moTarget(mo);
     if (!(target instanceof Promise)) {
       this.queueMoFor(key, group, mo, body, target);

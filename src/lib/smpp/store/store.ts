@@ -8,7 +8,7 @@ import type { SubmitRequest } from '../protocol/mt.js';
 import { GroupCommit } from './group-commit.js';
 import { Materializer, type Renamed } from './materializer.js';
 import { isProcessAlive } from '../../common/process-alive.js';
-import { PHONE_ID_KEY } from '../../spool/outbox-read.js';
+import { PHONE_ID_KEY, SEND_AFTER_KEY } from '../../spool/outbox-read.js';
 import type { AddCallback, MessageStore, SmppMeta } from './message-store.js';
 
 /**
@@ -39,6 +39,7 @@ export function messageFile(req: SubmitRequest, meta: SmppMeta, now: Date): Buff
   const ext: Record<string, string | number> = { [META_KEY]: JSON.stringify(meta) };
   if (req.validity !== undefined) ext.RelativeValidity = req.validity;
   if (meta.phone) ext[PHONE_ID_KEY] = meta.phone;
+  if (meta.after) ext[SEND_AFTER_KEY] = meta.after;
   return formatBackup(req.entries, now, ext);
 }
 const NOTE_PREFIX = 'smpp-';
