@@ -32,7 +32,10 @@ export function webhookCall(r: DlrReport): { key: string; url: string; post: Cal
     submitted_at: r.meta.at,
     done_at: r.done.toISOString(),
   };
-  return { key: `hook:${r.key}`, url: hook.url, post: {
+  return {
+    key: `hook:${r.key}`,
+    url: hook.url,
+    post: {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: Buffer.from(JSON.stringify(body)),
