@@ -10,7 +10,7 @@ import { buildMo, buildReceipt, MESSAGE_STATE, type LongMoMode, type MoBody } fr
 import type { DeliveryQueue } from './queue.js';
 import { META_KEY, messageIdOfName, type SmppMeta } from './store.js';
 import { LatencyHistogram } from '../../common/histogram.js';
-import { readdirIfExists, readIfExists } from '../../common/absent.js';
+import { readdirIfExists, readIfExists, statIfExists } from '../../common/absent.js';
 import type { EventSource } from './message-store.js';
 
 /**
@@ -98,6 +98,9 @@ export interface MoTarget {
   systemId: string;
   longMo: LongMoMode;
 }
+
+/** How long a fresh inbox file waits for smsd run's record of its receiving modem and number. */
+const RECORD_WAIT_MS = 3_000;
 
 const REPORT_RE = /^(OUT.*_smpp-[0-9A-Za-z]+\.smsbackup)\.(\d+)\.json$/;
 
@@ -445,6 +448,11 @@ export class SpoolEvents implements EventSource {
     return id === undefined ? undefined : `${name}@${id}`;
   }
 
+  private youngerThan(name: string, ms: number): boolean {
+    const st = statIfExists(path.join(this.o.paths.inbox, name));
+    return st !== undefined && Date.now() - st.mtimeMs < ms;
+  }
+
   /** The inbox as listed in this turn of the event loop (a thousand MO at once list it once). */
   private inboxNames(): string[] {
     if (!this.inboxListing) {
@@ -477,6 +485,10 @@ export class SpoolEvents implements EventSource {
     const k = this.inboxKey(name);
     if (!k || this.settled.has(k)) return;
     if (this.moGroups.has(group) || this.routing.has(group)) return;
+    this.queueMoLater(group);
+  }
+
+  private queueMoLater(group: string, ms = 300): void {
     const t = setTimeout(() => {
       this.moGroups.delete(group);
       try {
@@ -484,7 +496,7 @@ export class SpoolEvents implements EventSource {
       } catch (err) {
         this.o.log('error', `MO ${group}: ${(err as Error).message}`);
       }
-    }, 300);
+    }, ms);
     this.moGroups.set(group, t);
   }
 
@@ -505,6 +517,9 @@ export class SpoolEvents implements EventSource {
     if (this.o.queue.has(key)) return settle();
     let sender = unescapeNumber(INBOX_RE.exec(files[0] ?? '')?.[2] ?? '');
     const received = readReceivedRecord(this.o.paths.inbox, files[0] ?? '');
+    // smsd run writes the record just after publishing the inbox file: a fresh file without one
+    // waits for it (a file from another writer, e.g. Gammu, never gets one and goes after the wait).
+    if (!received && this.youngerThan(files[0] ?? '', RECORD_WAIT_MS)) return this.queueMoLater(group, 200);
     const receiver = received?.receiver ?? '';
     let body: MoBody;
     const contents = files.map((f) => fs.readFileSync(path.join(this.o.paths.inbox, f)));
