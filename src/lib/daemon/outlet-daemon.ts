@@ -297,10 +297,13 @@ export class OutletDaemon {
             phoneId: this.s.phoneId,
             ...(op.report ? {} : { noReport: true as const }),
           });
-          // With a batch-moving service the index above is the per-part record (group commit);
-          // otherwise the service records it too (SQL sentitems, the files state).
-          if (this.o.service.moveSentBatch) job.sentParts.set(i, numericId(r.messageId));
-          else await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
+          // With a batch-moving service the index above is the per-part record (group commit),
+          // and SQL's sentitems row too (grouped); otherwise the service records it (the files state).
+          const svc = this.o.service;
+          if (svc.addSentInfoGrouped)
+            await svc.addSentInfoGrouped(job, i, numericId(r.messageId), r.messageId);
+          else if (svc.moveSentBatch) job.sentParts.set(i, numericId(r.messageId));
+          else await svc.addSentInfo(job, i, numericId(r.messageId), r.messageId);
         } catch (err) {
           // The network took it; only our bookkeeping failed. Not sent again: see storageFailure.
           return {

@@ -31,6 +31,15 @@ import { expandQuery, type PartVars, type PhoneVars } from './placeholders.js';
 import { defaultQueries, type QueryName, type SchemaVersion } from './queries.js';
 import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js';
 import {
+  BATCHED_QUERIES,
+  claimBatch,
+  deleteBatch,
+  recordSentBatch,
+  type BatchContext,
+  type Prefetched,
+  type SentRow,
+} from './batch.js';
+import {
   bool,
   canonicalNumber,
   deliverVars,
@@ -98,6 +107,15 @@ export class SqlService implements SmsdService {
   private readonly jobs = new Map<string, JobContext>();
   private readonly log: NonNullable<SqlServiceOptions['log']>;
   private poller: NodeJS.Timeout | undefined;
+  /**
+   * One connection carries every call, and a transaction's statements must not interleave with
+   * another call's (an outlet has many messages in flight): calls that write take turns here.
+   */
+  private lane: Promise<unknown> = Promise.resolve();
+  /** Batched claims and moves (batch.ts): Gammu's default queries, and a server with SKIP LOCKED. */
+  private batched = true;
+  private pendingSent: { row: SentRow; job: OutboxJob; resolve(): void; reject(e: Error): void }[] = [];
+  private sentFlush: Promise<void> | undefined;
 
   constructor(private readonly o: SqlServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -110,6 +128,23 @@ export class SqlService implements SmsdService {
       netCode: '',
       netName: '',
       creatorId: '',
+    };
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  private get batch(): BatchContext {
+    if (!this.queries) throw new Error('SQL service used before init()');
+    return {
+      conn: this.conn,
+      tables: this.o.tables,
+      queries: this.queries,
+      phone: this.phone,
+      loopSleep: this.o.loopSleep,
     };
   }
 
@@ -158,6 +193,7 @@ export class SqlService implements SmsdService {
       statusFrequency: this.o.statusFrequency,
       overrides: this.o.overrides,
     });
+    this.batched = !BATCHED_QUERIES.some((n) => this.o.overrides?.[n] !== undefined);
     this.log('info', `Connected to Database: ${this.conn.target}, schema version ${this.version}`);
   }
 
@@ -214,6 +250,10 @@ export class SqlService implements SmsdService {
   }
 
   async saveInbox(message: InboxMessage): Promise<string[]> {
+    return this.exclusive(() => this.saveInboxNow(message));
+  }
+
+  private async saveInboxNow(message: InboxMessage): Promise<string[]> {
     const parts = message.parts;
     if (parts.length === 0) return [];
     const v18 = this.version >= 18;
@@ -287,7 +327,7 @@ export class SqlService implements SmsdService {
 
   async findOutbox(): Promise<OutboxJob | undefined> {
     try {
-      return await this.takeNext();
+      return await this.exclusive(() => this.takeNext());
     } catch (err) {
       // The database stayed away through BackendRetries: nothing to send for now. Not thrown, or the
       // daemon would count it as a modem fault and reset a healthy modem; the next scan tries again.
@@ -316,8 +356,121 @@ export class SqlService implements SmsdService {
     return undefined;
   }
 
-  private async readJob(id: string, insertIntoDb: string): Promise<OutboxJob | undefined> {
-    const body = (await this.run('find_outbox_body', [id])).rows[0];
+  /**
+   * Claims up to `max` messages: one transaction for the batch (batch.ts), or the per-message
+   * queries when [sql] overrides one of them.
+   */
+  async findOutboxBatch(max: number): Promise<OutboxJob[]> {
+    return this.exclusive(async () => {
+      const jobs: OutboxJob[] = [];
+      try {
+        if (this.batched) {
+          for (const { id, pre } of await claimBatch(this.batch, max, sendDayBit(new Date()))) {
+            const queued = toDate(pre.body[14]);
+            const job = await this.readJob(id, formatSqlTime(queued ?? new Date()), pre);
+            if (job && queued) job.queuedAt = queued;
+            if (job) jobs.push(job);
+          }
+          return jobs;
+        }
+      } catch (err) {
+        // MySQL before 8.0 and MariaDB before 10.6 have no SKIP LOCKED (a syntax error, 1064).
+        if ((err as { errno?: unknown }).errno !== 1064) throw err;
+        this.batched = false;
+        this.log('warn', `no SKIP LOCKED on this server, messages are taken one at a time: ${String(err)}`);
+      }
+      while (jobs.length < max) {
+        const job = await this.takeNext();
+        if (!job) break;
+        jobs.push(job);
+      }
+      return jobs;
+    });
+  }
+
+  /**
+   * addSentInfo for an outlet: the part waits to be recorded with every other part sent meanwhile
+   * (one multi-row INSERT), and resolves once that is committed.
+   */
+  async addSentInfoGrouped(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void> {
+    const ctx = this.jobs.get(job.id);
+    const p = job.message.parts[part];
+    const vars = ctx?.vars[part];
+    if (!this.batched || !ctx || !p || !vars) return this.addSentInfo(job, part, mr, networkId);
+    const row: SentRow = {
+      id: job.id,
+      part,
+      status: this.wantsReport(p) ? 'SendingOK' : 'SendingOKNoReport',
+      mr,
+      insertIntoDb: ctx.insertIntoDb,
+      creatorId: ctx.creatorId,
+      vars,
+      multiRow: ctx.multiRow,
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.pendingSent.push({ row, job, resolve, reject });
+      this.flushSent();
+    });
+  }
+
+  private flushSent(): void {
+    if (this.sentFlush) return;
+    this.sentFlush = (async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      while (this.pendingSent.length > 0) {
+        const group = this.pendingSent.splice(0, 4 * 500);
+        try {
+          await this.exclusive(() =>
+            recordSentBatch(
+              this.batch,
+              group.map((g) => g.row),
+            ),
+          );
+        } catch (err) {
+          if (!isDuplicateKey(err)) {
+            for (const g of group) g.reject(err as Error);
+            continue;
+          }
+          // A retry after a lost connection met rows its first try stored: one at a time, as addSentInfo.
+          for (const g of group)
+            await this.addSentInfo(g.job, g.row.part, g.row.mr).then(g.resolve, g.reject);
+          continue;
+        }
+        for (const g of group) {
+          g.job.sentParts.set(g.row.part, g.row.mr);
+          g.resolve();
+        }
+      }
+    })().finally(() => {
+      this.sentFlush = undefined;
+      if (this.pendingSent.length > 0) this.flushSent();
+    });
+  }
+
+  /** Deletes many sent messages in one transaction (their parts are in sentitems already). */
+  async moveSentBatch(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]> {
+    if (!this.batched) {
+      const failed: { job: OutboxJob; error: Error }[] = [];
+      for (const job of jobs)
+        await this.moveSms(job, 'sent').catch((error: Error) => failed.push({ job, error }));
+      return failed;
+    }
+    try {
+      await this.exclusive(() =>
+        deleteBatch(
+          this.batch,
+          jobs.map((j) => j.id),
+        ),
+      );
+    } catch (err) {
+      return jobs.map((job) => ({ job, error: err as Error }));
+    }
+    for (const job of jobs) this.jobs.delete(job.id);
+    return [];
+  }
+
+  private async readJob(id: string, insertIntoDb: string, pre?: Prefetched): Promise<OutboxJob | undefined> {
+    const body = pre ? pre.body : (await this.run('find_outbox_body', [id])).rows[0];
     if (!body) return undefined; // deleted meanwhile
     const number = str(body[6]);
     const rows: OutboxPartRow[] = [
@@ -333,7 +486,7 @@ export class SqlService implements SmsdService {
     const multi = bool(body[7]);
     if (multi) {
       for (let seq = 2; seq <= MAX_PARTS; seq++) {
-        const r = (await this.run('find_outbox_multipart', [id, seq])).rows[0];
+        const r = pre ? pre.multipart.get(seq) : (await this.run('find_outbox_multipart', [id, seq])).rows[0];
         if (!r) break;
         rows.push({
           text: r[0] === null ? null : str(r[0]),
@@ -377,7 +530,7 @@ export class SqlService implements SmsdService {
         ...submitVars({ number, coding: 'gsm7', text: r.textDecoded ?? '' }),
         coding: r.coding,
       }));
-      await this.moveSms(job, 'error', failure, 'Error');
+      await this.moveSmsNow(job, 'error', failure, 'Error');
       return undefined;
     }
     const only = job.message.parts[0];
@@ -391,7 +544,7 @@ export class SqlService implements SmsdService {
     }
     ctx.vars = job.message.parts.map((p) => submitVars(p, { smsc: this.o.smsc ?? '' }));
     try {
-      await this.resumeState(job, rows, ctx);
+      await this.resumeState(job, rows, ctx, pre);
     } catch (err) {
       // Left leased and queued (as Gammu 1.44 does); the next daemon to take it logs it again.
       this.log('error', (err as Error).message);
@@ -402,10 +555,15 @@ export class SqlService implements SmsdService {
   }
 
   /** Parts already sent (by us before a crash, or by Gammu 1.44) are skipped: outbox Status or an identical sentitems row. */
-  private async resumeState(job: OutboxJob, rows: OutboxPartRow[], ctx: JobContext): Promise<void> {
+  private async resumeState(
+    job: OutboxJob,
+    rows: OutboxPartRow[],
+    ctx: JobContext,
+    pre?: Prefetched,
+  ): Promise<void> {
     for (const [i, v] of ctx.vars.entries()) {
       if (ctx.multiRow && rows[i]?.status.startsWith('SendingOK')) job.sentParts.set(i, -1);
-      const r = (await this.run('find_sent_item', [job.id, i + 1])).rows[0];
+      const r = pre ? pre.sent.get(i + 1) : (await this.run('find_sent_item', [job.id, i + 1])).rows[0];
       if (!r) continue;
       const same = str(r[5]) === v.number && str(r[4]) === v.text && str(r[2]) === v.udhHex;
       const status = str(r[9]);
@@ -425,6 +583,10 @@ export class SqlService implements SmsdService {
   }
 
   async addSentInfo(job: OutboxJob, part: number, mr: number, _networkId?: string): Promise<void> {
+    return this.exclusive(() => this.addSentInfoNow(job, part, mr));
+  }
+
+  private async addSentInfoNow(job: OutboxJob, part: number, mr: number): Promise<void> {
     job.sentParts.set(part, mr);
     const ctx = this.jobs.get(job.id);
     const p = job.message.parts[part];
@@ -472,12 +634,17 @@ export class SqlService implements SmsdService {
   ): Promise<'retry' | 'give-up'> {
     job.attempts++;
     if (job.attempts > maxRetries) return 'give-up';
-    await this.run('update_retries', [job.id, job.attempts, Math.max(0, Math.round(retryTimeoutMs / 1000))]);
+    const seconds = Math.max(0, Math.round(retryTimeoutMs / 1000));
+    await this.exclusive(() => this.run('update_retries', [job.id, job.attempts, seconds]));
     this.jobs.delete(job.id);
     return 'retry';
   }
 
-  async moveSms(
+  async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
+    return this.exclusive(() => this.moveSmsNow(job, outcome, reason));
+  }
+
+  private async moveSmsNow(
     job: OutboxJob,
     outcome: MoveOutcome,
     reason?: string,
@@ -515,12 +682,12 @@ export class SqlService implements SmsdService {
     const values = my
       ? [status, ...(delivered ? [formatSqlTime(at)] : []), Number(id), part]
       : [status, Number(id), part, ...(delivered ? [formatSqlTime(at)] : [])];
-    const r = await this.conn.query(sql, values);
+    const r = await this.exclusive(() => this.conn.query(sql, values));
     return r.affectedRows > 0;
   }
 
   async refreshSendStatus(job: OutboxJob): Promise<void> {
-    await this.run('extend_send_status', [job.id]);
+    await this.exclusive(() => this.run('extend_send_status', [job.id]));
   }
 
   /**
@@ -529,6 +696,10 @@ export class SqlService implements SmsdService {
    * SkipSMSCNumber or unknown, as when the phone's own SMSC was used), sent within DeliveryReportDelay.
    */
   async saveDeliveryReport(report: StatusReportPdu): Promise<DeliveryReportResult> {
+    return this.exclusive(() => this.saveDeliveryReportNow(report));
+  }
+
+  private async saveDeliveryReportNow(report: StatusReportPdu): Promise<DeliveryReportResult> {
     const smsc = report.smsc?.number ?? '';
     const vars = submitVars(
       { number: canonicalNumber(report.recipient.number), coding: 'gsm7', text: '' },
