@@ -95,7 +95,12 @@ function config(dir, port, service) {
 }
 
 function startDaemon(cfg) {
-  const c = spawn(path.join(root, 'bin/smsd.js'), ['run', '-c', cfg], {
+  // BENCH_CPU_PROF=<dir>: the daemon writes a V8 CPU profile there when it stops.
+  const prof = process.env.BENCH_CPU_PROF;
+  const argv = prof
+    ? ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${prof}`, path.join(root, 'bin/smsd.js')]
+    : [path.join(root, 'bin/smsd.js')];
+  const c = spawn(process.execPath, [...argv, 'run', '-c', cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(c);

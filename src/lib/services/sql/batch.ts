@@ -108,6 +108,8 @@ export interface SentRow {
   vars: PartVars;
   /** Parts read from several rows: their outbox Status is kept too (update_outbox[_multipart]). */
   multiRow: boolean;
+  /** The message's last part: it is deleted from the outbox in the same transaction. */
+  completes?: true;
 }
 
 /** `?` markers as the dialect wants them: PostgreSQL numbers them. Our texts have no other `?`. */
@@ -240,11 +242,16 @@ async function claimRows(
 }
 
 /**
- * Records many sent parts in one transaction: add_sent_info's row for each (one multi-row INSERT),
- * the outbox Status of multi-row messages, the leases renewed (as extend_send_status after each
- * part), the phone's Sent counter.
+ * One transaction for what settled meanwhile: add_sent_info's row for each sent part (one
+ * multi-row INSERT), the outbox Status of multi-row messages, the leases renewed (as
+ * extend_send_status after each part), the phone's Sent counter; and the messages that were sent
+ * whole (their parts committed by an earlier call) deleted from outbox and outbox_multipart.
  */
-export async function recordSentBatch(c: BatchContext, rows: readonly SentRow[]): Promise<void> {
+export async function commitBatch(
+  c: BatchContext,
+  rows: readonly SentRow[],
+  sentIds: readonly string[],
+): Promise<void> {
   const d = c.conn.dialect;
   const f = (n: string): string => quoteField(d, n);
   const t = c.tables;
@@ -294,22 +301,73 @@ export async function recordSentBatch(c: BatchContext, rows: readonly SentRow[])
         some,
       );
     }
-    await c.conn.query(
-      marks(`UPDATE ${t.phones} SET ${f('Sent')} = ${f('Sent')} + ? WHERE ${f('IMEI')} = ?`, d),
-      [rows.length, c.phone.imei],
-    );
-  });
-}
-
-/** Deletes sent messages (outbox and outbox_multipart rows) in one transaction. */
-export async function deleteBatch(c: BatchContext, ids: readonly string[]): Promise<void> {
-  const d = c.conn.dialect;
-  const f = (n: string): string => quoteField(d, n);
-  await c.conn.transaction(async () => {
-    for (let i = 0; i < ids.length; i += BATCH_ROWS) {
-      const some = ids.slice(i, i + BATCH_ROWS).map(Number);
-      for (const table of [c.tables.outbox, c.tables.outbox_multipart])
+    if (rows.length > 0)
+      await c.conn.query(
+        marks(`UPDATE ${t.phones} SET ${f('Sent')} = ${f('Sent')} + ? WHERE ${f('IMEI')} = ?`, d),
+        [rows.length, c.phone.imei],
+      );
+    for (let i = 0; i < sentIds.length; i += BATCH_ROWS) {
+      const some = sentIds.slice(i, i + BATCH_ROWS).map(Number);
+      for (const table of [t.outbox, t.outbox_multipart])
         await c.conn.query(marks(`DELETE FROM ${table} WHERE ${f('ID')} IN ${list(some.length)}`, d), some);
     }
   });
+}
+
+interface Waiting<T> {
+  item: T;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+/**
+ * Group commit for an outlet's window: parts and moves queue while the previous commit is on its
+ * way; the next one takes all of them (at most BATCH_ROWS x 4 parts), so the database sees one
+ * transaction per round whatever the window.
+ */
+export class GroupCommit {
+  private parts: Waiting<SentRow>[] = [];
+  private moves: Waiting<string>[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly commit: (rows: SentRow[], sentIds: string[]) => Promise<void>) {}
+
+  part(row: SentRow): Promise<void> {
+    return this.wait(this.parts, row);
+  }
+
+  sent(id: string): Promise<void> {
+    return this.wait(this.moves, id);
+  }
+
+  private wait<T>(queue: Waiting<T>[], item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      while (this.parts.length > 0 || this.moves.length > 0) {
+        const parts = this.parts.splice(0, 4 * BATCH_ROWS);
+        const moves = this.moves.splice(0, 4 * BATCH_ROWS);
+        const all = [...parts, ...moves];
+        try {
+          await this.commit(
+            parts.map((p) => p.item),
+            moves.map((m) => m.item),
+          );
+          for (const w of all) w.resolve();
+        } catch (err) {
+          for (const w of all) w.reject(err as Error);
+        }
+      }
+    })().finally(() => {
+      this.running = undefined;
+      if (this.parts.length > 0 || this.moves.length > 0) this.kick();
+    });
+  }
 }

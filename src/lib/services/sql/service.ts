@@ -33,8 +33,8 @@ import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js'
 import {
   BATCHED_QUERIES,
   claimBatch,
-  deleteBatch,
-  recordSentBatch,
+  commitBatch,
+  GroupCommit,
   type BatchContext,
   type Prefetched,
   type SentRow,
@@ -90,6 +90,8 @@ interface JobContext {
   multiRow: boolean;
   vars: PartVars[];
   deliveryReport: 'yes' | 'no' | 'default';
+  /** Parts waiting in a group commit (addSentInfoGrouped). */
+  recording?: number;
 }
 
 /** SendDays bit of a date (Mon=1 ... Sun=64), in the daemon's local time zone. */
@@ -114,8 +116,9 @@ export class SqlService implements SmsdService {
   private lane: Promise<unknown> = Promise.resolve();
   /** Batched claims and moves (batch.ts): Gammu's default queries, and a server with SKIP LOCKED. */
   private batched = true;
-  private pendingSent: { row: SentRow; job: OutboxJob; resolve(): void; reject(e: Error): void }[] = [];
-  private sentFlush: Promise<void> | undefined;
+  /** Sent whole, deleted with their last part's sentitems row: moveSentBatch has nothing left to do. */
+  private readonly deleted = new Set<string>();
+  private readonly groups = new GroupCommit((rows, sentIds) => this.commitGroup(rows, sentIds));
 
   constructor(private readonly o: SqlServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -224,6 +227,7 @@ export class SqlService implements SmsdService {
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     this.jobs.clear();
+    this.deleted.clear();
     await this.conn.close();
   }
 
@@ -407,47 +411,34 @@ export class SqlService implements SmsdService {
       vars,
       multiRow: ctx.multiRow,
     };
-    return new Promise<void>((resolve, reject) => {
-      this.pendingSent.push({ row, job, resolve, reject });
-      this.flushSent();
-    });
+    ctx.recording = (ctx.recording ?? 0) + 1;
+    // Its last part: the message is sent whole, deleted from the outbox in the same transaction.
+    if (job.sentParts.size + ctx.recording === job.message.parts.length) row.completes = true;
+    try {
+      await this.groups.part(row);
+    } finally {
+      ctx.recording--;
+    }
+    job.sentParts.set(part, mr);
+    if (row.completes) this.deleted.add(job.id);
   }
 
-  private flushSent(): void {
-    if (this.sentFlush) return;
-    this.sentFlush = (async () => {
-      await new Promise<void>((r) => setImmediate(r));
-      while (this.pendingSent.length > 0) {
-        const group = this.pendingSent.splice(0, 4 * 500);
-        try {
-          await this.exclusive(() =>
-            recordSentBatch(
-              this.batch,
-              group.map((g) => g.row),
-            ),
-          );
-        } catch (err) {
-          if (!isDuplicateKey(err)) {
-            for (const g of group) g.reject(err as Error);
-            continue;
-          }
-          // A retry after a lost connection met rows its first try stored: one at a time, as addSentInfo.
-          for (const g of group)
-            await this.addSentInfo(g.job, g.row.part, g.row.mr).then(g.resolve, g.reject);
-          continue;
-        }
-        for (const g of group) {
-          g.job.sentParts.set(g.row.part, g.row.mr);
-          g.resolve();
-        }
+  private async commitGroup(rows: SentRow[], moved: string[]): Promise<void> {
+    const sentIds = [...moved, ...rows.filter((r) => r.completes).map((r) => r.id)];
+    try {
+      await this.exclusive(() => commitBatch(this.batch, rows, sentIds));
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // A retry after a lost connection met rows its first try stored: one at a time, as addSentInfo.
+      for (const r of rows) {
+        const ctx = this.jobs.get(r.id);
+        if (ctx) await this.exclusive(() => this.recordSent(r.id, ctx, r.part, r.status, r.mr, -1));
       }
-    })().finally(() => {
-      this.sentFlush = undefined;
-      if (this.pendingSent.length > 0) this.flushSent();
-    });
+      await this.exclusive(() => commitBatch(this.batch, [], sentIds));
+    }
   }
 
-  /** Deletes many sent messages in one transaction (their parts are in sentitems already). */
+  /** Deletes many sent messages, with the next group of sent parts (one transaction). */
   async moveSentBatch(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]> {
     if (!this.batched) {
       const failed: { job: OutboxJob; error: Error }[] = [];
@@ -455,18 +446,16 @@ export class SqlService implements SmsdService {
         await this.moveSms(job, 'sent').catch((error: Error) => failed.push({ job, error }));
       return failed;
     }
-    try {
-      await this.exclusive(() =>
-        deleteBatch(
-          this.batch,
-          jobs.map((j) => j.id),
+    const failed: { job: OutboxJob; error: Error }[] = [];
+    await Promise.all(
+      jobs.map((job) =>
+        (this.deleted.delete(job.id) ? Promise.resolve() : this.groups.sent(job.id)).then(
+          () => this.jobs.delete(job.id),
+          (error: Error) => failed.push({ job, error }),
         ),
-      );
-    } catch (err) {
-      return jobs.map((job) => ({ job, error: err as Error }));
-    }
-    for (const job of jobs) this.jobs.delete(job.id);
-    return [];
+      ),
+    );
+    return failed;
   }
 
   private async readJob(id: string, insertIntoDb: string, pre?: Prefetched): Promise<OutboxJob | undefined> {
@@ -592,7 +581,7 @@ export class SqlService implements SmsdService {
     const p = job.message.parts[part];
     if (!ctx || !p) return;
     const status = this.wantsReport(p) ? 'SendingOK' : 'SendingOKNoReport';
-    await this.recordSent(job, ctx, part, status, mr, -1);
+    await this.recordSent(job.id, ctx, part, status, mr, -1);
     await this.run('update_sent', [], ctx.vars[part]);
     if (ctx.multiRow) {
       if (part === 0) await this.run('update_outbox', [job.id, 1, status]);
@@ -603,7 +592,7 @@ export class SqlService implements SmsdService {
   }
 
   private async recordSent(
-    job: OutboxJob,
+    id: string,
     ctx: JobContext,
     part: number,
     status: string,
@@ -613,7 +602,7 @@ export class SqlService implements SmsdService {
     try {
       await this.run(
         'add_sent_info',
-        [job.id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
+        [id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
         ctx.vars[part],
         ctx.creatorId,
       );
@@ -622,7 +611,7 @@ export class SqlService implements SmsdService {
       // the reconnection then meets our own row. Parts already in sentitems from an earlier run
       // were skipped before sending (resumeState), so a duplicate here can only be that.
       if (!isDuplicateKey(err)) throw err;
-      this.log('warn', `sentitems already has ${job.id} part ${part + 1} (stored before a lost connection)`);
+      this.log('warn', `sentitems already has ${id} part ${part + 1} (stored before a lost connection)`);
     }
   }
 
@@ -656,7 +645,7 @@ export class SqlService implements SmsdService {
       if (outcome === 'error' && ctx) {
         for (let i = 0; i < ctx.vars.length; i++)
           if (!job.sentParts.has(i))
-            await this.recordSent(job, ctx, i, errorStatus, -1, code ? Number(code) : -1);
+            await this.recordSent(job.id, ctx, i, errorStatus, -1, code ? Number(code) : -1);
       }
       await this.run('delete_outbox', [job.id]);
       await this.run('delete_outbox_multipart', [job.id]);
