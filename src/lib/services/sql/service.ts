@@ -80,6 +80,9 @@ export interface SqlServiceOptions {
 const MAX_PARTS = 50;
 /** Outbox poll interval (SQL has no change notification that works for MySQL and PostgreSQL alike). */
 const POLL_MS = 1_000;
+/** A receipt waits this long at most for its part's sentitems row; this many receipts at once. */
+const EARLY_RECEIPT_MS = 10_000;
+const MAX_PART_WAITERS = 1_000;
 /** How often findOutbox retries after losing a race for a lease before giving up for this round. */
 const MAX_LEASE_RACES = 20;
 
@@ -118,6 +121,8 @@ export class SqlService implements SmsdService {
   private batched = true;
   /** Sent whole, deleted with their last part's sentitems row: moveSentBatch has nothing left to do. */
   private readonly deleted = new Set<string>();
+  /** Receipts waiting for their part's sentitems row (the group commit is on its way). */
+  private readonly partWaiters = new Map<string, () => void>();
   private readonly groups = new GroupCommit((rows, sentIds) => this.commitGroup(rows, sentIds));
 
   constructor(private readonly o: SqlServiceOptions) {
@@ -228,6 +233,7 @@ export class SqlService implements SmsdService {
     this.poller = undefined;
     this.jobs.clear();
     this.deleted.clear();
+    for (const wake of [...this.partWaiters.values()]) wake();
     await this.conn.close();
   }
 
@@ -421,6 +427,7 @@ export class SqlService implements SmsdService {
     }
     job.sentParts.set(part, mr);
     if (row.completes) this.deleted.add(job.id);
+    this.partWaiters.get(`${job.id}:${part + 1}`)?.();
   }
 
   private async commitGroup(rows: SentRow[], moved: string[]): Promise<void> {
@@ -671,8 +678,23 @@ export class SqlService implements SmsdService {
     const values = my
       ? [status, ...(delivered ? [formatSqlTime(at)] : []), Number(id), part]
       : [status, Number(id), part, ...(delivered ? [formatSqlTime(at)] : [])];
-    const r = await this.exclusive(() => this.conn.query(sql, values));
-    return r.affectedRows > 0;
+    const update = async (): Promise<boolean> =>
+      (await this.exclusive(() => this.conn.query(sql, values))).affectedRows > 0;
+    if (await update()) return true;
+    if (!this.batched || this.partWaiters.size >= MAX_PART_WAITERS) return false;
+    // A receipt can come before its part's sentitems row is committed (the group commit): once.
+    const key = `${id}:${part}`;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.partWaiters.get(key) === done) this.partWaiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, EARLY_RECEIPT_MS);
+      this.partWaiters.get(key)?.();
+      this.partWaiters.set(key, done);
+    });
+    return update();
   }
 
   async refreshSendStatus(job: OutboxJob): Promise<void> {
