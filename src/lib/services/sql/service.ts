@@ -669,13 +669,14 @@ export class SqlService implements SmsdService {
     at: Date,
   ): Promise<boolean> {
     const my = this.conn.dialect === 'mysql';
+    // MySQL and SQLite bind `?` in text order, PostgreSQL `$n` by number.
+    const pg = this.conn.dialect === 'pgsql';
     const q = (c: string) => (my ? `\`${c}\`` : `"${c}"`);
-    const p = (n: number) => (my ? '?' : `$${n}`);
+    const p = (n: number) => (pg ? `$${n}` : '?');
     const t = my ? `\`${this.o.tables.sentitems}\`` : `"${this.o.tables.sentitems}"`;
     const delivered = status === 'DeliveryOK';
     const sql = `UPDATE ${t} SET ${q('Status')} = ${p(1)}${delivered ? `, ${q('DeliveryDateTime')} = ${p(4)}` : ''} WHERE ${q('ID')} = ${p(2)} AND ${q('SequencePosition')} = ${p(3)}`;
-    // MySQL binds `?` in text order, PostgreSQL by number.
-    const values = my
+    const values = !pg
       ? [status, ...(delivered ? [formatSqlTime(at)] : []), Number(id), part]
       : [status, Number(id), part, ...(delivered ? [formatSqlTime(at)] : [])];
     const update = async (): Promise<boolean> =>
