@@ -259,7 +259,11 @@ export async function commitBatch(
   const at = tmpl.indexOf(' VALUES ');
   const head = tmpl.slice(0, at);
   const rowTemplate = tmpl.slice(at + ' VALUES '.length);
-  const ids = [...new Set(rows.map((r) => Number(r.id)))];
+  // Messages deleted here need no lease, and those read from one row have no outbox_multipart rows.
+  const gone = new Set(sentIds);
+  const ids = [...new Set(rows.filter((r) => !gone.has(r.id)).map((r) => Number(r.id)))];
+  const single = new Set(rows.filter((r) => r.completes && !r.multiRow).map((r) => r.id));
+  const withParts = sentIds.filter((id) => !single.has(id));
   await c.conn.transaction(async () => {
     for (let i = 0; i < rows.length; i += BATCH_ROWS) {
       const texts: string[] = [];
@@ -306,11 +310,14 @@ export async function commitBatch(
         marks(`UPDATE ${t.phones} SET ${f('Sent')} = ${f('Sent')} + ? WHERE ${f('IMEI')} = ?`, d),
         [rows.length, c.phone.imei],
       );
-    for (let i = 0; i < sentIds.length; i += BATCH_ROWS) {
-      const some = sentIds.slice(i, i + BATCH_ROWS).map(Number);
-      for (const table of [t.outbox, t.outbox_multipart])
+    for (const [table, all] of [
+      [t.outbox, sentIds],
+      [t.outbox_multipart, withParts],
+    ] as const)
+      for (let i = 0; i < all.length; i += BATCH_ROWS) {
+        const some = all.slice(i, i + BATCH_ROWS).map(Number);
         await c.conn.query(marks(`DELETE FROM ${table} WHERE ${f('ID')} IN ${list(some.length)}`, d), some);
-    }
+      }
   });
 }
 
