@@ -28,10 +28,20 @@ export async function e2e(root, seconds, startSmsc, window = 100) {
   );
   if (add.status !== 0) throw new Error(`esme add: ${add.stdout}${add.stderr}`);
   const procs = [];
-  const outlet = spawn(path.join(root, 'bin/smsd.js'), ['run', '-c', cfg], {
+  // BENCH_CPU_PROF=<dir>: smsd and smppd write V8 CPU profiles there when they stop.
+  const bin = (name) => {
+    const file = path.join(root, 'bin', name);
+    const prof = process.env.BENCH_CPU_PROF;
+    if (!prof) return [file, []];
+    const flags = fs.readFileSync(file, 'utf8').split('\n')[0].split(' node ')[1]?.split(' ') ?? [];
+    return [process.execPath, [...flags, '--cpu-prof', `--cpu-prof-dir=${prof}`, file]];
+  };
+  const [smsdCmd, smsdArgs] = bin('smsd.js');
+  const outlet = spawn(smsdCmd, [...smsdArgs, 'run', '-c', cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const smppd = spawn(path.join(root, 'bin/smppd.js'), ['serve', '-c', cfg], {
+  const [smppdCmd, smppdArgs] = bin('smppd.js');
+  const smppd = spawn(smppdCmd, [...smppdArgs, 'serve', '-c', cfg], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   procs.push(outlet, smppd);

@@ -95,7 +95,12 @@ function config(dir, port, service) {
 }
 
 function startDaemon(cfg) {
-  const c = spawn(path.join(root, 'bin/smsd.js'), ['run', '-c', cfg], {
+  // BENCH_CPU_PROF=<dir>: the daemon writes a V8 CPU profile there when it stops.
+  const prof = process.env.BENCH_CPU_PROF;
+  const bin = path.join(root, 'bin/smsd.js');
+  const flags = fs.readFileSync(bin, 'utf8').split('\n')[0].split(' node ')[1].split(' ');
+  const argv = prof ? [...flags, '--cpu-prof', `--cpu-prof-dir=${prof}`, bin] : [...flags, bin];
+  const c = spawn(process.execPath, [...argv, 'run', '-c', cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(c);

@@ -165,7 +165,7 @@ describe('smsd run: other gammu-smsd options', () => {
     expect(i.stdout).toMatch(/systemctl daemon-reload && systemctl enable --now smsgate-smsd.service/);
     const text = fs.readFileSync(unit, 'utf8');
     expect(text).toContain(
-      `ExecStart=${process.execPath} --max-semi-space-size=1 ${SMSD_BIN} run -c ${s.config}\n`,
+      `ExecStart=${process.execPath} --max-semi-space-size=1 --optimize-for-size ${SMSD_BIN} run -c ${s.config}\n`,
     );
     expect(text).toContain('User=nobody\nGroup=dialout\n');
     expect(text).toContain('[Install]\nWantedBy=multi-user.target');

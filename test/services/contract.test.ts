@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe } from 'vitest';
-import { serviceContract, type ContractHarness } from './contract.js';
+import { batchContract, serviceContract, type ContractHarness } from './contract.js';
 import { makeSpool } from '../helpers/spool.js';
 import { FilesService } from '../../src/lib/services/files.js';
 import { SqlService } from '../../src/lib/services/sql/service.js';
@@ -106,9 +106,16 @@ function sqlHarness(dialect: 'mysql' | 'pgsql' | 'sqlite', version: 17 | 18) {
 }
 
 describe('service contract: files', () => serviceContract(filesHarness));
+describe('batch contract: files', () => batchContract(filesHarness));
 describe('service contract: MariaDB, schema 18', () => serviceContract(sqlHarness('mysql', 18)));
+describe('batch contract: MariaDB, schema 18', () => batchContract(sqlHarness('mysql', 18)));
 describe('service contract: PostgreSQL, schema 18', () => serviceContract(sqlHarness('pgsql', 18)));
+describe('batch contract: PostgreSQL, schema 18', () => batchContract(sqlHarness('pgsql', 18)));
 describe('service contract: MariaDB, schema 17', () => serviceContract(sqlHarness('mysql', 17)));
+describe('batch contract: MariaDB, schema 17', () => batchContract(sqlHarness('mysql', 17)));
 describe('service contract: PostgreSQL, schema 17', () => serviceContract(sqlHarness('pgsql', 17)));
+describe('batch contract: PostgreSQL, schema 17', () => batchContract(sqlHarness('pgsql', 17)));
 describe('service contract: SQLite, schema 18', () => serviceContract(sqlHarness('sqlite', 18)));
+describe('batch contract: SQLite, schema 18', () => batchContract(sqlHarness('sqlite', 18)));
 describe('service contract: SQLite, schema 17', () => serviceContract(sqlHarness('sqlite', 17)));
+describe('batch contract: SQLite, schema 17', () => batchContract(sqlHarness('sqlite', 17)));

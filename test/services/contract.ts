@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import type { SmsdService } from '../../src/lib/services/types.js';
+import type { OutboxJob, SmsdService } from '../../src/lib/services/types.js';
 import type { OutboxMessage } from '../../src/lib/spool/outbox-files.js';
 import { buildMessage } from '../../src/lib/inject/message.js';
 import { decodeDeliver, encodeDeliver } from '../../src/lib/sms/index.js';
@@ -158,5 +158,94 @@ export function serviceContract(make: () => Promise<ContractHarness | undefined>
     await a.moveSms(second!, 'error', '+CMS ERROR: 500');
     expect(await h!.queued()).toBe(0);
     expect(await a.findOutbox()).toBeUndefined();
+  });
+}
+
+/**
+ * The batch operations an outlet uses (findOutboxBatch, addSentInfoGrouped or addSentInfo,
+ * moveSentBatch): every service that has them passes the same rules as the one-at-a-time calls.
+ */
+export function batchContract(make: () => Promise<ContractHarness | undefined>): void {
+  let h: ContractHarness | undefined;
+  const services: SmsdService[] = [];
+  const svc = async (
+    phoneId: string,
+  ): Promise<Required<Pick<SmsdService, 'findOutboxBatch' | 'moveSentBatch'>> & SmsdService> => {
+    const s = await (h as ContractHarness).newService(phoneId);
+    services.push(s);
+    if (!s.findOutboxBatch || !s.moveSentBatch) throw new Error(`${s.name}: no batch operations`);
+    return s as Required<Pick<SmsdService, 'findOutboxBatch' | 'moveSentBatch'>> & SmsdService;
+  };
+  const setup = async (): Promise<boolean> => {
+    h = await make();
+    return h !== undefined;
+  };
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.free().catch(() => undefined);
+    await h?.close();
+    h = undefined;
+  });
+  const record = (s: SmsdService, job: OutboxJob, part: number): Promise<void> =>
+    s.addSentInfoGrouped
+      ? s.addSentInfoGrouped(job, part, 100 + part, `net-${job.id}-${part}`)
+      : s.addSentInfo(job, part, 100 + part, `net-${job.id}-${part}`);
+
+  it('claims batches of at most the size asked, each message by one daemon only', async () => {
+    if (!(await setup())) return;
+    const a = await svc('A');
+    const b = await svc('B');
+    for (let i = 0; i < 7; i++) await h!.queue(textMessage(`+42010000010${i}`, `batch ${i}`));
+    await h!.queue(textMessage('+420100000120', 'long batch text, part after part. '.repeat(8), true));
+    const [ja, jb] = await Promise.all([a.findOutboxBatch(3), b.findOutboxBatch(3)]);
+    expect(ja.length).toBe(3);
+    expect(jb.length).toBe(3);
+    const rest = await a.findOutboxBatch(10);
+    expect(rest.length).toBe(2);
+    const all = [...ja, ...jb, ...rest];
+    expect(new Set(all.map((j) => j.id)).size).toBe(8);
+    expect(all.map((j) => j.message.number).sort()).toEqual(
+      [...Array.from({ length: 7 }, (_, i) => `+42010000010${i}`), '+420100000120'].sort(),
+    );
+    expect(all.find((j) => j.message.number === '+420100000120')?.message.parts.length).toBe(2);
+    expect(await b.findOutboxBatch(10)).toEqual([]);
+    expect(await a.findOutboxBatch(10)).toEqual([]);
+  });
+
+  it('records sent parts in groups, moves a batch, and nothing is handed out again', async () => {
+    if (!(await setup())) return;
+    const a = await svc('A');
+    const b = await svc('B');
+    for (let i = 0; i < 5; i++) await h!.queue(textMessage(`+42010000020${i}`, `moved ${i}`));
+    const jobs = await a.findOutboxBatch(10);
+    expect(jobs.length).toBe(5);
+    await Promise.all(jobs.map((j) => record(a, j, 0)));
+    for (const j of jobs) expect([...j.sentParts.keys()]).toEqual([0]);
+    expect(await a.moveSentBatch(jobs)).toEqual([]);
+    expect(await h!.queued()).toBe(0);
+    await h!.expireClaims();
+    expect(await b.findOutboxBatch(10)).toEqual([]);
+    expect(await a.findOutboxBatch(10)).toEqual([]);
+  });
+
+  it('resumes a batch-claimed multipart message after a crash with the unsent parts only', async () => {
+    if (!(await setup())) return;
+    const a = await svc('A');
+    await h!.queue(textMessage('+420100000300', 'long text, part after part. '.repeat(8), true));
+    await h!.queue(textMessage('+420100000301', 'short one'));
+    const jobs = await a.findOutboxBatch(10);
+    const long = jobs.find((j) => j.message.parts.length === 2);
+    expect(long).toBeDefined();
+    await record(a, long!, 0);
+    await a.free(); // the daemon dies before part 2 and before the short one
+    await h!.expireClaims();
+    const b = await svc('B');
+    const resumed = await b.findOutboxBatch(10);
+    expect(resumed.map((j) => j.message.number).sort()).toEqual(['+420100000300', '+420100000301']);
+    const again = resumed.find((j) => j.id === long!.id);
+    expect([...(again?.sentParts.keys() ?? [])]).toEqual([0]);
+    await record(b, again!, 1);
+    for (const j of resumed.filter((j) => j !== again)) await record(b, j, 0);
+    expect(await b.moveSentBatch(resumed)).toEqual([]);
+    expect(await h!.queued()).toBe(0);
   });
 }

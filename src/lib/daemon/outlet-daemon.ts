@@ -387,10 +387,12 @@ export class OutletDaemon {
           const initial = first;
           first = false;
           await (initial ? recorded : this.reports.durable());
-          // With a batch-moving service the index above is the per-part record (group commit);
-          // otherwise the service records it too (SQL sentitems, the files state).
-          if (!this.o.service.moveSentBatch)
-            await this.o.service.addSentInfo(job, i, numericId(r.messageId), r.messageId);
+          // With a batch-moving service the index above is the per-part record (group commit), and
+          // SQL's sentitems row too (grouped); otherwise the service records it (the files state).
+          const svc = this.o.service;
+          if (svc.addSentInfoGrouped)
+            await svc.addSentInfoGrouped(job, i, numericId(r.messageId), r.messageId);
+          else if (!svc.moveSentBatch) await svc.addSentInfo(job, i, numericId(r.messageId), r.messageId);
         });
         if (!ok) {
           this.o.log(

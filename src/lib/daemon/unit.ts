@@ -24,7 +24,7 @@ export interface UnitOptions {
 const word = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`);
 
 export function unitText(o: UnitOptions): string {
-  const exec = [process.execPath, '--max-semi-space-size=1', o.bin, 'run'];
+  const exec = [process.execPath, '--max-semi-space-size=1', '--optimize-for-size', o.bin, 'run'];
   if (o.config) exec.push('-c', path.resolve(o.config));
   return [
     '# Written by `smsd run -i`; `smsd run -u` removes it.',

@@ -67,6 +67,12 @@ export interface SmsdService {
    */
   moveSentBatch?(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]>;
   /**
+   * addSentInfo group-committed with the other parts recorded meanwhile (SQL: one multi-row INSERT
+   * into sentitems). A batch-moving service with it records every part through it, durably, before
+   * the message is moved; without it the outlet's own index is the per-part record.
+   */
+  addSentInfoGrouped?(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void>;
+  /**
    * Records that part `part` left with reference `mr` (durable: a restart does not resend it).
    * An outlet also passes the network's message id (SMPP message_id, Kannel's id); `mr` is then
    * its numeric form when it has one (for Gammu's TPMR column), else -1.

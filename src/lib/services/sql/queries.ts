@@ -46,6 +46,11 @@ export function sqlNowPlus(dialect: SqlDialect, seconds: number): string {
     : `(LOCALTIMESTAMP(0) + interval '${s} seconds')`;
 }
 
+/** How long a taken outbox message stays leased (SendingTimeOut), renewed after each part sent. */
+export function leaseSeconds(loopSleep: number): number {
+  return Math.max(60, loopSleep * 8);
+}
+
 /**
  * The default query set. Two deliberate differences from Gammu: the outbox is taken with `<=`
  * instead of `<` on SendingDateTime/SendingTimeOut (a message queued this second goes out now, not
@@ -59,7 +64,7 @@ export function defaultQueries(o: QueryOptions): Record<QueryName, string> {
   const t = o.tables;
   const now = sqlNow(d);
   const curtime = { mysql: 'CURTIME()', pgsql: 'localtime', sqlite: "time('now', 'localtime')" }[d];
-  const locktime = Math.max(60, o.loopSleep * 8);
+  const locktime = leaseSeconds(o.loopSleep);
   const phoneTimeout = o.version >= 18 ? o.statusFrequency + 10 : 10;
   const retryPlus = {
     mysql: `(NOW() + INTERVAL %3 SECOND)`,

@@ -32,6 +32,15 @@ import { defaultQueries, type QueryName, type SchemaVersion } from './queries.js
 import { insertOutboxMany, type OutboxItem } from './outbox-batch.js';
 import { checkSchemaVersion, checkTables, readSchemaVersion } from './schema.js';
 import {
+  BATCHED_QUERIES,
+  claimBatch,
+  commitBatch,
+  GroupCommit,
+  type BatchContext,
+  type Prefetched,
+  type SentRow,
+} from './batch.js';
+import {
   bool,
   canonicalNumber,
   deliverVars,
@@ -72,6 +81,9 @@ export interface SqlServiceOptions {
 const MAX_PARTS = 50;
 /** Outbox poll interval (SQL has no change notification that works for MySQL and PostgreSQL alike). */
 const POLL_MS = 1_000;
+/** A receipt waits this long at most for its part's sentitems row; this many receipts at once. */
+const EARLY_RECEIPT_MS = 10_000;
+const MAX_PART_WAITERS = 1_000;
 /** How often findOutbox retries after losing a race for a lease before giving up for this round. */
 const MAX_LEASE_RACES = 20;
 
@@ -82,6 +94,8 @@ interface JobContext {
   multiRow: boolean;
   vars: PartVars[];
   deliveryReport: 'yes' | 'no' | 'default';
+  /** Parts waiting in a group commit (addSentInfoGrouped). */
+  recording?: number;
 }
 
 /** SendDays bit of a date (Mon=1 ... Sun=64), in the daemon's local time zone. */
@@ -99,6 +113,18 @@ export class SqlService implements SmsdService {
   private readonly jobs = new Map<string, JobContext>();
   private readonly log: NonNullable<SqlServiceOptions['log']>;
   private poller: NodeJS.Timeout | undefined;
+  /**
+   * One connection carries every call, and a transaction's statements must not interleave with
+   * another call's (an outlet has many messages in flight): calls that write take turns here.
+   */
+  private lane: Promise<unknown> = Promise.resolve();
+  /** Batched claims and moves (batch.ts): Gammu's default queries, and a server with SKIP LOCKED. */
+  private batched = true;
+  /** Sent whole, deleted with their last part's sentitems row: moveSentBatch has nothing left to do. */
+  private readonly deleted = new Set<string>();
+  /** Receipts waiting for their part's sentitems row (the group commit is on its way). */
+  private readonly partWaiters = new Map<string, () => void>();
+  private readonly groups = new GroupCommit((rows, sentIds) => this.commitGroup(rows, sentIds));
 
   constructor(private readonly o: SqlServiceOptions) {
     this.log = o.log ?? (() => undefined);
@@ -111,6 +137,23 @@ export class SqlService implements SmsdService {
       netCode: '',
       netName: '',
       creatorId: '',
+    };
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  private get batch(): BatchContext {
+    if (!this.queries) throw new Error('SQL service used before init()');
+    return {
+      conn: this.conn,
+      tables: this.o.tables,
+      queries: this.queries,
+      phone: this.phone,
+      loopSleep: this.o.loopSleep,
     };
   }
 
@@ -159,6 +202,7 @@ export class SqlService implements SmsdService {
       statusFrequency: this.o.statusFrequency,
       overrides: this.o.overrides,
     });
+    this.batched = !BATCHED_QUERIES.some((n) => this.o.overrides?.[n] !== undefined);
     this.log('info', `Connected to Database: ${this.conn.target}, schema version ${this.version}`);
   }
 
@@ -189,6 +233,8 @@ export class SqlService implements SmsdService {
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     this.jobs.clear();
+    this.deleted.clear();
+    for (const wake of [...this.partWaiters.values()]) wake();
     await this.conn.close();
   }
 
@@ -215,6 +261,10 @@ export class SqlService implements SmsdService {
   }
 
   async saveInbox(message: InboxMessage): Promise<string[]> {
+    return this.exclusive(() => this.saveInboxNow(message));
+  }
+
+  private async saveInboxNow(message: InboxMessage): Promise<string[]> {
     const parts = message.parts;
     if (parts.length === 0) return [];
     const v18 = this.version >= 18;
@@ -299,7 +349,7 @@ export class SqlService implements SmsdService {
 
   async findOutbox(): Promise<OutboxJob | undefined> {
     try {
-      return await this.takeNext();
+      return await this.exclusive(() => this.takeNext());
     } catch (err) {
       // The database stayed away through BackendRetries: nothing to send for now. Not thrown, or the
       // daemon would count it as a modem fault and reset a healthy modem; the next scan tries again.
@@ -328,8 +378,107 @@ export class SqlService implements SmsdService {
     return undefined;
   }
 
-  private async readJob(id: string, insertIntoDb: string): Promise<OutboxJob | undefined> {
-    const body = (await this.run('find_outbox_body', [id])).rows[0];
+  /**
+   * Claims up to `max` messages: one transaction for the batch (batch.ts), or the per-message
+   * queries when [sql] overrides one of them.
+   */
+  async findOutboxBatch(max: number): Promise<OutboxJob[]> {
+    return this.exclusive(async () => {
+      const jobs: OutboxJob[] = [];
+      try {
+        if (this.batched) {
+          for (const { id, pre } of await claimBatch(this.batch, max, sendDayBit(new Date()))) {
+            const queued = toDate(pre.body[14]);
+            const job = await this.readJob(id, formatSqlTime(queued ?? new Date()), pre);
+            if (job && queued) job.queuedAt = queued;
+            if (job) jobs.push(job);
+          }
+          return jobs;
+        }
+      } catch (err) {
+        // MySQL before 8.0 and MariaDB before 10.6 have no SKIP LOCKED (a syntax error, 1064).
+        if ((err as { errno?: unknown }).errno !== 1064) throw err;
+        this.batched = false;
+        this.log('warn', `no SKIP LOCKED on this server, messages are taken one at a time: ${String(err)}`);
+      }
+      while (jobs.length < max) {
+        const job = await this.takeNext();
+        if (!job) break;
+        jobs.push(job);
+      }
+      return jobs;
+    });
+  }
+
+  /**
+   * addSentInfo for an outlet: the part waits to be recorded with every other part sent meanwhile
+   * (one multi-row INSERT), and resolves once that is committed.
+   */
+  async addSentInfoGrouped(job: OutboxJob, part: number, mr: number, networkId?: string): Promise<void> {
+    const ctx = this.jobs.get(job.id);
+    const p = job.message.parts[part];
+    const vars = ctx?.vars[part];
+    if (!this.batched || !ctx || !p || !vars) return this.addSentInfo(job, part, mr, networkId);
+    const row: SentRow = {
+      id: job.id,
+      part,
+      status: this.wantsReport(p) ? 'SendingOK' : 'SendingOKNoReport',
+      mr,
+      insertIntoDb: ctx.insertIntoDb,
+      creatorId: ctx.creatorId,
+      vars,
+      multiRow: ctx.multiRow,
+    };
+    ctx.recording = (ctx.recording ?? 0) + 1;
+    // Its last part: the message is sent whole, deleted from the outbox in the same transaction.
+    if (job.sentParts.size + ctx.recording === job.message.parts.length) row.completes = true;
+    try {
+      await this.groups.part(row);
+    } finally {
+      ctx.recording--;
+    }
+    job.sentParts.set(part, mr);
+    if (row.completes) this.deleted.add(job.id);
+    this.partWaiters.get(`${job.id}:${part + 1}`)?.();
+  }
+
+  private async commitGroup(rows: SentRow[], moved: string[]): Promise<void> {
+    const sentIds = [...moved, ...rows.filter((r) => r.completes).map((r) => r.id)];
+    try {
+      await this.exclusive(() => commitBatch(this.batch, rows, sentIds));
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // A retry after a lost connection met rows its first try stored: one at a time, as addSentInfo.
+      for (const r of rows) {
+        const ctx = this.jobs.get(r.id);
+        if (ctx) await this.exclusive(() => this.recordSent(r.id, ctx, r.part, r.status, r.mr, -1));
+      }
+      await this.exclusive(() => commitBatch(this.batch, [], sentIds));
+    }
+  }
+
+  /** Deletes many sent messages, with the next group of sent parts (one transaction). */
+  async moveSentBatch(jobs: readonly OutboxJob[]): Promise<{ job: OutboxJob; error: Error }[]> {
+    if (!this.batched) {
+      const failed: { job: OutboxJob; error: Error }[] = [];
+      for (const job of jobs)
+        await this.moveSms(job, 'sent').catch((error: Error) => failed.push({ job, error }));
+      return failed;
+    }
+    const failed: { job: OutboxJob; error: Error }[] = [];
+    await Promise.all(
+      jobs.map((job) =>
+        (this.deleted.delete(job.id) ? Promise.resolve() : this.groups.sent(job.id)).then(
+          () => this.jobs.delete(job.id),
+          (error: Error) => failed.push({ job, error }),
+        ),
+      ),
+    );
+    return failed;
+  }
+
+  private async readJob(id: string, insertIntoDb: string, pre?: Prefetched): Promise<OutboxJob | undefined> {
+    const body = pre ? pre.body : (await this.run('find_outbox_body', [id])).rows[0];
     if (!body) return undefined; // deleted meanwhile
     const number = str(body[6]);
     const rows: OutboxPartRow[] = [
@@ -345,7 +494,7 @@ export class SqlService implements SmsdService {
     const multi = bool(body[7]);
     if (multi) {
       for (let seq = 2; seq <= MAX_PARTS; seq++) {
-        const r = (await this.run('find_outbox_multipart', [id, seq])).rows[0];
+        const r = pre ? pre.multipart.get(seq) : (await this.run('find_outbox_multipart', [id, seq])).rows[0];
         if (!r) break;
         rows.push({
           text: r[0] === null ? null : str(r[0]),
@@ -389,7 +538,7 @@ export class SqlService implements SmsdService {
         ...submitVars({ number, coding: 'gsm7', text: r.textDecoded ?? '' }),
         coding: r.coding,
       }));
-      await this.moveSms(job, 'error', failure, 'Error');
+      await this.moveSmsNow(job, 'error', failure, 'Error');
       return undefined;
     }
     const only = job.message.parts[0];
@@ -403,7 +552,7 @@ export class SqlService implements SmsdService {
     }
     ctx.vars = job.message.parts.map((p) => submitVars(p, { smsc: this.o.smsc ?? '' }));
     try {
-      await this.resumeState(job, rows, ctx);
+      await this.resumeState(job, rows, ctx, pre);
     } catch (err) {
       // Left leased and queued (as Gammu 1.44 does); the next daemon to take it logs it again.
       this.log('error', (err as Error).message);
@@ -414,10 +563,15 @@ export class SqlService implements SmsdService {
   }
 
   /** Parts already sent (by us before a crash, or by Gammu 1.44) are skipped: outbox Status or an identical sentitems row. */
-  private async resumeState(job: OutboxJob, rows: OutboxPartRow[], ctx: JobContext): Promise<void> {
+  private async resumeState(
+    job: OutboxJob,
+    rows: OutboxPartRow[],
+    ctx: JobContext,
+    pre?: Prefetched,
+  ): Promise<void> {
     for (const [i, v] of ctx.vars.entries()) {
       if (ctx.multiRow && rows[i]?.status.startsWith('SendingOK')) job.sentParts.set(i, -1);
-      const r = (await this.run('find_sent_item', [job.id, i + 1])).rows[0];
+      const r = pre ? pre.sent.get(i + 1) : (await this.run('find_sent_item', [job.id, i + 1])).rows[0];
       if (!r) continue;
       const same = str(r[5]) === v.number && str(r[4]) === v.text && str(r[2]) === v.udhHex;
       const status = str(r[9]);
@@ -437,12 +591,16 @@ export class SqlService implements SmsdService {
   }
 
   async addSentInfo(job: OutboxJob, part: number, mr: number, _networkId?: string): Promise<void> {
+    return this.exclusive(() => this.addSentInfoNow(job, part, mr));
+  }
+
+  private async addSentInfoNow(job: OutboxJob, part: number, mr: number): Promise<void> {
     job.sentParts.set(part, mr);
     const ctx = this.jobs.get(job.id);
     const p = job.message.parts[part];
     if (!ctx || !p) return;
     const status = this.wantsReport(p) ? 'SendingOK' : 'SendingOKNoReport';
-    await this.recordSent(job, ctx, part, status, mr, -1);
+    await this.recordSent(job.id, ctx, part, status, mr, -1);
     await this.run('update_sent', [], ctx.vars[part]);
     if (ctx.multiRow) {
       if (part === 0) await this.run('update_outbox', [job.id, 1, status]);
@@ -453,7 +611,7 @@ export class SqlService implements SmsdService {
   }
 
   private async recordSent(
-    job: OutboxJob,
+    id: string,
     ctx: JobContext,
     part: number,
     status: string,
@@ -463,7 +621,7 @@ export class SqlService implements SmsdService {
     try {
       await this.run(
         'add_sent_info',
-        [job.id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
+        [id, part + 1, status, mr, ctx.insertIntoDb, statusCode],
         ctx.vars[part],
         ctx.creatorId,
       );
@@ -472,7 +630,7 @@ export class SqlService implements SmsdService {
       // the reconnection then meets our own row. Parts already in sentitems from an earlier run
       // were skipped before sending (resumeState), so a duplicate here can only be that.
       if (!isDuplicateKey(err)) throw err;
-      this.log('warn', `sentitems already has ${job.id} part ${part + 1} (stored before a lost connection)`);
+      this.log('warn', `sentitems already has ${id} part ${part + 1} (stored before a lost connection)`);
     }
   }
 
@@ -484,12 +642,17 @@ export class SqlService implements SmsdService {
   ): Promise<'retry' | 'give-up'> {
     job.attempts++;
     if (job.attempts > maxRetries) return 'give-up';
-    await this.run('update_retries', [job.id, job.attempts, Math.max(0, Math.round(retryTimeoutMs / 1000))]);
+    const seconds = Math.max(0, Math.round(retryTimeoutMs / 1000));
+    await this.exclusive(() => this.run('update_retries', [job.id, job.attempts, seconds]));
     this.jobs.delete(job.id);
     return 'retry';
   }
 
-  async moveSms(
+  async moveSms(job: OutboxJob, outcome: MoveOutcome, reason?: string): Promise<void> {
+    return this.exclusive(() => this.moveSmsNow(job, outcome, reason));
+  }
+
+  private async moveSmsNow(
     job: OutboxJob,
     outcome: MoveOutcome,
     reason?: string,
@@ -501,7 +664,7 @@ export class SqlService implements SmsdService {
       if (outcome === 'error' && ctx) {
         for (let i = 0; i < ctx.vars.length; i++)
           if (!job.sentParts.has(i))
-            await this.recordSent(job, ctx, i, errorStatus, -1, code ? Number(code) : -1);
+            await this.recordSent(job.id, ctx, i, errorStatus, -1, code ? Number(code) : -1);
       }
       await this.run('delete_outbox', [job.id]);
       await this.run('delete_outbox_multipart', [job.id]);
@@ -518,21 +681,37 @@ export class SqlService implements SmsdService {
     at: Date,
   ): Promise<boolean> {
     const my = this.conn.dialect === 'mysql';
+    // MySQL and SQLite bind `?` in text order, PostgreSQL `$n` by number.
+    const pg = this.conn.dialect === 'pgsql';
     const q = (c: string) => (my ? `\`${c}\`` : `"${c}"`);
-    const p = (n: number) => (my ? '?' : `$${n}`);
+    const p = (n: number) => (pg ? `$${n}` : '?');
     const t = my ? `\`${this.o.tables.sentitems}\`` : `"${this.o.tables.sentitems}"`;
     const delivered = status === 'DeliveryOK';
     const sql = `UPDATE ${t} SET ${q('Status')} = ${p(1)}${delivered ? `, ${q('DeliveryDateTime')} = ${p(4)}` : ''} WHERE ${q('ID')} = ${p(2)} AND ${q('SequencePosition')} = ${p(3)}`;
-    // MySQL binds `?` in text order, PostgreSQL by number.
-    const values = my
+    const values = !pg
       ? [status, ...(delivered ? [formatSqlTime(at)] : []), Number(id), part]
       : [status, Number(id), part, ...(delivered ? [formatSqlTime(at)] : [])];
-    const r = await this.conn.query(sql, values);
-    return r.affectedRows > 0;
+    const update = async (): Promise<boolean> =>
+      (await this.exclusive(() => this.conn.query(sql, values))).affectedRows > 0;
+    if (await update()) return true;
+    if (!this.batched || this.partWaiters.size >= MAX_PART_WAITERS) return false;
+    // A receipt can come before its part's sentitems row is committed (the group commit): once.
+    const key = `${id}:${part}`;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.partWaiters.get(key) === done) this.partWaiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, EARLY_RECEIPT_MS);
+      this.partWaiters.get(key)?.();
+      this.partWaiters.set(key, done);
+    });
+    return update();
   }
 
   async refreshSendStatus(job: OutboxJob): Promise<void> {
-    await this.run('extend_send_status', [job.id]);
+    await this.exclusive(() => this.run('extend_send_status', [job.id]));
   }
 
   /**
@@ -541,6 +720,10 @@ export class SqlService implements SmsdService {
    * SkipSMSCNumber or unknown, as when the phone's own SMSC was used), sent within DeliveryReportDelay.
    */
   async saveDeliveryReport(report: StatusReportPdu): Promise<DeliveryReportResult> {
+    return this.exclusive(() => this.saveDeliveryReportNow(report));
+  }
+
+  private async saveDeliveryReportNow(report: StatusReportPdu): Promise<DeliveryReportResult> {
     const smsc = report.smsc?.number ?? '';
     const vars = submitVars(
       { number: canonicalNumber(report.recipient.number), coding: 'gsm7', text: '' },
