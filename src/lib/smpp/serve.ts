@@ -118,7 +118,7 @@ async function sqlBackend(
   smsd: SmsdConfig,
   node: string,
   log: Logger,
-  nodeTimeoutMs: number,
+  timing: Pick<SmppdConfig, 'nodeTimeoutMs' | 'receiptGraceMs' | 'receiptValidityMs'>,
 ): Promise<Backend> {
   const options = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
   const storeDb = await SmppdDb.open(options, node);
@@ -132,7 +132,14 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb),
     messages: new SqlMessageLookup(eventsDb),
-    events: ({ dlr: _dlr, ...hooks }) => new SqlEvents({ db: eventsDb, ...hooks, nodeTimeoutMs }),
+    events: ({ dlr: _dlr, ...hooks }) =>
+      new SqlEvents({
+        db: eventsDb,
+        ...hooks,
+        nodeTimeoutMs: timing.nodeTimeoutMs,
+        receiptGraceMs: timing.receiptGraceMs,
+        receiptValidityMs: timing.receiptValidityMs,
+      }),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => eventsDb.close(),
   };
@@ -186,9 +193,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
   let backend: Backend;
   try {
     backend =
-      o.smsd.smsd.service === 'sql'
-        ? await sqlBackend(o.smsd, node, log, smppd.nodeTimeoutMs)
-        : spoolBackend(paths, log);
+      o.smsd.smsd.service === 'sql' ? await sqlBackend(o.smsd, node, log, smppd) : spoolBackend(paths, log);
   } catch (err) {
     await billing.close();
     if (sqlBilling) await fileBilling.close();
