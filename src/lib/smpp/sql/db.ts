@@ -7,6 +7,7 @@ import { quoteField } from '../../services/sql/queries.js';
 import { SqlService, type SqlServiceOptions } from '../../services/sql/service.js';
 import { oneAtATime } from './one-at-a-time.js';
 import { readIfExists } from '../../common/absent.js';
+import { tableColumns } from './schema.js';
 
 /**
  * smppd's side of Gammu's database: one connection (through an SqlService, which checks Gammu's
@@ -31,16 +32,27 @@ export function smppdTableStatements(dialect: SqlDialect): string[] {
   return [...ownTableStatements(dialect), ...sharedQueueStatements(dialect)];
 }
 
+/** smppd_queue.owner: the node that holds the row's entry for its own receivers ('' = anyone's). */
+const OWNER_COLUMN = `owner VARCHAR(64) NOT NULL DEFAULT ''`;
+
+/** A smppd_queue of an older smppd (no owner column) gets it. */
+async function addQueueOwner(conn: SqlConnection): Promise<void> {
+  if ((await tableColumns(conn, 'smppd_queue')).has('owner')) return;
+  await conn.query(`ALTER TABLE smppd_queue ADD COLUMN ${OWNER_COLUMN}`);
+  await conn.query(`CREATE INDEX smppd_queue_owner ON smppd_queue (owner)`);
+}
+
 /** The shared delivery queue (shared-queue.ts) and the nodes' heartbeats. */
 function sharedQueueStatements(dialect: 'mysql' | 'pgsql'): string[] {
   return dialect === 'mysql'
     ? [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id)) ENGINE=InnoDB`,
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, ${OWNER_COLUMN}, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id), KEY smppd_queue_owner (owner)) ENGINE=InnoDB`,
         `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL) ENGINE=InnoDB`,
       ]
     : [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL, ${OWNER_COLUMN})`,
         `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
+        `CREATE INDEX IF NOT EXISTS smppd_queue_owner ON smppd_queue (owner)`,
         `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL)`,
       ];
 }
@@ -140,6 +152,7 @@ export class SmppdDb {
         // Two smppd starting at once may race on PostgreSQL's catalog: the loser tries once more.
         await db.conn.query(stmt).catch(async () => db.conn.query(stmt));
       }
+      await addQueueOwner(db.conn).catch(async () => addQueueOwner(db.conn));
     } catch (err) {
       await svc.free();
       throw new Error(`cannot create smppd's tables in ${db.conn.target}: ${(err as Error).message}`);
