@@ -35,11 +35,13 @@ export function smppdTableStatements(dialect: SqlDialect): string[] {
 /** smppd_queue.owner: the node that holds the row's entry for its own receivers ('' = anyone's). */
 const OWNER_COLUMN = `owner VARCHAR(64) NOT NULL DEFAULT ''`;
 
-/** A smppd_queue of an older smppd (no owner column) gets it. */
+/** A smppd_queue of an older smppd (no owner column) gets it, and its index. */
 async function addQueueOwner(conn: SqlConnection): Promise<void> {
-  if ((await tableColumns(conn, 'smppd_queue')).has('owner')) return;
-  await conn.query(`ALTER TABLE smppd_queue ADD COLUMN ${OWNER_COLUMN}`);
-  await conn.query(`CREATE INDEX smppd_queue_owner ON smppd_queue (owner)`);
+  const has = (await tableColumns(conn, 'smppd_queue')).has('owner');
+  if (!has) await conn.query(`ALTER TABLE smppd_queue ADD COLUMN ${OWNER_COLUMN}`);
+  if (conn.dialect === 'pgsql')
+    await conn.query(`CREATE INDEX IF NOT EXISTS smppd_queue_owner ON smppd_queue (owner)`);
+  else if (!has) await conn.query(`CREATE INDEX smppd_queue_owner ON smppd_queue (owner)`);
 }
 
 /** The shared delivery queue (shared-queue.ts) and the nodes' heartbeats. */
@@ -52,7 +54,6 @@ function sharedQueueStatements(dialect: 'mysql' | 'pgsql'): string[] {
     : [
         `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL, ${OWNER_COLUMN})`,
         `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
-        `CREATE INDEX IF NOT EXISTS smppd_queue_owner ON smppd_queue (owner)`,
         `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL)`,
       ];
 }
@@ -152,7 +153,14 @@ export class SmppdDb {
         // Two smppd starting at once may race on PostgreSQL's catalog: the loser tries once more.
         await db.conn.query(stmt).catch(async () => db.conn.query(stmt));
       }
-      await addQueueOwner(db.conn).catch(async () => addQueueOwner(db.conn));
+      // Nodes starting at once race on the ALTER and on PostgreSQL's catalog: the losers try again.
+      for (let attempt = 1; ; attempt++)
+        try {
+          await addQueueOwner(db.conn);
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
     } catch (err) {
       await svc.free();
       throw new Error(`cannot create smppd's tables in ${db.conn.target}: ${(err as Error).message}`);

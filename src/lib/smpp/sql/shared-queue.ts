@@ -146,25 +146,23 @@ export class SharedQueue {
           [sid],
         );
         if (r.rows.length === 0) return 0;
-        const taken: number[] = [];
-        const dropped: number[] = [];
-        for (const [id, key, kind, pdus] of r.rows) {
-          const added = queue.add(sid, {
+        const taken: (string | number)[][] = [];
+        for (const [, key, kind, pdus] of r.rows) {
+          const entry = {
             key: `shared:${String(key)}`,
             kind: String(kind) as QueueEntry['kind'],
             pdus: JSON.parse(String(pdus)) as string[],
-          });
+          };
           // Not added: queued here before a crash undid this commit (its reservation has its own row).
-          (added ? taken : dropped).push(Number(id));
+          if (queue.add(sid, entry))
+            taken.push([sid, entry.key, entry.kind, JSON.stringify(entry.pdus), Date.now()]);
         }
+        await db.query(
+          `DELETE FROM smppd_queue WHERE id IN (${SmppdDb.marks(r.rows.length)})`,
+          r.rows.map((x) => Number(x[0])),
+        );
         // Taken rows stay as this node's reservation, under the key they have here.
-        if (taken.length > 0)
-          await db.query(
-            `UPDATE smppd_queue SET qkey = ${db.dialect === 'mysql' ? `CONCAT('shared:', qkey)` : `'shared:' || qkey`}, owner = ? WHERE id IN (${SmppdDb.marks(taken.length)})`,
-            [db.node, ...taken],
-          );
-        if (dropped.length > 0)
-          await db.query(`DELETE FROM smppd_queue WHERE id IN (${SmppdDb.marks(dropped.length)})`, dropped);
+        await this.insertOwned(taken);
         return r.rows.length;
       });
       if (got > 0) this.o.queued(sid);
@@ -208,25 +206,32 @@ export class SharedQueue {
       ]);
     }
     const missing = [...kept].filter(([key]) => !reserved.has(key));
-    for (let i = 0; i < missing.length; i += BATCH) {
-      const values: (string | number)[] = [];
-      for (const [key, { sid, name }] of missing.slice(i, i + BATCH)) {
-        let entry: QueueEntry;
-        try {
-          entry = queue.read(sid, name);
-        } catch {
-          continue; // answered meanwhile
-        }
-        values.push(sid, key, entry.kind, JSON.stringify(entry.pdus), Date.now(), db.node);
+    const rows: (string | number)[][] = [];
+    for (const [key, { sid, name }] of missing) {
+      try {
+        const entry = queue.read(sid, name);
+        rows.push([sid, key, entry.kind, JSON.stringify(entry.pdus), Date.now()]);
+      } catch {
+        // answered meanwhile
       }
-      if (values.length === 0) continue;
-      const rows = Array.from({ length: values.length / 6 }, () => '(?, ?, ?, ?, ?, ?)').join(', ');
-      // A row of anyone's with this key (a pick-up undone by a crash) becomes ours; another node's stays.
+    }
+    await this.insertOwned(rows);
+  }
+
+  /**
+   * Rows reserved for this node (system_id, qkey, kind, pdus, created_ms each). A row of anyone's
+   * with the key (a pick-up undone by a crash) becomes ours; another node's stays its own.
+   */
+  private async insertOwned(rows: readonly (string | number)[][]): Promise<void> {
+    const { db } = this.o;
+    for (let i = 0; i < rows.length; i += BATCH) {
+      const chunk = rows.slice(i, i + BATCH);
+      const marks = chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
       await db.query(
         db.dialect === 'mysql'
-          ? `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${rows} ON DUPLICATE KEY UPDATE owner = IF(owner = '', VALUES(owner), owner)`
-          : `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${rows} ON CONFLICT (qkey) DO UPDATE SET owner = EXCLUDED.owner WHERE smppd_queue.owner = ''`,
-        values,
+          ? `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${marks} ON DUPLICATE KEY UPDATE owner = IF(owner = '', VALUES(owner), owner)`
+          : `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${marks} ON CONFLICT (qkey) DO UPDATE SET owner = EXCLUDED.owner WHERE smppd_queue.owner = ''`,
+        chunk.flatMap((r) => [...r, db.node]),
       );
     }
   }
