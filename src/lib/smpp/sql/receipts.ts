@@ -115,7 +115,9 @@ export class SqlReceipts {
    * No report will come any more: the sentitems rows still waiting become DeliveryUnknown (Gammu's
    * word for a report it could not read: whether the handset got it, nobody knows), the ESME gets
    * EXPIRED (SMPP's "validity period expired", the nearest final state an SMSC gives such a
-   * message), the row is closed. Each step may repeat after a crash; the receipt's key is taken once.
+   * message), the row is closed. The close is claimed first (only by the node that owns the row, only
+   * while open), then the receipt queued: two nodes that both think they own it (one was taken for
+   * dead) send it once; a crash between the two loses that receipt (query_sm still says EXPIRED).
    */
   private async expire(m: OpenRow): Promise<void> {
     const { db } = this.o;
@@ -124,8 +126,13 @@ export class SqlReceipts {
       `UPDATE ${db.tables.sentitems} SET ${db.f('Status')} = 'DeliveryUnknown' WHERE ${db.f('ID')} = ? AND ${db.f('Status')} IN (${AWAITING.map((a) => `'${a}'`).join(', ')})`,
       [m.outboxId],
     );
+    const f = (n: string): string => db.f(n);
+    const claimed = await db.query(
+      `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = 0, ${f('done_at')} = ? WHERE ${f('message_id')} = ? AND ${f('node')} = ? AND ${f('state')} = 0`,
+      [MESSAGE_STATE.EXPIRED, formatSqlTime(done), m.id, db.node],
+    );
+    if (claimed.affectedRows === 0) return;
     await this.receipt(m, { final: true, state: MESSAGE_STATE.EXPIRED, error: 0, done, reported: true });
-    await this.markDone([{ id: m.id, state: MESSAGE_STATE.EXPIRED, error: 0, done }]);
   }
 
   private async sentRows(ids: readonly number[]): Promise<Map<number, SentRow[]>> {

@@ -148,6 +148,9 @@ export class SharedQueue {
         if (r.rows.length === 0) return 0;
         const taken: (string | number)[][] = [];
         for (const [, key, kind, pdus] of r.rows) {
+          // Taken here under its own key: this node's reservation, released while it lived (taken
+          // for dead), or an event it produced itself too. Delivered or queued here: not again.
+          if (queue.has(String(key))) continue;
           const entry = {
             key: `shared:${String(key)}`,
             kind: String(kind) as QueueEntry['kind'],
