@@ -143,6 +143,9 @@ describe.each(['mysql', 'pgsql'] as const)(
       const txB = await bind(nodeB.port, 'bulk', 'bulk1', 'bind_transmitter');
       const rx = await bind(nodeB.port, 'bulk', 'bulk1', 'bind_receiver');
       const got = collectDelivers(rx.session);
+      // The receiver hears nothing while the flood lasts; on a loaded machine that passes
+      // EnquireLinkInterval, and a receiver that leaves enquire_link unanswered is closed.
+      rx.session.on('enquire_link', (p: PDU) => rx.session.send(p.response()));
       const flood = (s: Session, base: number) =>
         new Promise<{ ok: string[]; refused: number }>((resolve) => {
           const ok: string[] = [];

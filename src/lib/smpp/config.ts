@@ -64,6 +64,12 @@ export interface SmppdConfig {
   nodeId: string | undefined;
   /** With Service = sql: a node silent this long is dead, its open messages taken over (NodeTimeout). */
   nodeTimeoutMs: number;
+  /**
+   * With Service = sql: a sent message whose status report never comes is closed as EXPIRED this
+   * long after its validity_period (ReceiptGrace), or after ReceiptValidity when it set none.
+   */
+  receiptGraceMs: number;
+  receiptValidityMs: number;
   /** An SMPP listener over TLS beside the plain one (TlsPort, TlsKey, TlsCert, TlsListen). */
   tls: { port: number; listen: string; keyFile: string; certFile: string } | undefined;
   systemId: string;
@@ -325,6 +331,9 @@ export function readSmppdConfig(
     http,
     nodeId: str('nodeid'),
     nodeTimeoutMs: seconds('nodetimeout', 15),
+    // Up to 30 days / a year: TP-VP itself reaches 63 weeks.
+    receiptGraceMs: Math.round(num('receiptgrace', 86_400, 0, 2_592_000, false) * 1000),
+    receiptValidityMs: Math.round(num('receiptvalidity', 172_800, 1, 31_536_000, false) * 1000),
     tls,
     systemId: (str('systemid') ?? 'smsgate').slice(0, 15),
     maxPduLength: num('maxpdulength', 70_000, 256, 1_048_576),

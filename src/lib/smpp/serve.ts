@@ -135,7 +135,7 @@ async function sqlBackend(
   smsd: SmsdConfig,
   node: string,
   log: Logger,
-  nodeTimeoutMs: number,
+  timing: Pick<SmppdConfig, 'nodeTimeoutMs' | 'receiptGraceMs' | 'receiptValidityMs'>,
   credit: { connection: ConnectOptions; tables: TxCreditTables } | undefined,
 ): Promise<Backend> {
   const service = sqlServiceOptions(smsd, (level, m) => log(level, `SQL: ${m}`), 'smppd serve');
@@ -165,7 +165,14 @@ async function sqlBackend(
   return {
     store: new SqlMessageStore(storeDb, together && credit ? new TxCredit(credit.tables, node) : undefined),
     messages: new SqlMessageLookup(events),
-    events: (hooks) => new SqlEvents({ db: events, ...hooks, nodeTimeoutMs }),
+    events: (hooks) =>
+      new SqlEvents({
+        db: events,
+        ...hooks,
+        nodeTimeoutMs: timing.nodeTimeoutMs,
+        receiptGraceMs: timing.receiptGraceMs,
+        receiptValidityMs: timing.receiptValidityMs,
+      }),
     view: (id, sid) => sqlMessageView(events, id, sid),
     describe: `SQL outbox ${storeDb.conn.target}, schema ${storeDb.svc.schemaVersion}, node ${node}`,
     close: () => events.close().finally(release),
@@ -225,7 +232,7 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
             o.smsd,
             node,
             log,
-            smppd.nodeTimeoutMs,
+            smppd,
             sqlBilling && smppd.sql
               ? {
                   connection: smppd.sql.connection,

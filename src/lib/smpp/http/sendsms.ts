@@ -183,7 +183,11 @@ export function parseSendsms(f: Fields): SendsmsParse {
       priority: ['C', 'B', 'A', 'A'][priority === undefined || priority < 0 ? 0 : priority] ?? 'C',
     };
     if (hasUdh) m.udh = Buffer.from(udh);
-    if (validity !== undefined && validity > 0) m.validity = relativeValidity(validity * 60);
+    if (priority !== undefined && priority > 0) m.priorityFlag = priority;
+    if (validity !== undefined && validity > 0) {
+      m.validity = relativeValidity(validity * 60);
+      m.validitySeconds = validity * 60;
+    }
     messages.push(m);
   }
   if (messages.length === 0) return bad('Empty receiver number not allowed, rejected');

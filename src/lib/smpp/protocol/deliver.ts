@@ -17,7 +17,7 @@ export const MESSAGE_STATE = {
   UNKNOWN: 7,
   REJECTED: 8,
 } as const;
-const STAT_WORD: Record<number, string> = {
+export const STAT_WORD: Record<number, string> = {
   1: 'ENROUTE',
   2: 'DELIVRD',
   3: 'EXPIRED',

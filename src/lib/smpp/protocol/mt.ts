@@ -31,6 +31,10 @@ export interface SubmitRequest {
   priority: string;
   /** Relative TP-VP octet from validity_period (smsd run sends it as the message's validity). */
   validity?: number;
+  /** SMPP priority_flag 0..3 (the SQL outbox's Priority column; higher goes first). */
+  priorityFlag?: number;
+  /** validity_period in seconds as asked (TP-VP rounds it up): when a receipt stops being awaited. */
+  validitySeconds?: number;
 }
 
 export type SubmitCheck =
@@ -274,10 +278,12 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
     throw new Refusal(0x61, 'scheduled delivery (schedule_delivery_time) is not supported');
   const vpText = isData ? '' : fieldString(pdu, 'validity_period');
   let validity: number | undefined;
+  let validitySeconds: number | undefined;
   if (vpText !== '') {
     const seconds = smppTimeSeconds(vpText, now, 0x62);
     if (seconds <= 0) throw new Refusal(0x62, `validity_period ${vpText} has already passed`);
     validity = relativeValidity(seconds);
+    validitySeconds = seconds;
   }
   const dc = fieldInt(pdu, 'data_coding');
   const short = isData ? Buffer.alloc(0) : fieldBuffer(pdu, 'short_message');
@@ -290,7 +296,8 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
   const sarTotal = tlvInt(pdu, TLV.sar_total_segments);
   const sarSeq = tlvInt(pdu, TLV.sar_segment_seqnum);
   const sar = sarRef !== undefined || sarTotal !== undefined || sarSeq !== undefined;
-  const priority = ['C', 'B', 'A', 'A'][fieldInt(pdu, 'priority_flag')] ?? 'C';
+  const flag = fieldInt(pdu, 'priority_flag');
+  const priority = ['C', 'B', 'A', 'A'][flag] ?? 'C';
 
   let udh: Buffer | undefined;
   let text = body;
@@ -320,7 +327,9 @@ function build(pdu: RawPdu, now: Date): SubmitRequest {
       receipt: receipt as 0 | 1 | 2,
       intermediate: (rd & 0x10) !== 0,
       priority,
+      ...(flag >= 1 && flag <= 3 ? { priorityFlag: flag } : {}),
       ...(validity !== undefined ? { validity } : {}),
+      ...(validitySeconds !== undefined ? { validitySeconds } : {}),
     },
     now,
   );
@@ -339,7 +348,9 @@ export interface MessageInput {
   /** Ask the network for a status report even without `receipt` (HTTP dlr-mask). */
   statusReport?: boolean;
   priority: string;
+  priorityFlag?: number;
   validity?: number;
+  validitySeconds?: number;
 }
 
 /** The outbox entries of a decoded message: one segment beside its UDH, or split like gammu-smsd-inject. */
@@ -385,6 +396,8 @@ function compose(m: MessageInput, now: Date): SubmitRequest {
     priority: m.priority,
   };
   if (m.validity !== undefined) request.validity = m.validity;
+  if (m.priorityFlag !== undefined) request.priorityFlag = m.priorityFlag;
+  if (m.validitySeconds !== undefined) request.validitySeconds = m.validitySeconds;
   return request;
 }
 

@@ -445,7 +445,7 @@ export class SmppServer implements SessionHandler {
   /**
    * replace_sm, where it can be honoured: a message of this ESME still queued (no daemon has
    * claimed it, no part sent) gets the new text (and registered_delivery, validity when given);
-   * otherwise ESME_RREPLACEFAIL. The SQL outbox does not offer it.
+   * otherwise ESME_RREPLACEFAIL. Both stores offer it.
    */
   private onReplace(s: Session, pdu: RawPdu): void {
     const respId = pdu.id | RESPONSE_BIT;
@@ -455,7 +455,7 @@ export class SmppServer implements SessionHandler {
     const r = replacement(pdu, new Date());
     if (!r.ok) return s.write(headerOnly(respId, r.status, pdu.seq));
     if (!id || !this.o.messages.replace) return s.write(headerOnly(respId, STATUS.RREPLACEFAIL, pdu.seq));
-    this.o.messages.replace(id, account.systemId, r.build).then(
+    this.o.messages.replace(id, account.systemId, r).then(
       (ok) => {
         this.o.log(
           'info',

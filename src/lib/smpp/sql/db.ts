@@ -8,6 +8,7 @@ import { SqlService, type SqlServiceOptions } from '../../services/sql/service.j
 import { oneAtATime } from './one-at-a-time.js';
 import { binds, serialKey } from './dialect.js';
 import { readIfExists } from '../../common/absent.js';
+import { tableColumns } from './schema.js';
 
 /**
  * smppd's side of Gammu's database: one connection (through an SqlService, which checks Gammu's
@@ -43,21 +44,34 @@ function sqliteTableStatements(): string[] {
     `CREATE INDEX IF NOT EXISTS ${t.message}_open ON ${t.message} (node, state, outbox_id)`,
     `CREATE TABLE IF NOT EXISTS ${t.mo} (inbox_id INTEGER NOT NULL PRIMARY KEY, node TEXT NOT NULL, created ${now})`,
     `CREATE TABLE IF NOT EXISTS ${t.state} (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS smppd_queue (${serialKey('sqlite', 'id')}, system_id TEXT NOT NULL, qkey TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, pdus TEXT NOT NULL, created_ms INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS smppd_queue (${serialKey('sqlite', 'id')}, system_id TEXT NOT NULL, qkey TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, pdus TEXT NOT NULL, created_ms INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '')`,
     `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
+    `CREATE INDEX IF NOT EXISTS smppd_queue_owner ON smppd_queue (owner)`,
     `CREATE TABLE IF NOT EXISTS smppd_node (node TEXT NOT NULL PRIMARY KEY, updated_ms INTEGER NOT NULL)`,
   ];
+}
+
+/** smppd_queue.owner: the node that holds the row's entry for its own receivers ('' = anyone's). */
+const OWNER_COLUMN = `owner VARCHAR(64) NOT NULL DEFAULT ''`;
+
+/** A smppd_queue of an older smppd (no owner column) gets it, and its index. */
+async function addQueueOwner(conn: SqlConnection): Promise<void> {
+  const has = (await tableColumns(conn, 'smppd_queue')).has('owner');
+  if (!has) await conn.query(`ALTER TABLE smppd_queue ADD COLUMN ${OWNER_COLUMN}`);
+  if (conn.dialect !== 'mysql')
+    await conn.query(`CREATE INDEX IF NOT EXISTS smppd_queue_owner ON smppd_queue (owner)`);
+  else if (!has) await conn.query(`CREATE INDEX smppd_queue_owner ON smppd_queue (owner)`);
 }
 
 /** The shared delivery queue (shared-queue.ts) and the nodes' heartbeats. */
 function sharedQueueStatements(dialect: 'mysql' | 'pgsql'): string[] {
   return dialect === 'mysql'
     ? [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id)) ENGINE=InnoDB`,
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL, kind VARCHAR(8) NOT NULL, pdus MEDIUMTEXT NOT NULL, created_ms BIGINT NOT NULL, ${OWNER_COLUMN}, UNIQUE KEY smppd_queue_key (qkey), KEY smppd_queue_sid (system_id, id), KEY smppd_queue_owner (owner)) ENGINE=InnoDB`,
         `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL) ENGINE=InnoDB`,
       ]
     : [
-        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS smppd_queue (id BIGSERIAL PRIMARY KEY, system_id VARCHAR(64) NOT NULL, qkey VARCHAR(190) NOT NULL UNIQUE, kind VARCHAR(8) NOT NULL, pdus TEXT NOT NULL, created_ms BIGINT NOT NULL, ${OWNER_COLUMN})`,
         `CREATE INDEX IF NOT EXISTS smppd_queue_sid ON smppd_queue (system_id, id)`,
         `CREATE TABLE IF NOT EXISTS smppd_node (node VARCHAR(64) NOT NULL PRIMARY KEY, updated_ms BIGINT NOT NULL)`,
       ];
@@ -158,6 +172,14 @@ export class SmppdDb {
         // Two smppd starting at once may race on PostgreSQL's catalog: the loser tries once more.
         await db.conn.query(stmt).catch(async () => db.conn.query(stmt));
       }
+      // Nodes starting at once race on the ALTER and on PostgreSQL's catalog: the losers try again.
+      for (let attempt = 1; ; attempt++)
+        try {
+          await addQueueOwner(db.conn);
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
     } catch (err) {
       await svc.free();
       throw new Error(`cannot create smppd's tables in ${db.conn.target}: ${(err as Error).message}`);

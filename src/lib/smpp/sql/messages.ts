@@ -6,13 +6,17 @@ import type { MessageStatus } from '../store/messages.js';
 import { SMPPD_TABLES, type SmppdDb } from './db.js';
 import { forUpdate } from './dialect.js';
 import { outcomeOf, SENT_COLUMNS, sentRow } from './outcome.js';
-import { sqlMessageName } from './store.js';
+import { setPriority, sqlMessageName, sqlMeta } from './store.js';
+import type { Replacement } from '../protocol/replace.js';
+import type { SmppMeta } from '../store/store.js';
 
 /**
- * query_sm and cancel_sm of SQL-stored messages, by smppd_message (any node answers for any
- * message of the ESME's account). Cancelling takes the outbox rows the way a daemon takes them
- * (only while SendingTimeOut has passed, i.e. no daemon holds the lease) and only while no part of
- * it is in sentitems; the smppd_message row is closed as DELETED in the same transaction.
+ * query_sm, cancel_sm and replace_sm of SQL-stored messages, by smppd_message (any node answers
+ * for any message of the ESME's account). Cancelling takes the outbox rows the way a daemon takes
+ * them (only while SendingTimeOut has passed, i.e. no daemon holds the lease) and only while no part
+ * of it is in sentitems; the smppd_message row is closed as DELETED in the same transaction.
+ * Replacing takes the rows the same way and queues the new message in their place (a new outbox
+ * ID, the same message ID, SenderID and Priority), all in one transaction.
  */
 
 class NotCancellable extends Error {}
@@ -94,6 +98,63 @@ export class SqlMessageLookup implements MessageLookup {
             [MESSAGE_STATE.DELETED, formatSqlTime(new Date()), id],
           );
           beforeCancel(sqlMessageName(id));
+          return true;
+        });
+      } catch (err) {
+        if (err instanceof NotCancellable) return false;
+        throw err;
+      }
+    });
+  }
+
+  replace(id: string, systemId: string, r: Replacement): Promise<boolean> {
+    if (!ID_RE.test(id)) return Promise.resolve(false);
+    const { db } = this;
+    const f = (n: string): string => db.f(n);
+    const free = `(${f('SendingTimeOut')} IS NULL OR ${f('SendingTimeOut')} <= ${sqlNow(db.dialect)})`;
+    return db.exclusive(async () => {
+      try {
+        return await db.svc.transaction(async () => {
+          const m = await this.row(id, systemId, true);
+          if (!m?.open) return false;
+          const old = await db.query(
+            `SELECT ${['DestinationNumber', 'Coding', 'Priority', 'SenderID'].map(f).join(', ')} FROM ${db.tables.outbox} WHERE ${f('ID')} = ? AND ${free}${forUpdate(db.dialect)}`,
+            [m.outboxId],
+          );
+          const o = old.rows[0];
+          if (!o) return false; // a daemon holds it, or it has left the outbox
+          const taken = await db.query(`DELETE FROM ${db.tables.outbox} WHERE ${f('ID')} = ? AND ${free}`, [
+            m.outboxId,
+          ]);
+          if (taken.affectedRows === 0) return false;
+          const sent = await db.query(`SELECT COUNT(*) FROM ${db.tables.sentitems} WHERE ${f('ID')} = ?`, [
+            m.outboxId,
+          ]);
+          if (num(sent.rows[0]?.[0], 0) > 0) throw new NotCancellable();
+          await db.query(`DELETE FROM ${db.tables.outbox_multipart} WHERE ${f('ID')} = ?`, [m.outboxId]);
+          const metaRow = await db.query(
+            `SELECT ${f('meta')} FROM ${SMPPD_TABLES.message} WHERE ${f('message_id')} = ?`,
+            [id],
+          );
+          const meta = JSON.parse(str(metaRow.rows[0]?.[0])) as SmppMeta;
+          const next = r.request(meta, str(o[0]), str(o[1]));
+          if (!next) throw new NotCancellable();
+          const { request } = next;
+          const outboxId = await db.svc.insertOutbox(
+            {
+              number: request.destination,
+              entries: request.entries,
+              ...(request.validity !== undefined ? { validity: request.validity } : {}),
+            },
+            `smppd ${meta.id}`,
+            o[3] == null ? '' : str(o[3]),
+          );
+          const priority = num(o[2], 0);
+          if (priority !== 0) await setPriority(db, priority, [outboxId]);
+          await db.query(
+            `UPDATE ${SMPPD_TABLES.message} SET ${f('outbox_id')} = ?, ${f('parts')} = ?, ${f('meta')} = ? WHERE ${f('message_id')} = ?`,
+            [outboxId, request.entries.length, JSON.stringify(sqlMeta(request, next.meta)), id],
+          );
           return true;
         });
       } catch (err) {

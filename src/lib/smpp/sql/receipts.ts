@@ -2,7 +2,7 @@ import { forUpdate } from './dialect.js';
 import type { Logger } from '../../common/log.js';
 import type { LatencyHistogram } from '../../common/histogram.js';
 import { formatSqlTime, num, str } from '../../services/sql/rows.js';
-import { buildReceipt, MESSAGE_STATE } from '../protocol/deliver.js';
+import { buildReceipt, MESSAGE_STATE, STAT_WORD } from '../protocol/deliver.js';
 import type { DeliveryQueue } from '../store/queue.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
 import { outcomeOf, SENT_COLUMNS, sentRow, type Outcome, type SentRow } from './outcome.js';
@@ -27,7 +27,16 @@ export interface SqlReceiptsOptions {
   /** Kannel's dlr-url of a message taken over HTTP (as in spool-events.ts): queued durably or throws. */
   dlr?: (report: DlrReport) => void | Promise<void>;
   log: Logger;
+  /** A sent message's receipt is awaited its validity_period (else this) plus `receiptGraceMs`. */
+  receiptValidityMs?: number;
+  receiptGraceMs?: number;
 }
+
+/** Defaults of [smppd] ReceiptValidity and ReceiptGrace: 2 days, then 1 day more. */
+export const RECEIPT_VALIDITY_MS = 172_800_000;
+export const RECEIPT_GRACE_MS = 86_400_000;
+/** sentitems states that still wait for a status report. */
+const AWAITING = ['SendingOK', 'DeliveryPending'];
 
 /** Open messages read per query. */
 export const RECEIPT_PAGE = 500;
@@ -92,6 +101,10 @@ export class SqlReceipts {
       if ((outcome.final ? !outcome.rejected : outcome.sent) && !(await this.dlrSent(m))) continue;
       if (!outcome.final) {
         if (!outcome.sent) continue;
+        if (this.expired(m)) {
+          await this.expire(m);
+          continue;
+        }
         if (m.meta.inter) this.enroute(m);
         // Sent, no receipt asked for, nothing to refund, no dlr-url waiting for a report: no
         // reason to keep reading it (query_sm reads its sentitems rows itself).
@@ -143,6 +156,46 @@ export class SqlReceipts {
         );
       await this.updateDone(done);
     });
+  }
+
+  /** Sent, and its status report is overdue: past its validity plus the grace period. */
+  private expired(m: OpenRow): boolean {
+    const validity =
+      m.meta.vs !== undefined ? m.meta.vs * 1000 : (this.o.receiptValidityMs ?? RECEIPT_VALIDITY_MS);
+    return Date.parse(m.meta.at) + validity + (this.o.receiptGraceMs ?? RECEIPT_GRACE_MS) < Date.now();
+  }
+
+  /**
+   * No report will come any more: the sentitems rows still waiting become DeliveryUnknown (Gammu's
+   * word for a report it could not read: whether the handset got it, nobody knows), the ESME gets
+   * EXPIRED (SMPP's "validity period expired", the nearest final state an SMSC gives such a
+   * message), the row is closed. The close is claimed first (only by the node that owns the row, only
+   * while open), then the receipt queued: two nodes that both think they own it (one was taken for
+   * dead) send it once; a crash between the two loses that receipt (query_sm still says EXPIRED).
+   */
+  private async expire(m: OpenRow): Promise<void> {
+    const { db } = this.o;
+    const done = new Date();
+    const outcome: FinalOutcome = {
+      final: true,
+      state: MESSAGE_STATE.EXPIRED,
+      error: 0,
+      done,
+      reported: true,
+    };
+    // Kannel's dlr-url hears of it too (as failed); not queued now (disk): read again later.
+    if (!(await this.finalDlr(m, outcome))) return;
+    await db.query(
+      `UPDATE ${db.tables.sentitems} SET ${db.f('Status')} = 'DeliveryUnknown' WHERE ${db.f('ID')} = ? AND ${db.f('Status')} IN (${AWAITING.map((a) => `'${a}'`).join(', ')})`,
+      [m.outboxId],
+    );
+    const f = (n: string): string => db.f(n);
+    const claimed = await db.query(
+      `UPDATE ${SMPPD_TABLES.message} SET ${f('state')} = 1, ${f('final_state')} = ?, ${f('final_error')} = 0, ${f('done_at')} = ? WHERE ${f('message_id')} = ? AND ${f('node')} = ? AND ${f('state')} = 0`,
+      [MESSAGE_STATE.EXPIRED, formatSqlTime(done), m.id, db.node],
+    );
+    if (claimed.affectedRows === 0) return;
+    this.receipt(m, outcome);
   }
 
   private async sentRows(ids: readonly number[]): Promise<Map<number, SentRow[]>> {
@@ -255,7 +308,7 @@ export class SqlReceipts {
       text: meta.text,
     });
     if (queue.add(sid, { key, kind: 'receipt', pdus: [pdu.toString('hex')] })) {
-      const word = outcome.state === MESSAGE_STATE.DELIVERED ? 'DELIVRD' : 'UNDELIV';
+      const word = STAT_WORD[outcome.state] ?? String(outcome.state);
       this.o.log('info', `Receipt for ${m.id} (${word}, outbox ${m.outboxId}) queued for ${sid}`);
       this.o.queued(sid);
     }

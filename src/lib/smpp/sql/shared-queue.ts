@@ -1,6 +1,6 @@
 import type { DeliveryQueue, QueueEntry } from '../store/queue.js';
 import { SMPPD_TABLES, SmppdDb } from './db.js';
-import { forUpdate, insertIgnore, upsert } from './dialect.js';
+import { forUpdate, upsert } from './dialect.js';
 
 /**
  * Several smppd nodes on one database (`Service = sql`): receipts and MO reach an ESME through
@@ -20,10 +20,20 @@ import { forUpdate, insertIgnore, upsert } from './dialect.js';
  *
  * Heartbeats in `smppd_node` let the living nodes take over the open messages (smppd_message) of a
  * node silent for DEAD_MS, so their receipts are still produced.
+ *
+ * The up to KEEP entries a node holds for its own receivers are reserved in the table too: a row
+ * with `owner` = this node (key = the local entry's key), written each period for what is queued
+ * here and deleted once the entry has left the local queue (answered or handed off). Nobody picks
+ * an owned row; when its owner is silent for DEAD_MS, the takeover clears `owner` and the entries
+ * go to the receivers of the living nodes. What a killed node had sent but not yet seen answered,
+ * or answered within its last period, goes out twice: the receiver on the other node cannot be
+ * told it was delivered already.
  */
 
 const KEEP = 200;
 const BATCH = 200;
+/** Own reservations read per period at most (KEEP per ESME with a receiver here). */
+const OWN_READ = 5_000;
 const DEAD_MS = 15_000;
 
 export interface SharedQueueOptions {
@@ -40,6 +50,8 @@ export interface SharedQueueOptions {
 export class SharedQueue {
   private lastTakeover = 0;
   private readonly deadMs: number;
+  /** Queue file name → its entry's key, for the names reserved (read once each). */
+  private readonly keys = new Map<string, string>();
 
   constructor(private readonly o: SharedQueueOptions) {
     this.deadMs = o.deadMs ?? DEAD_MS;
@@ -54,6 +66,7 @@ export class SharedQueue {
     }
     const handed = await this.handOff();
     const picked = await this.pickUp();
+    await this.reserve();
     return handed || picked;
   }
 
@@ -79,6 +92,8 @@ export class SharedQueue {
           `UPDATE ${SMPPD_TABLES.message} SET ${db.f('node')} = ? WHERE ${db.f('node')} = ? AND ${db.f('state')} = 0`,
           [db.node, String(node)],
         );
+        // Its reserved entries become anyone's (oldest IDs: picked first).
+        await db.query(`UPDATE smppd_queue SET owner = '' WHERE owner = ?`, [String(node)]);
         await db.query(`DELETE FROM smppd_node WHERE node = ? AND updated_ms < ?`, [
           String(node),
           Date.now() - this.deadMs,
@@ -105,9 +120,12 @@ export class SharedQueue {
       for (const { entry } of entries)
         values.push(sid, entry.key, entry.kind, JSON.stringify(entry.pdus), Date.now());
       const rows = entries.map(() => '(?, ?, ?, ?, ?)').join(', ');
+      // An entry reserved here already has its row: it becomes anyone's.
       await db.query(
-        insertIgnore(db.dialect, 'smppd_queue', 'system_id, qkey, kind, pdus, created_ms', rows),
-        values,
+        db.dialect === 'mysql'
+          ? `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms) VALUES ${rows} ON DUPLICATE KEY UPDATE owner = IF(owner = ?, '', owner)`
+          : `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms) VALUES ${rows} ON CONFLICT (qkey) DO UPDATE SET owner = '' WHERE smppd_queue.owner = ?`,
+        [...values, db.node],
       );
       for (const { name } of entries) queue.remove(sid, name);
       queue.flushRemovals();
@@ -123,25 +141,100 @@ export class SharedQueue {
       if (queue.count(sid) >= KEEP) continue; // enough here for now
       const got = await db.conn.transaction(async () => {
         const r = await db.query(
-          `SELECT id, qkey, kind, pdus FROM smppd_queue WHERE system_id = ? ORDER BY id LIMIT ${BATCH}${forUpdate(db.dialect, true)}`,
+          `SELECT id, qkey, kind, pdus FROM smppd_queue WHERE system_id = ? AND owner = '' ORDER BY id LIMIT ${BATCH}${forUpdate(db.dialect, true)}`,
           [sid],
         );
         if (r.rows.length === 0) return 0;
-        for (const [, key, kind, pdus] of r.rows)
-          queue.add(sid, {
+        const taken: (string | number)[][] = [];
+        for (const [, key, kind, pdus] of r.rows) {
+          // Taken here under its own key: this node's reservation, released while it lived (taken
+          // for dead), or an event it produced itself too. Delivered or queued here: not again.
+          if (queue.has(String(key))) continue;
+          const entry = {
             key: `shared:${String(key)}`,
             kind: String(kind) as QueueEntry['kind'],
             pdus: JSON.parse(String(pdus)) as string[],
-          });
+          };
+          // Not added: queued here before a crash undid this commit (its reservation has its own row).
+          if (queue.add(sid, entry))
+            taken.push([sid, entry.key, entry.kind, JSON.stringify(entry.pdus), Date.now()]);
+        }
         await db.query(
           `DELETE FROM smppd_queue WHERE id IN (${SmppdDb.marks(r.rows.length)})`,
           r.rows.map((x) => Number(x[0])),
         );
+        // Taken rows stay as this node's reservation, under the key they have here.
+        await this.insertOwned(taken);
         return r.rows.length;
       });
       if (got > 0) this.o.queued(sid);
       more ||= got === BATCH;
     }
     return more;
+  }
+
+  /**
+   * Reserves the oldest KEEP entries of each ESME with a receiver here (rows owned by this node)
+   * and drops the reservations of entries no longer queued here (answered, or handed off above).
+   */
+  private async reserve(): Promise<void> {
+    const { db, queue } = this.o;
+    const kept = new Map<string, { sid: string; name: string }>();
+    const names = new Set<string>();
+    for (const sid of this.o.receivers()) {
+      for (const name of [...queue.page(sid, KEEP)].sort().slice(0, KEEP)) {
+        names.add(name);
+        let key = this.keys.get(name);
+        if (key === undefined) {
+          try {
+            key = queue.read(sid, name).key;
+          } catch {
+            continue; // answered meanwhile
+          }
+          this.keys.set(name, key);
+        }
+        kept.set(key, { sid, name });
+      }
+    }
+    for (const name of this.keys.keys()) if (!names.has(name)) this.keys.delete(name);
+    const own = await db.query(`SELECT qkey FROM smppd_queue WHERE owner = ? LIMIT ${OWN_READ}`, [db.node]);
+    const reserved = new Set(own.rows.map((r) => String(r[0])));
+    const stale = [...reserved].filter((k) => !kept.has(k));
+    for (let i = 0; i < stale.length; i += BATCH) {
+      const chunk = stale.slice(i, i + BATCH);
+      await db.query(`DELETE FROM smppd_queue WHERE owner = ? AND qkey IN (${SmppdDb.marks(chunk.length)})`, [
+        db.node,
+        ...chunk,
+      ]);
+    }
+    const missing = [...kept].filter(([key]) => !reserved.has(key));
+    const rows: (string | number)[][] = [];
+    for (const [key, { sid, name }] of missing) {
+      try {
+        const entry = queue.read(sid, name);
+        rows.push([sid, key, entry.kind, JSON.stringify(entry.pdus), Date.now()]);
+      } catch {
+        // answered meanwhile
+      }
+    }
+    await this.insertOwned(rows);
+  }
+
+  /**
+   * Rows reserved for this node (system_id, qkey, kind, pdus, created_ms each). A row of anyone's
+   * with the key (a pick-up undone by a crash) becomes ours; another node's stays its own.
+   */
+  private async insertOwned(rows: readonly (string | number)[][]): Promise<void> {
+    const { db } = this.o;
+    for (let i = 0; i < rows.length; i += BATCH) {
+      const chunk = rows.slice(i, i + BATCH);
+      const marks = chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+      await db.query(
+        db.dialect === 'mysql'
+          ? `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${marks} ON DUPLICATE KEY UPDATE owner = IF(owner = '', VALUES(owner), owner)`
+          : `INSERT INTO smppd_queue (system_id, qkey, kind, pdus, created_ms, owner) VALUES ${marks} ON CONFLICT (qkey) DO UPDATE SET owner = EXCLUDED.owner WHERE smppd_queue.owner = ''`,
+        chunk.flatMap((r) => [...r, db.node]),
+      );
+    }
   }
 }

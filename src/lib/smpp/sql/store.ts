@@ -24,6 +24,8 @@ export interface SqlMessageMeta extends SmppMeta {
   dst: string;
   /** The start of the text (a receipt quotes 20 characters). */
   text: string;
+  /** validity_period in seconds as asked: the receipt is awaited that long plus ReceiptGrace. */
+  vs?: number;
 }
 
 interface Pending {
@@ -39,6 +41,33 @@ const ROWS_PER_INSERT = 100;
 
 /** The name add() resolves with; `receipt:<name>` is the receipt's queue key. */
 export const sqlMessageName = (id: string): string => `sql:${id}`;
+
+/** What smppd_message.meta keeps of a submit. */
+export function sqlMeta(req: SubmitRequest, meta: SmppMeta): SqlMessageMeta {
+  // A replaced message's meta comes back here: its old validity goes with its old text.
+  const record: SqlMessageMeta = {
+    ...meta,
+    dst: req.destination,
+    text: req.entries
+      .map((e) => e.text)
+      .join('')
+      .slice(0, 20),
+  };
+  delete record.vs;
+  if (req.validitySeconds !== undefined) record.vs = req.validitySeconds;
+  return record;
+}
+
+/** SMPP priority_flag into the outbox's Priority column (Gammu's daemons take higher first). */
+export async function setPriority(db: SmppdDb, level: number, outboxIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < outboxIds.length; i += ROWS_PER_INSERT) {
+    const chunk = outboxIds.slice(i, i + ROWS_PER_INSERT);
+    await db.query(
+      `UPDATE ${db.tables.outbox} SET ${db.f('Priority')} = ? WHERE ${db.f('ID')} IN (${SmppdDb.marks(chunk.length)})`,
+      [level, ...chunk],
+    );
+  }
+}
 
 export class SqlMessageStore implements MessageStore {
   private pending: Pending[] = [];
@@ -158,15 +187,18 @@ export class SqlMessageStore implements MessageStore {
           senderId: meta.phone ?? '',
         })),
       );
+      // Outbox IDs by SMPP priority_flag 1..3 (Gammu's create_outbox leaves Priority at 0).
+      const prioritised = new Map<number, string[]>();
+      kept.forEach(({ req }, i) => {
+        if (req.priorityFlag)
+          prioritised.set(req.priorityFlag, [
+            ...(prioritised.get(req.priorityFlag) ?? []),
+            String(outboxIds[i]),
+          ]);
+      });
+      for (const [level, ids] of prioritised) await setPriority(db, level, ids);
       const rows = kept.map(({ req, meta }, i) => {
-        const record: SqlMessageMeta = {
-          ...meta,
-          dst: req.destination,
-          text: req.entries
-            .map((e) => e.text)
-            .join('')
-            .slice(0, 20),
-        };
+        const record = sqlMeta(req, meta);
         return [meta.id, outboxIds[i] ?? '', db.node, meta.sid, req.entries.length, JSON.stringify(record)];
       });
       const cols = ['message_id', 'outbox_id', 'node', 'system_id', 'parts', 'meta'].map((c) => db.f(c));

@@ -1,5 +1,6 @@
 import type { LatencyHistogram } from '../../common/histogram.js';
 import type { SubmitRequest } from '../protocol/mt.js';
+import type { Replacement } from '../protocol/replace.js';
 
 /**
  * What the SMPP server needs from wherever accepted messages go: the spool (OutboxStore,
@@ -83,8 +84,8 @@ export interface MessageLookup {
    * cancelled (the server marks its receipt as handled).
    */
   cancel(id: string, systemId: string, beforeCancel: (name: string) => void): Promise<boolean>;
-  /** replace_sm: the new content from the old while no modem has the message (stores that can). */
-  replace?(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean>;
+  /** replace_sm: the new content from the old while no modem has the message. */
+  replace?(id: string, systemId: string, r: Replacement): Promise<boolean>;
 }
 
 /** Turns what the modems did (receipts, MO) into queued deliver_sm. */

@@ -1,3 +1,4 @@
+import type { Replacement } from '../protocol/replace.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ReportRecord } from '../../spool/reports.js';
@@ -209,9 +210,9 @@ export class MessageIndex implements MessageLookup {
    * replace_sm: the message gets `build(old)`'s content while it is still queued; the file is
    * replaced atomically under the same name (its message ID stays).
    */
-  replace(id: string, systemId: string, build: (old: Buffer) => Buffer | undefined): Promise<boolean> {
+  replace(id: string, systemId: string, r: Replacement): Promise<boolean> {
     return this.whileQueued(id, systemId, (_name, file) => {
-      const data = build(fs.readFileSync(file));
+      const data = r.build(fs.readFileSync(file));
       if (!data) return false;
       replaceFileDurable(file, data);
       return true;
