@@ -231,7 +231,9 @@ describe.each(['mysql', 'pgsql'] as const)('prepaid credit in the outbox transac
       const waiting =
         dialect === 'pgsql'
           ? `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
-          : `SELECT COUNT(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'`;
+          : // The store's statement on the account row, blocked (INNODB_TRX does not always list the
+            // waiting transaction here, so the process list's running UPDATE counts too).
+            `SELECT COUNT(*) FROM information_schema.PROCESSLIST p WHERE p.DB = DATABASE() AND p.COMMAND <> 'Sleep' AND p.INFO LIKE 'UPDATE smpp_user%'`;
       await waitFor(
         async () => answered !== undefined || Number((await look.query(waiting)).rows[0]?.[0]) > 0,
         20_000,

@@ -149,6 +149,13 @@ async function sqlBackend(
     a.host === b.host &&
     a.user === b.user &&
     a.database === b.database;
+  if (credit)
+    log(
+      'info',
+      together
+        ? 'prepaid credit charged in the outbox transaction (KSMPPD tables in the same database)'
+        : 'prepaid credit charged in a transaction of its own (KSMPPD tables in another database)',
+    );
   const storeDb = await SmppdDb.open(options, node);
   let eventsDb: SmppdDb | undefined;
   let release: () => void;
