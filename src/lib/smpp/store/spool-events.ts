@@ -99,6 +99,19 @@ export interface MoTarget {
   longMo: LongMoMode;
 }
 
+/** A final outcome of a spool message, on its way to the dlr-url call and the ESME's receipt. */
+interface ReceiptEvent {
+  name: string;
+  key: string;
+  id: string;
+  meta: SmppMeta;
+  text: string;
+  state: number;
+  error: number;
+  done: Date;
+  rejected: boolean;
+}
+
 /** How long a fresh inbox file waits for smsd run's record of its receiving modem and number. */
 const RECORD_WAIT_MS = 3_000;
 
@@ -254,29 +267,21 @@ export class SpoolEvents implements EventSource {
       return;
     }
     const { meta, text } = file;
+    const event: ReceiptEvent = { name, key, id, meta, text, state, error, done, rejected };
     if (state === MESSAGE_STATE.UNDELIVERABLE && meta.cost && this.o.refund) {
       // The refund is durable before the event counts as taken: a crash in between refunds again
       // at most in memory (the ledger remembers refunded IDs), never loses the refund.
       this.o
         .refund(meta.sid, id, meta.cost, `${name} failed (error ${error})`)
         .catch((err: Error) => this.o.log('error', `refund of ${id}: ${err.message}`))
-        .finally(() => this.takeReceipt(name, key, id, meta, text, state, error, done, rejected));
+        .finally(() => this.takeReceipt(event));
       return;
     }
-    this.takeReceipt(name, key, id, meta, text, state, error, done, rejected);
+    this.takeReceipt(event);
   }
 
-  private takeReceipt(
-    name: string,
-    key: string,
-    id: string,
-    meta: SmppMeta,
-    text: string,
-    state: number,
-    error: number,
-    done: Date,
-    rejected = false,
-  ): void {
+  private takeReceipt(event: ReceiptEvent): void {
+    const { name, key, id, meta, text, state, error, done, rejected } = event;
     if (this.closed || this.o.queue.has(key)) return;
     if ((meta.dlr || meta.hook) && this.o.dlr) {
       const kind = state === MESSAGE_STATE.DELIVERED ? 'delivered' : rejected ? 'rejected' : 'failed';
@@ -299,24 +304,15 @@ export class SpoolEvents implements EventSource {
         return notQueued(err as Error);
       }
       if (queued instanceof Promise) {
-        queued.then(() => this.finishReceipt(name, key, id, meta, text, state, error, done), notQueued);
+        queued.then(() => this.finishReceipt(event), notQueued);
         return;
       }
     }
-    this.finishReceipt(name, key, id, meta, text, state, error, done);
+    this.finishReceipt(event);
   }
 
   /** The receipt for the ESME, once the dlr-url call (if any) is durable. */
-  private finishReceipt(
-    name: string,
-    key: string,
-    id: string,
-    meta: SmppMeta,
-    text: string,
-    state: number,
-    error: number,
-    done: Date,
-  ): void {
+  private finishReceipt({ name, key, id, meta, text, state, error, done }: ReceiptEvent): void {
     if (this.closed || this.o.queue.has(key)) return;
     if (state === MESSAGE_STATE.DELIVERED)
       this.deliveryLatency.observe((done.getTime() - Date.parse(meta.at)) / 1000);
