@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempDb, serverAvailable, type TempDb } from '../sql/db.js';
+import { createTempDb, sendWholeOutbox, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { makeSpool } from '../helpers/spool.js';
 import { startTestSmppd, type TestSmppd } from './harness.js';
@@ -81,34 +81,7 @@ describe.each(['mysql', 'pgsql'] as const)('JSON API on the SQL outbox (%s)', (d
       body: { id, to: '+420111222333', state: 'queued', parts: 1, receipts: [] },
     });
     // What smsd run does: the message sent (sentitems) and its report DeliveryOK, out of the outbox.
-    const c = (n: string): string => q(n);
-    const copied = [
-      'InsertIntoDB',
-      'Text',
-      'DestinationNumber',
-      'Coding',
-      'UDH',
-      'Class',
-      'TextDecoded',
-      'ID',
-      'RelativeValidity',
-      'CreatorID',
-    ];
-    const set = [
-      'SendingDateTime',
-      'DeliveryDateTime',
-      'SMSCNumber',
-      'SenderID',
-      'SequencePosition',
-      'Status',
-      'StatusError',
-      'TPMR',
-      'StatusCode',
-    ];
-    await admin.query(
-      `INSERT INTO sentitems (${[...copied, ...set].map(c).join(', ')}) SELECT ${copied.map(c).join(', ')}, NOW(), NOW(), '', 'run1', 1, 'DeliveryOK', 0, 7, 0 FROM outbox`,
-    );
-    await admin.query('DELETE FROM outbox');
+    await sendWholeOutbox(admin, dialect, `'DeliveryOK'`, 7);
     const done = await view();
     expect(done).toMatchObject({
       status: 200,

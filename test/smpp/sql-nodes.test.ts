@@ -6,7 +6,7 @@ import smpp, { type PDU, type Session } from 'smpp';
 import { bind, call, collectDelivers, smppdConfig, startTestSmppd, type TestSmppd } from './harness.js';
 import { FAST_TIMERS, startRig, waitFor, type Rig } from '../helpers/rig.js';
 import { makeSpool, ROOT } from '../helpers/spool.js';
-import { createTempDb, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
+import { createTempDb, sendWholeOutbox, serverAvailable, SERVERS, type TempDb } from '../sql/db.js';
 import { SqlConnection } from '../../src/lib/services/sql/connection.js';
 import { initKsmppdSchema } from '../../src/lib/smpp/sql/schema.js';
 import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
@@ -114,7 +114,6 @@ describe.each(['mysql', 'pgsql'] as const)(
       if (!(await serverAvailable(dialect))) return;
       db = await createTempDb(dialect, 18);
       const p = (i: number) => (dialect === 'mysql' ? '?' : `$${i}`);
-      const c = (n: string) => (dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
       const conn = new SqlConnection(db.options);
       const PER_NODE = 5_000;
       const CREDIT = 9_000; // one unit per message: 1,000 of the 10,000 are refused
@@ -189,33 +188,7 @@ describe.each(['mysql', 'pgsql'] as const)(
         expect(await one(`SELECT credit FROM smpp_user WHERE system_id = 'bulk'`)).toBe(0);
         expect(await one(`SELECT COUNT(*) FROM smppd_ledger WHERE kind = 'charge'`)).toBe(CREDIT);
         // What smsd run does, in bulk: every message sent and delivered (sentitems), out of the outbox.
-        const copied = [
-          'InsertIntoDB',
-          'Text',
-          'DestinationNumber',
-          'Coding',
-          'UDH',
-          'Class',
-          'TextDecoded',
-          'ID',
-          'RelativeValidity',
-          'CreatorID',
-        ];
-        const set = [
-          'SendingDateTime',
-          'DeliveryDateTime',
-          'SMSCNumber',
-          'SenderID',
-          'SequencePosition',
-          'Status',
-          'StatusError',
-          'TPMR',
-          'StatusCode',
-        ];
-        await q.query(
-          `INSERT INTO sentitems (${[...copied, ...set].map(c).join(', ')}) SELECT ${copied.map(c).join(', ')}, NOW(), NOW(), '', 'run1', 1, 'DeliveryOK', 0, ${c('ID')} % 256, 0 FROM outbox`,
-        );
-        await q.query('DELETE FROM outbox');
+        await sendWholeOutbox(q, dialect);
       } finally {
         await q.close();
       }

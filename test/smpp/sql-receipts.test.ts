@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempDb, DEFAULT_TABLES, serverAvailable, type TempDb } from '../sql/db.js';
+import { createTempDb, DEFAULT_TABLES, sendWholeOutbox, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { SmppdDb } from '../../src/lib/smpp/sql/db.js';
 import { SqlMessageStore } from '../../src/lib/smpp/sql/store.js';
@@ -111,34 +111,11 @@ describe.each(['mysql', 'pgsql'] as const)(
           ),
         );
       // What smsd run does: 'lost' failed (a refund is due), 'kept' was delivered.
-      const copied = [
-        'InsertIntoDB',
-        'Text',
-        'DestinationNumber',
-        'Coding',
-        'UDH',
-        'Class',
-        'TextDecoded',
-        'ID',
-        'RelativeValidity',
-        'CreatorID',
-      ];
-      const set = [
-        'SendingDateTime',
-        'DeliveryDateTime',
-        'SMSCNumber',
-        'SenderID',
-        'SequencePosition',
-        'Status',
-        'StatusError',
-        'TPMR',
-        'StatusCode',
-      ];
-      const status = `CASE WHEN ${q('TextDecoded')} = 'message lost' THEN 'SendingError' ELSE 'DeliveryOK' END`;
-      await admin.query(
-        `INSERT INTO sentitems (${[...copied, ...set].map(q).join(', ')}) SELECT ${copied.map(q).join(', ')}, NOW(), NOW(), '', 'run1', 1, ${status}, 0, ${q('ID')} % 256, 0 FROM outbox`,
+      await sendWholeOutbox(
+        admin,
+        dialect,
+        `CASE WHEN ${q('TextDecoded')} = 'message lost' THEN 'SendingError' ELSE 'DeliveryOK' END`,
       );
-      await admin.query('DELETE FROM outbox');
 
       // Node 1: the refund (of 'lost') runs, node 2 takes both over meanwhile: node 1 queues nothing.
       await one.db.exclusive(() => one.receipts.page());

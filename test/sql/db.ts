@@ -149,3 +149,43 @@ async function createTempSqlite(version?: SchemaVersion): Promise<TempDb> {
     },
   };
 }
+
+/**
+ * What `smsd run` does with every row of the outbox, in bulk: a sentitems row per message (sent by
+ * `run1`, `status` an SQL expression over the outbox's columns, TPMR `tpmr`), then the outbox emptied.
+ */
+export async function sendWholeOutbox(
+  conn: SqlConnection,
+  dialect: SqlDialect,
+  status = `'DeliveryOK'`,
+  tpmr?: number,
+): Promise<void> {
+  const q = (n: string): string => (dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
+  const copied = [
+    'InsertIntoDB',
+    'Text',
+    'DestinationNumber',
+    'Coding',
+    'UDH',
+    'Class',
+    'TextDecoded',
+    'ID',
+    'RelativeValidity',
+    'CreatorID',
+  ];
+  const set = [
+    'SendingDateTime',
+    'DeliveryDateTime',
+    'SMSCNumber',
+    'SenderID',
+    'SequencePosition',
+    'Status',
+    'StatusError',
+    'TPMR',
+    'StatusCode',
+  ];
+  await conn.query(
+    `INSERT INTO sentitems (${[...copied, ...set].map(q).join(', ')}) SELECT ${copied.map(q).join(', ')}, NOW(), NOW(), '', 'run1', 1, ${status}, 0, ${tpmr ?? `${q('ID')} % 256`}, 0 FROM outbox`,
+  );
+  await conn.query('DELETE FROM outbox');
+}
