@@ -8,6 +8,9 @@ import { readSmppdConfig } from '../../src/lib/smpp/config.js';
 import { startSmppd, type Smppd } from '../../src/lib/smpp/serve.js';
 import { hashPassword } from '../../src/lib/smpp/policy/accounts.js';
 import { readOutboxFile } from '../../src/lib/spool/outbox-read.js';
+import { checkSubmit } from '../../src/lib/smpp/protocol/mt.js';
+import { decodePdu, encodePdu } from '../../src/lib/smpp/protocol/pdu.js';
+import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 /** smppd in this process on 127.0.0.1 and a free port, over a temp files spool. */
 
@@ -183,4 +186,19 @@ export async function outboxFileOf(
 /** The PhoneID a route pinned the message to, if any. */
 export async function phoneOf(t: TestSmppd, id: unknown): Promise<string | undefined> {
   return (await outboxFileOf(t, id)).ext.PhoneID;
+}
+
+/** A checked submit_sm (registered_delivery 1) as the server's submit pipeline hands it to a store. */
+export function submitRequest(destination: string, text: string) {
+  const raw = decodePdu(
+    encodePdu('submit_sm', {
+      sequence_number: 1,
+      destination_addr: destination,
+      short_message: Buffer.from(encodeGsm7(text)),
+      registered_delivery: 1,
+    }),
+  );
+  const check = checkSubmit(raw);
+  if (!check.ok) throw new Error(check.reason);
+  return check.request;
 }

@@ -2,15 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { submitRequest } from './harness.js';
 import { createTempDb, DEFAULT_TABLES, sendWholeOutbox, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { SmppdDb } from '../../src/lib/smpp/sql/db.js';
 import { SqlMessageStore } from '../../src/lib/smpp/sql/store.js';
 import { SqlReceipts } from '../../src/lib/smpp/sql/receipts.js';
 import { DeliveryQueue } from '../../src/lib/smpp/store/queue.js';
-import { checkSubmit } from '../../src/lib/smpp/protocol/mt.js';
-import { encodePdu, decodePdu } from '../../src/lib/smpp/protocol/pdu.js';
-import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 import { LatencyHistogram } from '../../src/lib/common/histogram.js';
 
 // Two smppd nodes on one database: a node taken for dead (silent past NodeTimeout on a busy
@@ -23,20 +21,6 @@ afterEach(async () => {
   await db?.drop();
   db = undefined;
 });
-
-function request(destination: string, text: string) {
-  const raw = decodePdu(
-    encodePdu('submit_sm', {
-      sequence_number: 1,
-      destination_addr: destination,
-      short_message: Buffer.from(encodeGsm7(text)),
-      registered_delivery: 1,
-    }),
-  );
-  const check = checkSubmit(raw);
-  if (!check.ok) throw new Error(check.reason);
-  return check.request;
-}
 
 async function node(dialect: SqlDialect, name: string, refund: SqlReceiptsRefund) {
   const options = {
@@ -97,7 +81,7 @@ describe.each(['mysql', 'pgsql'] as const)(
       for (const [i, id] of ['lost', 'kept'].entries())
         await new Promise<void>((resolve, reject) =>
           one.store.add(
-            request(`+42060000000${i}`, `message ${id}`),
+            submitRequest(`+42060000000${i}`, `message ${id}`),
             {
               sid: 'shop',
               id,

@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { submitRequest } from './harness.js';
 import { createTempDb, DEFAULT_TABLES, serverAvailable, type TempDb } from '../sql/db.js';
 import { SqlConnection, type SqlDialect } from '../../src/lib/services/sql/connection.js';
 import { SmppdDb } from '../../src/lib/smpp/sql/db.js';
 import { SqlMessageStore } from '../../src/lib/smpp/sql/store.js';
-import { checkSubmit, type SubmitRequest } from '../../src/lib/smpp/protocol/mt.js';
+import type { SubmitRequest } from '../../src/lib/smpp/protocol/mt.js';
 import type { SmppMeta } from '../../src/lib/smpp/store/store.js';
-import { encodePdu, decodePdu } from '../../src/lib/smpp/protocol/pdu.js';
-import { encodeGsm7 } from '../../src/lib/sms/gsm7.js';
 
 // SqlMessageStore on its own, against the real servers: group commit and all-or-nothing batches.
 
@@ -18,20 +17,6 @@ afterEach(async () => {
   store = undefined;
   db = undefined;
 });
-
-function request(destination: string, text: string) {
-  const raw = decodePdu(
-    encodePdu('submit_sm', {
-      sequence_number: 1,
-      destination_addr: destination,
-      short_message: Buffer.from(encodeGsm7(text)),
-      registered_delivery: 1,
-    }),
-  );
-  const check = checkSubmit(raw);
-  if (!check.ok) throw new Error(check.reason);
-  return check.request;
-}
 
 const meta = (id: string): SmppMeta => ({
   sid: 'shop',
@@ -81,7 +66,7 @@ describe.each(['mysql', 'pgsql', 'sqlite'] as const)('SqlMessageStore on %s', (d
       Array.from({ length: n }, (_, i) =>
         add(
           store,
-          request(`+42060000${String(i).padStart(4, '0')}`, `message ${i}`),
+          submitRequest(`+42060000${String(i).padStart(4, '0')}`, `message ${i}`),
           meta(`m${i}`),
           new Date(),
         ),
@@ -98,13 +83,13 @@ describe.each(['mysql', 'pgsql', 'sqlite'] as const)('SqlMessageStore on %s', (d
   it('refuses the whole batch when one of its rows fails, leaving nothing of it behind', async () => {
     if (!(await serverAvailable(dialect))) return;
     const { store, count } = await open(dialect);
-    await add(store, request('+420600000001', 'first'), meta('first'), new Date());
+    await add(store, submitRequest('+420600000001', 'first'), meta('first'), new Date());
     // Two messages with one ID: the second smppd_message row breaks the primary key, after both
     // outbox rows were inserted; the rollback takes them all.
     const batch = await Promise.allSettled([
-      add(store, request('+420600000002', 'a'), meta('twice'), new Date()),
-      add(store, request('+420600000003', 'b'), meta('twice'), new Date()),
-      add(store, request('+420600000004', 'c'), meta('innocent'), new Date()),
+      add(store, submitRequest('+420600000002', 'a'), meta('twice'), new Date()),
+      add(store, submitRequest('+420600000003', 'b'), meta('twice'), new Date()),
+      add(store, submitRequest('+420600000004', 'c'), meta('innocent'), new Date()),
     ]);
     // The first of them may have committed alone (nothing was running when it came).
     const refused = batch.filter((r) => r.status === 'rejected');
@@ -114,6 +99,8 @@ describe.each(['mysql', 'pgsql', 'sqlite'] as const)('SqlMessageStore on %s', (d
     expect(await count('outbox')).toBe(stored);
     expect(await count('smppd_message')).toBe(stored);
     // The store goes on.
-    expect(await add(store, request('+420600000005', 'after'), meta('after'), new Date())).toBe('sql:after');
+    expect(await add(store, submitRequest('+420600000005', 'after'), meta('after'), new Date())).toBe(
+      'sql:after',
+    );
   });
 });
