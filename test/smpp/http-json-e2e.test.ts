@@ -59,20 +59,23 @@ describe('JSON API with smsd run and the emulator', () => {
     const base = `http://127.0.0.1:${m[1]}`;
     const authorization = `Basic ${Buffer.from('demo:demo-pw').toString('base64')}`;
 
-    const res = await fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        Authorization: authorization,
-        'Content-Type': 'application/json',
-        'Idempotency-Key': 'tour-1',
-      },
-      body: JSON.stringify({
-        to: '+420123456789',
-        from: 'Demo',
-        text: 'Hello over JSON',
-        webhook: `http://127.0.0.1:${appPort}/receipt`,
-      }),
-    });
+    // The tour's request, sent twice (the second with the same Idempotency-Key).
+    const send = () =>
+      fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          Authorization: authorization,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': 'tour-1',
+        },
+        body: JSON.stringify({
+          to: '+420123456789',
+          from: 'Demo',
+          text: 'Hello over JSON',
+          webhook: `http://127.0.0.1:${appPort}/receipt`,
+        }),
+      });
+    const res = await send();
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as { id: string; recipients: { to: string; id: string }[] };
     expect(accepted.recipients).toEqual([{ to: '+420123456789', id: accepted.id }]);
@@ -100,20 +103,7 @@ describe('JSON API with smsd run and the emulator', () => {
       receipts: [{ part: 1, state: 'delivered' }],
     });
     // The tour's retry: the same answer, nothing stored again.
-    const again = await fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        Authorization: authorization,
-        'Content-Type': 'application/json',
-        'Idempotency-Key': 'tour-1',
-      },
-      body: JSON.stringify({
-        to: '+420123456789',
-        from: 'Demo',
-        text: 'Hello over JSON',
-        webhook: `http://127.0.0.1:${appPort}/receipt`,
-      }),
-    });
+    const again = await send();
     expect(await again.json()).toEqual(accepted);
     expect(hooks).toHaveLength(1);
   }, 120_000);
