@@ -390,9 +390,13 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
     // Group-committed: the event counts as taken once the promise resolves.
     dlr: (r) => {
       const hook = webhookCall(r);
-      if (hook) webhooks.add(hook.key, hook.url, hook.post);
       const call = dlrCall(r);
-      return call ? dlrQueue.addAsync(call.key, call.url) : undefined;
+      if (!hook && !call) return undefined;
+      // Both group-committed (one flush for every call added meanwhile), as the dlr-url's was.
+      return Promise.all([
+        hook && webhooks.addAsync(hook.key, hook.url, hook.post),
+        call && dlrQueue.addAsync(call.key, call.url),
+      ]).then(() => undefined);
     },
     receivers: () => server.receiverSystemIds(),
     log,
