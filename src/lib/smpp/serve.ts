@@ -470,7 +470,6 @@ export async function startSmppd(o: StartOptions): Promise<Smppd> {
       blocklist: server.blocklist,
       full: () => store.full,
       stopping: () => server.isStopping,
-      dlrUrls: true,
       deferrable: o.smsd.smsd.service !== 'sql',
       canSend: (phone) => modemsUp.canSend(phone),
       json: {

@@ -40,8 +40,6 @@ export interface HttpFrontDeps {
   /** The store cannot take more right now (messages wait for their files): 503 until it can. */
   full(): boolean;
   stopping(): boolean;
-  /** dlr-url calls are produced (the spool; not yet the SQL outbox): else a dlr-url is refused. */
-  dlrUrls: boolean;
   /** The JSON API under /v1/ (what it needs beyond the front end's logins, limits and holding). */
   json?: Omit<JsonApiDeps, 'login' | 'blocklist' | 'submits' | 'hold' | 'stopping' | 'maxBody' | 'log'>;
   /** The store holds messages back until a time (the spool; not yet the SQL outbox): else `deferred` is refused. */
@@ -290,8 +288,6 @@ export class HttpFront {
     const parsed = parseSendsms(fields);
     if (!parsed.ok) return refuse(parsed.status, parsed.text);
     const r = parsed.request;
-    if (r.dlr && !this.d.dlrUrls)
-      return refuse(400, 'DLR-URL: reports by URL are not available with the SQL outbox yet, rejected');
     if (r.deferred && !this.d.deferrable)
       return refuse(
         400,
@@ -307,14 +303,9 @@ export class HttpFront {
     }
     if (this.pending + built.length > MAX_PENDING)
       return refuse(503, 'Too many messages waiting to be stored, try again later', { 'Retry-After': '1' });
-    if (this.d.full()) {
-      // Held like an SMPP session that is not read meanwhile; bounded, then refused.
-      if (this.waiting.length >= MAX_WAITING)
-        return refuse(503, 'Too many messages waiting to be stored, try again later', { 'Retry-After': '1' });
-      this.waiting.push(() => this.submitAll(account, built, r, ip, now, send));
-      return;
-    }
-    this.submitAll(account, built, r, ip, now, send);
+    // While the store is full: held like an SMPP session that is not read meanwhile; bounded, then refused.
+    if (!this.hold(() => this.submitAll(account, built, r, ip, now, send)))
+      return refuse(503, 'Too many messages waiting to be stored, try again later', { 'Retry-After': '1' });
   }
 
   private submitAll(
