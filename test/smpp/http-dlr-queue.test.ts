@@ -76,10 +76,10 @@ describe('DlrQueue', () => {
     const q = new DlrQueue(options(dir));
     q.open();
     q.start();
-    q.add('k1', `http://127.0.0.1:${a.port}/one`);
-    q.add('k1', `http://127.0.0.1:${a.port}/one`);
+    await q.addAsync('k1', `http://127.0.0.1:${a.port}/one`);
+    await q.addAsync('k1', `http://127.0.0.1:${a.port}/one`);
     await waitFor(() => q.stats.delivered === 1, 5000, 'delivered');
-    q.add('k1', `http://127.0.0.1:${a.port}/one`);
+    await q.addAsync('k1', `http://127.0.0.1:${a.port}/one`);
     await new Promise((r) => setTimeout(r, 200));
     expect(a.calls).toEqual(['/one']);
     expect(fs.readdirSync(path.join(dir, 'dlr'))).toEqual([]);
@@ -92,7 +92,7 @@ describe('DlrQueue', () => {
     const q = new DlrQueue(options(dir));
     q.open();
     q.start();
-    q.add('k2', `http://127.0.0.1:${a.port}/fail`);
+    await q.addAsync('k2', `http://127.0.0.1:${a.port}/fail`);
     await waitFor(() => q.stats.dead === 1, 5000, 'dead');
     expect(a.calls).toHaveLength(3);
     expect(q.size).toBe(0);
@@ -105,9 +105,9 @@ describe('DlrQueue', () => {
     const dir = tmp();
     const q = new DlrQueue(options(dir, { max: 2 }));
     q.open(); // not started: nothing is called
-    q.add('a', 'http://127.0.0.1:9/a');
-    q.add('b', 'http://127.0.0.1:9/b');
-    q.add('c', 'http://127.0.0.1:9/c');
+    await q.addAsync('a', 'http://127.0.0.1:9/a');
+    await q.addAsync('b', 'http://127.0.0.1:9/b');
+    await q.addAsync('c', 'http://127.0.0.1:9/c');
     expect(q.size).toBe(2);
     expect(q.stats.dead).toBe(1);
     expect(fs.readdirSync(path.join(dir, 'dlr'))).toHaveLength(2);
@@ -121,7 +121,7 @@ describe('DlrQueue', () => {
     const dir = tmp();
     const first = new DlrQueue(options(dir));
     first.open();
-    first.add('k3', `http://127.0.0.1:${a.port}/again`);
+    await first.addAsync('k3', `http://127.0.0.1:${a.port}/again`);
     // As after kill -9 between the attempt's record and the outcome's.
     const [name] = fs.readdirSync(path.join(dir, 'dlr'));
     const file = path.join(dir, 'dlr', name ?? '');
@@ -156,12 +156,12 @@ describe('DlrQueue', () => {
       return;
     }
     try {
-      expect(() => q.add('k4', 'http://127.0.0.1:9/x')).toThrow(/EROFS/);
+      await expect(q.addAsync('k4', 'http://127.0.0.1:9/x')).rejects.toThrow(/EROFS/);
       expect(q.size).toBe(0);
     } finally {
       execFileSync('umount', [d]);
     }
-    q.add('k4', 'http://127.0.0.1:9/x');
+    await q.addAsync('k4', 'http://127.0.0.1:9/x');
     expect(q.size).toBe(1);
     await q.close();
   });

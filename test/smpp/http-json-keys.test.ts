@@ -174,8 +174,8 @@ describe('webhook queue (signed POSTs)', () => {
     });
     q.open();
     q.start();
-    q.add('hook:a', url, post('{"n":1}', 'shop'));
-    q.add('hook:b', url, post('{"n":2}', 'nobody'));
+    await q.addAsync('hook:a', url, post('{"n":1}', 'shop'));
+    await q.addAsync('hook:b', url, post('{"n":2}', 'nobody'));
     await waitFor(() => q.stats.dead === 2, 10_000, 'dead letters');
     expect(got.map((g) => g.body)).toEqual(['{"n":1}', '{"n":1}']);
     for (const g of got) {
@@ -197,7 +197,7 @@ describe('webhook queue (signed POSTs)', () => {
     expect(dead.find((d) => text(d) === '{"n":2}')?.lastError).toContain('no webhook secret');
     // A 2xx takes it: called once, the file gone.
     status = 204;
-    q.add('hook:c', url, post('{"n":3}', 'shop'));
+    await q.addAsync('hook:c', url, post('{"n":3}', 'shop'));
     await waitFor(() => q.stats.delivered === 1 && q.size === 0, 10_000, 'delivery');
     expect(got.filter((g) => g.body === '{"n":3}')).toHaveLength(1);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.json'))).toEqual([]);

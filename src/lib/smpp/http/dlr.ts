@@ -257,22 +257,8 @@ export class DlrQueue {
   }
 
   /**
-   * Queues a call of `url` for the report `key` (idempotent while queued); durable when it
-   * returns. Throws when it cannot be written (the caller retries the report later).
-   */
-  add(key: string, url: string, request?: CallRequest): void {
-    if (this.items.has(key) || this.done.has(key)) return;
-    const made = this.make(key, url, request);
-    if (!made) return;
-    writeDurably(made.file, made.e);
-    syncDir(this.o.dir);
-    this.items.set(key, made);
-    this.kick();
-  }
-
-  /**
-   * `add` with group commit: resolves once the call is durable (one file-system flush for every
-   * call added meanwhile); rejects when it cannot be stored (QueueFullError with `refuse`, disk),
+   * Queues a call of `url` for the report `key` (idempotent while queued), group-committed:
+   * resolves once the call is durable (one file-system flush for every call added meanwhile); rejects when it cannot be stored (QueueFullError with `refuse`, disk),
    * and then nothing of it is kept. The call may start before it resolves (at least once, as a
    * crash in between makes the caller add it again).
    */
@@ -533,13 +519,4 @@ function writeDurably(file: string, e: Entry): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
