@@ -148,7 +148,8 @@ smsc-id = carrier1
       await until(
         'bearerbox to bind to the test SMSC',
         () => smscLines.filter((l) => l.startsWith('bound')).length > binds,
-        20_000,
+        // A restart replays its store first; on a CI machine running two test files that took > 20 s.
+        60_000,
       );
       await until(
         'bearerbox admin status online',

@@ -234,6 +234,8 @@ describe('outlet receipts and settings', () => {
       expect(fs.readFileSync(path.join(p.spool.inbox, f), 'utf8')).toBe('Delivered');
     }
     expect(fs.readdirSync(p.reportsDir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+    // The log line comes through the daemon's pipe, after the files it names.
+    await waitFor(() => /Delivery report IN/.test(p.output()), 10_000, `log line\n${p.output()}`);
     expect(p.output()).toMatch(/Delivery report IN/);
     expect(await p.stop()).toBe(0);
   });
