@@ -37,9 +37,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time: most tests wait on disks, databases and peers, not on the CPU (the
-    // whole run took 15 minutes one at a time); the waits are written for a loaded machine.
-    maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
